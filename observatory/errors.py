@@ -1,0 +1,58 @@
+"""The project's exception types.
+
+Library code raises these; foreign exceptions (alpyca, requests, SQLAlchemy, astropy) are
+translated into them at one boundary each. Nothing here is ever caught and dropped: a task
+that meets one records it, tells the admins and re-raises it.
+"""
+
+
+class ObservatoryError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class ConfigurationError(ObservatoryError):
+    """A setting is missing or has a value that cannot work."""
+
+
+class WorkOrderInvalid(ObservatoryError):
+    """A work order failed validation; the message names the offending field."""
+
+
+class InvalidTransition(ObservatoryError):
+    """A work-order state change that the transition table does not allow."""
+
+
+class WorkOrderNotFound(ObservatoryError):
+    """No work order with the given id (and user) is stored."""
+
+
+class DeviceError(ObservatoryError):
+    """An Alpaca device refused a command or answered with an error."""
+
+
+class DeviceUnreachable(DeviceError):
+    """The device's HTTP endpoint could not be reached (refused, reset, DNS)."""
+
+
+class DeviceTimeout(DeviceError):
+    """A device did not answer, or did not reach the commanded state, in time."""
+
+
+class DeviceNotConnected(DeviceError):
+    """The device answered that it is not connected."""
+
+
+class UnsafeConditions(ObservatoryError):
+    """The safety monitor reports unsafe (or unknown) conditions."""
+
+
+class StepFailed(ObservatoryError):
+    """A recorded step of a work order failed; the cause is chained."""
+
+
+class MasterFrameMissing(ObservatoryError):
+    """No usable master calibration frame exists for a group of exposures."""
+
+
+class TransferRefused(ObservatoryError):
+    """A file-batch URL, manifest or archive member was refused (scheme, host, path, size)."""
