@@ -1,0 +1,205 @@
+"""Work orders: one pydantic model per request the system serves.
+
+A work order is a JSON object with ``id``, ``request``, ``datetime`` and ``user``, plus the
+fields of its request. Unknown fields are refused, so a misspelt field is named in the error
+rather than silently ignored. ``priority`` is a float from 0 to 10, where **10 is the most
+urgent**; a submitter may leave it ``null`` and the system assigns it on receipt
+(:mod:`observatory.orders.priority`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+Azimuth = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
+Altitude = Annotated[float, Field(ge=0.0, le=90.0, allow_inf_nan=False)]
+Priority = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+PositiveSeconds = Annotated[float, Field(ge=0.0, le=86400.0, allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class WorkOrderBase(_Strict):
+    """The fields every work order carries."""
+
+    id: Text
+    request: str
+    datetime: dt.datetime
+    user: Text
+    priority: Priority | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        # Integers are common in other systems' ids; they mean the same order as their text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("datetime")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        # A datetime without an offset is UTC, as in the original design's examples.
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class DomeStatusOrder(WorkOrderBase):
+    request: Literal["dome_status"]
+
+
+class DomeOpenOrder(WorkOrderBase):
+    request: Literal["dome_open"]
+
+
+class DomeCloseOrder(WorkOrderBase):
+    request: Literal["dome_close"]
+
+
+class DomeParkOrder(WorkOrderBase):
+    request: Literal["dome_park"]
+
+
+class DomeSetAzimuthOrder(WorkOrderBase):
+    request: Literal["dome_set_azimuth"]
+    azimuth_deg: Azimuth = Field(validation_alias=AliasChoices("azimuth_deg", "azimuth", "azim"))
+
+
+class DomeGotoOrder(WorkOrderBase):
+    """Point the dome slit at an altitude and azimuth (degrees)."""
+
+    request: Literal["dome_goto"]
+    altitude_deg: Altitude = Field(validation_alias=AliasChoices("altitude_deg", "alt"))
+    azimuth_deg: Azimuth = Field(validation_alias=AliasChoices("azimuth_deg", "az", "azim"))
+
+
+class ExposureSpec(_Strict):
+    """A run of identical exposures through one filter."""
+
+    filter: Text
+    exposure_s: PositiveSeconds
+    count: int = Field(default=1, ge=1, le=1000)
+    binning: int = Field(default=1, ge=1, le=8)
+
+
+class ObservationOrder(WorkOrderBase):
+    """Observe a target given by ICRS coordinates (degrees) or by a name.
+
+    ``exposures`` omitted means the site's default exposure plan.
+    ``not_before``/``not_after`` bound the window in which the order may start.
+    """
+
+    request: Literal["observation"]
+    ra: float | None = Field(default=None, ge=0.0, lt=360.0, allow_inf_nan=False)
+    dec: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+    target: Text | None = None
+    exposures: list[ExposureSpec] | None = Field(default=None, min_length=1, max_length=100)
+    not_before: dt.datetime | None = None
+    not_after: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _target_given(self) -> ObservationOrder:
+        if (self.ra is None) != (self.dec is None):
+            raise ValueError("ra and dec must be given together")
+        if self.ra is None and self.target is None:
+            raise ValueError("give the target as ra and dec (degrees) or as target (a name)")
+        if self.not_before and self.not_after and self.not_after <= self.not_before:
+            raise ValueError("not_after must be later than not_before")
+        return self
+
+
+class DarkSpec(_Strict):
+    exposure_s: PositiveSeconds
+    count: int = Field(default=10, ge=1, le=1000)
+    binning: int = Field(default=1, ge=1, le=8)
+
+
+class FlatSpec(_Strict):
+    filter: Text
+    count: int = Field(default=10, ge=1, le=1000)
+    target_adu: float = Field(default=30000.0, gt=0.0, le=65535.0)
+    binning: int = Field(default=1, ge=1, le=8)
+
+
+class CalibrationFramesOrder(WorkOrderBase):
+    """Take bias, dark and flat-field sets."""
+
+    request: Literal["calibration_frames"]
+    bias_count: int = Field(default=0, ge=0, le=1000)
+    darks: list[DarkSpec] = Field(default_factory=list, max_length=100)
+    flats: list[FlatSpec] = Field(default_factory=list, max_length=100)
+    binning: int = Field(default=1, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _something_to_take(self) -> CalibrationFramesOrder:
+        if self.bias_count == 0 and not self.darks and not self.flats:
+            raise ValueError("nothing to take: give bias_count, darks or flats")
+        return self
+
+
+class CalibrateFileBatchOrder(WorkOrderBase):
+    """Calibrate the file batch at ``url``: a local path, ``file://`` or ``http(s)://``.
+
+    The address is checked for its form here; the transfer decides whether the host and
+    path are allowed.
+    """
+
+    request: Literal["calibrate_file_batch"]
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme, sep, _ = value.partition("://")
+        if sep and scheme.lower() not in {"file", "http", "https"}:
+            raise ValueError(f"scheme {scheme!r} is not one of file, http, https")
+        return value
+
+
+class _BatchOrder(WorkOrderBase):
+    batch: Text = Field(description="name of the file batch")
+
+
+class ResumeFileBatchOrder(_BatchOrder):
+    """Continue a batch from its first step that did not succeed."""
+
+    request: Literal["resume_file_batch"]
+
+
+class RestartFileBatchOrder(_BatchOrder):
+    """Run every step of a batch again."""
+
+    request: Literal["restart_file_batch"]
+
+
+WorkOrder = Annotated[
+    DomeStatusOrder
+    | DomeOpenOrder
+    | DomeCloseOrder
+    | DomeParkOrder
+    | DomeSetAzimuthOrder
+    | DomeGotoOrder
+    | ObservationOrder
+    | CalibrationFramesOrder
+    | CalibrateFileBatchOrder
+    | ResumeFileBatchOrder
+    | RestartFileBatchOrder,
+    Field(discriminator="request"),
+]
+
+WORK_ORDER_ADAPTER: TypeAdapter[WorkOrder] = TypeAdapter(WorkOrder)

@@ -1,0 +1,68 @@
+"""Turning untrusted JSON into a validated work order, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from observatory.errors import WorkOrderInvalid
+from observatory.orders.models import WORK_ORDER_ADAPTER, WorkOrder
+from observatory.orders.routes import ROUTES
+
+
+def describe_errors(error: ValidationError, request: object = None) -> str:
+    """One problem per clause, ``field.path: message``, without the request-type prefix."""
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = list(item["loc"])
+        if loc and loc[0] == request:
+            loc = loc[1:]
+        if item["type"] == "union_tag_invalid":
+            loc, message = ["request"], f"unknown request {request!r}; expected one of " + (
+                ", ".join(ROUTES)
+            )
+        else:
+            message = item["msg"]
+        location = ".".join(str(part) for part in loc) or "(order)"
+        lines.append(f"{location}: {message}")
+    return "; ".join(lines)
+
+
+def parse_order(data: Any) -> WorkOrder:
+    """Validate a decoded JSON object as a work order.
+
+    Raises WorkOrderInvalid whose message names every offending field.
+    """
+    if not isinstance(data, dict):
+        raise WorkOrderInvalid(f"a work order is a JSON object, not {type(data).__name__}")
+    if "request" not in data:
+        raise WorkOrderInvalid("request: field required")
+    try:
+        return WORK_ORDER_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise WorkOrderInvalid(describe_errors(error, data["request"])) from None
+
+
+def parse_order_json(text: str | bytes) -> WorkOrder:
+    """Validate JSON text as a work order (see :func:`parse_order`)."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise WorkOrderInvalid(f"not valid JSON: {error}") from None
+    return parse_order(data)
+
+
+def known_identity(data: Any) -> tuple[str, str] | None:
+    """The (id, user) of a possibly invalid order, when both are usable text."""
+    if not isinstance(data, dict):
+        return None
+    order_id, user = data.get("id"), data.get("user")
+    if isinstance(order_id, int) and not isinstance(order_id, bool):
+        order_id = str(order_id)
+    if isinstance(order_id, str) and isinstance(user, str):
+        order_id, user = order_id.strip(), user.strip()
+        if 0 < len(order_id) <= 128 and 0 < len(user) <= 128:
+            return order_id, user
+    return None
