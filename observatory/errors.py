@@ -42,6 +42,15 @@ class DeviceNotConnected(DeviceError):
     """The device answered that it is not connected."""
 
 
+class DeviceRefused(DeviceError):
+    """The device understood a command and refused it (invalid value, parked, slaved, not
+    implemented, invalid in its current state); repeating it would be refused again."""
+
+
+class InvalidTarget(ObservatoryError, ValueError):
+    """A commanded position or value is out of range or not a number; the message names it."""
+
+
 class UnsafeConditions(ObservatoryError):
     """The safety monitor reports unsafe (or unknown) conditions."""
 

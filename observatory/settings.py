@@ -44,7 +44,11 @@ class DeviceSettings(BaseModel):
     # Seconds a device may take to reach a commanded state before DeviceTimeout.
     dome_move_timeout_s: float = 180.0
     shutter_timeout_s: float = 120.0
+    connect_timeout_s: float = 30.0
     poll_interval_s: float = 0.2
+    # A dome position within this many degrees of the target counts as arrived.
+    dome_azimuth_tolerance_deg: float = 1.0
+    dome_altitude_tolerance_deg: float = 1.0
     # Transient failures (refused connection, HTTP 5xx, timeouts) are retried this often.
     retries: int = 3
     retry_backoff_s: float = 0.5
