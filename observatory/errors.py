@@ -65,3 +65,7 @@ class MasterFrameMissing(ObservatoryError):
 
 class TransferRefused(ObservatoryError):
     """A file-batch URL, manifest or archive member was refused (scheme, host, path, size)."""
+
+
+class PublishFailed(ObservatoryError):
+    """A stored work order could not be handed to the broker (it will be republished)."""

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
 
     # None means "embedded": the project starts its own Redis server under data_dir.
     broker_url: str | None = None
+    # Loopback port of the embedded Redis server (used only when broker_url is unset).
+    embedded_redis_port: int = 6399
     # None means SQLite (WAL) at data_dir/observatory.db.
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
@@ -139,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def is_embedded_broker(self) -> bool:
         return self.broker_url is None
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The configured broker, or the embedded Redis server's address."""
+        return self.broker_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
 
     @classmethod
     def settings_customise_sources(

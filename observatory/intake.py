@@ -1,0 +1,228 @@
+"""Intake: validate a work order, store it, then publish it.
+
+The database is the truth and the broker only transport. An order is committed as
+``received``, then moved to ``queued`` and committed again, and only then published; its
+``published_at`` is stamped once the broker accepted the message. If the broker is down
+the order stays ``queued`` with no ``published_at``, and :func:`reconcile` publishes it
+later. Publishing twice is harmless: a task claims its order only once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from observatory.db.models import WorkOrder, WorkOrderState
+from observatory.db.session import session_scope
+from observatory.errors import PublishFailed, WorkOrderInvalid
+from observatory.orders.priority import assign_priority
+from observatory.orders.routes import route_for
+from observatory.orders.states import transition
+from observatory.orders.validation import known_identity, parse_order
+from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    """Hands an order's message to the broker; returns the task id.
+
+    Raises PublishFailed when the broker cannot take it.
+    """
+
+    def __call__(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        ...
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the submitter learns: the stored order and whether it reached the broker."""
+
+    pk: int
+    order_id: str
+    user: str
+    state: str
+    created: bool
+    published: bool
+    message: str = ""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def submit(settings: Settings, data: Any, publish: Publisher) -> Receipt:
+    """Validate, store and publish one work order given as decoded JSON.
+
+    Raises WorkOrderInvalid (naming the field) for an invalid order, after recording it as
+    ``rejected`` when its id and user are readable and not already taken. Resubmitting an
+    id already stored for the same user returns the existing order (``created=False``)
+    without storing or publishing anything.
+    """
+    try:
+        order = parse_order(data)
+    except WorkOrderInvalid as error:
+        _record_rejection(settings, data, str(error))
+        raise
+    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order))
+    if not created:
+        with session_scope(settings.sqlalchemy_url) as session:
+            row = session.get_one(WorkOrder, pk)
+            return Receipt(pk, row.order_id, row.user, row.state, False, row.published_at is not None,
+                           "already received; not stored again")
+    return publish_order(settings, pk, publish)
+
+
+def _store(settings: Settings, payload: dict[str, Any], priority: float) -> tuple[int, bool]:
+    route = route_for(payload["request"])
+    now = _now()
+    try:
+        with session_scope(settings.sqlalchemy_url) as session:
+            row = WorkOrder(
+                order_id=payload["id"],
+                user=payload["user"],
+                request=payload["request"],
+                payload=payload,
+                priority=priority,
+                state=WorkOrderState.RECEIVED,
+                queue=route.queue,
+                task_name=route.task_name,
+                received_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return row.pk, True
+    except IntegrityError:
+        # The same id from the same user: the order is already known (a resubmission,
+        # possibly racing with the first submission).
+        with session_scope(settings.sqlalchemy_url) as session:
+            existing = session.scalar(
+                select(WorkOrder).where(
+                    WorkOrder.order_id == payload["id"], WorkOrder.user == payload["user"]
+                )
+            )
+            if existing is None:
+                raise
+            return existing.pk, False
+
+
+def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
+    identity = known_identity(data)
+    if identity is None:
+        return
+    order_id, user = identity
+    request = data.get("request") if isinstance(data.get("request"), str) else None
+    now = _now()
+    try:
+        with session_scope(settings.sqlalchemy_url) as session:
+            session.add(
+                WorkOrder(
+                    order_id=order_id,
+                    user=user,
+                    request=(request or "unknown")[:64],
+                    payload=_jsonable(data),
+                    state=WorkOrderState.REJECTED,
+                    state_reason=reason,
+                    received_at=now,
+                    updated_at=now,
+                    finished_at=now,
+                )
+            )
+    except IntegrityError:
+        # An order with this id is already stored; a bad resubmission must not touch it.
+        log.info("invalid resubmission of %r from %r refused: %s", order_id, user, reason)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(data, default=repr))
+
+
+def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
+    """Queue a stored order and hand it to the broker (see the module docstring)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = session.get_one(WorkOrder, pk)
+        if row.state == WorkOrderState.RECEIVED:
+            transition(row, WorkOrderState.QUEUED)
+        task_name, queue, priority = row.task_name, row.queue, row.priority
+    if task_name is None or queue is None or priority is None:
+        raise PublishFailed(f"work order {pk} has no route; it cannot be published")
+    try:
+        task_id = publish(work_order_pk=pk, task_name=task_name, queue=queue, priority=priority)
+    except PublishFailed as error:
+        log.warning("work order %d stored but not published: %s", pk, error)
+        with session_scope(settings.sqlalchemy_url) as session:
+            row = session.get_one(WorkOrder, pk)
+            row.state_reason = f"not yet published: {error}"
+            return Receipt(pk, row.order_id, row.user, row.state, True, False, str(error))
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = session.get_one(WorkOrder, pk)
+        row.published_at = _now()
+        row.state_reason = None
+        log.info("work order %d published as task %s on %s", pk, task_id, queue)
+        return Receipt(pk, row.order_id, row.user, row.state, True, True)
+
+
+def reconcile(settings: Settings, publish: Publisher, *, older_than_s: float | None = None) -> list[int]:
+    """Publish orders whose message never reached the broker; returns their pks.
+
+    Those are orders still ``received`` (the submitter stopped between the two commits)
+    or ``queued`` without ``published_at`` (the broker was down), older than
+    ``older_than_s`` (default: the ``reconcile_after_s`` setting).
+    """
+    age = settings.reconcile_after_s if older_than_s is None else older_than_s
+    cutoff = _now() - dt.timedelta(seconds=age)
+    with session_scope(settings.sqlalchemy_url) as session:
+        pks = list(
+            session.scalars(
+                select(WorkOrder.pk)
+                .where(
+                    or_(
+                        WorkOrder.state == WorkOrderState.RECEIVED,
+                        (WorkOrder.state == WorkOrderState.QUEUED)
+                        & WorkOrder.published_at.is_(None),
+                    ),
+                    WorkOrder.updated_at <= cutoff,
+                )
+                .order_by(WorkOrder.priority.desc(), WorkOrder.pk)
+            )
+        )
+    published = []
+    for pk in pks:
+        if publish_order(settings, pk, publish).published:
+            published.append(pk)
+    return published
+
+
+def adopt(settings: Settings, data: Any, task_name: str) -> int:
+    """Store an order that arrived as a task message from another program; returns its pk.
+
+    Any program that can publish a Celery task may send ``task_name`` with the work order
+    itself (``kwargs={"order": {...}}``) instead of a stored pk. The order is validated and
+    stored exactly as :func:`submit` would, and marked as published by this very message.
+    Raises WorkOrderInvalid for an invalid order or one sent to the wrong task.
+    """
+    try:
+        order = parse_order(data)
+        expected = route_for(order.request).task_name
+        if expected != task_name:
+            raise WorkOrderInvalid(
+                f"request: {order.request!r} is served by {expected}, not {task_name}"
+            )
+    except WorkOrderInvalid as error:
+        _record_rejection(settings, data, str(error))
+        raise
+    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order))
+    if created:
+        with session_scope(settings.sqlalchemy_url) as session:
+            row = session.get_one(WorkOrder, pk)
+            transition(row, WorkOrderState.QUEUED)
+            row.published_at = _now()
+    return pk

@@ -1,0 +1,142 @@
+"""Step recording: the one mechanism every task uses to put its work on record.
+
+A step is one named unit of a work order (``open_shutter``, ``stack_darks``...). Each
+attempt is a ``step_runs`` row: it is written as *running* before the work starts and ends
+as *succeeded* (with its outputs) or *failed* (with the error and traceback). On failure
+the admins are emailed and Sentry is told, then the exception propagates, so the Celery
+task fails and Flower shows it. Nothing is swallowed: if the email itself cannot be sent,
+that is logged and written onto the same row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from observatory.db.models import StepRun, StepState, WorkOrder
+from observatory.db.session import session_scope
+from observatory.notify import NotificationFailed, email_admins, report_to_sentry
+from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StepRecord:
+    """What the body of a step sees: its row, attempt number and the outputs to record."""
+
+    run_pk: int
+    attempt: int
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def record_step(
+    settings: Settings,
+    work_order_pk: int,
+    step: str,
+    *,
+    task_id: str | None = None,
+    worker: str | None = None,
+) -> Iterator[StepRecord]:
+    """Record one attempt of ``step`` for a work order around the ``with`` body.
+
+    The body fills ``record.outputs`` (JSON-serialisable). Any exception raised by the
+    body is recorded, reported to the admins and re-raised unchanged.
+    """
+    url = settings.sqlalchemy_url
+    with session_scope(url) as session:
+        previous = session.scalar(
+            select(func.max(StepRun.attempt)).where(
+                StepRun.work_order_pk == work_order_pk, StepRun.step == step
+            )
+        )
+        run = StepRun(
+            work_order_pk=work_order_pk,
+            step=step,
+            attempt=(previous or 0) + 1,
+            state=StepState.RUNNING,
+            task_id=task_id,
+            worker=worker,
+            started_at=_now(),
+        )
+        session.add(run)
+        session.flush()
+        record = StepRecord(run_pk=run.pk, attempt=run.attempt)
+    log.info("step %s of work order %d: attempt %d started", step, work_order_pk, record.attempt)
+    try:
+        yield record
+    except Exception as error:
+        _record_failure(settings, work_order_pk, step, record, error)
+        raise
+    with session_scope(url) as session:
+        run = session.get_one(StepRun, record.run_pk)
+        run.state = StepState.SUCCEEDED
+        run.ended_at = _now()
+        run.outputs = record.outputs
+    log.info("step %s of work order %d: succeeded", step, work_order_pk)
+
+
+def record_skipped_step(
+    settings: Settings, work_order_pk: int, step: str, reason: str, *, task_id: str | None = None
+) -> None:
+    """Put on record that a step was skipped by policy (not an error)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        previous = session.scalar(
+            select(func.max(StepRun.attempt)).where(
+                StepRun.work_order_pk == work_order_pk, StepRun.step == step
+            )
+        )
+        now = _now()
+        session.add(
+            StepRun(
+                work_order_pk=work_order_pk,
+                step=step,
+                attempt=(previous or 0) + 1,
+                state=StepState.SKIPPED,
+                task_id=task_id,
+                started_at=now,
+                ended_at=now,
+                error=reason,
+            )
+        )
+
+
+def _record_failure(
+    settings: Settings, work_order_pk: int, step: str, record: StepRecord, error: Exception
+) -> None:
+    text = f"{type(error).__name__}: {error}"
+    trace = "".join(traceback.format_exception(error))
+    with session_scope(settings.sqlalchemy_url) as session:
+        run = session.get_one(StepRun, record.run_pk)
+        run.state = StepState.FAILED
+        run.ended_at = _now()
+        run.error = text
+        run.traceback = trace
+        run.outputs = record.outputs or None
+        order = session.get_one(WorkOrder, work_order_pk)
+        label = f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
+    log.error("step %s of %s failed: %s", step, label, text)
+    report_to_sentry(error)
+    body = (
+        f"Step {step!r} (attempt {record.attempt}) of {label} failed.\n\n"
+        f"{text}\n\n{trace}"
+    )
+    try:
+        email_admins(settings, f"step {step} failed: {text[:120]}", body)
+    except NotificationFailed as mail_error:
+        log.exception("the admins were not told of the failure of step %s", step)
+        with session_scope(settings.sqlalchemy_url) as session:
+            run = session.get_one(StepRun, record.run_pk)
+            run.error = f"{text}\n(admin email failed: {mail_error})"

@@ -1,0 +1,61 @@
+"""What every work-order task does around its action: claim, record, finish.
+
+Tasks are thin: they take a work-order pk (or, from a foreign publisher, the order
+itself), load it, act through ``observatory``, and record the outcome. A failure is
+recorded on the step, the order ends ``failed``, the admins are told, and the exception
+propagates so that the task fails in Flower.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task
+
+from observatory.db.models import WorkOrderState
+from observatory.errors import ObservatoryError
+from observatory.intake import adopt
+from observatory.logs import work_order_context
+from observatory.orders.lifecycle import Claim, claim, finish
+from observatory.settings import get_settings
+from observatory.steps import record_step
+
+log = logging.getLogger(__name__)
+
+Action = Callable[[Claim], dict[str, Any] | None]
+
+
+def run_work_order(
+    task: Task,
+    step: str,
+    action: Action,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run ``action`` as the single recorded step ``step`` of a work order.
+
+    Returns the step's outputs (also stored on the step run), or a note when this delivery
+    is a duplicate of one that already ran or runs the order.
+    """
+    settings = get_settings()
+    if (work_order_pk is None) == (order is None):
+        raise ObservatoryError("give exactly one of work_order_pk and order")
+    if work_order_pk is None:
+        work_order_pk = adopt(settings, order, task.name)
+    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+    claimed = claim(settings, work_order_pk, redelivered=redelivered)
+    if claimed is None:
+        return {"duplicate": True, "work_order_pk": work_order_pk}
+    with work_order_context(f"{claimed.order_id}@{claimed.user}"):
+        try:
+            with record_step(
+                settings, work_order_pk, step, task_id=task.request.id, worker=task.request.hostname
+            ) as record:
+                record.outputs = action(claimed) or {}
+        except Exception as error:
+            finish(settings, work_order_pk, WorkOrderState.FAILED, f"{step}: {error}")
+            raise
+        finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
+        return record.outputs

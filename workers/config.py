@@ -1,0 +1,61 @@
+"""Celery configuration derived from the observatory's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from observatory.orders.routes import QUEUES
+from observatory.settings import Settings
+
+# Redis priorities: kombu serves priority 0 first. Work-order priorities run 0-10 with 10
+# the most urgent, so they are mapped onto ten steps in reverse.
+PRIORITY_STEPS = list(range(10))
+
+
+def celery_priority(priority: float) -> int:
+    """The kombu priority (0 first, 9 last) of a work-order priority (10 most urgent)."""
+    return max(0, min(9, round((10.0 - priority) * 0.9)))
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Every Celery setting, as a dict for ``app.conf.update``."""
+    visibility_timeout = settings.effective_visibility_timeout_s
+    transport_options = {
+        "visibility_timeout": visibility_timeout,
+        "priority_steps": PRIORITY_STEPS,
+        "sep": ":",
+        "queue_order_strategy": "priority",
+        # Sweep for messages of dead workers often enough for short visibility timeouts.
+        "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 3))),
+    }
+    return {
+        "broker_url": settings.effective_broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        # JSON only: a pickled message is refused by every worker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Outcomes live in SQL; Flower reads them from task events.
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
+        "task_default_queue": "processor",
+        "task_routes": {f"observatory.{name}.*": {"queue": name} for name in QUEUES},
+        "task_create_missing_queues": False,
+        # A message is acknowledged after its task ends; if the worker dies first, the
+        # broker delivers it again.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_track_started": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_max_loop_interval": 30,
+    }

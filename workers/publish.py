@@ -1,0 +1,34 @@
+"""Publishing work orders to the broker (the intake's Publisher, over Celery)."""
+
+from __future__ import annotations
+
+import uuid
+
+from kombu.exceptions import OperationalError
+
+from observatory.errors import PublishFailed
+from workers.app import app
+from workers.config import celery_priority
+
+# Fail fast when the broker is down: the order is already stored and the reconciler
+# publishes it later, so the submitter must not hang.
+RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+    """Send the task that runs a stored work order; returns the task id."""
+    task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
+    try:
+        app.send_task(
+            task_name,
+            args=[work_order_pk],
+            task_id=task_id,
+            queue=queue,
+            routing_key=queue,
+            priority=celery_priority(priority),
+            retry=True,
+            retry_policy=RETRY_POLICY,
+        )
+    except OperationalError as error:
+        raise PublishFailed(f"broker unreachable: {error}") from error
+    return task_id
