@@ -1,0 +1,86 @@
+"""``observatory dome ...``: dome commands as work orders (or directly with --direct)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import socket
+import uuid
+from typing import Any
+
+from observatory.settings import get_settings
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("dome", help="dome status and commands")
+    p.add_argument("--direct", action="store_true",
+                   help="talk to the dome directly instead of through the dome queue")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
+    sub = p.add_subparsers(dest="dome_command", required=True)
+    sub.add_parser("status", help="azimuth, shutter, park")
+    sub.add_parser("open", help="open the shutter")
+    sub.add_parser("close", help="close the shutter")
+    sub.add_parser("park", help="park the dome")
+    az = sub.add_parser("azimuth", help="turn the dome to an azimuth (degrees)")
+    az.add_argument("azimuth_deg", type=float)
+    goto = sub.add_parser("goto", help="point the slit at an altitude and azimuth (degrees)")
+    goto.add_argument("altitude_deg", type=float)
+    goto.add_argument("azimuth_deg", type=float)
+    p.set_defaults(handler=cmd_dome)
+
+
+def order_for(args: argparse.Namespace) -> dict[str, Any]:
+    """The work order a dome command stands for."""
+    order: dict[str, Any] = {
+        "id": f"cli-{uuid.uuid4().hex[:12]}",
+        "request": f"dome_{args.dome_command}",
+        "datetime": dt.datetime.now(dt.UTC).isoformat(),
+        "user": f"{getpass.getuser()}@{socket.gethostname()}",
+    }
+    if args.dome_command == "azimuth":
+        order.update(request="dome_set_azimuth", azimuth_deg=args.azimuth_deg)
+    elif args.dome_command == "goto":
+        order.update(altitude_deg=args.altitude_deg, azimuth_deg=args.azimuth_deg)
+    return order
+
+
+def cmd_dome(args: argparse.Namespace) -> int:
+    if args.direct:
+        return _direct(args)
+    from observatory.cli.orders import submit_order, wait_for_outcome
+
+    settings = get_settings()
+    receipt = submit_order(order_for(args), settings)
+    state, reason = wait_for_outcome(settings, receipt.pk, args.timeout)
+    if state == "succeeded" and args.dome_command == "status":
+        from observatory.cli.orders import order_as_dict
+        from observatory.db.models import WorkOrder
+        from observatory.db.session import session_scope
+
+        with session_scope(settings.sqlalchemy_url) as session:
+            order = session.get_one(WorkOrder, receipt.pk)
+            steps = order_as_dict(order, list(order.step_runs))["steps"]
+        print(json.dumps(steps[-1]["outputs"]))
+    else:
+        print(f"{receipt.order_id}: {state}{': ' + reason if reason else ''}")
+    return 0 if state == "succeeded" else 1
+
+
+def _direct(args: argparse.Namespace) -> int:
+    from observatory import dome_api
+
+    if args.dome_command == "status":
+        print(json.dumps(dome_api.dome_status()))
+        return 0
+    actions = {
+        "open": lambda: dome_api.open_dome(),
+        "close": lambda: dome_api.close_dome(),
+        "park": lambda: dome_api.park_dome(),
+        "azimuth": lambda: dome_api.set_azimuth(args.azimuth_deg),
+        "goto": lambda: dome_api.goto_alt_az(args.altitude_deg, args.azimuth_deg),
+    }
+    arrived = actions[args.dome_command]()
+    print("arrived" if arrived else "not arrived")
+    return 0 if arrived else 1

@@ -1,0 +1,38 @@
+"""The ``observatory`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from observatory import __version__
+from observatory.cli import db, dome, orders, simulate, stack
+from observatory.errors import ObservatoryError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="observatory", description="Run and drive a robotic observatory through work orders."
+    )
+    parser.add_argument("--version", action="version", version=f"observatory {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (stack, orders, dome, simulate, db):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ObservatoryError as error:
+        print(f"observatory {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

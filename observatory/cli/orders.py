@@ -1,0 +1,125 @@
+"""``observatory submit`` and ``observatory status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from observatory.db.models import StepRun, WorkOrder
+from observatory.db.session import session_scope
+from observatory.errors import WorkOrderInvalid, WorkOrderNotFound
+from observatory.intake import Receipt, submit
+from observatory.orders.states import FINAL_STATES
+from observatory.settings import Settings, get_settings
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("submit", help="validate, store and enqueue a work order")
+    p.add_argument("file", help="a JSON file with one work order, or - for standard input")
+    p.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits")
+    p.set_defaults(handler=cmd_submit)
+
+    p = commands.add_parser("status", help="show a work order and its step runs")
+    p.add_argument("id", nargs="?", help="the work order's id (omit: the latest orders)")
+    p.add_argument("--user", help="the submitting user, when several share an id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=20, help="how many orders to list")
+    p.set_defaults(handler=cmd_status)
+
+
+def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
+    """Validate, store and publish a work order: the Python entry point for other programs."""
+    from workers.publish import publish  # the CLI composes the Celery publisher
+
+    return submit(settings or get_settings(), data, publish)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        print(f"invalid work order: not valid JSON: {error}", file=sys.stderr)
+        return 2
+    try:
+        receipt = submit_order(data)
+    except WorkOrderInvalid as error:
+        print(f"invalid work order: {error}", file=sys.stderr)
+        return 2
+    print(receipt.order_id)
+    if not receipt.created:
+        print(f"note: {receipt.message}", file=sys.stderr)
+    elif not receipt.published:
+        print(f"note: stored; it is published when the broker answers ({receipt.message})",
+              file=sys.stderr)
+    if not args.wait:
+        return 0
+    state, reason = wait_for_outcome(get_settings(), receipt.pk, args.timeout)
+    print(f"{state}{': ' + reason if reason else ''}")
+    return 0 if state == "succeeded" else 1
+
+
+def wait_for_outcome(settings: Settings, pk: int, timeout_s: float) -> tuple[str, str | None]:
+    """Poll the database until the order ends; returns (state, reason)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with session_scope(settings.sqlalchemy_url) as session:
+            order = session.get_one(WorkOrder, pk)
+            if order.state in FINAL_STATES:
+                return str(order.state), order.state_reason
+            state = str(order.state)
+        if time.monotonic() > deadline:
+            return state, f"still {state} after {timeout_s:.0f} s"
+        time.sleep(0.2)
+
+
+def order_as_dict(order: WorkOrder, runs: list[StepRun]) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": order.order_id, "user": order.user, "request": order.request,
+        "state": str(order.state), "reason": order.state_reason, "priority": order.priority,
+        "queue": order.queue, "attempts": order.attempts,
+        "received_at": iso(order.received_at), "published_at": iso(order.published_at),
+        "started_at": iso(order.started_at), "finished_at": iso(order.finished_at),
+        "payload": order.payload,
+        "steps": [
+            {"step": r.step, "attempt": r.attempt, "state": str(r.state),
+             "started_at": iso(r.started_at), "ended_at": iso(r.ended_at),
+             "error": r.error, "outputs": r.outputs, "worker": r.worker}
+            for r in runs
+        ],
+    }  # fmt: skip
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as session:
+        query = select(WorkOrder).order_by(WorkOrder.pk.desc())
+        if args.id is None:
+            orders = list(session.scalars(query.limit(args.limit)))
+        else:
+            query = query.where(WorkOrder.order_id == args.id)
+            if args.user:
+                query = query.where(WorkOrder.user == args.user)
+            orders = list(session.scalars(query))
+            if not orders:
+                raise WorkOrderNotFound(f"no work order with id {args.id!r}")
+        result = [order_as_dict(o, list(o.step_runs) if args.id else []) for o in orders]
+    if args.json:
+        print(json.dumps(result if args.id is None or len(result) > 1 else result[0], indent=2))
+        return 0
+    for item in result:
+        print(f"{item['id']:<24} {item['user']:<16} {item['request']:<22} {item['state']:<10} "
+              f"{item['reason'] or ''}")
+        for step in item["steps"]:
+            print(f"    {step['step']:<20} #{step['attempt']} {step['state']:<10} "
+                  f"{step['error'] or ''}")
+    return 0

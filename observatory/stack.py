@@ -1,0 +1,170 @@
+"""The whole stack as child processes of one command (``observatory up``).
+
+Starts, in order: the embedded Redis (when no broker is configured), the database
+migrations, the Alpaca simulator (when enabled), one Celery worker per queue, Celery beat
+and the reconciler. Children get the parent's settings through ``OBSERVATORY_*``
+variables. A worker that dies is restarted; Ctrl-C or SIGTERM stops everything in reverse
+order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from observatory.db.session import upgrade
+from observatory.embedded_redis import EmbeddedRedis
+from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEVICE_ROLES = ("dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor")
+
+
+@dataclass
+class Child:
+    """One supervised child process."""
+
+    name: str
+    command: list[str]
+    restart: bool = True
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+def worker_command(settings: Settings, queue: str, concurrency: int | None = None) -> list[str]:
+    """The command line of a Celery worker serving one queue."""
+    limit = getattr(settings.time_limits, f"{queue}_s")
+    command = [
+        sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+        "-Q", queue, "-n", f"{queue}@%h", "--events",
+        "--loglevel", settings.log_level,
+        "--time-limit", str(int(limit) + 60), "--soft-time-limit", str(int(limit)),
+    ]  # fmt: skip
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    return command
+
+
+class Stack:
+    """The observatory's processes on this machine."""
+
+    def __init__(self, settings: Settings, *, processor_concurrency: int | None = None,
+                 with_beat: bool = True, with_flower: bool = False) -> None:
+        self.settings = settings
+        self.redis: EmbeddedRedis | None = None
+        self.children: list[Child] = []
+        self.env = dict(os.environ)
+        self.processor_concurrency = processor_concurrency
+        self.with_beat = with_beat
+        self.with_flower = with_flower
+
+    def child_env(self) -> dict[str, str]:
+        """What children must see so that their settings equal ours."""
+        s = self.settings
+        env = {
+            "OBSERVATORY_BROKER_URL": s.effective_broker_url,
+            "OBSERVATORY_DATABASE_URL": s.sqlalchemy_url,
+            "OBSERVATORY_DATA_DIR": str(s.data_dir),
+        }
+        for role in DEVICE_ROLES:
+            key = f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"
+            env[key] = getattr(s.devices, f"{role}_address")
+        return env
+
+    def start(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if s.is_embedded_broker:
+            self.redis = EmbeddedRedis(s.data_dir, s.embedded_redis_port)
+            self.redis.start()
+            log.info("embedded Redis on %s", self.redis.url)
+        upgrade(s.sqlalchemy_url)
+        self.env.update(self.child_env())
+        if s.simulator.enabled:
+            self._spawn(Child("simulator", [
+                sys.executable, "-m", "observatory.simulator", "--host", s.simulator.host,
+                "--port", str(s.simulator.port), "--config", str(s.simulator.config),
+            ]))  # fmt: skip
+        self._spawn(Child("worker-dome", worker_command(s, "dome", 1)))
+        self._spawn(Child("worker-telescope", worker_command(s, "telescope", 1)))
+        self._spawn(Child("worker-processor",
+                          worker_command(s, "processor", self.processor_concurrency)))
+        if self.with_beat:
+            schedule = s.data_dir / "celerybeat-schedule"
+            self._spawn(Child("beat", [
+                sys.executable, "-m", "celery", "-A", "workers.app", "beat",
+                "--loglevel", s.log_level, "-s", str(schedule),
+            ]))  # fmt: skip
+        self._spawn(Child("reconciler", [sys.executable, "-m", "workers.reconciler"]))
+        if self.with_flower:
+            self._spawn(Child("flower", [sys.executable, "-m", "observatory.cli.main", "flower"]))
+
+    def _spawn(self, child: Child) -> None:
+        log_dir = self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / f"{child.name}.log", "ab") as out:
+            child.process = subprocess.Popen(
+                child.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        if child not in self.children:
+            self.children.append(child)
+        log.info("started %s (pid %d)", child.name, child.process.pid)
+
+    def check(self) -> None:
+        """Restart children that died (at most 5 times a minute each)."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.process is None or child.process.poll() is None:
+                continue
+            code = child.process.returncode
+            child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+            if not child.restart or len(child.restarts) > 5:
+                raise RuntimeError(f"{child.name} exited with {code}; see its log in "
+                                   f"{self.settings.data_dir / 'logs'}")
+            log.error("%s exited with %s; restarting", child.name, code)
+            self._spawn(child)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop every child, newest first (SIGTERM, then SIGKILL after the timeout)."""
+        for child in reversed(self.children):
+            process = child.process
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.error("%s did not stop in %.0f s; killing it", child.name, timeout_s)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def run_forever(self) -> None:
+        """Supervise until SIGINT or SIGTERM, then stop cleanly."""
+        stopping = False
+
+        def request_stop(signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+            log.info("received %s; stopping", signal.Signals(signum).name)
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        try:
+            while not stopping:
+                self.check()
+                time.sleep(0.5)
+        finally:
+            self.stop()
+
+    def log_path(self, name: str) -> Path:
+        return self.settings.data_dir / "logs" / f"{name}.log"

@@ -1,0 +1,37 @@
+"""The reconciler process: republishes stored orders whose message never reached the broker.
+
+Run by ``observatory up``; in production run one per site (``python -m workers.reconciler``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from observatory.intake import reconcile
+from observatory.logs import configure_logging
+from observatory.settings import get_settings
+from workers.publish import publish
+
+log = logging.getLogger("observatory.reconciler")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between passes")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    while True:
+        published = reconcile(settings, publish)
+        if published:
+            log.info("republished work orders %s", published)
+        if args.once:
+            return
+        time.sleep(args.every)
+
+
+if __name__ == "__main__":
+    main()
