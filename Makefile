@@ -1,0 +1,48 @@
+# The two commands a new user runs: `make run` (one simulated night) and `make test`.
+# Both create .venv and install what they need.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast up flower bench lint typecheck system-deps install clean
+
+run: install system-deps
+	$(VENV)/bin/observatory run
+
+test: install system-deps
+	$(PY) -m pytest -q -ra
+
+test-fast: install
+	$(PY) -m pytest -q -ra -m "not slow and not postgres"
+
+up: install
+	$(VENV)/bin/observatory up
+
+flower: install
+	$(VENV)/bin/observatory up --flower
+
+bench: install system-deps
+	$(VENV)/bin/observatory bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
