@@ -1,0 +1,14 @@
+"""The simulated device classes, by lower-case Alpaca device type.
+
+Add a type by writing ``devices/<type>.py`` (see the docstring of ``devices/base.py``) and
+registering its class here.
+"""
+
+from __future__ import annotations
+
+from observatory.simulator.devices.base import Device
+from observatory.simulator.devices.dome import Dome
+
+DEVICE_CLASSES: dict[str, type[Device]] = {
+    "dome": Dome,
+}

@@ -1,0 +1,110 @@
+"""The ASCOM member table as typed objects, and the interface version of each type.
+
+Built once at import from :mod:`observatory.simulator.member_table` (no spec is read at
+run time). ``member_for(device_type, verb, name)`` answers which members exist: a member
+in this table that a device does not handle answers 0x400 (never 404); a name not in it is
+a bad request (HTTP 400).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from observatory.simulator import member_table
+
+Verb = Literal["GET", "PUT"]
+ParamKind = Literal["bool", "int", "float", "str", "datetime"]
+
+#: Platform 7 interface versions of the served types.
+INTERFACE_VERSIONS: dict[str, int] = {
+    "camera": 4,
+    "covercalibrator": 2,
+    "dome": 3,
+    "filterwheel": 3,
+    "safetymonitor": 3,
+    "telescope": 4,
+}
+
+#: The ASCOM spelling of each type, as Management's configureddevices reports it.
+DEVICE_TYPE_NAMES: dict[str, str] = {
+    "camera": "Camera",
+    "covercalibrator": "CoverCalibrator",
+    "dome": "Dome",
+    "filterwheel": "FilterWheel",
+    "safetymonitor": "SafetyMonitor",
+    "telescope": "Telescope",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One form field (PUT) or query parameter (GET) of a member."""
+
+    field: str  # exact spec name, e.g. "Azimuth"
+    argument: str  # keyword the handler receives, e.g. "azimuth"
+    kind: ParamKind
+    required: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    """One endpoint: ``verb`` on ``/api/v1/{type}/{n}/{name}``."""
+
+    verb: Verb
+    name: str
+    params: tuple[Param, ...]
+    error_value: Any  # Value sent with an error reply (GET only)
+
+
+def _index(rows: tuple[member_table.MemberRow, ...]) -> dict[tuple[str, str], Member]:
+    index: dict[tuple[str, str], Member] = {}
+    for verb, name, params, error_value in rows:
+        typed = tuple(Param(f, a, k, r) for f, a, k, r in params)  # type: ignore[arg-type]
+        index[(verb, name)] = Member(verb, name, typed, error_value)  # type: ignore[arg-type]
+    return index
+
+
+COMMON_MEMBERS = _index(member_table.COMMON)
+
+MEMBERS: dict[str, dict[tuple[str, str], Member]] = {
+    device_type: {**COMMON_MEMBERS, **_index(getattr(member_table, device_type.upper()))}
+    for device_type in INTERFACE_VERSIONS
+}
+
+#: Members that answer while the device is disconnected (plus every ``can*`` flag).
+DISCONNECTED_OK: frozenset[str] = frozenset(
+    {
+        "interfaceversion",
+        "name",
+        "description",
+        "driverinfo",
+        "driverversion",
+        "supportedactions",
+        "connected",
+        "connecting",
+        "connect",
+        "disconnect",
+    }
+)
+
+
+def works_disconnected(member: Member) -> bool:
+    """True for members that must answer while the device is not connected."""
+    if member.name in DISCONNECTED_OK:
+        return True
+    return member.verb == "GET" and member.name.startswith("can")
+
+
+def member_for(device_type: str, verb: str, name: str) -> Member | None:
+    """The member ``verb name`` of ``device_type``, or None if the spec has no such member."""
+    table = MEMBERS.get(device_type)
+    if table is None:
+        return None
+    return table.get((verb, name))
+
+
+def has_member_name(device_type: str, name: str) -> bool:
+    """True if ``name`` is a member of ``device_type`` under any verb."""
+    table = MEMBERS.get(device_type, {})
+    return ("GET", name) in table or ("PUT", name) in table
