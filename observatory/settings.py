@@ -86,6 +86,8 @@ class SimulatorSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 11111
     config: Path = PROJECT_ROOT / "config" / "simulator.toml"
+    # Simulated seconds per real second; None keeps the simulator config's own value.
+    time_scale: float | None = None
 
 
 class Settings(BaseSettings):

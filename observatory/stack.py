@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from observatory.db.session import upgrade
+from observatory.db.migrate import upgrade
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.settings import Settings
 
@@ -88,10 +88,13 @@ class Stack:
         upgrade(s.sqlalchemy_url)
         self.env.update(self.child_env())
         if s.simulator.enabled:
-            self._spawn(Child("simulator", [
+            command = [
                 sys.executable, "-m", "observatory.simulator", "--host", s.simulator.host,
                 "--port", str(s.simulator.port), "--config", str(s.simulator.config),
-            ]))  # fmt: skip
+            ]  # fmt: skip
+            if s.simulator.time_scale is not None:
+                command += ["--time-scale", str(s.simulator.time_scale)]
+            self._spawn(Child("simulator", command))
         self._spawn(Child("worker-dome", worker_command(s, "dome", 1)))
         self._spawn(Child("worker-telescope", worker_command(s, "telescope", 1)))
         self._spawn(Child("worker-processor",

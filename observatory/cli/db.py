@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from observatory.db.session import upgrade
+from observatory.db.migrate import upgrade
 from observatory.settings import get_settings
 
 

@@ -15,9 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from observatory.db.models import WorkOrder, WorkOrderState
+from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderNotFound
 from observatory.orders.states import can_transition, transition
@@ -65,9 +66,21 @@ def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | 
                 return None
             order.attempts += 1
             order.updated_at = now
+            _close_abandoned_steps(session, pk, now)
             log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
         return Claim(order.pk, order.order_id, order.user, order.request, dict(order.payload),
                      order.attempts)
+
+
+def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:
+    # Step runs left "running" by the lost worker end as failed, so the record shows the
+    # attempt that died as well as the one that resumes.
+    for run in session.scalars(
+        select(StepRun).where(StepRun.work_order_pk == pk, StepRun.state == StepState.RUNNING)
+    ):
+        run.state = StepState.FAILED
+        run.ended_at = now
+        run.error = "worker lost: the message was redelivered to another worker"
 
 
 def finish(settings: Settings, pk: int, state: WorkOrderState, reason: str | None = None) -> None:
