@@ -7,8 +7,14 @@ registering its class here.
 from __future__ import annotations
 
 from observatory.simulator.devices.base import Device
+from observatory.simulator.devices.covercalibrator import CoverCalibrator
 from observatory.simulator.devices.dome import Dome
+from observatory.simulator.devices.filterwheel import FilterWheel
+from observatory.simulator.devices.safetymonitor import SafetyMonitor
 
 DEVICE_CLASSES: dict[str, type[Device]] = {
+    "covercalibrator": CoverCalibrator,
     "dome": Dome,
+    "filterwheel": FilterWheel,
+    "safetymonitor": SafetyMonitor,
 }

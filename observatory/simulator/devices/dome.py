@@ -247,10 +247,12 @@ class Dome(Device):
 
     def _move_shutter(self, target: float) -> None:
         now_s = self.clock.now_s()
-        already = self._shutter.moving(now_s) or self._shutter.position(now_s) == target
-        if self._shutter.target == target and self._stuck is None and already:
-            return
         start = self._shutter.position(now_s)
+        moving = self._shutter.moving(now_s)
+        if not moving and start == target:
+            return
+        if moving and self._shutter.target == target and self._stuck is None:
+            return  # already on its way there
         rate = 1.0 / self.settings.shutter_time_s
         stuck = self._stuck
         if stuck is None:
