@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -108,7 +109,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
     site_name: str = "Simulated Observatory"
-    admin_emails: list[str] = Field(default_factory=list)
+    # A list in TOML; a comma-separated string in OBSERVATORY_ADMIN_EMAILS.
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     sentry_dsn: str | None = None
     devices: DeviceSettings = Field(default_factory=DeviceSettings)
