@@ -1,0 +1,155 @@
+"""Intake and the work-order lifecycle on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
+from observatory.db.session import session_scope
+from observatory.errors import InvalidTransition, PublishFailed, WorkOrderInvalid
+from observatory.intake import adopt, reconcile, submit
+from observatory.orders.lifecycle import cancel, claim, finish
+from observatory.orders.states import FINAL_STATES, TRANSITIONS, transition
+from observatory.settings import Settings
+
+
+class Broker:
+    """A publisher that records what it was given, and can be made unreachable."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.down = False
+
+    def __call__(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        if self.down:
+            raise PublishFailed("connection refused")
+        self.sent.append({"pk": work_order_pk, "task": task_name, "queue": queue})
+        return f"task-{len(self.sent)}"
+
+
+def order(request: str = "dome_open", order_id: str = "1", **fields: Any) -> dict[str, Any]:
+    return {"id": order_id, "request": request, "datetime": "2026-11-23T21:00:00",
+            "user": "Main Module", **fields}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path)
+
+
+def count(settings: Settings) -> int:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return session.scalar(select(func.count()).select_from(WorkOrder)) or 0
+
+
+def row(settings: Settings, pk: int) -> WorkOrder:
+    with session_scope(settings.sqlalchemy_url) as session:
+        found = session.get_one(WorkOrder, pk)
+        session.expunge(found)
+        return found
+
+
+def test_submit_stores_then_publishes_to_the_routed_task(settings: Settings) -> None:
+    broker = Broker()
+    receipt = submit(settings, order("observation", ra=10.0, dec=20.0), broker)
+    assert receipt.created and receipt.published
+    assert broker.sent == [{"pk": receipt.pk, "task": "observatory.telescope.observe",
+                            "queue": "telescope"}]
+    stored = row(settings, receipt.pk)
+    assert stored.state == WorkOrderState.QUEUED
+    assert stored.published_at is not None and stored.priority == 5.0
+    assert stored.payload["ra"] == 10.0
+
+
+def test_resubmission_of_a_known_id_is_not_stored_or_published_again(settings: Settings) -> None:
+    broker = Broker()
+    first = submit(settings, order(), broker)
+    again = submit(settings, order(), broker)
+    assert again.pk == first.pk and not again.created
+    assert len(broker.sent) == 1 and count(settings) == 1
+
+
+def test_broker_down_keeps_the_order_and_the_reconciler_publishes_it(settings: Settings) -> None:
+    broker = Broker()
+    broker.down = True
+    receipt = submit(settings, order(), broker)
+    assert receipt.created and not receipt.published
+    stored = row(settings, receipt.pk)
+    assert stored.state == WorkOrderState.QUEUED and stored.published_at is None
+    assert "not yet published" in (stored.state_reason or "")
+    assert reconcile(settings, broker, older_than_s=0) == []  # still down: nothing sent
+    broker.down = False
+    assert reconcile(settings, broker, older_than_s=3600) == []  # too recent to touch
+    assert reconcile(settings, broker, older_than_s=0) == [receipt.pk]
+    assert row(settings, receipt.pk).published_at is not None
+    assert reconcile(settings, broker, older_than_s=0) == []
+
+
+def test_invalid_order_is_recorded_as_rejected_when_its_id_is_known(settings: Settings) -> None:
+    broker = Broker()
+    with pytest.raises(WorkOrderInvalid, match="alt"):
+        submit(settings, order("dome_goto", alt=95.0, az=10.0), broker)
+    with session_scope(settings.sqlalchemy_url) as session:
+        rejected = session.scalars(select(WorkOrder)).one()
+        assert rejected.state == WorkOrderState.REJECTED
+        assert "alt" in (rejected.state_reason or "")
+    assert broker.sent == []
+    # Without an id nothing can be recorded, and nothing is.
+    with pytest.raises(WorkOrderInvalid, match="id"):
+        submit(settings, {"request": "dome_open", "user": "x", "datetime": "2026-11-23"}, broker)
+    assert count(settings) == 1
+
+
+def test_invalid_resubmission_leaves_the_stored_order_untouched(settings: Settings) -> None:
+    broker = Broker()
+    receipt = submit(settings, order(), broker)
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order(colour="red"), broker)
+    assert row(settings, receipt.pk).state == WorkOrderState.QUEUED
+    assert count(settings) == 1
+
+
+def test_adopt_stores_an_order_sent_as_a_task_and_refuses_the_wrong_task(settings: Settings) -> None:
+    pk = adopt(settings, order("dome_close", "9"), "observatory.dome.close")
+    assert row(settings, pk).state == WorkOrderState.QUEUED
+    with pytest.raises(WorkOrderInvalid, match="observatory.dome.open"):
+        adopt(settings, order("dome_open", "10"), "observatory.dome.close")
+
+
+def test_claim_once_then_duplicates_do_nothing(settings: Settings) -> None:
+    receipt = submit(settings, order(), Broker())
+    first = claim(settings, receipt.pk)
+    assert first is not None and first.attempt == 1
+    assert claim(settings, receipt.pk) is None  # the same message delivered twice
+    finish(settings, receipt.pk, WorkOrderState.SUCCEEDED)
+    assert claim(settings, receipt.pk, redelivered=True) is None  # ended: never again
+
+
+def test_redelivered_running_order_resumes_and_closes_the_lost_attempt(settings: Settings) -> None:
+    receipt = submit(settings, order(), Broker())
+    claim(settings, receipt.pk)
+    with session_scope(settings.sqlalchemy_url) as session:
+        session.add(StepRun(work_order_pk=receipt.pk, step="open_dome", attempt=1,
+                            state=StepState.RUNNING, started_at=dt.datetime.now(dt.UTC)))
+    resumed = claim(settings, receipt.pk, redelivered=True)
+    assert resumed is not None and resumed.attempt == 2
+    with session_scope(settings.sqlalchemy_url) as session:
+        lost = session.scalars(select(StepRun)).one()
+        assert lost.state == StepState.FAILED and "worker lost" in (lost.error or "")
+
+
+def test_transition_table_refuses_invalid_changes(settings: Settings) -> None:
+    receipt = submit(settings, order(), Broker())
+    with session_scope(settings.sqlalchemy_url) as session:
+        stored = session.get_one(WorkOrder, receipt.pk)
+        with pytest.raises(InvalidTransition, match="queued -> succeeded"):
+            transition(stored, WorkOrderState.SUCCEEDED)
+    assert cancel(settings, receipt.pk, "withdrawn")
+    assert not cancel(settings, receipt.pk, "again")
+    assert row(settings, receipt.pk).state_reason == "withdrawn"
+    assert all(not TRANSITIONS[state] for state in FINAL_STATES)
+    assert len(FINAL_STATES) == 5

@@ -1,0 +1,80 @@
+"""Step recording: success, failure with email to a real SMTP server, and SMTP down."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from observatory.db.models import StepRun, StepState
+from observatory.db.session import session_scope
+from observatory.intake import submit
+from observatory.settings import Settings, SmtpSettings
+from observatory.steps import record_skipped_step, record_step
+from tests.helpers import free_port, wait_for
+from tests.smtp import smtp_server  # noqa: F401  (fixture)
+from tests.unit.test_intake import Broker, order
+
+
+class DomeJammed(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path, smtp_server) -> Settings:  # noqa: F811
+    host, port, _ = smtp_server
+    return Settings(database_url=database_url, data_dir=tmp_path,
+                    admin_emails=["ops@example.org", "pi@example.org"],
+                    smtp=SmtpSettings(host=host, port=port, attempts=2))
+
+
+def runs(settings: Settings) -> list[StepRun]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        found = list(session.scalars(select(StepRun).order_by(StepRun.pk)))
+        session.expunge_all()
+        return found
+
+
+def test_success_records_outputs_and_attempts_count_up(settings: Settings) -> None:
+    pk = submit(settings, order(), Broker()).pk
+    for _ in range(2):
+        with record_step(settings, pk, "open_dome", task_id="t1", worker="w1") as record:
+            record.outputs = {"arrived": True}
+    first, second = runs(settings)
+    assert (first.attempt, second.attempt) == (1, 2)
+    assert second.state == StepState.SUCCEEDED and second.outputs == {"arrived": True}
+    assert second.ended_at is not None and second.worker == "w1"
+
+
+def test_failure_is_recorded_emailed_and_re_raised(settings: Settings, smtp_server) -> None:  # noqa: F811
+    _, _, mailbox = smtp_server
+    before = len(mailbox.messages)
+    pk = submit(settings, order(order_id="jam"), Broker()).pk
+    with pytest.raises(DomeJammed), record_step(settings, pk, "open_dome"):
+        raise DomeJammed("shutter motor stalled")
+    [run] = runs(settings)
+    assert run.state == StepState.FAILED
+    assert run.error == "DomeJammed: shutter motor stalled"
+    assert "Traceback" in (run.traceback or "")
+    [mail] = wait_for(lambda: mailbox.messages[before:], 10, message="the email")
+    assert "open_dome" in mail["Subject"] and "ops@example.org" in mail["To"]
+    assert "'jam'" in mail.get_payload()
+
+
+def test_smtp_down_still_records_the_error_and_says_the_email_failed(
+    database_url: str, tmp_path
+) -> None:
+    settings = Settings(database_url=database_url, data_dir=tmp_path, admin_emails=["ops@x.org"],
+                        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), attempts=2))
+    pk = submit(settings, order(), Broker()).pk
+    with pytest.raises(DomeJammed), record_step(settings, pk, "open_dome"):
+        raise DomeJammed("stalled")
+    [run] = runs(settings)
+    assert run.state == StepState.FAILED
+    assert "admin email failed" in (run.error or "")
+
+
+def test_skipped_step_is_a_recorded_outcome(settings: Settings) -> None:
+    pk = submit(settings, order(), Broker()).pk
+    record_skipped_step(settings, pk, "astrometry", "solve-field is not installed")
+    [run] = runs(settings)
+    assert run.state == StepState.SKIPPED and run.error == "solve-field is not installed"
