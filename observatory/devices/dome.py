@@ -103,6 +103,10 @@ class DomeAdapter:
     def status(self) -> DomeState:
         """Read the dome's state now (several requests; connects on first use)."""
         call, dome = self._client.call, self._dome
+        # The reads are not one snapshot. Slewing comes first: when it is false the dome
+        # was at rest before the positions were read, so "stopped" always goes with final
+        # positions (read after it, a moving dome could arrive between the two reads).
+        slewing = bool(call("slewing", lambda: dome.Slewing))
         altitude_deg = None
         if self.capabilities.can_set_altitude:
             altitude_deg = float(call("altitude", lambda: dome.Altitude))
@@ -111,7 +115,7 @@ class DomeAdapter:
             shutter=ShutterState(int(call("shutterstatus", lambda: dome.ShutterStatus))),
             at_park=bool(call("atpark", lambda: dome.AtPark)),
             at_home=bool(call("athome", lambda: dome.AtHome)),
-            slewing=bool(call("slewing", lambda: dome.Slewing)),
+            slewing=slewing,
             connected=bool(call("connected", lambda: dome.Connected)),
             altitude_deg=altitude_deg,
         )

@@ -56,6 +56,8 @@ class AlpacaStub:
     def __init__(self) -> None:
         self.values = dome_values()
         self.on_put: dict[str, Callable[[dict[str, str]], None]] = {}
+        # Runs after a GET of the member has taken its value (a device that moves on).
+        self.after_get: dict[str, Callable[[], None]] = {}
         self.requests: list[tuple[str, str]] = []
         self._scripts: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
@@ -104,7 +106,11 @@ class AlpacaStub:
             return Reply()
         if member not in self.values:
             return Reply(http_status=400, raw_body=f"unknown member {member}")
-        return Reply(value=self.values[member])
+        reply = Reply(value=self.values[member])
+        effect = self.after_get.get(member)
+        if effect is not None:
+            effect()
+        return reply
 
     def next_transaction_id(self) -> int:
         with self._lock:

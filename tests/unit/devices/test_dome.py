@@ -90,6 +90,15 @@ def test_slew_sends_the_azimuth_and_returns_the_arrived_state(stub: AlpacaStub) 
     assert sent == ["123.5"]
 
 
+def test_a_dome_arriving_between_reads_is_not_taken_for_stopped(stub: AlpacaStub) -> None:
+    dome = DomeAdapter(fast_settings(stub.address))
+    stub.on_put["slewtoazimuth"] = lambda params: stub.values.update(slewing=True, azimuth=80.0)
+    # The dome arrives just after each azimuth read: a status that read the position
+    # before Slewing would see "at rest at 80" and wrongly report a stop short of 90.
+    stub.after_get["azimuth"] = lambda: stub.values.update(slewing=False, azimuth=90.0)
+    assert dome.slew_to_azimuth(90.0).azimuth_deg == 90.0
+
+
 def test_alt_az_slews_altitude_only_where_the_dome_can(stub: AlpacaStub) -> None:
     stub.on_put["slewtoazimuth"] = lambda p: stub.values.update(azimuth=float(p["Azimuth"]))
     stub.on_put["slewtoaltitude"] = lambda p: stub.values.update(altitude=float(p["Altitude"]))
