@@ -1,0 +1,48 @@
+"""The safety monitor: one verdict, safe or not, from weather and power sensors.
+
+Unknown counts as unsafe: :meth:`SafetyMonitorAdapter.require_safe` refuses when the
+monitor says unsafe and also when it cannot be read.
+"""
+
+from __future__ import annotations
+
+from alpaca.safetymonitor import SafetyMonitor
+
+from observatory.devices.alpaca_client import AlpacaClient
+from observatory.errors import DeviceError, UnsafeConditions
+from observatory.settings import DeviceSettings, get_settings
+
+# SafetyMonitor interface version 3 is Platform 7 (asynchronous Connect).
+SAFETY_MONITOR_PLATFORM7_VERSION = 3
+
+
+class SafetyMonitorAdapter:
+    """An Alpaca safety monitor at ``settings.safetymonitor_address``, device
+    ``safetymonitor_number``; ``settings`` defaults to the process-wide device settings.
+    Connects on first use. Not thread-safe: one adapter per thread."""
+
+    def __init__(self, settings: DeviceSettings | None = None) -> None:
+        self.settings = settings if settings is not None else get_settings().devices
+        address, number = self.settings.safetymonitor_address, self.settings.safetymonitor_number
+        self._monitor = SafetyMonitor(address, number)
+        self._client = AlpacaClient(
+            self._monitor,
+            f"safety monitor {number} at {address}",
+            self.settings,
+            SAFETY_MONITOR_PLATFORM7_VERSION,
+        )
+
+    def is_safe(self) -> bool:
+        """The monitor's verdict now. Raises the device errors of the adapter
+        (:class:`DeviceUnreachable`, :class:`DeviceTimeout`, ...) when it cannot be read."""
+        return bool(self._client.call("issafe", lambda: self._monitor.IsSafe))
+
+    def require_safe(self) -> None:
+        """Return when conditions are safe; raise :class:`UnsafeConditions` when the monitor
+        says unsafe or cannot be read (the device error is chained as the cause)."""
+        try:
+            safe = self.is_safe()
+        except DeviceError as error:
+            raise UnsafeConditions(f"conditions unknown, taken as unsafe: {error}") from error
+        if not safe:
+            raise UnsafeConditions(f"{self._client.label} reports unsafe conditions")
