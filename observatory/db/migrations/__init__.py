@@ -1,0 +1,1 @@
+"""Alembic migrations of the observatory schema (run them with observatory.db.migrate)."""

@@ -1,0 +1,390 @@
+"""The SQL tables: work orders and their step runs, file batches, exposures, master and
+calibrated frames, device events.
+
+Timestamps are aware UTC datetimes (naive ones are refused on write). JSON columns hold
+plain JSON values; state-like columns hold the short string values of the enums below and
+read back as enum members. The schema itself is created only by the Alembic migrations in
+``observatory/db/migrations`` (see :mod:`observatory.db.migrate`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+
+from observatory.db.types import UtcDateTime, json_dict, json_list, str_enum, utcnow
+
+# Explicit constraint names, so that later migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UtcDateTime}
+
+
+class WorkOrderState(enum.StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class StepState(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class FileBatchState(enum.StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    TRANSFERRED = "transferred"
+    FAILED = "failed"
+
+
+class ImageType(enum.StrEnum):
+    """Normalised ``IMAGETYP`` of an exposure."""
+
+    BIAS = "bias"
+    DARK = "dark"
+    FLAT = "flat"
+    LIGHT = "light"
+
+
+class ExposureState(enum.StrEnum):
+    OK = "ok"
+    REJECTED = "rejected"
+
+
+class MasterKind(enum.StrEnum):
+    BIAS = "bias"
+    DARK = "dark"
+    FLAT = "flat"
+
+
+class WcsStatus(enum.StrEnum):
+    PENDING = "pending"
+    SOLVED = "solved"
+    UNSOLVED = "unsolved"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class WorkOrder(Base):
+    """One submitted work order; ``payload`` is the whole validated order as a dict."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        UniqueConstraint("order_id", "user"),
+        Index(None, "state", "priority"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(128))
+    user: Mapped[str] = mapped_column(String(128))
+    request: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(json_dict())
+    # 0-10, 10 most urgent.
+    priority: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[WorkOrderState] = mapped_column(
+        str_enum(WorkOrderState, "work_order_state"), default=WorkOrderState.RECEIVED
+    )
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    queue: Mapped[str | None] = mapped_column(String(32))
+    task_name: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    published_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    # Set when the system submitted this order on behalf of another one.
+    parent_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
+    )
+
+    parent: Mapped[WorkOrder | None] = relationship(remote_side=[pk], back_populates="children")
+    children: Mapped[list[WorkOrder]] = relationship(
+        back_populates="parent", order_by="WorkOrder.pk"
+    )
+    step_runs: Mapped[list[StepRun]] = relationship(
+        back_populates="work_order",
+        order_by="[StepRun.started_at, StepRun.pk]",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkOrder(pk={self.pk}, order_id={self.order_id!r}, user={self.user!r}, "
+            f"request={self.request!r}, state={self.state!s})"
+        )
+
+
+class StepRun(Base):
+    """One attempt at one step of a work order, with its outcome."""
+
+    __tablename__ = "step_runs"
+    __table_args__ = (UniqueConstraint("work_order_pk", "step", "attempt"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_pk: Mapped[int] = mapped_column(ForeignKey("work_orders.pk", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[StepState] = mapped_column(
+        str_enum(StepState, "step_state"), default=StepState.RUNNING
+    )
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="step_runs")
+
+    def __repr__(self) -> str:
+        return (
+            f"StepRun(pk={self.pk}, work_order_pk={self.work_order_pk}, step={self.step!r}, "
+            f"attempt={self.attempt}, state={self.state!s})"
+        )
+
+
+class FileBatch(Base):
+    """A folder of exposures taken together, e.g. one night's block ``20261123-obs-42``."""
+
+    __tablename__ = "file_batches"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    # Where the batch came from; None when it was written here.
+    url: Mapped[str | None] = mapped_column(Text)
+    # The local folder holding the files.
+    path: Mapped[str] = mapped_column(Text)
+    work_order_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[FileBatchState] = mapped_column(
+        str_enum(FileBatchState, "file_batch_state"), default=FileBatchState.OPEN
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+
+    work_order: Mapped[WorkOrder | None] = relationship()
+    exposures: Mapped[list[Exposure]] = relationship(
+        back_populates="file_batch",
+        order_by="Exposure.pk",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    master_frames: Mapped[list[MasterFrame]] = relationship(
+        back_populates="file_batch", order_by="MasterFrame.pk"
+    )
+
+    def __repr__(self) -> str:
+        return f"FileBatch(pk={self.pk}, name={self.name!r}, state={self.state!s})"
+
+
+class Exposure(Base):
+    """One raw FITS file of a batch, with the header values the pipeline groups by.
+
+    ``imagetyp`` holds an :class:`ImageType` value for usable exposures. It is a plain
+    string so that a file with an unknown type can still be recorded as ``rejected``,
+    with the reason in ``error``.
+    """
+
+    __tablename__ = "exposures"
+    __table_args__ = (UniqueConstraint("file_batch_pk", "path"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_batch_pk: Mapped[int] = mapped_column(ForeignKey("file_batches.pk", ondelete="CASCADE"))
+    # Relative to the batch folder.
+    path: Mapped[str] = mapped_column(Text)
+    imagetyp: Mapped[str] = mapped_column(String(16))
+    exptime_s: Mapped[float] = mapped_column(Float)
+    filter: Mapped[str | None] = mapped_column(String(32))
+    date_obs: Mapped[dt.datetime]
+    ra_deg: Mapped[float | None] = mapped_column(Float)
+    dec_deg: Mapped[float | None] = mapped_column(Float)
+    object: Mapped[str | None] = mapped_column(String(128))
+    ccd_temp_c: Mapped[float | None] = mapped_column(Float)
+    binning: Mapped[int] = mapped_column(Integer, default=1)
+    naxis1: Mapped[int | None] = mapped_column(Integer)
+    naxis2: Mapped[int | None] = mapped_column(Integer)
+    # sha256 of the file, hex.
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    # Selected header cards, keyword -> value.
+    header: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    state: Mapped[ExposureState] = mapped_column(
+        str_enum(ExposureState, "exposure_state"), default=ExposureState.OK
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+
+    file_batch: Mapped[FileBatch] = relationship(back_populates="exposures")
+    calibrated_frame: Mapped[CalibratedFrame | None] = relationship(back_populates="exposure")
+
+    def __repr__(self) -> str:
+        return (
+            f"Exposure(pk={self.pk}, file_batch_pk={self.file_batch_pk}, path={self.path!r}, "
+            f"imagetyp={self.imagetyp!r}, state={self.state!s})"
+        )
+
+
+def master_group_key(
+    kind: MasterKind | str, filter: str | None, exptime_s: float | None, binning: int
+) -> str:
+    """The text that names a master frame's calibration group, e.g.
+    ``"dark|filter=|exptime_s=30.000|binning=1"``.
+
+    Kind, filter, exposure time (to the millisecond) and binning, with an empty field for
+    "none", so that two masters of the same group in one batch compare equal even where
+    SQL would treat their NULLs as distinct.
+    """
+    exptime = "" if exptime_s is None else f"{exptime_s:.3f}"
+    return f"{MasterKind(kind)}|filter={filter or ''}|exptime_s={exptime}|binning={binning}"
+
+
+class MasterFrame(Base):
+    """A stacked bias, dark or flat.
+
+    ``group_key`` (see :func:`master_group_key`) is unique per batch, so a re-run of a
+    stacking step replaces its master instead of adding a second one: write masters with
+    :func:`observatory.db.queries.upsert_master_frame`. The key is derived from the other
+    columns whenever a row is flushed; never set it by hand.
+    """
+
+    __tablename__ = "master_frames"
+    __table_args__ = (
+        UniqueConstraint("file_batch_pk", "group_key"),
+        Index(None, "group_key", "date_obs"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[MasterKind] = mapped_column(str_enum(MasterKind, "master_kind"))
+    file_batch_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("file_batches.pk", ondelete="SET NULL")
+    )
+    group_key: Mapped[str] = mapped_column(String(128))
+    filter: Mapped[str | None] = mapped_column(String(32))
+    exptime_s: Mapped[float | None] = mapped_column(Float)
+    binning: Mapped[int] = mapped_column(Integer, default=1)
+    naxis1: Mapped[int] = mapped_column(Integer)
+    naxis2: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    n_inputs: Mapped[int] = mapped_column(Integer)
+    # Exposure pks that went into the stack.
+    inputs: Mapped[list[int]] = mapped_column(json_list())
+    stats: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    # How the inputs were combined, e.g. "median" or "sigma_clip_mean".
+    method: Mapped[str] = mapped_column(String(32))
+    # Mid-time of the inputs.
+    date_obs: Mapped[dt.datetime]
+    is_bad: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    file_batch: Mapped[FileBatch | None] = relationship(back_populates="master_frames")
+
+    def __repr__(self) -> str:
+        return (
+            f"MasterFrame(pk={self.pk}, file_batch_pk={self.file_batch_pk}, "
+            f"group_key={self.group_key!r}, is_bad={self.is_bad})"
+        )
+
+
+@event.listens_for(MasterFrame, "before_insert")
+@event.listens_for(MasterFrame, "before_update")
+def _derive_group_key(
+    mapper: Mapper[MasterFrame], connection: Connection, frame: MasterFrame
+) -> None:
+    if frame.binning is None:
+        # Column defaults are applied after this hook; the key needs the value now.
+        frame.binning = 1
+    frame.group_key = master_group_key(frame.kind, frame.filter, frame.exptime_s, frame.binning)
+
+
+class CalibratedFrame(Base):
+    """A light exposure after calibration, with the masters used and its plate solution."""
+
+    __tablename__ = "calibrated_frames"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exposure_pk: Mapped[int] = mapped_column(
+        ForeignKey("exposures.pk", ondelete="CASCADE"), unique=True
+    )
+    path: Mapped[str] = mapped_column(Text)
+    bias_pk: Mapped[int | None] = mapped_column(ForeignKey("master_frames.pk"))
+    dark_pk: Mapped[int | None] = mapped_column(ForeignKey("master_frames.pk"))
+    flat_pk: Mapped[int | None] = mapped_column(ForeignKey("master_frames.pk"))
+    stats: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    wcs_status: Mapped[WcsStatus] = mapped_column(
+        str_enum(WcsStatus, "wcs_status"), default=WcsStatus.PENDING
+    )
+    ra_center_deg: Mapped[float | None] = mapped_column(Float)
+    dec_center_deg: Mapped[float | None] = mapped_column(Float)
+    pixel_scale_arcsec: Mapped[float | None] = mapped_column(Float)
+    solve_time_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    exposure: Mapped[Exposure] = relationship(back_populates="calibrated_frame")
+    bias: Mapped[MasterFrame | None] = relationship(foreign_keys=[bias_pk])
+    dark: Mapped[MasterFrame | None] = relationship(foreign_keys=[dark_pk])
+    flat: Mapped[MasterFrame | None] = relationship(foreign_keys=[flat_pk])
+
+    def __repr__(self) -> str:
+        return (
+            f"CalibratedFrame(pk={self.pk}, exposure_pk={self.exposure_pk}, "
+            f"wcs_status={self.wcs_status!s})"
+        )
+
+
+class DeviceEvent(Base):
+    """Something a device did or reported, e.g. ``dome`` / ``shutter_opened``."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (Index(None, "device", "at"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    device: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    work_order_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
+    )
+
+    work_order: Mapped[WorkOrder | None] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"DeviceEvent(pk={self.pk}, at={self.at}, device={self.device!r}, event={self.event!r})"
+        )
