@@ -96,7 +96,9 @@ def _dome(dome: DomeAdapter | None, settings: DeviceSettings | None) -> DomeAdap
 # The original design's names, kept for scripts written against it.
 
 
-def DomeStatus(dome: DomeAdapter | None = None, settings: DeviceSettings | None = None) -> dict:
+def DomeStatus(
+    dome: DomeAdapter | None = None, settings: DeviceSettings | None = None
+) -> dict[str, Any]:
     """See :func:`dome_status`."""
     return dome_status(dome, settings)
 

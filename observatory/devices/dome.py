@@ -77,7 +77,10 @@ class DomeAdapter:
     or refuses, :class:`DeviceUnreachable` when it cannot be reached after the retries,
     :class:`DeviceError` when it stops short of the target or reports a shutter error,
     and :class:`InvalidTarget` (a ``ValueError``) for an angle out of range, before
-    anything is sent. Not thread-safe: one adapter per thread.
+    anything is sent. A command's timeout is checked between readings, so a dome that
+    stops answering can hold the caller longer by at most one reading: seven requests of
+    alpyca's 5 s HTTP timeout, each tried ``retries + 1`` times. Not thread-safe: one
+    adapter per thread.
     """
 
     def __init__(self, settings: DeviceSettings | None = None) -> None:
