@@ -27,6 +27,7 @@ from observatory.simulator.protocol import (
     RawBody,
     RequestContext,
     TransactionCounter,
+    ValueWithFields,
     accepts_imagebytes,
     envelope,
     parse_device_path,
@@ -119,10 +120,13 @@ async def _answer(
         if inspect.isawaitable(result):
             result = await result
     except AscomError as error:
+        value = member.error_value
+        if member.error_fields:
+            value = ValueWithFields(value, member.error_fields)
         body = envelope(
             client_transaction_id=call.client_transaction_id,
             server_transaction_id=context.server_transaction_id,
-            value=member.error_value,
+            value=value,
             has_value=has_value,
             error=error,
         )
@@ -141,9 +145,8 @@ async def _answer(
 
 
 def _management_reply(request: Request, counter: TransactionCounter, value: Any) -> Response:
-    query = {k.lower(): v for k, v in request.query_params.multi_items()}
     try:
-        ids = parse_get(_NO_PARAMS, query.items())
+        ids = parse_get(_NO_PARAMS, request.query_params.multi_items())
     except BadRequest as error:
         return PlainTextResponse(str(error), status_code=400)
     body = {

@@ -8,7 +8,7 @@ a bad request (HTTP 400).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from observatory.simulator import member_table
@@ -55,13 +55,22 @@ class Member:
     name: str
     params: tuple[Param, ...]
     error_value: Any  # Value sent with an error reply (GET only)
+    # Extra envelope keys the spec's reply schema needs even on error (image arrays).
+    error_fields: dict[str, Any] = field(default_factory=dict)
+
+
+# Image-array replies carry Type and Rank; an error reply names a 2-D int32 array so that
+# it still matches exactly one of the spec's single-plane / multi-plane reply schemas.
+_IMAGE_ERROR_FIELDS = {"Type": 2, "Rank": 2}
+_IMAGE_MEMBERS = frozenset({"imagearray", "imagearrayvariant"})
 
 
 def _index(rows: tuple[member_table.MemberRow, ...]) -> dict[tuple[str, str], Member]:
     index: dict[tuple[str, str], Member] = {}
     for verb, name, params, error_value in rows:
         typed = tuple(Param(f, a, k, r) for f, a, k, r in params)  # type: ignore[arg-type]
-        index[(verb, name)] = Member(verb, name, typed, error_value)  # type: ignore[arg-type]
+        fields = dict(_IMAGE_ERROR_FIELDS) if name in _IMAGE_MEMBERS else {}
+        index[(verb, name)] = Member(verb, name, typed, error_value, fields)  # type: ignore[arg-type]
     return index
 
 

@@ -164,14 +164,14 @@ class CoverCalibrator(Device):
     def halt_cover(self) -> None:
         self._cover = self._cover.halted(self.clock.now_s())
 
-    def _move_cover(self, target: float) -> None:
+    def _move_cover(self, target: float, restart: bool = False) -> None:
         now_s = self.clock.now_s()
         here = self._cover.position(now_s)
         moving = self._cover.moving(now_s)
         if not moving and here == target:
             return
-        if moving and self._cover.target == target:
-            return  # already on its way (or jammed on its way) there
+        if moving and self._cover.target == target and self._cover.stop_at is None and not restart:
+            return  # already on its way there (a jammed cover gets a fresh try)
         rate = 1.0 / self.settings.cover_move_time_s
         if self._stuck is None:
             self._cover = Travel(here, target, rate, now_s)
@@ -191,6 +191,8 @@ class CoverCalibrator(Device):
                 self._stuck = StuckCoverFault.model_validate(spec)
             except ValidationError as error:
                 raise InvalidValue(f"bad fault {spec!r}: {error}") from error
+            if self._cover.moving(self.clock.now_s()):
+                self._move_cover(self._cover.target, restart=True)
             return
         if kind == "lamp_failure":
             if set(spec) != {"kind"}:

@@ -245,14 +245,19 @@ class Dome(Device):
         rate = self.settings.azimuth_rate_deg_s
         self._azimuth = Travel(start, wrap_deg(azimuth_deg), rate, now_s, circular=True)
 
-    def _move_shutter(self, target: float) -> None:
+    def _move_shutter(self, target: float, restart: bool = False) -> None:
         now_s = self.clock.now_s()
         start = self._shutter.position(now_s)
         moving = self._shutter.moving(now_s)
         if not moving and start == target:
             return
-        if moving and self._shutter.target == target and self._stuck is None:
-            return  # already on its way there
+        if (
+            moving
+            and self._shutter.target == target
+            and self._shutter.stop_at is None
+            and not restart
+        ):
+            return  # already on its way there (a jammed shutter gets a fresh try)
         rate = 1.0 / self.settings.shutter_time_s
         stuck = self._stuck
         if stuck is None:
@@ -291,7 +296,7 @@ class Dome(Device):
                 raise InvalidValue(f"bad fault {spec!r}: {error}") from error
             now_s = self.clock.now_s()
             if self._shutter.moving(now_s):
-                self._move_shutter(self._shutter.target)
+                self._move_shutter(self._shutter.target, restart=True)
             return
         if kind == "clear":
             self._stuck = None

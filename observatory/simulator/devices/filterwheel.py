@@ -87,8 +87,9 @@ class FilterWheel(Device):
         now_s = self.clock.now_s()
         here = self._wheel.position(now_s)
         if self._wheel.moving(now_s):
-            if round(self._wheel.target) % self.slot_count == slot:
-                return  # already on its way there
+            on_its_way = round(self._wheel.target) % self.slot_count == slot
+            if on_its_way and self._wheel.stop_at is None:
+                return  # (a jammed wheel gets a fresh try)
         elif round(here) % self.slot_count == slot:
             return
         delta = (slot - here) % self.slot_count
