@@ -69,3 +69,15 @@ class TransferRefused(ObservatoryError):
 
 class PublishFailed(ObservatoryError):
     """A stored work order could not be handed to the broker (it will be republished)."""
+
+
+class FrameMismatch(ObservatoryError):
+    """Frames, or a frame and a master, that must agree do not (shape, count, exposure)."""
+
+
+class FrameFormatUnsupported(ObservatoryError):
+    """A FITS file holds no plain 2-D image that the calibration code can read."""
+
+
+class FlatFieldInvalid(ObservatoryError):
+    """A flat field has zero, negative or non-finite pixels, or no positive level."""
