@@ -45,6 +45,8 @@ class Param:
     argument: str  # keyword the handler receives, e.g. "azimuth"
     kind: ParamKind
     required: bool
+    # Used when the field is absent altogether (only where clients are known to omit it).
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ def _index(rows: tuple[member_table.MemberRow, ...]) -> dict[tuple[str, str], Me
 
 
 COMMON_MEMBERS = _index(member_table.COMMON)
+# alpyca's Action(name) with no parameters omits the Parameters field; treat that as "".
+# A mis-cased Parameters field is still a bad request.
+COMMON_MEMBERS[("PUT", "action")] = Member(
+    "PUT",
+    "action",
+    (Param("Action", "action", "str", True), Param("Parameters", "parameters", "str", False, "")),
+    None,
+)
 
 MEMBERS: dict[str, dict[tuple[str, str], Member]] = {
     device_type: {**COMMON_MEMBERS, **_index(getattr(member_table, device_type.upper()))}

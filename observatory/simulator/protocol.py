@@ -131,8 +131,12 @@ def parse_put(member: Member, body: bytes) -> ParsedCall:
     for name, value in pairs:
         values.setdefault(name, value)
     call = _transaction_ids(values.get("ClientID"), values.get("ClientTransactionID"))
+    lowered = {name.lower() for name in values}
     for param in member.params:
-        _bind(call, param, values.get(param.field))
+        text = values.get(param.field)
+        if text is None and param.field.lower() in lowered:
+            raise BadRequest(f"form field names are case-sensitive: expected {param.field}")
+        _bind(call, param, text)
     return call
 
 
@@ -149,6 +153,8 @@ def _bind(call: ParsedCall, param: Param, text: str | None) -> None:
     if text is None:
         if param.required:
             raise BadRequest(f"missing required parameter {param.field}")
+        if param.default is not None:
+            call.arguments[param.argument] = param.default
         return
     call.arguments[param.argument] = parse_value(text, param)
 

@@ -208,3 +208,16 @@ def test_server_transaction_ids_start_at_one_and_are_unique_across_threads() -> 
 )
 def test_imagebytes_is_detected_in_accept_headers(header: str | None, expected: bool) -> None:
     assert accepts_imagebytes(header) is expected
+
+
+ACTION = member_for("dome", "PUT", "action")
+assert ACTION
+
+
+def test_action_without_parameters_field_gets_an_empty_string() -> None:
+    assert parse_put(ACTION, b"Action=x").arguments == {"action": "x", "parameters": ""}
+
+
+def test_miscased_optional_field_is_still_a_bad_request() -> None:
+    with pytest.raises(BadRequest):
+        parse_put(ACTION, b"Action=x&parameters=y")
