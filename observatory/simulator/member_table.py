@@ -284,7 +284,7 @@ TELESCOPE: tuple[MemberRow, ...] = (
     ("PUT", "tracking", (("Tracking", "tracking", "bool", True),), None),
     ("GET", "trackingrate", (), 0),
     ("PUT", "trackingrate", (("TrackingRate", "tracking_rate", "int", True),), None),
-    ("GET", "trackingrates", (), []),
+    ("GET", "trackingrates", (), [0]),
     ("GET", "utcdate", (), "1970-01-01T00:00:00Z"),
     ("PUT", "utcdate", (("UTCDate", "utc_date", "datetime", True),), None),
     ("PUT", "abortslew", (), None),

@@ -59,6 +59,7 @@ from observatory import __version__
 from observatory.simulator.clock import Clock
 from observatory.simulator.errors import (
     ActionNotImplemented,
+    AscomError,
     InvalidValue,
     NotConnected,
     NotImplementedAscom,
@@ -315,13 +316,24 @@ class Device:
 
     @get("devicestate")
     def get_device_state(self) -> list[dict[str, Any]]:
-        """DeviceState: each listed member's value, omitting those not implemented."""
+        """DeviceState: each listed member's value, omitting those not known.
+
+        ASCOM asks DeviceState never to fail for a value it does not know: a member
+        without a handler, or whose handler refuses (e.g. 0x402 value not set), is left
+        out; with nothing known the list is empty, without a TimeStamp.
+        """
         state: list[dict[str, Any]] = []
         for ascom_name, member in self.device_state_members:
             handler = self._handlers.get(("GET", member))
             if handler is None:
                 continue
-            state.append({"Name": ascom_name, "Value": handler.function(self)})
+            try:
+                value = handler.function(self)
+            except AscomError:
+                continue  # unknown right now: omitted, as the DeviceState rules require
+            state.append({"Name": ascom_name, "Value": value})
+        if not state:
+            return state
         stamp = self.clock.utc_now().astimezone(UTC).isoformat(timespec="microseconds")
         state.append({"Name": "TimeStamp", "Value": stamp.replace("+00:00", "Z")})
         return state
