@@ -3,7 +3,9 @@
 Devices reach each other through :class:`Observatory` (``self.observatory`` inside a
 device): ``observatory.dome.azimuth_deg``, ``observatory.filterwheel.current_filter_name``,
 ``observatory.covercalibrator.flat_illumination``, ``observatory.safetymonitor.is_safe``.
-Each attribute is device 0 of that type, or None when the type is not configured.
+Each attribute is device 0 of that type, or None when the type is not configured. A
+slaved dome follows ``observatory.telescope.azimuth_deg`` (degrees, when the mount
+simulator provides it; without it the dome reports CanSlave false).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from observatory.simulator.devices.base import Device, not_simulated_class
 from observatory.simulator.members import DEVICE_TYPE_NAMES
 
 if TYPE_CHECKING:
+    from observatory.simulator.devices.covercalibrator import CoverCalibrator
     from observatory.simulator.devices.dome import Dome
+    from observatory.simulator.devices.filterwheel import FilterWheel
+    from observatory.simulator.devices.safetymonitor import SafetyMonitor
 
 # Namespace of the devices' UniqueIDs: uuid5(namespace, "server name/type/number").
 UNIQUE_ID_NAMESPACE = uuid.UUID("5b0b8a3e-6d3c-4f0e-9a52-1f3c2a7d9e41")
@@ -87,13 +92,13 @@ class Observatory:
         return self.device("camera", 0)
 
     @property
-    def filterwheel(self) -> Any:
-        return self.device("filterwheel", 0)
+    def filterwheel(self) -> FilterWheel | None:
+        return cast("FilterWheel | None", self.device("filterwheel", 0))
 
     @property
-    def covercalibrator(self) -> Any:
-        return self.device("covercalibrator", 0)
+    def covercalibrator(self) -> CoverCalibrator | None:
+        return cast("CoverCalibrator | None", self.device("covercalibrator", 0))
 
     @property
-    def safetymonitor(self) -> Any:
-        return self.device("safetymonitor", 0)
+    def safetymonitor(self) -> SafetyMonitor | None:
+        return cast("SafetyMonitor | None", self.device("safetymonitor", 0))

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from observatory.simulator.devices.base import Device, DeviceSettings, get, put
-from observatory.simulator.errors import InvalidValue, InvalidWhileSlaved
+from observatory.simulator.errors import InvalidValue, InvalidWhileSlaved, NotImplementedAscom
 from observatory.simulator.motion import Travel, shortest_delta_deg, wrap_deg
 
 # Azimuth within this of the commanded position counts as "there" for a slaved dome.
@@ -159,7 +159,7 @@ class Dome(Device):
     @put("slaved")
     def set_slaved(self, slaved: bool) -> None:
         if slaved and self._mount_azimuth_deg() is None:
-            raise InvalidValue("there is no mount to slave the dome to")
+            raise NotImplementedAscom("CanSlave is false: there is no mount to slave the dome to")
         self._slaved = slaved
         if slaved:
             self._parking = self._homing = False
@@ -271,6 +271,7 @@ class Dome(Device):
             self._shutter = Travel(start, jam, rate, now_s)
 
     def _mount_azimuth_deg(self) -> float | None:
+        """Azimuth the mount points at (``observatory.telescope.azimuth_deg``), if known."""
         mount = getattr(self._observatory, "telescope", None) if self._observatory else None
         azimuth = getattr(mount, "azimuth_deg", None)
         return float(azimuth) if azimuth is not None else None

@@ -57,7 +57,7 @@ def test_discovery_finds_the_simulator(
     simulator: SimulatorProcess, discovery_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(discovery, "port", discovery_port)
-    found = discovery.search_ipv4(numquery=1, timeout=0.5)  # type: ignore[arg-type]
+    found = discovery.search_ipv4(numquery=1, timeout=0.5)
     assert f"127.0.0.1:{simulator.port}" in found
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import anyio.to_thread
 import numpy as np
 import pytest
 import requests
@@ -38,6 +39,11 @@ class FrameCamera(Device):
         if context.accepts_imagebytes:
             return RawBody(frame_body(context.server_transaction_id))
         return ValueWithFields(fields={"Type": 2, "Rank": 2}, value_json=b"[[1,2],[3,4]]")
+
+    @get("imagearrayvariant")
+    async def image_array_variant(self) -> object:
+        await anyio.to_thread.run_sync(time.sleep, 0.01)  # heavy work off the event loop
+        return ValueWithFields([[5]], {"Type": 2, "Rank": 2})
 
 
 @functools.cache
@@ -124,3 +130,9 @@ def test_image_errors_are_json_even_when_imagebytes_is_asked(
     assert response.headers["content-type"] == "application/json"
     reply = response.json()
     assert reply["ErrorNumber"] == 0x40B and reply["Type"] == 2 and reply["Rank"] == 2
+
+
+def test_async_handlers_are_awaited(server_url: tuple[str, FrameCamera]) -> None:
+    url, _ = server_url
+    reply = requests.get(f"{url}/imagearrayvariant", timeout=5).json()
+    assert reply["Value"] == [[5]] and reply["ErrorNumber"] == 0 and reply["Rank"] == 2

@@ -33,10 +33,16 @@ def test_default_config_is_realistic_at_time_scale_one() -> None:
 
 def test_default_config_builds_every_device() -> None:
     observatory = Observatory(load_config())
+    wheel, panel, monitor = (
+        observatory.filterwheel,
+        observatory.covercalibrator,
+        observatory.safetymonitor,
+    )
     assert isinstance(observatory.dome, Dome)
-    assert observatory.filterwheel.current_filter_name == "L"
-    assert observatory.covercalibrator.flat_illumination == 0.0
-    assert observatory.safetymonitor.is_safe is True
+    assert wheel is not None and panel is not None and monitor is not None
+    assert wheel.current_filter_name == "L"
+    assert panel.flat_illumination == 0.0
+    assert monitor.is_safe is True
     assert observatory.dome.azimuth_deg == 180.0 and observatory.dome.shutter_open is False
     types = [d["DeviceType"] for d in observatory.configured_devices()]
     assert types == [

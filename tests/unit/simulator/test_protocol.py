@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from observatory.simulator.errors import BadRequest, InvalidValue
-from observatory.simulator.members import member_for
+from observatory.simulator.members import Member, member_for
 from observatory.simulator.protocol import (
     UINT32_MAX,
     TransactionCounter,
@@ -20,13 +20,20 @@ from observatory.simulator.protocol import (
     parse_put,
 )
 
-SLEW = member_for("dome", "PUT", "slewtoazimuth")
-AZIMUTH = member_for("dome", "GET", "azimuth")
-SLAVED = member_for("dome", "PUT", "slaved")
-CAN_MOVE_AXIS = member_for("telescope", "GET", "canmoveaxis")
-CALIBRATOR_ON = member_for("covercalibrator", "PUT", "calibratoron")
-UTC_DATE = member_for("telescope", "PUT", "utcdate")
-assert SLEW and AZIMUTH and SLAVED and CAN_MOVE_AXIS and CALIBRATOR_ON and UTC_DATE
+
+def _member(device_type: str, verb: str, name: str) -> Member:
+    member = member_for(device_type, verb, name)
+    assert member is not None
+    return member
+
+
+SLEW = _member("dome", "PUT", "slewtoazimuth")
+AZIMUTH = _member("dome", "GET", "azimuth")
+SLAVED = _member("dome", "PUT", "slaved")
+CAN_MOVE_AXIS = _member("telescope", "GET", "canmoveaxis")
+CALIBRATOR_ON = _member("covercalibrator", "PUT", "calibratoron")
+UTC_DATE = _member("telescope", "PUT", "utcdate")
+ACTION = _member("dome", "PUT", "action")
 
 
 def test_device_path_is_split_into_type_number_member() -> None:
@@ -208,10 +215,6 @@ def test_server_transaction_ids_start_at_one_and_are_unique_across_threads() -> 
 )
 def test_imagebytes_is_detected_in_accept_headers(header: str | None, expected: bool) -> None:
     assert accepts_imagebytes(header) is expected
-
-
-ACTION = member_for("dome", "PUT", "action")
-assert ACTION
 
 
 def test_action_without_parameters_field_gets_an_empty_string() -> None:
