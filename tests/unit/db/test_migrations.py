@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -59,3 +61,21 @@ def test_downgrade_to_base_removes_everything(database_url: str) -> None:
         command.downgrade(alembic_config(connection), "base")
     assert _tables(database_url) == set()
     assert current_revision(database_url) is None
+
+
+def test_concurrent_upgrades_of_one_database_both_succeed(empty_database_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            upgrade(empty_database_url)
+        except BaseException as error:  # noqa: BLE001 - reported to the main thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert current_revision(empty_database_url) == head_revision()
