@@ -67,7 +67,11 @@ class PostgresServer:
         self.major_version = int(version.split(")")[1].split(".")[0])
 
     def __enter__(self) -> PostgresServer:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
