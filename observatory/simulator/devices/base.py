@@ -96,9 +96,11 @@ class DeviceSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Handler:
+    """Which method answers ``verb member``; looked up by name so overrides apply."""
+
     verb: str
     member: str
-    function: Callable[..., Any]
+    method_name: str
     wants_context: bool
 
 
@@ -140,18 +142,18 @@ class Device:
     settings_model: ClassVar[type[DeviceSettings]] = DeviceSettings
     device_state_members: ClassVar[tuple[tuple[str, str], ...]] = ()
     _handlers: ClassVar[dict[tuple[str, str], Handler]] = {}
-    _actions: ClassVar[dict[str, Callable[..., str]]] = {}
+    _actions: ClassVar[dict[str, str]] = {}  # lower-case action name -> method name
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         handlers: dict[tuple[str, str], Handler] = {}
-        actions: dict[str, Callable[..., str]] = {}
+        actions: dict[str, str] = {}
         for klass in reversed(cls.__mro__):
-            for attribute in vars(klass).values():
+            for name, attribute in vars(klass).items():
                 for verb, member, context in getattr(attribute, "_ascom_members", []):
-                    handlers[(verb, member)] = Handler(verb, member, attribute, context)
+                    handlers[(verb, member)] = Handler(verb, member, name, context)
                 if hasattr(attribute, "_ascom_action"):
-                    actions[attribute._ascom_action.lower()] = attribute
+                    actions[attribute._ascom_action.lower()] = name
         cls._handlers = handlers
         cls._actions = actions
         if cls.device_type:
@@ -169,10 +171,11 @@ class Device:
             names = {p.argument for p in member.params} | (
                 {"context"} if handler.wants_context else set()
             )
-            parameters = list(inspect.signature(handler.function).parameters)[1:]
+            function = getattr(cls, handler.method_name)
+            parameters = list(inspect.signature(function).parameters)[1:]
             if set(parameters) != names:
                 raise TypeError(
-                    f"{cls.__name__}.{handler.function.__name__} takes {parameters}, "
+                    f"{cls.__name__}.{handler.method_name} takes {parameters}, "
                     f"but {key[0]} {key[1]} passes {sorted(names)}"
                 )
 
@@ -239,9 +242,10 @@ class Device:
                 f"{member.verb} {type_name}.{member.name} is not implemented by this simulator"
             )
         self.faults.raise_injected_error(member.name)
+        method = getattr(self, handler.method_name)
         if handler.wants_context:
-            return handler.function(self, context=context, **arguments)
-        return handler.function(self, **arguments)
+            return method(context=context, **arguments)
+        return method(**arguments)
 
     def reply_delay_s(self, member: Member) -> float:
         """Wall seconds an injected slow fault adds before ``member`` answers."""
@@ -328,7 +332,7 @@ class Device:
             if handler is None:
                 continue
             try:
-                value = handler.function(self)
+                value = getattr(self, handler.method_name)()
             except AscomError:
                 continue  # unknown right now: omitted, as the DeviceState rules require
             state.append({"Name": ascom_name, "Value": value})
@@ -350,10 +354,10 @@ class Device:
 
     @put("action")
     def run_action(self, action: str, parameters: str) -> Any:
-        function = self._actions.get(action.lower())
-        if function is None:
+        method_name = self._actions.get(action.lower())
+        if method_name is None:
             raise ActionNotImplemented(f"action {action!r} is not supported")
-        return function(self, parameters)
+        return getattr(self, method_name)(parameters)
 
     @action("simulator:state")
     def action_state(self, parameters: str) -> str:

@@ -169,3 +169,11 @@ def test_registry_maps_lower_case_types_to_classes() -> None:
     for device_type, cls in DEVICE_CLASSES.items():
         assert cls.device_type == device_type
         assert issubclass(cls.settings_model, DeviceSettings)
+
+
+def test_overriding_a_handler_method_replaces_it(make_device: Callable[..., Any]) -> None:
+    class Renamed(SafetyMonitor):
+        def get_name(self) -> str:
+            return "Renamed"
+
+    assert call(make_device(Renamed), "GET", "name") == "Renamed"
