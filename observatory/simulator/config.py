@@ -1,8 +1,8 @@
 """The simulator's configuration file (``config/simulator.toml``), validated.
 
 Top-level keys: ``seed``, ``time_scale``, ``start_utc`` (optional, ISO 8601), ``server_name``,
-``manufacturer``, ``location``, and the tables ``[site]`` and ``[discovery]``. Every other
-table is a device section named by its lower-case Alpaca type: ``[dome]`` configures
+``manufacturer``, ``location``, and the tables ``[site]``, ``[discovery]``, ``[sky]``. Any
+other table is a device section named by its lower-case Alpaca type: ``[dome]`` configures
 device 0, ``[[dome]]`` (an array of tables) configures devices 0, 1, ... in order. The
 keys of a device section are its class's ``settings_model``.
 """
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from observatory.errors import ConfigurationError
 from observatory.simulator.members import INTERFACE_VERSIONS
+from observatory.simulator.sky.settings import SkySettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "simulator.toml"
@@ -53,6 +54,8 @@ class SimulatorConfig(BaseModel):
     location: str = "Simulated Observatory"
     site: SiteSettings = Field(default_factory=SiteSettings)
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    # What the camera sees: catalogue, seeing, filters (observatory.simulator.sky.settings).
+    sky: SkySettings = Field(default_factory=SkySettings)
     # device type -> one raw section per device number
     devices: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
