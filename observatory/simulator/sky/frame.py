@@ -126,6 +126,18 @@ class FrameSynthesizer:
         half_diagonal_px = np.hypot(width, height) / 2.0 + 100.0
         return float(half_diagonal_px * self.optics.pixel_scale_arcsec / 3600.0)
 
+    def warm_up(self) -> None:
+        """Compile the kernels (full frame, subframe, binned) and build the fixed
+        patterns, so that the first exposure is as fast as the others."""
+        width, height = self.sensor.shape
+        dark = Scene(exposure_s=0.0, light=False, exposure_number=-1, sensor_temperature_c=0.0)
+        for readout in (
+            Readout(0, 0, width, height),
+            Readout(1, 1, 8, 8),
+            Readout(1, 1, 4, 4, 2, 2),
+        ):
+            self.render(dark, readout)
+
     def render(self, scene: Scene, readout: Readout) -> NDArray[np.uint16]:
         """The digitised image ``[x, y]`` of shape (num_x, num_y).
 
