@@ -35,8 +35,9 @@ class Publisher(Protocol):
     Raises PublishFailed when the broker cannot take it.
     """
 
-    def __call__(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
-        ...
+    def __call__(
+        self, *, work_order_pk: int, task_name: str, queue: str, priority: float
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,15 @@ def submit(settings: Settings, data: Any, publish: Publisher) -> Receipt:
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
-            return Receipt(pk, row.order_id, row.user, row.state, False, row.published_at is not None,
-                           "already received; not stored again")
+            return Receipt(
+                pk,
+                row.order_id,
+                row.user,
+                row.state,
+                False,
+                row.published_at is not None,
+                "already received; not stored again",
+            )
     return publish_order(settings, pk, publish)
 
 
@@ -170,7 +178,9 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
         return Receipt(pk, row.order_id, row.user, row.state, True, True)
 
 
-def reconcile(settings: Settings, publish: Publisher, *, older_than_s: float | None = None) -> list[int]:
+def reconcile(
+    settings: Settings, publish: Publisher, *, older_than_s: float | None = None
+) -> list[int]:
     """Publish orders whose message never reached the broker; returns their pks.
 
     Those are orders still ``received`` (the submitter stopped between the two commits)

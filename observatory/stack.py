@@ -55,8 +55,14 @@ def worker_command(settings: Settings, queue: str, concurrency: int | None = Non
 class Stack:
     """The observatory's processes on this machine."""
 
-    def __init__(self, settings: Settings, *, processor_concurrency: int | None = None,
-                 with_beat: bool = True, with_flower: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        processor_concurrency: int | None = None,
+        with_beat: bool = True,
+        with_flower: bool = False,
+    ) -> None:
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
         self.children: list[Child] = []
@@ -97,8 +103,9 @@ class Stack:
             self._spawn(Child("simulator", command))
         self._spawn(Child("worker-dome", worker_command(s, "dome", 1)))
         self._spawn(Child("worker-telescope", worker_command(s, "telescope", 1)))
-        self._spawn(Child("worker-processor",
-                          worker_command(s, "processor", self.processor_concurrency)))
+        self._spawn(
+            Child("worker-processor", worker_command(s, "processor", self.processor_concurrency))
+        )
         if self.with_beat:
             schedule = s.data_dir / "celerybeat-schedule"
             self._spawn(Child("beat", [
@@ -114,8 +121,12 @@ class Stack:
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(log_dir / f"{child.name}.log", "ab") as out:
             child.process = subprocess.Popen(
-                child.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                child.command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         if child not in self.children:
             self.children.append(child)
@@ -130,8 +141,10 @@ class Stack:
             code = child.process.returncode
             child.restarts = [t for t in child.restarts if now - t < 60] + [now]
             if not child.restart or len(child.restarts) > 5:
-                raise RuntimeError(f"{child.name} exited with {code}; see its log in "
-                                   f"{self.settings.data_dir / 'logs'}")
+                raise RuntimeError(
+                    f"{child.name} exited with {code}; see its log in "
+                    f"{self.settings.data_dir / 'logs'}"
+                )
             log.error("%s exited with %s; restarting", child.name, code)
             self._spawn(child)
 

@@ -129,10 +129,7 @@ def _record_failure(
         label = f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
     log.error("step %s of %s failed: %s", step, label, text)
     report_to_sentry(error)
-    body = (
-        f"Step {step!r} (attempt {record.attempt}) of {label} failed.\n\n"
-        f"{text}\n\n{trace}"
-    )
+    body = f"Step {step!r} (attempt {record.attempt}) of {label} failed.\n\n{text}\n\n{trace}"
     try:
         email_admins(settings, f"step {step} failed: {text[:120]}", body)
     except NotificationFailed as mail_error:

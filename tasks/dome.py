@@ -31,32 +31,51 @@ def _arrive(command: Any) -> dict[str, Any]:
 
 
 @shared_task(bind=True, name="observatory.dome.status")
-def status(self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
-           ) -> dict[str, Any]:
-    return run_work_order(self, "dome_status", lambda _: dome_api.dome_status(_dome()),
-                          work_order_pk, order)
+def status(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return run_work_order(
+        self, "dome_status", lambda _: dome_api.dome_status(_dome()), work_order_pk, order
+    )
 
 
 @shared_task(bind=True, name="observatory.dome.open")
-def open_shutter(self: Task, work_order_pk: int | None = None,
-                 order: dict[str, Any] | None = None) -> dict[str, Any]:
-    return run_work_order(self, "open_dome", lambda _: _arrive(lambda: dome_api.open_dome(_dome())),
-                          work_order_pk, order)
+def open_shutter(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return run_work_order(
+        self,
+        "open_dome",
+        lambda _: _arrive(lambda: dome_api.open_dome(_dome())),
+        work_order_pk,
+        order,
+    )
 
 
 @shared_task(bind=True, name="observatory.dome.close")
-def close_shutter(self: Task, work_order_pk: int | None = None,
-                  order: dict[str, Any] | None = None) -> dict[str, Any]:
-    return run_work_order(self, "close_dome",
-                          lambda _: _arrive(lambda: dome_api.close_dome(_dome())),
-                          work_order_pk, order)
+def close_shutter(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return run_work_order(
+        self,
+        "close_dome",
+        lambda _: _arrive(lambda: dome_api.close_dome(_dome())),
+        work_order_pk,
+        order,
+    )
 
 
 @shared_task(bind=True, name="observatory.dome.park")
-def park(self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
-         ) -> dict[str, Any]:
-    return run_work_order(self, "park_dome", lambda _: _arrive(lambda: dome_api.park_dome(_dome())),
-                          work_order_pk, order)
+def park(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return run_work_order(
+        self,
+        "park_dome",
+        lambda _: _arrive(lambda: dome_api.park_dome(_dome())),
+        work_order_pk,
+        order,
+    )
 
 
 def _set_azimuth(claim: Claim) -> dict[str, Any]:
@@ -64,8 +83,9 @@ def _set_azimuth(claim: Claim) -> dict[str, Any]:
 
 
 @shared_task(bind=True, name="observatory.dome.set_azimuth")
-def set_azimuth(self: Task, work_order_pk: int | None = None,
-                order: dict[str, Any] | None = None) -> dict[str, Any]:
+def set_azimuth(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return run_work_order(self, "set_azimuth", _set_azimuth, work_order_pk, order)
 
 
@@ -77,6 +97,7 @@ def _goto(claim: Claim) -> dict[str, Any]:
 
 
 @shared_task(bind=True, name="observatory.dome.goto")
-def goto(self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
-         ) -> dict[str, Any]:
+def goto(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return run_work_order(self, "goto_alt_az", _goto, work_order_pk, order)

@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.1,
-             message: str = "condition") -> T:
+def wait_for(
+    predicate: Callable[[], T], timeout: float, interval: float = 0.1, message: str = "condition"
+) -> T:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

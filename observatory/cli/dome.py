@@ -15,8 +15,11 @@ from observatory.settings import get_settings
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("dome", help="dome status and commands")
-    p.add_argument("--direct", action="store_true",
-                   help="talk to the dome directly instead of through the dome queue")
+    p.add_argument(
+        "--direct",
+        action="store_true",
+        help="talk to the dome directly instead of through the dome queue",
+    )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
     sub = p.add_subparsers(dest="dome_command", required=True)
     sub.add_parser("status", help="azimuth, shutter, park")

@@ -41,7 +41,11 @@ def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.file, encoding="utf-8") as source:
+            text = source.read()
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -56,8 +60,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not receipt.created:
         print(f"note: {receipt.message}", file=sys.stderr)
     elif not receipt.published:
-        print(f"note: stored; it is published when the broker answers ({receipt.message})",
-              file=sys.stderr)
+        print(
+            f"note: stored; it is published when the broker answers ({receipt.message})",
+            file=sys.stderr,
+        )
     if not args.wait:
         return 0
     state, reason = wait_for_outcome(get_settings(), receipt.pk, args.timeout)
@@ -117,9 +123,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(result if args.id is None or len(result) > 1 else result[0], indent=2))
         return 0
     for item in result:
-        print(f"{item['id']:<24} {item['user']:<16} {item['request']:<22} {item['state']:<10} "
-              f"{item['reason'] or ''}")
+        print(
+            f"{item['id']:<24} {item['user']:<16} {item['request']:<22} {item['state']:<10} "
+            f"{item['reason'] or ''}"
+        )
         for step in item["steps"]:
-            print(f"    {step['step']:<20} #{step['attempt']} {step['state']:<10} "
-                  f"{step['error'] or ''}")
+            print(
+                f"    {step['step']:<20} #{step['attempt']} {step['state']:<10} "
+                f"{step['error'] or ''}"
+            )
     return 0

@@ -30,8 +30,12 @@ NIGHT: list[tuple[str, dict[str, Any]]] = [
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("run", help="run one simulated night end to end")
-    p.add_argument("--time-scale", type=float, default=10.0,
-                   help="simulated seconds per real second (default 10)")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=10.0,
+        help="simulated seconds per real second (default 10)",
+    )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per work order")
     p.set_defaults(handler=cmd_run)
 
@@ -41,8 +45,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging("WARNING")
-    settings = settings.model_copy(update={"simulator": settings.simulator.model_copy(
-        update={"enabled": True, "time_scale": args.time_scale})})
+    settings = settings.model_copy(
+        update={
+            "simulator": settings.simulator.model_copy(
+                update={"enabled": True, "time_scale": args.time_scale}
+            )
+        }
+    )
     stack = Stack(settings, with_beat=False)
     started = time.monotonic()
     outcomes: list[tuple[str, str, float]] = []
@@ -51,8 +60,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         stack.start()
         night = uuid.uuid4().hex[:8]
         for number, (request, fields) in enumerate(NIGHT, 1):
-            order = {"id": f"night-{night}-{number}", "request": request, "user": "night",
-                     "datetime": dt.datetime.now(dt.UTC).isoformat(), **fields}
+            order = {
+                "id": f"night-{night}-{number}",
+                "request": request,
+                "user": "night",
+                "datetime": dt.datetime.now(dt.UTC).isoformat(),
+                **fields,
+            }
             t0 = time.monotonic()
             print(f"[{number}/{len(NIGHT)}] {request} {fields or ''}", end=" ", flush=True)
             receipt = submit_order(order, settings)
@@ -63,7 +77,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
     failed = [o for o in outcomes if o[1] != "succeeded"]
-    print(f"\nnight summary: {len(outcomes)} work orders, {len(outcomes) - len(failed)} "
-          f"succeeded, {len(failed)} failed, {time.monotonic() - started:.0f} s in all; "
-          f"records in {settings.sqlalchemy_url}")
+    print(
+        f"\nnight summary: {len(outcomes)} work orders, {len(outcomes) - len(failed)} "
+        f"succeeded, {len(failed)} failed, {time.monotonic() - started:.0f} s in all; "
+        f"records in {settings.sqlalchemy_url}"
+    )
     return 1 if failed or len(outcomes) < len(NIGHT) else 0

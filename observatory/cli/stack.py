@@ -12,8 +12,12 @@ from observatory.stack import Stack
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("up", help="run broker, simulator, workers and beat until Ctrl-C")
     p.add_argument("--no-simulator", action="store_true", help="do not start the simulator")
-    p.add_argument("--processor-concurrency", type=int, default=None,
-                   help="processor worker processes (default: one per core)")
+    p.add_argument(
+        "--processor-concurrency",
+        type=int,
+        default=None,
+        help="processor worker processes (default: one per core)",
+    )
     p.set_defaults(handler=cmd_up)
 
 
@@ -30,8 +34,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     except BaseException:
         stack.stop()
         raise
-    print(f"observatory up: broker {settings.effective_broker_url}, "
-          f"database {settings.sqlalchemy_url}; logs in {settings.data_dir / 'logs'}; "
-          "Ctrl-C stops", flush=True)
+    print(
+        f"observatory up: broker {settings.effective_broker_url}, "
+        f"database {settings.sqlalchemy_url}; logs in {settings.data_dir / 'logs'}; "
+        "Ctrl-C stops",
+        flush=True,
+    )
     stack.run_forever()
     return 0

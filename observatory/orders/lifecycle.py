@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
@@ -43,7 +43,7 @@ def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | 
     """Take the order for this delivery, or return None when another delivery has it."""
     now = dt.datetime.now(dt.UTC)
     with session_scope(settings.sqlalchemy_url) as session:
-        taken = session.execute(
+        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(WorkOrder)
             .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
             .values(
@@ -53,23 +53,25 @@ def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | 
                 updated_at=now,
                 attempts=WorkOrder.attempts + 1,
             )
-        ).rowcount
+        )
+        taken = result.rowcount
         order = session.get(WorkOrder, pk)
         if order is None:
             raise WorkOrderNotFound(f"no work order with pk {pk}")
         session.refresh(order)
         if not taken:
             if not (redelivered and order.state == WorkOrderState.RUNNING):
-                log.info(
-                    "work order %d is %s; this delivery does nothing", pk, order.state
-                )
+                log.info("work order %d is %s; this delivery does nothing", pk, order.state)
                 return None
             order.attempts += 1
             order.updated_at = now
             _close_abandoned_steps(session, pk, now)
-            log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
-        return Claim(order.pk, order.order_id, order.user, order.request, dict(order.payload),
-                     order.attempts)
+            log.warning(
+                "work order %d resumed after a lost worker (attempt %d)", pk, order.attempts
+            )
+        return Claim(
+            order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
+        )
 
 
 def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:

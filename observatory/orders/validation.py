@@ -20,8 +20,9 @@ def describe_errors(error: ValidationError, request: object = None) -> str:
         if loc and loc[0] == request:
             loc = loc[1:]
         if item["type"] == "union_tag_invalid":
-            loc, message = ["request"], f"unknown request {request!r}; expected one of " + (
-                ", ".join(ROUTES)
+            loc, message = (
+                ["request"],
+                f"unknown request {request!r}; expected one of " + (", ".join(ROUTES)),
             )
         else:
             message = item["msg"]

@@ -35,8 +35,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Ite
         "OBSERVATORY_VISIBILITY_TIMEOUT_S": "10",
         "OBSERVATORY_DEVICES__SHUTTER_TIMEOUT_S": "30",
     }
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR",
-                 "SAFETYMONITOR"):
+    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
         env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
@@ -62,8 +61,11 @@ def stack(stack_settings: Settings) -> Iterator[Stack]:
     try:
         running.start()
         for queue in ("dome", "telescope", "processor"):
-            wait_for(lambda q=queue: worker_ready(running.log_path(f"worker-{q}")), 90,
-                     message=f"the {queue} worker to be ready")
+            wait_for(
+                lambda q=queue: worker_ready(running.log_path(f"worker-{q}")),
+                90,
+                message=f"the {queue} worker to be ready",
+            )
         yield running
     finally:
         running.stop()

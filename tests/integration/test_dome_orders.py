@@ -24,8 +24,13 @@ pytestmark = pytest.mark.integration
 
 
 def order(request: str, **fields: Any) -> dict[str, Any]:
-    return {"id": f"t-{uuid.uuid4().hex[:10]}", "request": request,
-            "datetime": dt.datetime.now(dt.UTC).isoformat(), "user": "tests", **fields}
+    return {
+        "id": f"t-{uuid.uuid4().hex[:10]}",
+        "request": request,
+        "datetime": dt.datetime.now(dt.UTC).isoformat(),
+        "user": "tests",
+        **fields,
+    }
 
 
 def submit(settings: Settings, data: dict[str, Any]) -> int:
@@ -50,22 +55,35 @@ def outcome(settings: Settings, pk: int, timeout: float = 60) -> WorkOrder:
 
 def steps(settings: Settings, pk: int) -> list[StepRun]:
     with session_scope(settings.sqlalchemy_url) as session:
-        runs = list(session.scalars(select(StepRun).where(StepRun.work_order_pk == pk)
-                                    .order_by(StepRun.pk)))
+        runs = list(
+            session.scalars(select(StepRun).where(StepRun.work_order_pk == pk).order_by(StepRun.pk))
+        )
         session.expunge_all()
         return runs
 
 
-def cli(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "observatory.cli.main", *args], input=stdin,
-                          capture_output=True, text=True, timeout=180, env=dict(os.environ))
+def cli(
+    settings: Settings, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "observatory.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ),
+    )
 
 
 def test_dome_commands_run_on_a_worker_and_are_recorded(stack: Stack) -> None:
     settings = stack.settings
-    for request, fields in [("dome_open", {}), ("dome_set_azimuth", {"azimuth_deg": 95.0}),
-                            ("dome_goto", {"alt": 30.0, "az": 200.0}), ("dome_close", {}),
-                            ("dome_park", {})]:
+    for request, fields in [
+        ("dome_open", {}),
+        ("dome_set_azimuth", {"azimuth_deg": 95.0}),
+        ("dome_goto", {"alt": 30.0, "az": 200.0}),
+        ("dome_close", {}),
+        ("dome_park", {}),
+    ]:
         pk = submit(settings, order(request, **fields))
         row = outcome(settings, pk)
         assert row.state == "succeeded", row.state_reason
@@ -146,8 +164,8 @@ def test_a_failing_command_fails_the_order_records_it_and_emails_admins(
     dome = Dome(stack.settings.devices.dome_address, 0)
     dome.Action("simulator:fault", json.dumps({"kind": "error", "member": "openshutter"}))
     try:
-        CloseFirst = submit(stack.settings, order("dome_close"))
-        assert outcome(stack.settings, CloseFirst).state == "succeeded"
+        close_first = submit(stack.settings, order("dome_close"))
+        assert outcome(stack.settings, close_first).state == "succeeded"
         before = len(mailbox.messages)
         pk = submit(stack.settings, order("dome_open"))
         row = outcome(stack.settings, pk)
@@ -167,11 +185,15 @@ def test_pickled_message_is_refused_and_nothing_runs(stack: Stack) -> None:
 
     data = order("dome_status")
     # A pickled message carrying a valid order: a JSON-only worker must not run it.
-    app.send_task("observatory.dome.status", kwargs={"order": data}, queue="dome",
-                  serializer="pickle")
+    app.send_task(
+        "observatory.dome.status", kwargs={"order": data}, queue="dome", serializer="pickle"
+    )
     log = stack.log_path("worker-dome")
-    wait_for(lambda: b"ContentDisallowed" in log.read_bytes() or b"disallowed" in log.read_bytes(),
-             30, message="the worker to refuse the pickled message")
+    wait_for(
+        lambda: b"ContentDisallowed" in log.read_bytes() or b"disallowed" in log.read_bytes(),
+        30,
+        message="the worker to refuse the pickled message",
+    )
     with session_scope(stack.settings.sqlalchemy_url) as session:
         assert session.scalar(select(WorkOrder).where(WorkOrder.order_id == data["id"])) is None
 
@@ -185,8 +207,11 @@ def test_worker_killed_mid_task_does_not_lose_its_order(stack: Stack) -> None:
     dome.Action("simulator:fault", json.dumps({"kind": "slow", "delay_s": 2.0}))
     try:
         pk = submit(settings, order("dome_status"))
-        wait_for(lambda: [r for r in steps(settings, pk) if r.state == "running"], 30,
-                 message="the step to start")
+        wait_for(
+            lambda: [r for r in steps(settings, pk) if r.state == "running"],
+            30,
+            message="the step to start",
+        )
         worker = next(c for c in stack.children if c.name == "worker-dome")
         assert worker.process is not None
         os.killpg(worker.process.pid, signal.SIGKILL)

@@ -27,15 +27,24 @@ def test_up_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(redis_port),
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
     })  # fmt: skip
-    up = subprocess.Popen([sys.executable, "-m", "observatory.cli.main", "up"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "observatory.cli.main", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     logs = tmp_path / "logs"
     try:
         wait_for(lambda: ping(redis_port), 30, message="the embedded Redis")
         for queue in ("dome", "telescope", "processor"):
-            wait_for(lambda q=queue: (logs / f"worker-{q}.log").exists()
-                     and b"ready." in (logs / f"worker-{q}.log").read_bytes(), 90,
-                     message=f"the {queue} worker")
+            wait_for(
+                lambda q=queue: (
+                    (logs / f"worker-{q}.log").exists()
+                    and b"ready." in (logs / f"worker-{q}.log").read_bytes()
+                ),
+                90,
+                message=f"the {queue} worker",
+            )
         assert (tmp_path / "observatory.db").exists()
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0

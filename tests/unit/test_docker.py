@@ -14,15 +14,25 @@ COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 
 def commands() -> dict[str, list[str]]:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    return {name: svc["command"] for name, svc in services.items()
-            if isinstance(svc.get("command"), list) and not svc.get("image", "").startswith(
-                ("redis", "postgres"))}
+    return {
+        name: svc["command"]
+        for name, svc in services.items()
+        if isinstance(svc.get("command"), list)
+        and not svc.get("image", "").startswith(("redis", "postgres"))
+    }
 
 
 def test_compose_commands_are_entry_points_of_the_project() -> None:
     found = commands()
-    assert {"migrate", "worker-dome", "worker-telescope", "worker-processor", "beat",
-            "reconciler", "simulator"} <= set(found)
+    assert {
+        "migrate",
+        "worker-dome",
+        "worker-telescope",
+        "worker-processor",
+        "beat",
+        "reconciler",
+        "simulator",
+    } <= set(found)
     parser = build_parser()
     for name, command in found.items():
         program = command[0]

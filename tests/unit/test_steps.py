@@ -22,9 +22,12 @@ class DomeJammed(RuntimeError):
 @pytest.fixture
 def settings(database_url: str, tmp_path, smtp_server) -> Settings:  # noqa: F811
     host, port, _ = smtp_server
-    return Settings(database_url=database_url, data_dir=tmp_path,
-                    admin_emails=["ops@example.org", "pi@example.org"],
-                    smtp=SmtpSettings(host=host, port=port, attempts=2))
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        admin_emails=["ops@example.org", "pi@example.org"],
+        smtp=SmtpSettings(host=host, port=port, attempts=2),
+    )
 
 
 def runs(settings: Settings) -> list[StepRun]:
@@ -63,8 +66,12 @@ def test_failure_is_recorded_emailed_and_re_raised(settings: Settings, smtp_serv
 def test_smtp_down_still_records_the_error_and_says_the_email_failed(
     database_url: str, tmp_path
 ) -> None:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, admin_emails=["ops@x.org"],
-                        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), attempts=2))
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        admin_emails=["ops@x.org"],
+        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), attempts=2),
+    )
     pk = submit(settings, order(), Broker()).pk
     with pytest.raises(DomeJammed), record_step(settings, pk, "open_dome"):
         raise DomeJammed("stalled")

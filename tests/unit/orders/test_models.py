@@ -31,8 +31,13 @@ OBSERVATION_EXAMPLE = {
 
 
 def base(request: str, **fields: object) -> dict[str, object]:
-    return {"id": "7", "request": request, "datetime": "2026-11-23T20:00:00", "user": "ops",
-            **fields}
+    return {
+        "id": "7",
+        "request": request,
+        "datetime": "2026-11-23T20:00:00",
+        "user": "ops",
+        **fields,
+    }
 
 
 def test_design_examples_validate_as_written() -> None:
