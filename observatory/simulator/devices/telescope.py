@@ -399,8 +399,8 @@ class Telescope(Device):
     @put("slewtocoordinatesasync")
     def slew_to_coordinates_async(self, right_ascension: float, declination: float) -> None:
         self._check_radec(right_ascension, declination)
-        self._target_ra_h, self._target_dec_deg = right_ascension, declination
         self._slew_equatorial(right_ascension, declination)
+        self._target_ra_h, self._target_dec_deg = right_ascension, declination
 
     @put("slewtotargetasync")
     def slew_to_target_async(self) -> None:
@@ -462,8 +462,8 @@ class Telescope(Device):
     @put("synctocoordinates")
     def sync_to_coordinates(self, right_ascension: float, declination: float) -> None:
         self._check_radec(right_ascension, declination)
-        self._target_ra_h, self._target_dec_deg = right_ascension, declination
         self._sync(right_ascension, declination)
+        self._target_ra_h, self._target_dec_deg = right_ascension, declination
 
     @put("synctotarget")
     def sync_to_target(self) -> None:
