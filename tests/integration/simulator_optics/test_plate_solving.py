@@ -1,0 +1,54 @@
+"""astrometry.net solves a simulated exposure at the simulator's true pointing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from observatory.simulator.sky.projection import angular_separation_deg
+from tests.integration.simulator_optics.conftest import Rig
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SOLVE_TIMEOUT_S = 180
+
+
+@pytest.mark.filterwarnings("ignore::astropy.wcs.FITSFixedWarning")
+@pytest.mark.skipif(shutil.which("solve-field") is None, reason="astrometry.net is not installed")
+@pytest.mark.parametrize(("hours_east", "declination_deg"), [(1.0, 20.0), (-0.7, 55.0)])
+def test_solved_centre_is_the_true_pointing(
+    rig: Rig, tmp_path: Path, hours_east: float, declination_deg: float
+) -> None:
+    rig.open_dome()
+    rig.point(hours_east, declination_deg)
+    rig.expose(10.0)
+    image = np.frombuffer(rig.camera.ImageArrayRaw, dtype=np.uint16)
+    info = rig.camera.ImageArrayInfo
+    image = image.reshape(info.Dimension1, info.Dimension2)  # [x, y]
+    truth = rig.camera_truth()
+    true_ra, true_dec = truth["last_exposure"]["true_pointing_deg"]
+    scale = truth["pixel_scale_arcsec"]
+    frame = tmp_path / "light.fits"
+    fits.PrimaryHDU(image.T).writeto(frame)  # FITS holds [y, x]; no WCS in the header
+    reported_ra_deg = rig.telescope.RightAscension * 15.0
+    command = [
+        "solve-field", "--no-plots", "--overwrite", "--no-remove-lines",
+        "--scale-units", "arcsecperpix",
+        "--scale-low", f"{scale * 0.95:.4f}", "--scale-high", f"{scale * 1.05:.4f}",
+        "--ra", f"{reported_ra_deg:.6f}", "--dec", f"{rig.telescope.Declination:.6f}",
+        "--radius", "1", "--cpulimit", str(SOLVE_TIMEOUT_S), "--dir", str(tmp_path), str(frame),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=SOLVE_TIMEOUT_S)
+    solution = tmp_path / "light.wcs"
+    assert solution.exists(), "solve-field did not solve the simulated frame"
+    wcs = WCS(fits.getheader(solution))
+    centre_x, centre_y = (info.Dimension1 - 1) / 2.0, (info.Dimension2 - 1) / 2.0
+    solved_ra, solved_dec = wcs.all_pix2world([[centre_x, centre_y]], 0)[0]
+    error_arcsec = angular_separation_deg(solved_ra, solved_dec, true_ra, true_dec) * 3600.0
+    assert error_arcsec < 2.0
