@@ -18,6 +18,7 @@ response of a filter averaged in blocks. Device-specific fault:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -35,6 +36,7 @@ from observatory.simulator.sky.flat import FlatModel
 from observatory.simulator.sky.frame import FrameSynthesizer, Optics, Scene
 from observatory.simulator.sky.imagebytes import ElementType, encode_imagebytes, encode_json_value
 from observatory.simulator.sky.photometry import FilterTable
+from observatory.simulator.sky.projection import angular_separation_deg
 from observatory.simulator.sky.readout import Readout
 from observatory.simulator.sky.rng import stream_key
 from observatory.simulator.sky.sensor import SensorModel, SensorSpec
@@ -43,6 +45,8 @@ from observatory.simulator.sky.stars import Psf
 
 ARCSEC_PER_RADIAN = 206264.806
 SENSOR_MONOCHROME = 0
+# Star trails (mount moving during an exposure) are drawn from at most this many positions.
+MAX_TRAIL_SAMPLES = 400
 # Focal length assumed for the sky background when no mount is configured, metres.
 DEFAULT_FOCAL_LENGTH_M = TelescopeSettings().focal_length_m
 
@@ -435,7 +439,25 @@ class Camera(Device):
             if wheel_turning
             else panel * self.sky_settings.flat_panel_e_per_s,
             pointing_deg=mount.true_pointing() if mount is not None else None,
+            pointing_path_deg=self._pointing_path(mount, duration_s, now_s) if mount else (),
         )
+
+    def _pointing_path(
+        self, mount: Telescope, duration_s: float, now_s: float
+    ) -> tuple[tuple[float, float], ...]:
+        """The mount's true pointing sampled every half pixel of motion during the
+        exposure (at most ``MAX_TRAIL_SAMPLES``); empty when it holds still."""
+        if duration_s <= 0:
+            return ()
+        ends = [mount.true_pointing_at(now_s + f * duration_s) for f in (0.0, 0.5, 1.0)]
+        moved_deg = angular_separation_deg(*ends[0], *ends[1])
+        moved_deg += angular_separation_deg(*ends[1], *ends[2])
+        moved_px = moved_deg * 3600.0 / self.pixel_scale_arcsec
+        if moved_px < 0.1:
+            return ()
+        count = min(MAX_TRAIL_SAMPLES, math.ceil(moved_px / 0.5) + 1)
+        step_s = duration_s / count
+        return tuple(mount.true_pointing_at(now_s + (i + 0.5) * step_s) for i in range(count))
 
     # -- faults and ground truth ----------------------------------------------------------
 

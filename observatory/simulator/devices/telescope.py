@@ -125,6 +125,13 @@ class Telescope(Device):
         """(ra, dec) in degrees, J2000, where the optical axis truly points."""
         return self.pointing.true_from_reported(*self.reported_radec_deg())
 
+    def true_pointing_at(self, at_s: float) -> tuple[float, float]:
+        """Where the optical axis will truly point at simulated time ``at_s`` if no new
+        command arrives (slews and MoveAxis run on; tracking off lets the sky drift)."""
+        now_s = self.clock.now_s()
+        lst_deg = self.lst_deg() + (at_s - now_s) * SIDEREAL_RATE_DEG_S
+        return self.pointing.true_from_reported(*self._axes.radec(at_s, lst_deg))
+
     @property
     def azimuth_deg(self) -> float:
         """Azimuth the telescope points at (reported), degrees."""
@@ -147,8 +154,6 @@ class Telescope(Device):
     @get("cansetguiderates")
     @get("cansetpark")
     @get("cansettracking")
-    @get("canslew")
-    @get("canslewaltaz")
     @get("canslewaltazasync")
     @get("canslewasync")
     @get("cansync")
@@ -156,6 +161,9 @@ class Telescope(Device):
     def get_can(self) -> bool:
         return True
 
+    # Only the asynchronous slews: a synchronous one would hold an HTTP reply for minutes.
+    @get("canslew")
+    @get("canslewaltaz")
     @get("cansetdeclinationrate")
     @get("cansetpierside")
     @get("cansetrightascensionrate")
@@ -404,6 +412,7 @@ class Telescope(Device):
 
     @put("slewtotargetasync")
     def slew_to_target_async(self) -> None:
+        self._refuse_if_parked("SlewToTargetAsync")
         if self._target_ra_h is None or self._target_dec_deg is None:
             raise ValueNotSet("set TargetRightAscension and TargetDeclination first")
         self._slew_equatorial(self._target_ra_h, self._target_dec_deg)
@@ -467,6 +476,7 @@ class Telescope(Device):
 
     @put("synctotarget")
     def sync_to_target(self) -> None:
+        self._refuse_if_parked("SyncToTarget")
         if self._target_ra_h is None or self._target_dec_deg is None:
             raise ValueNotSet("set TargetRightAscension and TargetDeclination first")
         self._sync(self._target_ra_h, self._target_dec_deg)

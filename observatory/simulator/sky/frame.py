@@ -25,10 +25,10 @@ from observatory.simulator.sky.catalogue import StarCatalogue
 from observatory.simulator.sky.cosmics import add_cosmic_rays
 from observatory.simulator.sky.flat import FlatModel
 from observatory.simulator.sky.photometry import FilterTable
-from observatory.simulator.sky.projection import TangentPlane
+from observatory.simulator.sky.projection import TangentPlane, angular_separation_deg
 from observatory.simulator.sky.readout import Readout, read_out
 from observatory.simulator.sky.sensor import SensorModel
-from observatory.simulator.sky.stars import Psf, add_stars
+from observatory.simulator.sky.stars import MAX_STAMP_RADIUS_PX, Psf, add_stars
 
 FLAT_CACHE_SIZE = 3
 
@@ -51,6 +51,9 @@ class Scene:
     between slots; ``sky_leak`` is the fraction of sky light that still gets in then.
     ``flat_panel_e_per_s`` is the lit panel's rate per unbinned pixel before the filter.
     ``pointing_deg`` is the true (ra, dec) of the optical axis, None without a mount.
+    ``pointing_path_deg`` holds the true pointing at evenly spaced instants across the
+    exposure when the telescope moves during it (tracking off, slewing): stars then
+    trail. Empty when it holds still on ``pointing_deg``.
     """
 
     exposure_s: float
@@ -62,6 +65,7 @@ class Scene:
     sky_leak: float = 0.0
     flat_panel_e_per_s: float = 0.0
     pointing_deg: tuple[float, float] | None = None
+    pointing_path_deg: tuple[tuple[float, float], ...] = ()
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -193,14 +197,20 @@ class FrameSynthesizer:
         if self.catalogue is None:
             return
         ra, dec = scene.pointing_deg
-        stars = self.catalogue.cone(ra, dec, self.field_radius_deg())
-        x, y = self.tangent_plane(scene.pointing_deg).sky_to_pixel(stars.ra_deg, stars.dec_deg)
+        path = scene.pointing_path_deg or (scene.pointing_deg,)
+        extent_deg = max(angular_separation_deg(ra, dec, *p) for p in path)
+        stars = self.catalogue.cone(ra, dec, self.field_radius_deg() + extent_deg)
         model = self.filters.model(scene.filter_name)
         electrons = 10.0 ** (-0.4 * (stars.mag - model.zero_point_mag)) * scene.exposure_s
+        electrons /= len(path)
         flat = self.flat_response(scene.filter_name)[region]
-        add_stars(
-            charge, flat, x - region[0].start, y - region[1].start, electrons, self.optics.psf
-        )
+        margin = MAX_STAMP_RADIUS_PX
+        for pointing in path:
+            x, y = self.tangent_plane(pointing).sky_to_pixel(stars.ra_deg, stars.dec_deg)
+            x, y = x - region[0].start, y - region[1].start
+            near = (x > -margin) & (x < charge.shape[0] + margin)
+            near &= (y > -margin) & (y < charge.shape[1] + margin)
+            add_stars(charge, flat, x[near], y[near], electrons[near], self.optics.psf)
 
     def truth(
         self, scene: Scene | None, filter_name: str | None, flat_block_px: int
@@ -243,5 +253,6 @@ class FrameSynthesizer:
                 "sky_e_per_s_per_px": self.sky_rate_e_per_s(scene),
                 "panel_e_per_s_per_px": self.panel_rate_e_per_s(scene),
                 "true_pointing_deg": list(scene.pointing_deg) if scene.pointing_deg else None,
+                "trail_samples": len(scene.pointing_path_deg),
             }
         return result

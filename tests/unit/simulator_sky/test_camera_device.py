@@ -207,3 +207,25 @@ def test_truth_reports_sensor_constants_and_a_flat() -> None:
         error_number(device, "PUT", "action", action="simulator:truth", parameters="[1]")
         == INVALID_VALUE
     )
+
+
+def test_stars_trail_when_the_mount_does_not_track() -> None:
+    built = observatory(dome={"connect_delay_s": 0, "start_shutter_open": True})
+    device, mount, clock = built.camera, built.telescope, built.clock
+    assert isinstance(device, Camera) and isinstance(mount, Telescope)
+    assert isinstance(clock, ManualClock)
+    call(mount, "PUT", "unpark")
+    call(mount, "PUT", "tracking", tracking=True)
+    ra_h = (call(mount, "GET", "siderealtime") + 0.5) % 24
+    call(mount, "PUT", "slewtocoordinatesasync", right_ascension=ra_h, declination=40.0)
+    clock.advance(60.0)
+    trails = []
+    for tracking in (True, False):
+        call(mount, "PUT", "tracking", tracking=tracking)
+        call(device, "PUT", "startexposure", duration=30.0, light=True)
+        finish(device, clock, 30.0)
+        truth = json.loads(call(device, "PUT", "action", action="simulator:truth", parameters=""))
+        trails.append(truth["last_exposure"]["trail_samples"])
+    # 30 s of sidereal drift at Dec 40: 346 arcsec, 99 pixels, sampled every half pixel.
+    assert trails[0] == 0
+    assert 190 <= trails[1] <= 200

@@ -38,6 +38,7 @@ def test_starts_parked_and_refuses_motion_while_parked() -> None:
     refusals = {
         "slewtocoordinatesasync": {"right_ascension": 1.0, "declination": 10.0},
         "slewtotargetasync": {},
+        "synctotarget": {},
         "slewtoaltazasync": {"azimuth": 100.0, "altitude": 40.0},
         "synctocoordinates": {"right_ascension": 1.0, "declination": 10.0},
         "moveaxis": {"axis": 0, "rate": 1.0},
