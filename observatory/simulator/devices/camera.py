@@ -26,6 +26,7 @@ import anyio
 from pydantic import Field
 
 from observatory.simulator.devices.base import Device, DeviceSettings, action, get, put
+from observatory.simulator.devices.covercalibrator import CoverStatus
 from observatory.simulator.devices.telescope import Telescope, TelescopeSettings
 from observatory.simulator.errors import DriverError, InvalidOperation, InvalidValue, ValueNotSet
 from observatory.simulator.protocol import RawBody, RequestContext, ValueWithFields
@@ -425,7 +426,7 @@ class Camera(Device):
         filter_name = wheel.current_filter_name if wheel is not None else None
         wheel_turning = wheel is not None and filter_name is None
         dome_open = dome.shutter_open if dome is not None else True
-        cover_open = cover.cover_status.name == "OPEN" if cover is not None else True
+        cover_open = cover.cover_status is CoverStatus.OPEN if cover is not None else True
         panel = cover.flat_illumination if cover is not None else 0.0
         return Scene(
             exposure_s=duration_s,

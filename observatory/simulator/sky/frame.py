@@ -12,6 +12,7 @@ inputs give the same image, and each exposure number its own noise.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,8 @@ class FrameSynthesizer:
         self.flat_model = flat_model
         self.catalogue = catalogue
         self._flats: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        # The render thread and the truth Action both read flats.
+        self._flats_lock = threading.Lock()
 
     @property
     def seed(self) -> int:
@@ -107,15 +110,16 @@ class FrameSynthesizer:
     def flat_response(self, filter_name: str | None) -> NDArray[np.float32]:
         """Full-resolution flat response of a filter (cached for the last few)."""
         name = filter_name or "default"
-        if name in self._flats:
-            self._flats.move_to_end(name)
-            return self._flats[name]
-        model = self.filters.model(name)
-        response = self.flat_model.response(self.seed, name, model, self.sensor.shape)
-        self._flats[name] = response
-        while len(self._flats) > FLAT_CACHE_SIZE:
-            self._flats.popitem(last=False)
-        return response
+        with self._flats_lock:
+            if name in self._flats:
+                self._flats.move_to_end(name)
+                return self._flats[name]
+            model = self.filters.model(name)
+            response = self.flat_model.response(self.seed, name, model, self.sensor.shape)
+            self._flats[name] = response
+            while len(self._flats) > FLAT_CACHE_SIZE:
+                self._flats.popitem(last=False)
+            return response
 
     def tangent_plane(self, pointing_deg: tuple[float, float]) -> TangentPlane:
         width, height = self.sensor.shape
