@@ -8,6 +8,7 @@ import pytest
 
 from observatory.simulator.clock import ManualClock
 from observatory.simulator.devices.telescope import Telescope
+from observatory.simulator.sky.kinematics import hadec_to_altaz
 from observatory.simulator.sky.projection import offset_between
 from tests.unit.simulator_sky.devices import call, error_number, observatory
 
@@ -95,6 +96,9 @@ def test_slew_takes_finite_time_and_arrives() -> None:
     altitude = call(telescope, "GET", "altitude")
     azimuth = call(telescope, "GET", "azimuth")
     assert 40.0 < altitude < 90.0 and 0.0 < azimuth < 180.0
+    hour_angle_deg = 15.0 * (call(telescope, "GET", "siderealtime") - ra_h)
+    expected = hadec_to_altaz(hour_angle_deg, 30.0, call(telescope, "GET", "sitelatitude"))
+    assert (altitude, azimuth) == pytest.approx(expected, abs=1e-6)
 
 
 def test_slew_below_the_horizon_is_refused() -> None:
