@@ -1,18 +1,25 @@
 """Compiled kernels (numba): combine frames pixel by pixel, calibrate one frame.
 
-Frames reach a kernel as raw addresses (``addresses[k]`` is where frame k's first row
-starts; rows are contiguous) so that N memory-mapped files, or N separate arrays, are
-read in place without first being copied into one stack. The caller keeps the memory
-alive while a kernel runs. Each frame is ``frame_rows x cols`` values of ``source_proto``'s
-dtype in native byte order (``SOURCE_NATIVE``), or big-endian 16-bit FITS integers
-(``SOURCE_BE_INT16``, BITPIX=16) whose value is ``int16 + offset`` (the BZERO).
+A kernel receives its frames as one tuple ``frames`` (see ``sources.KernelFrames``):
+``(fds, positions, from_files, kind, source_proto, cols, row_shift)``. With
+``from_files`` each thread reads the rows it needs with ``pread`` from file descriptor
+``fds[k]`` at byte ``positions[k]`` into a small buffer of its own: the copy from the
+page cache is as cheap as a plain read, the buffer stays in cache, and nothing is
+mapped, so memory does not grow with the number of frames. Otherwise ``positions[k]``
+is the address of frame k's first row in memory (arrays), read in place.
 
-Kernels work on output rows ``row0 <= row < row1`` (source row ``row - row_shift``),
-in parallel over rows, and inside a row on blocks of ``block`` columns sized so that a
-block of every frame stays in the L1 cache. The pure-numpy twins in ``reference.py``
-perform the same floating-point operations in the same order, so both give identical
-bits. ``cache=True`` compiles each specialisation once per machine.
+Values are ``source_proto``'s dtype in native order (``SOURCE_NATIVE``) or big-endian
+16-bit FITS integers (``SOURCE_BE_INT16``, BITPIX=16) decoded as int16; the caller adds
+the BZERO as an offset. Source row = output row - ``row_shift``.
+
+Kernels split rows ``row0 .. row1`` into groups of ``group`` rows run in parallel, and
+each row into blocks of ``block`` columns small enough that a block of every frame
+stays in L1/L2. The pure-numpy twins in ``reference.py`` perform the same floating-point
+operations in the same order, so both engines give identical bits. ``cache=True``
+compiles each specialisation once per machine.
 """
+
+from typing import Any
 
 import numba
 import numpy as np
@@ -24,39 +31,97 @@ SOURCE_NATIVE = 0
 SOURCE_BE_INT16 = 1
 
 # error_model="numpy": 0/0 gives NaN (a pixel with no usable value) instead of raising.
-_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
+_kernel = njit(cache=True, nogil=True, error_model="numpy")
+_parallel_kernel = njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+
+# POSIX pread(2), linked by name so that cached kernels stay valid in a new process.
+_pread: Any = types.ExternalFunction(
+    "pread", types.intp(types.intc, types.voidptr, types.uintp, types.int64)
+)
 
 
-@intrinsic
-def _voidptr(typingctx, address):  # type: ignore[no-untyped-def]
+def _voidptr_typing(typingctx, address):
     """Reinterpret an integer address as ``void*`` (for ``numba.carray``)."""
     if not isinstance(address, types.Integer):
         return None
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         return builder.inttoptr(args[0], cgutils.voidptr_t)
 
     return types.voidptr(address), codegen
 
 
-@njit(**_OPTIONS)
-def _load_block(addresses, kind, source_proto, frame_rows, cols, row, x0, width, dst):  # type: ignore[no-untyped-def]
-    """``dst[k, :width]`` = frame k, source row ``row``, columns ``x0 .. x0 + width``."""
-    for k in range(addresses.shape[0]):
+_voidptr: Any = intrinsic(_voidptr_typing)
+
+
+@_kernel
+def _read_exactly(fd, address, size, offset):
+    """pread until ``size`` bytes are in; False on an error or an early end of file."""
+    done = 0
+    while done < size:
+        got = _pread(fd, _voidptr(address + done), size - done, offset + done)
+        if got <= 0:
+            return False
+        done += got
+    return True
+
+
+@_kernel
+def _group_buffer(frames, group):
+    """Per-thread buffer for ``group`` rows of every frame (empty when reading memory)."""
+    positions, from_files, source_proto, cols = frames[1], frames[2], frames[4], frames[5]
+    shape = (positions.shape[0], group * cols) if from_files else (positions.shape[0], 0)
+    return np.empty(shape, source_proto.dtype)
+
+
+@_kernel
+def _fetch_rows(frames, first, count, raw):
+    """From files, read source rows ``first .. first + count`` of every frame into
+    ``raw``; returns how many frames could not be read."""
+    fds, positions, from_files, cols = frames[0], frames[1], frames[2], frames[5]
+    if not from_files:
+        return 0
+    row_bytes = cols * raw.itemsize
+    failures = 0
+    for k in range(positions.shape[0]):
+        target = raw[k].ctypes.data
+        if not _read_exactly(fds[k], target, count * row_bytes, positions[k] + first * row_bytes):
+            failures += 1
+    return failures
+
+
+@_kernel
+def _load_block(frames, raw, first, row, x0, width, dst):
+    """``dst[k, :width]`` = frame k, source row ``row``, columns ``x0 .. x0 + width``.
+
+    ``raw`` holds source rows from ``first`` on when reading files."""
+    positions, from_files, kind, source_proto, cols = (
+        frames[1],
+        frames[2],
+        frames[3],
+        frames[4],
+        frames[5],
+    )
+    itemsize = source_proto.itemsize
+    for k in range(positions.shape[0]):
+        if from_files:
+            address = raw[k].ctypes.data + ((row - first) * cols + x0) * itemsize
+        else:
+            address = positions[k] + (row * cols + x0) * itemsize
         line = dst[k]
         if kind == SOURCE_BE_INT16:
-            words = numba.carray(_voidptr(addresses[k]), (frame_rows, cols), np.uint16)
+            words = numba.carray(_voidptr(address), (width,), np.uint16)
             for x in range(width):
-                raw = words[row, x0 + x]
-                line[x] = np.int16((raw >> 8) | (raw << 8))
+                word = words[x]
+                line[x] = np.int16((word >> 8) | (word << 8))
         else:
-            values = numba.carray(_voidptr(addresses[k]), (frame_rows, cols), source_proto.dtype)
+            values = numba.carray(_voidptr(address), (width,), source_proto.dtype)
             for x in range(width):
-                line[x] = values[row, x0 + x]
+                line[x] = values[x]
 
 
-@njit(**_OPTIONS)
-def _shift_and_scale(buf, width, offset, scales, use_scales):  # type: ignore[no-untyped-def]
+@_kernel
+def _shift_and_scale(buf, width, offset, scales, use_scales):
     """Value = (decoded + offset) * scales[k], the order ccdproc applies BZERO then scaling."""
     for k in range(buf.shape[0]):
         line = buf[k]
@@ -69,8 +134,8 @@ def _shift_and_scale(buf, width, offset, scales, use_scales):  # type: ignore[no
                 line[x] = line[x] * factor
 
 
-@njit(**_OPTIONS)
-def _apply_network(buf, network, width):  # type: ignore[no-untyped-def]
+@_kernel
+def _apply_network(buf, network, width):
     for p in range(network.shape[0]):
         low = buf[network[p, 0]]
         high = buf[network[p, 1]]
@@ -81,153 +146,193 @@ def _apply_network(buf, network, width):  # type: ignore[no-untyped-def]
             high[x] = max(a, b)
 
 
-@njit(**_OPTIONS)
-def _count_valid(buf, width, valid):  # type: ignore[no-untyped-def]
+@_kernel
+def _has_nan(buf, width):
+    found = 0
+    for k in range(buf.shape[0]):
+        line = buf[k]
+        for x in range(width):
+            found += line[x] != line[x]
+    return found > 0
+
+
+@_kernel
+def _count_valid(buf, width, valid):
     """valid[x] = number of non-NaN values in column x; NaNs become +inf (sort last)."""
-    missing = 0
     valid[:width] = 0
     for k in range(buf.shape[0]):
         line = buf[k]
         for x in range(width):
             if line[x] != line[x]:
                 line[x] = np.inf
-                missing += 1
             else:
                 valid[x] += 1
-    return missing
 
 
-@njit(parallel=True, **_OPTIONS)
-def median_rows(  # type: ignore[no-untyped-def]
-    addresses, kind, source_proto, frame_rows, cols, row_shift, row0, row1,
-    work_proto, load_offset, scales, use_scales, out_offset, network, full_network, block, out,
-):  # fmt: skip
+@_parallel_kernel
+def median_rows(
+    frames,
+    row0,
+    row1,
+    group,
+    work_proto,
+    may_have_nan,
+    load_offset,
+    scales,
+    use_scales,
+    out_offset,
+    network,
+    full_network,
+    block,
+    out,
+):
     """out[row] = per-pixel median of the frames (+ out_offset), NaNs ignored.
 
     Values are sorted in ``work_proto``'s dtype; the mean of the two middle values of an
     even count is taken in float64, as numpy's median does on ccdproc's float64 stack.
     ``network`` selects the median of n values, ``full_network`` sorts them (used for
-    blocks holding NaNs, whose median sits at a per-pixel position).
+    blocks holding NaNs, whose median sits at a per-pixel position). Returns the number
+    of failed file reads (0 on success).
     """
-    n = addresses.shape[0]
+    n = frames[1].shape[0]
+    cols, row_shift = frames[5], frames[6]
     m0 = (n - 1) // 2
     m1 = n // 2
-    for row in prange(row0, row1):
+    failures = 0
+    for g in prange((row1 - row0 + group - 1) // group):
+        start = row0 + g * group
+        stop = min(row1, start + group)
+        raw = _group_buffer(frames, group)
+        failures += _fetch_rows(frames, start - row_shift, stop - start, raw)
         buf = np.empty((n, block), work_proto.dtype)
         valid = np.empty(block, np.int64)
-        for x0 in range(0, cols, block):
-            width = min(block, cols - x0)
-            _load_block(addresses, kind, source_proto, frame_rows, cols, row - row_shift,
-                        x0, width, buf)  # fmt: skip
-            _shift_and_scale(buf, width, load_offset, scales, use_scales)
+        for row in range(start, stop):
             line = out[row]
-            if _count_valid(buf, width, valid) == 0:
-                _apply_network(buf, network, width)
-                for x in range(width):
-                    middle = np.float64(buf[m0, x]) + np.float64(buf[m1, x])
-                    line[x0 + x] = middle * 0.5 + out_offset
-            else:
-                _apply_network(buf, full_network, width)
-                for x in range(width):
-                    count = valid[x]
-                    if count == 0:
-                        line[x0 + x] = np.nan
-                    else:
-                        middle = np.float64(buf[(count - 1) // 2, x])
-                        middle += np.float64(buf[count // 2, x])
+            for x0 in range(0, cols, block):
+                width = min(block, cols - x0)
+                _load_block(frames, raw, start - row_shift, row - row_shift, x0, width, buf)
+                _shift_and_scale(buf, width, load_offset, scales, use_scales)
+                if not (may_have_nan and _has_nan(buf, width)):
+                    _apply_network(buf, network, width)
+                    for x in range(width):
+                        middle = np.float64(buf[m0, x]) + np.float64(buf[m1, x])
                         line[x0 + x] = middle * 0.5 + out_offset
+                else:
+                    _count_valid(buf, width, valid)
+                    _apply_network(buf, full_network, width)
+                    for x in range(width):
+                        count = valid[x]
+                        if count == 0:
+                            line[x0 + x] = np.nan
+                        else:
+                            middle = np.float64(buf[(count - 1) // 2, x])
+                            middle += np.float64(buf[count // 2, x])
+                            line[x0 + x] = middle * 0.5 + out_offset
+    return failures
 
 
-@njit(parallel=True, **_OPTIONS)
-def mean_rows(  # type: ignore[no-untyped-def]
-    addresses, kind, source_proto, frame_rows, cols, row_shift, row0, row1,
-    load_offset, scales, use_scales, block, out,
-):  # fmt: skip
-    """out[row] = per-pixel mean (float64, frames summed in order), NaNs ignored."""
-    n = addresses.shape[0]
-    for row in prange(row0, row1):
+@_parallel_kernel
+def mean_rows(frames, row0, row1, group, load_offset, scales, use_scales, block, out):
+    """out[row] = per-pixel mean (float64, frames summed in order), NaNs ignored.
+
+    Returns the number of failed file reads (0 on success)."""
+    n = frames[1].shape[0]
+    cols, row_shift = frames[5], frames[6]
+    failures = 0
+    for g in prange((row1 - row0 + group - 1) // group):
+        start = row0 + g * group
+        stop = min(row1, start + group)
+        raw = _group_buffer(frames, group)
+        failures += _fetch_rows(frames, start - row_shift, stop - start, raw)
         buf = np.empty((n, block), np.float64)
         total = np.empty(block, np.float64)
         count = np.empty(block, np.float64)
-        for x0 in range(0, cols, block):
-            width = min(block, cols - x0)
-            _load_block(addresses, kind, source_proto, frame_rows, cols, row - row_shift,
-                        x0, width, buf)  # fmt: skip
-            _shift_and_scale(buf, width, load_offset, scales, use_scales)
-            total[:] = 0.0
-            count[:] = 0.0
-            for k in range(n):
-                line = buf[k]
+        for row in range(start, stop):
+            for x0 in range(0, cols, block):
+                width = min(block, cols - x0)
+                _load_block(frames, raw, start - row_shift, row - row_shift, x0, width, buf)
+                _shift_and_scale(buf, width, load_offset, scales, use_scales)
+                total[:] = 0.0
+                count[:] = 0.0
+                for k in range(n):
+                    line = buf[k]
+                    for x in range(width):
+                        value = line[x]
+                        present = value == value
+                        total[x] += value if present else 0.0
+                        count[x] += 1.0 if present else 0.0
                 for x in range(width):
-                    value = line[x]
-                    present = value == value
-                    total[x] += value if present else 0.0
-                    count[x] += 1.0 if present else 0.0
-            for x in range(width):
-                out[row, x0 + x] = total[x] / count[x]
+                    out[row, x0 + x] = total[x] / count[x]
+    return failures
 
 
-@njit(**_OPTIONS)
-def _kept_mean_std(buf, keep, width, total, count, squares):  # type: ignore[no-untyped-def]
-    """Per column: mean and population std of the kept values, frames summed in order."""
-    total[:width] = 0.0
+@_kernel
+def _kept_mean_std(buf, keep, width, mean, count, std):
+    """Per column: count, mean and population std of the kept values (two passes, frames
+    summed in order, as numpy's mean and std do)."""
+    mean[:width] = 0.0
     count[:width] = 0.0
-    squares[:width] = 0.0
+    std[:width] = 0.0
     for k in range(buf.shape[0]):
         for x in range(width):
             kept = keep[k, x]
-            total[x] += buf[k, x] if kept else 0.0
+            mean[x] += buf[k, x] if kept else 0.0
             count[x] += 1.0 if kept else 0.0
     for x in range(width):
-        total[x] = total[x] / count[x]
+        mean[x] = mean[x] / count[x]
     for k in range(buf.shape[0]):
         for x in range(width):
-            deviation = buf[k, x] - total[x]
-            squares[x] += deviation * deviation if keep[k, x] else 0.0
+            deviation = buf[k, x] - mean[x]
+            std[x] += deviation * deviation if keep[k, x] else 0.0
     for x in range(width):
-        squares[x] = np.sqrt(squares[x] / count[x])
+        std[x] = np.sqrt(std[x] / count[x])
 
 
-@njit(**_OPTIONS)
-def _clip_round(buf, keep, ordered, width, state, sigma_low, sigma_high, centre_median):  # type: ignore[no-untyped-def]
+@_kernel
+def _interval_median(ordered, x, first, stop):
+    size = int(stop - first)
+    if size <= 0:
+        return np.nan
+    start = int(first)
+    return (ordered[start + (size - 1) // 2, x] + ordered[start + size // 2, x]) * 0.5
+
+
+@_kernel
+def _clip_round(buf, keep, ordered, width, state, sigma_low, sigma_high, centre_median):
     """One clipping round: new bounds for the active columns, then reject outside them.
 
     ``state`` rows: 0 mean, 1 count, 2 std, 3 lower, 4 upper, 5 active (1.0/0.0),
     6 first and 7 stop of the kept interval of ``ordered`` (median centre only),
-    8 kept before, 9 kept after. Returns how many columns changed and stay active.
+    8 kept after the round, 9 sum and 10 count of all values inside the bounds (the
+    result, once the column stops). Returns how many columns stay active.
     """
     mean, count, std = state[0], state[1], state[2]
     lower, upper, active = state[3], state[4], state[5]
-    first, stop, before, after = state[6], state[7], state[8], state[9]
+    first, stop, after = state[6], state[7], state[8]
+    inside_total, inside_count = state[9], state[10]
     _kept_mean_std(buf, keep, width, mean, count, std)
     for x in range(width):
-        if active[x] == 0.0:
-            continue
-        centre = mean[x]
-        if centre_median:
-            size = int(stop[x] - first[x])
-            centre = np.nan
-            if size > 0:
-                low = int(first[x]) + (size - 1) // 2
-                centre = (ordered[low, x] + ordered[int(first[x]) + size // 2, x]) * 0.5
-        lower[x] = centre - sigma_low * std[x]
-        upper[x] = centre + sigma_high * std[x]
-    before[:width] = 0.0
+        if active[x] != 0.0:
+            centre = _interval_median(ordered, x, first[x], stop[x]) if centre_median else mean[x]
+            lower[x] = centre - sigma_low * std[x]
+            upper[x] = centre + sigma_high * std[x]
     after[:width] = 0.0
+    inside_total[:width] = 0.0
+    inside_count[:width] = 0.0
     for k in range(buf.shape[0]):
         for x in range(width):
             value = buf[k, x]
-            was_kept = keep[k, x]
-            is_kept = was_kept and lower[x] <= value and value <= upper[x]
-            before[x] += 1.0 if was_kept else 0.0
+            inside = lower[x] <= value and value <= upper[x]
+            is_kept = keep[k, x] and inside
             after[x] += 1.0 if is_kept else 0.0
             keep[k, x] = is_kept
+            inside_total[x] += value if inside else 0.0
+            inside_count[x] += 1.0 if inside else 0.0
+    for x in range(width):
+        if after[x] == count[x] or after[x] == 0.0:
+            active[x] = 0.0
     if centre_median:
-        below = before  # reused: counts of ordered values under / within the bounds
-        within = after
-        for x in range(width):
-            if after[x] == before[x] or after[x] == 0.0:
-                active[x] = 0.0
+        below, within = mean, std  # reused: ordered values under / within the bounds
         below[:width] = 0.0
         within[:width] = 0.0
         for k in range(ordered.shape[0]):
@@ -237,22 +342,47 @@ def _clip_round(buf, keep, ordered, width, state, sigma_low, sigma_high, centre_
         for x in range(width):
             first[x] = max(first[x], below[x])
             stop[x] = min(stop[x], within[x])
-    else:
-        for x in range(width):
-            if after[x] == before[x] or after[x] == 0.0:
-                active[x] = 0.0
     changing = 0
     for x in range(width):
         changing += active[x] != 0.0
     return changing
 
 
-@njit(parallel=True, **_OPTIONS)
-def sigma_clip_rows(  # type: ignore[no-untyped-def]
-    addresses, kind, source_proto, frame_rows, cols, row_shift, row0, row1,
-    load_offset, scales, use_scales, sigma_low, sigma_high, max_iterations, centre_median,
-    full_network, block, out,
-):  # fmt: skip
+@_kernel
+def _start_clipping(buf, keep, ordered, width, state, centre_median, full_network):
+    """Keep every finite value; the kept interval of the sorted copy is all of them."""
+    state[5, :width] = 1.0
+    state[6, :width] = 0.0
+    state[7, :width] = 0.0
+    for k in range(buf.shape[0]):
+        for x in range(width):
+            finite = np.isfinite(buf[k, x])
+            keep[k, x] = finite
+            state[7, x] += 1.0 if finite else 0.0
+    if centre_median:
+        for k in range(buf.shape[0]):
+            for x in range(width):
+                ordered[k, x] = buf[k, x] if keep[k, x] else np.inf
+        _apply_network(ordered, full_network, width)
+
+
+@_parallel_kernel
+def sigma_clip_rows(
+    frames,
+    row0,
+    row1,
+    group,
+    load_offset,
+    scales,
+    use_scales,
+    sigma_low,
+    sigma_high,
+    max_iterations,
+    centre_median,
+    full_network,
+    block,
+    out,
+):
     """out[row] = mean of the values inside the final sigma-clipping bounds (float64).
 
     astropy's ``sigma_clip`` semantics: finite values only; each round computes the
@@ -260,82 +390,71 @@ def sigma_clip_rows(  # type: ignore[no-untyped-def]
     kept so far, keeps those with ``centre - sigma_low*std <= v <= centre + sigma_high*std``,
     and a pixel stops when a round rejects nothing or everything, or after
     ``max_iterations`` rounds (-1: no limit). The result averages every value inside
-    that pixel's last bounds.
+    that pixel's last bounds. A stopped pixel's bounds no longer change, so the sums
+    of the last round are every pixel's result. Returns the number of failed reads.
     """
-    n = addresses.shape[0]
-    for row in prange(row0, row1):
+    n = frames[1].shape[0]
+    cols, row_shift = frames[5], frames[6]
+    failures = 0
+    for g in prange((row1 - row0 + group - 1) // group):
+        start = row0 + g * group
+        stop = min(row1, start + group)
+        raw = _group_buffer(frames, group)
+        failures += _fetch_rows(frames, start - row_shift, stop - start, raw)
         buf = np.empty((n, block), np.float64)
         ordered = np.empty((n, block) if centre_median else (1, 1), np.float64)
         keep = np.empty((n, block), np.bool_)
-        state = np.empty((10, block), np.float64)
-        for x0 in range(0, cols, block):
-            width = min(block, cols - x0)
-            _load_block(addresses, kind, source_proto, frame_rows, cols, row - row_shift,
-                        x0, width, buf)  # fmt: skip
-            _shift_and_scale(buf, width, load_offset, scales, use_scales)
-            state[5, :width] = 1.0
-            state[6, :width] = 0.0
-            state[7, :width] = 0.0
-            for k in range(n):
+        state = np.empty((11, block), np.float64)
+        for row in range(start, stop):
+            for x0 in range(0, cols, block):
+                width = min(block, cols - x0)
+                _load_block(frames, raw, start - row_shift, row - row_shift, x0, width, buf)
+                _shift_and_scale(buf, width, load_offset, scales, use_scales)
+                _start_clipping(buf, keep, ordered, width, state, centre_median, full_network)
+                rounds = 0
+                while True:
+                    changing = _clip_round(
+                        buf, keep, ordered, width, state, sigma_low, sigma_high, centre_median
+                    )
+                    rounds += 1
+                    if changing == 0 or (max_iterations != -1 and rounds >= max_iterations):
+                        break
                 for x in range(width):
-                    finite = np.isfinite(buf[k, x])
-                    keep[k, x] = finite
-                    state[7, x] += 1.0 if finite else 0.0
-            if centre_median:
-                for k in range(n):
-                    for x in range(width):
-                        ordered[k, x] = buf[k, x] if keep[k, x] else np.inf
-                _apply_network(ordered, full_network, width)
-            rounds = 0
-            while True:
-                changing = _clip_round(buf, keep, ordered, width, state, sigma_low, sigma_high,
-                                       centre_median)  # fmt: skip
-                rounds += 1
-                if changing == 0 or (max_iterations != -1 and rounds >= max_iterations):
-                    break
-            lower = state[3]
-            upper = state[4]
-            total = state[8]
-            count = state[9]
-            total[:width] = 0.0
-            count[:width] = 0.0
-            for k in range(n):
-                for x in range(width):
-                    value = buf[k, x]
-                    inside = lower[x] <= value and value <= upper[x]
-                    total[x] += value if inside else 0.0
-                    count[x] += 1.0 if inside else 0.0
-            for x in range(width):
-                out[row, x0 + x] = total[x] / count[x]
+                    out[row, x0 + x] = state[9, x] / state[10, x]
+    return failures
 
 
-@njit(parallel=True, **_OPTIONS)
-def calibrate_rows(  # type: ignore[no-untyped-def]
-    address, kind, source_proto, rows, cols, offset, bias, dark, dark_scale, flat, use_flat, out,
-):  # fmt: skip
+@_parallel_kernel
+def calibrate_rows(frames, offset, bias, dark, dark_scale, flat, use_flat, group, out):
     """out = ((value - bias) - dark * dark_scale) / flat in float32, one fused pass.
 
-    ``value`` is the decoded raw pixel (int16 + offset for BE_INT16). Returns the number
-    of flat pixels that are not finite and positive (the caller refuses the result).
+    ``frames`` holds one frame; ``value`` is its decoded pixel plus ``offset`` (BZERO
+    on the 16-bit path). Without ``use_flat`` the division is skipped. Returns the
+    number of flat pixels that are not finite and positive (the caller refuses the
+    result) and the number of failed reads.
     """
-    addresses = np.empty(1, np.int64)
-    addresses[0] = address
+    rows, cols = out.shape
     scale = np.float32(dark_scale)
     shift = np.float32(offset)
     bad_flat = 0
-    for row in prange(rows):
+    failures = 0
+    for g in prange((rows + group - 1) // group):
+        start = g * group
+        stop = min(rows, start + group)
+        raw = _group_buffer(frames, group)
+        failures += _fetch_rows(frames, start, stop - start, raw)
         line = np.empty((1, cols), np.float32)
-        _load_block(addresses, kind, source_proto, rows, cols, row, 0, cols, line)
-        result = out[row]
-        for x in range(cols):
-            value = line[0, x]
-            if shift != 0.0:
-                value = value + shift
-            value = (value - bias[row, x]) - dark[row, x] * scale
-            if use_flat:
-                divisor = flat[row, x]
-                if not (divisor > 0.0 and divisor < np.inf):
-                    bad_flat += 1
-                value = value / divisor
-            result[x] = value
-    return bad_flat
+        for row in range(start, stop):
+            _load_block(frames, raw, start, row, 0, cols, line)
+            result = out[row]
+            for x in range(cols):
+                value = line[0, x]
+                if shift != 0.0:
+                    value = value + shift
+                value = (value - bias[row, x]) - dark[row, x] * scale
+                if use_flat:
+                    divisor = flat[row, x]
+                    bad_flat += not (divisor > 0.0 and divisor < np.inf)
+                    value = value / divisor
+                result[x] = value
+    return bad_flat, failures

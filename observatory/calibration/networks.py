@@ -6,7 +6,7 @@ does not depend on the data, the kernels apply each pair to whole rows of pixels
 (frames are the small axis, pixels the long one), which compiles to SIMD min/max.
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -18,7 +18,7 @@ def median_positions(count: int) -> tuple[int, int]:
     return (count - 1) // 2, count // 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def sorting_network(count: int) -> np.ndarray:
     """Batcher's merge-exchange network (Knuth, TAOCP 5.2.2 Algorithm M) for ``count`` values.
 
@@ -42,7 +42,7 @@ def sorting_network(count: int) -> np.ndarray:
     return _frozen(pairs)
 
 
-@lru_cache(maxsize=None)
+@cache
 def median_network(count: int) -> np.ndarray:
     """The sorting network pruned to the pairs that can change the median positions.
 

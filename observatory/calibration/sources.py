@@ -1,18 +1,17 @@
 """Frames to combine, given as FITS paths or arrays, read in row tiles.
 
-A FITS file is memory-mapped, never loaded whole: its header is parsed with astropy to
-find where the plain (uncompressed) image starts, and the rows of one tile are read
-from the mapping. Released tiles are dropped from the process (``MADV_DONTNEED``), so
-the resident memory stays near one tile whatever the number of frames.
+A FITS file is never loaded whole: its header is parsed with astropy to find where the
+plain (uncompressed) image starts, then rows are read with ``pread`` as they are needed
+(by the kernels themselves on the fast path, by ``FrameStack.values`` otherwise), so the
+memory used stays near one tile whatever the number of frames.
 
 Values are exactly those astropy would return: BZERO/BSCALE/BLANK are applied with
 astropy's rules (unsigned-integer convention, float32 for scaled 8/16-bit data,
 float64 for 32/64-bit). 16-bit integer images with BSCALE=1 and an integral BZERO (the
-usual camera output, BZERO=32768) take a fast path: the kernels read the big-endian
-words in place and add BZERO themselves.
+usual camera output, BZERO=32768) take a fast path: the kernels read and decode the
+big-endian words themselves and add BZERO.
 """
 
-import mmap
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,10 +60,7 @@ class ImageLayout:
         integral = float(self.bzero).is_integer() and abs(self.bzero) <= _FAST_BZERO_LIMIT
         unsigned = self.bzero == 32768  # astropy ignores BLANK for unsigned data
         return (
-            self.bitpix == 16
-            and self.bscale == 1
-            and integral
-            and (self.blank is None or unsigned)
+            self.bitpix == 16 and self.bscale == 1 and integral and (self.blank is None or unsigned)
         )
 
 
@@ -124,134 +120,150 @@ def scale_like_astropy(raw: np.ndarray, layout: ImageLayout) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KernelFrames:
-    """What a kernel needs to read rows ``row0 .. row1`` of every frame in place."""
+    """How a kernel reaches every frame (the ``frames`` tuple of ``kernels.py``).
 
-    addresses: np.ndarray
+    From files: descriptors and the byte positions of the images. From memory: the
+    addresses of the first rows (``buffer`` keeps a decoded tile alive).
+    """
+
+    fds: np.ndarray
+    positions: np.ndarray
+    from_files: bool
     kind: int
     source_proto: np.ndarray
-    frame_rows: int
+    cols: int
     row_shift: int
     offset: float
-    buffer: np.ndarray | None = None  # a decoded tile that the addresses point into
+    buffer: np.ndarray | None = None
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.fds,
+            self.positions,
+            self.from_files,
+            self.kind,
+            self.source_proto,
+            self.cols,
+            self.row_shift,
+        )
+
+
+class _FitsImage:
+    """One FITS file's image, open for reading rows with pread (nothing is mapped)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.layout = read_image_layout(path)
+        rows, cols = self.layout.shape
+        self.row_bytes = cols * self.layout.raw_dtype.itemsize
+        self.fd = os.open(self.layout.path, os.O_RDONLY)
+        if os.fstat(self.fd).st_size < self.layout.data_offset + rows * self.row_bytes:
+            os.close(self.fd)
+            raise FrameFormatUnsupported(f"{self.layout.path}: file ends inside its image data")
+
+    def raw_rows(self, row0: int, row1: int) -> np.ndarray:
+        """Rows ``row0 .. row1`` as stored (big-endian). Raises OSError on a short read."""
+        raw = np.empty((row1 - row0, self.layout.shape[1]), self.layout.raw_dtype)
+        view = raw.view(np.uint8).reshape(-1).data
+        done, position = 0, self.layout.data_offset + row0 * self.row_bytes
+        while done < len(view):
+            got = os.preadv(self.fd, [view[done:]], position + done)
+            if got <= 0:
+                raise OSError(f"{self.layout.path}: image data ends early")
+            done += got
+        return raw
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class FrameStack:
     """N same-shape frames opened for tiled reading. Use as a context manager.
 
-    ``offset`` is added to the decoded values by the kernels (the BZERO of the fast
-    16-bit path, else 0). Raises FrameMismatch when shapes differ or no frame is given,
-    FrameFormatUnsupported for unreadable FITS layouts, ValueError for masked frames.
+    ``offset`` is what kernels add to the decoded values (the BZERO of the fast 16-bit
+    path, else 0). Raises FrameMismatch when shapes differ or no frame is given,
+    FrameFormatUnsupported for unreadable FITS layouts, ValueError for masked frames,
+    OSError for files that cannot be opened.
     """
 
     def __init__(self, frames: Sequence[FrameInput]):
         if len(frames) == 0:
             raise FrameMismatch("no frames to combine")
-        self._maps: list[mmap.mmap | None] = []
-        self._layouts: list[ImageLayout | None] = []
-        self._arrays: list[np.ndarray | None] = []
+        self._frames: list[_FitsImage | np.ndarray] = []
         self.names: list[str] = []
         try:
             for index, frame in enumerate(frames):
-                self._open(index, frame)
+                self._frames.append(_open(index, frame))
+                self.names.append(_name(index, frame))
+            self.shape = self._common_shape()
         except BaseException:
             self.close()
             raise
         self.count = len(frames)
-        self.shape = self._common_shape()
-        self.fast_int16 = self._fast_int16()
-        self.offset = float(self._layouts[0].bzero) if self.fast_int16 else 0.0  # type: ignore[union-attr]
-        self.value_dtype = self._value_dtype()
+        files = [frame for frame in self._frames if isinstance(frame, _FitsImage)]
+        self.fast_int16 = (
+            len(files) == self.count
+            and all(frame.layout.fast_int16 for frame in files)
+            and len({frame.layout.bzero for frame in files}) == 1
+        )
+        self.offset = float(files[0].layout.bzero) if self.fast_int16 else 0.0
+        self.value_dtype = np.result_type(*(_value_dtype(frame) for frame in self._frames))
         self._direct = self._direct_frames()
 
-    def _open(self, index: int, frame: FrameInput) -> None:
-        if isinstance(frame, str | os.PathLike):
-            layout = read_image_layout(frame)
-            with open(layout.path, "rb") as handle:
-                mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            end = layout.data_offset + layout.shape[0] * layout.shape[1] * layout.raw_dtype.itemsize
-            if len(mapping) < end:
-                mapping.close()
-                raise FrameFormatUnsupported(f"{layout.path}: file ends inside its image data")
-            if hasattr(mmap, "MADV_SEQUENTIAL"):
-                mapping.madvise(mmap.MADV_SEQUENTIAL)
-            self._maps.append(mapping)
-            self._layouts.append(layout)
-            self._arrays.append(None)
-            self.names.append(layout.path.name)
-            return
-        mask = getattr(frame, "mask", None)
-        if mask is not None and np.any(mask):
-            raise ValueError(f"frame {index} has masked pixels; masks are not supported")
-        data = np.asarray(getattr(frame, "data", frame))
-        if data.ndim != 2:
-            raise FrameMismatch(f"frame {index} is not 2-D (shape {data.shape})")
-        self._maps.append(None)
-        self._layouts.append(None)
-        self._arrays.append(data)
-        self.names.append(f"array[{index}]")
-
     def _common_shape(self) -> tuple[int, int]:
-        shapes = [
-            layout.shape if layout is not None else array.shape  # type: ignore[union-attr]
-            for layout, array in zip(self._layouts, self._arrays, strict=True)
-        ]
-        if len(set(shapes)) != 1:
-            raise FrameMismatch(f"frames differ in shape: {sorted(set(shapes))}")
-        return shapes[0]
-
-    def _fast_int16(self) -> bool:
-        layouts = self._layouts
-        return all(layout is not None and layout.fast_int16 for layout in layouts) and (
-            len({layout.bzero for layout in layouts if layout is not None}) == 1
-        )
-
-    def _value_dtype(self) -> np.dtype:
-        """The dtype that the values take once decoded (astropy's for files)."""
-        dtypes = []
-        for layout, array in zip(self._layouts, self._arrays, strict=True):
-            if array is not None:
-                dtypes.append(array.dtype)
-            else:
-                probe = np.zeros(1, dtype=layout.raw_dtype)  # type: ignore[union-attr]
-                dtypes.append(scale_like_astropy(probe, layout).dtype)  # type: ignore[arg-type]
-        return np.result_type(*dtypes)
+        shapes = {
+            frame.layout.shape if isinstance(frame, _FitsImage) else frame.shape
+            for frame in self._frames
+        }
+        if len(shapes) != 1:
+            raise FrameMismatch(f"frames differ in shape: {sorted(shapes)}")
+        rows, cols = shapes.pop()
+        return rows, cols
 
     def _direct_frames(self) -> KernelFrames | None:
-        """Kernel view of the whole frames when they can be read in place, else None."""
-        rows, cols = self.shape
+        """How kernels read the whole frames without a decoded tile, else None."""
+        cols = self.shape[1]
         if self.fast_int16:
-            addresses = [
-                np.frombuffer(m, np.uint8, count=1, offset=lay.data_offset).ctypes.data  # type: ignore[union-attr]
-                for m, lay in zip(self._maps, self._layouts, strict=True)
-            ]
+            files = [frame for frame in self._frames if isinstance(frame, _FitsImage)]
+            fds = np.array([frame.fd for frame in files], np.int32)
+            positions = np.array([frame.layout.data_offset for frame in files], np.int64)
             proto = np.empty(0, np.uint16)
-            return KernelFrames(np.array(addresses, np.int64), SOURCE_BE_INT16, proto, rows, 0,
-                                self.offset)  # fmt: skip
-        if all(array is not None for array in self._arrays):
+            return KernelFrames(fds, positions, True, SOURCE_BE_INT16, proto, cols, 0, self.offset)
+        arrays = [frame for frame in self._frames if isinstance(frame, np.ndarray)]
+        if len(arrays) == self.count:
             dtype = kernel_dtype(self.value_dtype)
-            arrays = [np.ascontiguousarray(a, dtype=dtype) for a in self._arrays]  # type: ignore[arg-type]
-            self._arrays = list(arrays)  # keeps converted copies alive while in use
-            addresses = np.array([a.ctypes.data for a in arrays], np.int64)
-            return KernelFrames(addresses, SOURCE_NATIVE, np.empty(0, dtype), rows, 0, 0.0)
+            # Converted copies replace the originals so they live as long as the stack.
+            converted = [np.ascontiguousarray(array, dtype=dtype) for array in arrays]
+            self._frames = list(converted)
+            addresses = np.array([array.ctypes.data for array in converted], np.int64)
+            fds = np.zeros(self.count, np.int32)
+            proto = np.empty(0, dtype)
+            return KernelFrames(fds, addresses, False, SOURCE_NATIVE, proto, cols, 0, 0.0)
         return None
 
     @property
-    def source_itemsize(self) -> int:
-        """Bytes per value read from each frame (what one tile maps or decodes)."""
-        if self.fast_int16:
-            return 2
+    def tile_bytes_per_value(self) -> int:
+        """Bytes per value that a Python-side tile holds per frame (0: none needed,
+        the kernels read the frames directly)."""
+        if self._direct is not None:
+            return 0
+        decoded = kernel_dtype(self.value_dtype).itemsize
         return max(
-            layout.raw_dtype.itemsize + kernel_dtype(self.value_dtype).itemsize
-            if layout is not None
-            else 0
-            for layout in self._layouts
+            frame.layout.raw_dtype.itemsize + decoded if isinstance(frame, _FitsImage) else 0
+            for frame in self._frames
         )
+
+    @property
+    def kernel_itemsize(self) -> int:
+        """Bytes per value as the kernels read them."""
+        return 2 if self.fast_int16 else kernel_dtype(self.value_dtype).itemsize
 
     def kernel_frames(self, row0: int, row1: int) -> KernelFrames:
         """Frames for a kernel working on rows ``row0 .. row1``.
 
-        In place when possible; otherwise the tile is decoded (astropy's values) into a
-        new contiguous buffer, which the returned object keeps alive.
+        Read directly when possible; otherwise the tile is decoded (astropy's values)
+        into a new contiguous buffer, which the returned object keeps alive.
         """
         if self._direct is not None:
             return self._direct
@@ -260,53 +272,61 @@ class FrameStack:
         for k in range(self.count):
             tile[k] = self.values(k, row0, row1)
         addresses = tile.ctypes.data + np.arange(self.count, dtype=np.int64) * tile[0].nbytes
+        fds = np.zeros(self.count, np.int32)
         proto = np.empty(0, dtype)
-        return KernelFrames(addresses, SOURCE_NATIVE, proto, row1 - row0, row0, 0.0, tile)
+        return KernelFrames(
+            fds, addresses, False, SOURCE_NATIVE, proto, self.shape[1], row0, 0.0, tile
+        )
 
     def values(self, k: int, row0: int, row1: int) -> np.ndarray:
-        """Frame k's rows ``row0 .. row1``: astropy's values, or raw int16 on the fast path
-        (add ``offset`` for the value)."""
-        array = self._arrays[k]
-        if array is not None:
-            return array[row0:row1]
-        layout = self._layouts[k]
-        assert layout is not None
-        cols = layout.shape[1]
-        raw = np.frombuffer(
-            self._maps[k],  # type: ignore[arg-type]
-            dtype=layout.raw_dtype,
-            count=(row1 - row0) * cols,
-            offset=layout.data_offset + row0 * cols * layout.raw_dtype.itemsize,
-        ).reshape(row1 - row0, cols)
+        """Frame k's rows ``row0 .. row1``: astropy's values, or on the fast 16-bit path
+        the raw int16 words (add ``offset`` for the values)."""
+        frame = self._frames[k]
+        if isinstance(frame, np.ndarray):
+            return frame[row0:row1]
+        raw = frame.raw_rows(row0, row1)
         if self.fast_int16:
             return raw.astype(np.int16)
-        return scale_like_astropy(raw, layout)
-
-    def release(self, row0: int, row1: int) -> None:
-        """Drop the mapped pages of rows before ``row1`` from this process (kept in the
-        page cache); ``row0`` is where the finished tile began."""
-        page = mmap.PAGESIZE
-        for mapping, layout in zip(self._maps, self._layouts, strict=True):
-            if mapping is None or layout is None or not hasattr(mmap, "MADV_DONTNEED"):
-                continue
-            row_bytes = layout.shape[1] * layout.raw_dtype.itemsize
-            start = (layout.data_offset + row0 * row_bytes) // page * page
-            stop = (layout.data_offset + row1 * row_bytes) // page * page
-            if stop > start:
-                mapping.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        return scale_like_astropy(raw, frame.layout)
 
     def close(self) -> None:
-        """Unmap every file; safe to call twice."""
+        """Close every file; safe to call twice."""
         self._direct = None
-        for mapping in self._maps:
-            if mapping is not None and not mapping.closed:
-                mapping.close()
+        for frame in self._frames:
+            if isinstance(frame, _FitsImage):
+                frame.close()
 
     def __enter__(self) -> "FrameStack":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _open(index: int, frame: FrameInput) -> _FitsImage | np.ndarray:
+    if isinstance(frame, str | os.PathLike):
+        return _FitsImage(frame)
+    mask = getattr(frame, "mask", None)
+    if mask is not None and np.any(mask):
+        raise ValueError(f"frame {index} has masked pixels; masks are not supported")
+    data = np.asarray(getattr(frame, "data", frame))
+    if data.ndim != 2:
+        raise FrameMismatch(f"frame {index} is not 2-D (shape {data.shape})")
+    return data
+
+
+def _name(index: int, frame: FrameInput) -> str:
+    if isinstance(frame, str | os.PathLike):
+        return Path(frame).name
+    return f"array[{index}]"
+
+
+def _value_dtype(frame: _FitsImage | np.ndarray) -> np.dtype:
+    """The dtype of the frame's values once decoded (astropy's, for a file)."""
+    if isinstance(frame, np.ndarray):
+        return frame.dtype
+    probe = np.zeros(1, dtype=frame.layout.raw_dtype)
+    return scale_like_astropy(probe, frame.layout).dtype
 
 
 def kernel_dtype(value_dtype: np.dtype) -> np.dtype:

@@ -1,8 +1,9 @@
 """Combine N same-shape frames into one: median, mean or sigma-clipped mean.
 
-The frames are read in tiles of whole rows whose size comes from a byte budget, so the
-memory used stays bounded whatever the number of frames; FITS files are memory-mapped
-and released tile by tile (see ``sources.py``). Results match ccdproc:
+Memory stays bounded whatever the number of frames: the compiled kernels read 16-bit
+FITS files and arrays directly, a few rows per thread; other FITS layouts and the numpy
+engine work in tiles of whole rows whose height comes from a byte budget (see
+``tile_rows_for_budget`` and ``sources.py``). Results match ccdproc:
 
 - ``median``: bit-for-bit ``ccdproc.combine(frames, method="median")`` (mean of the two
   middle values for an even count), cast to ``dtype``;
@@ -34,6 +35,8 @@ NUMPY_BYTES_PER_VALUE = 40
 # Scratch per kernel block, sized for the 32 KiB L1 data cache (median) and L2 (clipping).
 MEDIAN_BLOCK_BYTES = 16 * 2**10
 CLIP_BLOCK_BYTES = 64 * 2**10
+# Bytes of all frames that one kernel thread reads per group of rows (fits in L2).
+GROUP_BYTES = 512 * 2**10
 
 
 def tile_rows_for_budget(
@@ -67,7 +70,7 @@ def combine_frames(
     ``scales``: one factor per frame, multiplied into its values before combining
     (ccdproc's ``scale``); computation then runs in float64.
     ``dtype``: float32 (products) or float64 (ccdproc's own output type).
-    ``memory_budget_bytes``: bytes of frame data mapped or decoded at once.
+    ``memory_budget_bytes``: bytes of frame data decoded at once (Python-side tiles).
 
     Raises FrameMismatch (shapes differ, no frames), FrameFormatUnsupported (a FITS file
     without a plain 2-D image), ValueError (bad arguments), OSError (unreadable file).
@@ -85,8 +88,12 @@ def combine_frames(
     with FrameStack(frames) as stack:
         factors = _checked_scales(scales, stack.count)
         rows, cols = stack.shape
-        per_value = stack.source_itemsize + (NUMPY_BYTES_PER_VALUE if engine == "numpy" else 0)
-        step = tile_rows_for_budget(stack.count, cols, per_value, memory_budget_bytes)
+        per_value = stack.tile_bytes_per_value
+        if engine == "numpy":
+            per_value += stack.kernel_itemsize + NUMPY_BYTES_PER_VALUE
+        step = rows
+        if per_value:
+            step = tile_rows_for_budget(stack.count, cols, per_value, memory_budget_bytes)
         out = np.empty(stack.shape, out_dtype)
         for row0 in range(0, rows, step):
             row1 = min(rows, row0 + step)
@@ -94,7 +101,6 @@ def combine_frames(
                 _combine_tile_numba(stack, method, clip, factors, row0, row1, out)
             else:
                 out[row0:row1] = _combine_tile_numpy(stack, method, clip, factors, row0, row1)
-            stack.release(row0, row1)
         return out
 
 
@@ -126,6 +132,11 @@ def _block_columns(frame_count: int, itemsize: int, budget_bytes: int, cols: int
     return int(min(cols, max(16, block)))
 
 
+def group_rows(frame_count: int, cols: int, itemsize: int) -> int:
+    """Rows that one kernel thread reads at once: about ``GROUP_BYTES`` of every frame."""
+    return max(1, GROUP_BYTES // (frame_count * cols * itemsize))
+
+
 def _combine_tile_numba(
     stack: FrameStack,
     method: CombineMethod,
@@ -135,26 +146,34 @@ def _combine_tile_numba(
     row1: int,
     out: np.ndarray,
 ) -> None:
-    frames = stack.kernel_frames(row0, row1)
+    source = stack.kernel_frames(row0, row1)
+    frames = source.as_tuple()
     n, cols = stack.count, stack.shape[1]
+    group = group_rows(n, cols, stack.kernel_itemsize)
     factors = scales if scales is not None else np.ones(n)
-    head = (frames.addresses, frames.kind, frames.source_proto, frames.frame_rows, cols,
-            frames.row_shift, row0, row1)  # fmt: skip
+    scaled = scales is not None
     if method == "median":
         work, load_offset, out_offset = _median_offsets(stack, scales)
         block = _block_columns(n, work.itemsize, MEDIAN_BLOCK_BYTES, cols)
-        kernels.median_rows(*head, np.empty(0, work), load_offset, factors, scales is not None,
-                            out_offset, median_network(n), sorting_network(n), block, out)  # fmt: skip
+        failures = kernels.median_rows(
+            frames, row0, row1, group, np.empty(0, work), work.kind == "f", load_offset,
+            factors, scaled, out_offset, median_network(n), sorting_network(n), block, out,
+        )  # fmt: skip
     elif method == "mean":
         block = _block_columns(n, 8, MEDIAN_BLOCK_BYTES, cols)
-        kernels.mean_rows(*head, frames.offset, factors, scales is not None, block, out)
+        failures = kernels.mean_rows(
+            frames, row0, row1, group, source.offset, factors, scaled, block, out
+        )
     else:
         median_centre = clip.centre == "median"
         block = _block_columns(n, 17 if median_centre else 9, CLIP_BLOCK_BYTES, cols)
         iterations = -1 if clip.max_iterations is None else clip.max_iterations
-        kernels.sigma_clip_rows(*head, frames.offset, factors, scales is not None,
-                                float(clip.sigma_low), float(clip.sigma_high), iterations,
-                                median_centre, sorting_network(n), block, out)  # fmt: skip
+        failures = kernels.sigma_clip_rows(
+            frames, row0, row1, group, source.offset, factors, scaled, float(clip.sigma_low),
+            float(clip.sigma_high), iterations, median_centre, sorting_network(n), block, out,
+        )  # fmt: skip
+    if failures:
+        raise OSError(f"{failures} reads of frame data failed (file truncated or unreadable)")
 
 
 def _combine_tile_numpy(
