@@ -315,6 +315,17 @@ def _open(index: int, frame: FrameInput) -> _FitsImage | np.ndarray:
     return data
 
 
+def input_names(frames: Sequence[FrameInput], names: Sequence[str] | None = None) -> list[str]:
+    """Labels of the inputs for provenance: ``names`` when given (one per frame), else
+    file names, or ``array[k]`` for in-memory frames. Raises ValueError on a count
+    mismatch."""
+    if names is None:
+        return [_name(index, frame) for index, frame in enumerate(frames)]
+    if len(names) != len(frames):
+        raise ValueError(f"{len(names)} names given for {len(frames)} frames")
+    return [str(name) for name in names]
+
+
 def _name(index: int, frame: FrameInput) -> str:
     if isinstance(frame, str | os.PathLike):
         return Path(frame).name

@@ -1,0 +1,126 @@
+"""Flat fields: flat-dark correction of each flat, then a master flat per filter
+normalised so that the median of its central region is 1."""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from observatory.calibration.clipping import SigmaClip
+from observatory.calibration.correction import (
+    check_flat,
+    correct_frame,
+    exposure_of,
+    frame_header,
+    require_kind,
+)
+from observatory.calibration.dark import dark_scale
+from observatory.calibration.products import (
+    IMAGE_TYPES,
+    CalibratedFrame,
+    MasterFrame,
+    add_statistics,
+    carried_header,
+    provenance_header,
+)
+from observatory.calibration.sources import FrameInput, FrameStack, input_names
+from observatory.calibration.stacking import CombineMethod, Engine, combine_frames
+from observatory.calibration.statistics import frame_statistics
+from observatory.errors import FlatFieldInvalid
+
+
+def correct_flat(
+    flat: FrameInput,
+    master_bias: MasterFrame,
+    master_dark: MasterFrame,
+    *,
+    exposure_s: float | None = None,
+    allow_dark_scaling: bool = True,
+    engine: Engine = "numba",
+) -> CalibratedFrame:
+    """Subtract the master bias and the master dark (matched, or scaled to the flat's
+    exposure) from one raw flat; float32 [adu].
+
+    The exposure is ``exposure_s`` or the flat's EXPTIME. The input header is carried
+    over with provenance cards added. Raises FrameMismatch (shapes), MasterFrameMissing
+    (exposures differ and scaling is not allowed), ValueError (unknown exposure, wrong
+    master kinds).
+    """
+    require_kind(master_bias, "bias")
+    require_kind(master_dark, "dark")
+    header = carried_header(frame_header(flat))
+    exposure = exposure_of(header, exposure_s)
+    scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
+    data = correct_frame(flat, master_bias.data, master_dark.data, scale, engine=engine)
+    header["EXPTIME"] = (exposure, "[s] exposure time")
+    header["BIASFILE"] = (master_bias.label, "master bias subtracted")
+    header["DARKFILE"] = (master_dark.label, "master dark subtracted")
+    header["DARKSCAL"] = (scale, "factor applied to the master dark")
+    return CalibratedFrame(data, header)
+
+
+def central_region(shape: tuple[int, int], fraction: float) -> tuple[slice, slice]:
+    """The centred block covering ``fraction`` of each axis (at least one pixel).
+
+    ``fraction`` = 1 is the whole frame. Raises ValueError outside (0, 1]."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    slices = []
+    for size in shape:
+        length = max(1, round(size * fraction))
+        start = (size - length) // 2
+        slices.append(slice(start, start + length))
+    return slices[0], slices[1]
+
+
+def flat_levels(flats: Sequence[FrameInput], fraction: float) -> np.ndarray:
+    """Median of each flat's central region (float64), read one frame at a time.
+
+    Raises FlatFieldInvalid when a level is not finite and positive."""
+    with FrameStack(flats) as stack:
+        rows, cols = central_region(stack.shape, fraction)
+        levels = np.empty(stack.count)
+        for k in range(stack.count):
+            region = stack.values(k, rows.start, rows.stop)[:, cols]
+            levels[k] = np.nanmedian(region.astype(np.float64) + stack.offset)
+            if not (np.isfinite(levels[k]) and levels[k] > 0):
+                raise FlatFieldInvalid(f"{stack.names[k]}: level {levels[k]} is not positive")
+    return levels
+
+
+def make_master_flat(
+    flats: Sequence[FrameInput],
+    *,
+    filter_name: str,
+    method: CombineMethod = "median",
+    clip: SigmaClip | None = None,
+    normalisation_fraction: float = 0.5,
+    names: Sequence[str] | None = None,
+    engine: Engine = "numba",
+) -> MasterFrame:
+    """Combine flat-dark corrected flats of one filter into a normalised master flat.
+
+    Each flat is first divided by its own level (median of its central region, the
+    centred block spanning ``normalisation_fraction`` of each axis; 1.0 = whole frame)
+    so that flats of different brightness weigh alike; the combination is then divided
+    by its own level, so the median of the master's central region is 1 (to float32
+    precision). Raises FlatFieldInvalid when a level is not positive or the master has
+    pixels that are zero, negative or not finite (it could not divide a light), and
+    what ``combine_frames`` raises.
+    """
+    levels = flat_levels(flats, normalisation_fraction)
+    combined = combine_frames(
+        flats, method, clip=clip, scales=1.0 / levels, dtype=np.float64, engine=engine
+    )
+    rows, cols = central_region(combined.shape, normalisation_fraction)
+    level = float(np.nanmedian(combined[rows, cols]))
+    if not (np.isfinite(level) and level > 0):
+        raise FlatFieldInvalid(f"combined flat has level {level}")
+    data = (combined / level).astype(np.float32)
+    check_flat(data)
+    statistics = frame_statistics(data, len(flats))
+    header = provenance_header(IMAGE_TYPES["flat"], input_names(flats, names), method, clip)
+    header["FILTER"] = (filter_name, "filter of the flat frames")
+    header["FLATFRAC"] = (normalisation_fraction, "central fraction used for levels")
+    header["FLATLEVL"] = (level, "level of the scaled combination before normalising")
+    add_statistics(header, statistics)
+    return MasterFrame("flat", data, header, statistics, None, filter_name)

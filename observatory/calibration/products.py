@@ -1,0 +1,182 @@
+"""Calibration products (master frames, calibrated frames), their provenance headers and
+their FITS files.
+
+Products are float32 images with a header saying how they were made: the inputs' names,
+the combine method and counts, the masters applied, the software version. Files are
+written with checksums (DATASUM/CHECKSUM) and atomically: a temporary file in the same
+folder is fully written and synced, then renamed, so a crash never leaves a partial
+product under the final name.
+"""
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from astropy.io import fits
+
+from observatory import __version__
+from observatory.calibration.clipping import SigmaClip
+from observatory.calibration.statistics import FrameStatistics, frame_statistics
+
+MasterKind = Literal["bias", "dark", "flat"]
+IMAGE_TYPES: dict[MasterKind, str] = {
+    "bias": "MASTER BIAS",
+    "dark": "MASTER DARK",
+    "flat": "MASTER FLAT",
+}
+# Keywords describing how stored numbers map to values: never carried over from an
+# input header onto float32 data.
+_STRUCTURAL = ("BZERO", "BSCALE", "BLANK", "BITPIX", "CHECKSUM", "DATASUM")
+_MAX_INPUT_CARDS = 999
+
+
+@dataclass(frozen=True)
+class MasterFrame:
+    """A master calibration frame: float32 data, provenance header, statistics.
+
+    ``exposure_s`` is the exposure the data represent (darks: counts accumulated in
+    that time; bias 0; flats None). ``name`` identifies the product in other products'
+    provenance (its file name or database id), set by whoever stores it.
+    """
+
+    kind: MasterKind
+    data: np.ndarray
+    header: fits.Header
+    statistics: FrameStatistics
+    exposure_s: float | None = None
+    filter_name: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How provenance headers refer to this master."""
+        return self.name or f"unnamed {self.kind}"
+
+
+@dataclass(frozen=True)
+class CalibratedFrame:
+    """One calibrated (or flat-dark corrected) frame: float32 data and its header."""
+
+    data: np.ndarray
+    header: fits.Header
+
+
+def provenance_header(
+    image_type: str,
+    input_names: Sequence[str],
+    method: str | None = None,
+    clip: SigmaClip | None = None,
+) -> fits.Header:
+    """Header cards common to every product: type, software, inputs and combine method."""
+    header = fits.Header()
+    header["IMAGETYP"] = (image_type, "type of image")
+    header["PIPENAME"] = ("observatory", "software that made this product")
+    header["PIPEVERS"] = (__version__, "version of that software")
+    header["NCOMBINE"] = (len(input_names), "number of input frames")
+    if method is not None:
+        header["COMBMETH"] = (method, "how the inputs were combined per pixel")
+    if method == "sigma_clip" and clip is not None:
+        header["CLIPLOW"] = (clip.sigma_low, "lower clipping threshold [sigma]")
+        header["CLIPHIGH"] = (clip.sigma_high, "upper clipping threshold [sigma]")
+        header["CLIPITER"] = (clip.max_iterations or 0, "clipping rounds at most (0: until done)")
+        header["CLIPCENT"] = (clip.centre, "clipping centre")
+    for index, name in enumerate(input_names[:_MAX_INPUT_CARDS], start=1):
+        header[f"IMCMB{index:03d}"] = (name, "input frame")
+    return header
+
+
+def add_statistics(header: fits.Header, statistics: FrameStatistics) -> None:
+    """Record ``statistics`` in ``header`` (in place)."""
+    for keyword, value, comment in statistics.header_cards():
+        header[keyword] = (value, comment)
+
+
+def carried_header(source: fits.Header | None) -> fits.Header:
+    """A copy of an input frame's header without the cards that describe its storage."""
+    header = fits.Header() if source is None else source.copy(strip=True)
+    for keyword in _STRUCTURAL:
+        header.remove(keyword, ignore_missing=True, remove_all=True)
+    return header
+
+
+def write_product(
+    path: str | os.PathLike[str],
+    data: np.ndarray,
+    header: fits.Header,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``data`` as float32 with ``header`` (plus DATE and checksums) atomically.
+
+    Returns the path. Raises FileExistsError when the file exists and ``overwrite`` is
+    False; OSError when the folder is not writable. On any failure the temporary file
+    is removed and the final name is untouched.
+    """
+    path = Path(path)
+    hdu = fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header=carried_header(header))
+    hdu.header["DATE"] = (datetime.now(UTC).isoformat(timespec="seconds"), "file written (UTC)")
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            hdu.writeto(handle, checksum=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)  # fails if the name exists, atomically
+            os.unlink(temporary)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _sync_folder(path.parent)
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the new directory entry durable (POSIX; a no-op where unsupported)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename already happened
+    finally:
+        os.close(descriptor)
+
+
+def read_master_frame(path: str | os.PathLike[str]) -> MasterFrame:
+    """Load a master written by ``write_product``; its file name becomes its ``name``.
+
+    Raises ValueError when IMAGETYP is not a master type, OSError when unreadable.
+    Statistics are recomputed from the data.
+    """
+    path = Path(path)
+    with fits.open(path, memmap=False) as hdus:
+        header = hdus[0].header.copy()
+        data = np.asarray(hdus[0].data, dtype=np.float32)
+    kinds = {image_type: kind for kind, image_type in IMAGE_TYPES.items()}
+    kind = kinds.get(str(header.get("IMAGETYP", "")).strip().upper())
+    if kind is None:
+        raise ValueError(f"{path}: IMAGETYP {header.get('IMAGETYP')!r} is not a master frame")
+    exposure = header.get("EXPTIME")
+    return MasterFrame(
+        kind=kind,
+        data=data,
+        header=header,
+        statistics=frame_statistics(data, int(header.get("NCOMBINE", 1))),
+        exposure_s=float(exposure) if exposure is not None else None,
+        filter_name=header.get("FILTER"),
+        name=path.name,
+    )
