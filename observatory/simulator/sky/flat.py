@@ -119,11 +119,12 @@ class FlatModel:
         if not 0 < model.vignetting_at_corner <= 1:
             raise ValueError("vignetting_at_corner must be in (0, 1]")
         falloff = model.vignetting_at_corner**-0.5 - 1.0
-        _vignetted_prnu(
-            np.uint64(rng.stream_key(seed, "prnu")),
-            np.uint64(rng.stream_key(seed, "prnu", filter_name)),
-            self.sensor_prnu, model.prnu, center_x, center_y, radius_corner, falloff, out,
-        )  # fmt: skip
+        with rng.PARALLEL_KERNELS:
+            _vignetted_prnu(
+                np.uint64(rng.stream_key(seed, "prnu")),
+                np.uint64(rng.stream_key(seed, "prnu", filter_name)),
+                self.sensor_prnu, model.prnu, center_x, center_y, radius_corner, falloff, out,
+            )  # fmt: skip
         for donut in self.sensor_donuts(seed, shape):
             apply_donut(out, donut)
         for donut in self.filter_donuts(seed, filter_name, model, shape):

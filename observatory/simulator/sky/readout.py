@@ -138,11 +138,12 @@ def read_out(
     key_read = np.uint64(rng.stream_key(exposure_key, "read"))
     x0, y0 = readout.start_x * readout.bin_x, readout.start_y * readout.bin_y
     adu_per_e = 1.0 / gain_e_per_adu
-    if readout.bin_x == readout.bin_y == 1:
-        _read_out_unbinned(mean_e, bias_adu, key_shot, key_read, x0, y0, sensor_height_px,
-                           full_well_e, read_noise_e, adu_per_e, max_adu, out)  # fmt: skip
-    else:
-        _read_out_binned(mean_e, bias_adu, key_shot, key_read, x0, y0, sensor_height_px,
-                         readout.bin_x, readout.bin_y,
-                         full_well_e, read_noise_e, adu_per_e, max_adu, out)  # fmt: skip
+    with rng.PARALLEL_KERNELS:
+        if readout.bin_x == readout.bin_y == 1:
+            _read_out_unbinned(mean_e, bias_adu, key_shot, key_read, x0, y0, sensor_height_px,
+                               full_well_e, read_noise_e, adu_per_e, max_adu, out)  # fmt: skip
+        else:
+            _read_out_binned(mean_e, bias_adu, key_shot, key_read, x0, y0, sensor_height_px,
+                             readout.bin_x, readout.bin_y,
+                             full_well_e, read_noise_e, adu_per_e, max_adu, out)  # fmt: skip
     return out

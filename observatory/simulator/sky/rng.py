@@ -8,11 +8,18 @@ simulator seed gives every fixed pattern and every exposure its own stream.
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 _TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
+
+#: Held around every parallel kernel call: numba's fallback threading layer (workqueue,
+#: used where neither OpenMP nor TBB is available) aborts the process when two threads
+#: launch parallel kernels at once.
+PARALLEL_KERNELS = threading.Lock()
 
 
 def stream_key(seed: int, *labels: int | str) -> int:
@@ -135,12 +142,14 @@ def _uniform_field(key: np.uint64, out: NDArray[np.float32]) -> None:  # pragma:
 def normal_field(key: int, shape: tuple[int, int]) -> NDArray[np.float32]:
     """A float32 array of independent standard normal deviates."""
     out = np.empty(shape, dtype=np.float32)
-    _normal_field(np.uint64(key), out)
+    with PARALLEL_KERNELS:
+        _normal_field(np.uint64(key), out)
     return out
 
 
 def uniform_field(key: int, shape: tuple[int, int]) -> NDArray[np.float32]:
     """A float32 array of independent uniform deviates in (0, 1)."""
     out = np.empty(shape, dtype=np.float32)
-    _uniform_field(np.uint64(key), out)
+    with PARALLEL_KERNELS:
+        _uniform_field(np.uint64(key), out)
     return out
