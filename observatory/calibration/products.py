@@ -8,6 +8,7 @@ folder is fully written and synced, then renamed, so a crash never leaves a part
 product under the final name.
 """
 
+import errno
 import os
 import tempfile
 from collections.abc import Sequence
@@ -143,15 +144,14 @@ def write_product(
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make the new directory entry durable (POSIX; a no-op where unsupported)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
+    """Make the new directory entry durable (where the filesystem can sync a folder)."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename already happened
+    except OSError as error:
+        # Some filesystems cannot sync a directory; the rename itself has happened.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
     finally:
         os.close(descriptor)
 
