@@ -1,0 +1,302 @@
+"""Calibration benchmark: combine and calibrate seeded uint16 FITS frames, measured side
+by side with the time it takes merely to read them.
+
+Every time is the best of ``repeats`` runs (wall clock) after a warm-up run, with the
+frames already in the page cache, so ratios compare like with like on a shared machine.
+The read bound reads each file's image bytes into one preallocated buffer (the least
+work that touches every byte); every other figure is a ratio to it or an absolute time.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+from astropy.io import fits
+
+from observatory import __version__
+from observatory.calibration import (
+    MasterFrame,
+    SigmaClip,
+    calibrate_light,
+    combine_frames,
+    frame_statistics,
+)
+from observatory.calibration.sources import read_image_layout
+
+TARGETS = {
+    "median_vs_read": 2.0,
+    "sigma_clip_vs_read": 6.0,
+    "ccdproc_vs_median": 50.0,
+    "peak_memory_mib": 512.0,
+    "light_s": 0.1,
+}
+
+
+def write_frames(
+    folder: Path, frame_count: int, size: int, seed: int = 1, prefix: str = "bench"
+) -> list[Path]:
+    """Seeded uint16 bias-like frames (level 1000 adu, read noise 10 adu, a few cosmic
+    rays) written with BZERO=32768 as a camera does; returns their paths."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(frame_count):
+        frame = rng.standard_normal((size, size), dtype=np.float32) * 10 + 1000
+        hits = rng.integers(0, size, (2, max(1, size * size // 20000)))
+        frame[hits[0], hits[1]] = 30000
+        header = fits.Header({"IMAGETYP": "BIAS", "EXPTIME": 30.0})
+        path = folder / f"{prefix}{index:03d}.fits"
+        fits.PrimaryHDU(frame.astype(np.uint16), header=header).writeto(path)
+        paths.append(path)
+    return paths
+
+
+def best_time(action: Callable[[], object], repeats: int) -> float:
+    """Best wall time of ``repeats`` runs [s]."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def read_all(paths: list[Path], buffer: bytearray) -> None:
+    """Read every image's bytes into ``buffer`` (reused): the read bound."""
+    view = memoryview(buffer)
+    for path in paths:
+        layout = read_image_layout(path)
+        size = layout.shape[0] * layout.shape[1] * layout.raw_dtype.itemsize
+        with open(path, "rb", buffering=0) as handle:
+            handle.seek(layout.data_offset)
+            handle.readinto(view[:size])
+
+
+def peak_memory(paths: list[Path], folder: Path, method: str, engine: str) -> dict[str, float]:
+    """Run one combine in a fresh process (see ``observatory.bench.peak``)."""
+    warmup_list, frame_list = folder / "warmup.txt", folder / "frames.txt"
+    warmup = write_frames(folder, 3, 16, seed=2, prefix="warmup")
+    warmup_list.write_text("\n".join(map(str, warmup)))
+    frame_list.write_text("\n".join(map(str, paths)))
+    command = [sys.executable, "-m", "observatory.bench.peak", method, engine]
+    done = subprocess.run(
+        [*command, str(warmup_list), str(frame_list)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"peak-memory run failed:\n{done.stderr}")
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def synthetic_masters(size: int) -> tuple[MasterFrame, MasterFrame, MasterFrame]:
+    """Bias, dark (60 s) and flat masters of plausible values for the light timing."""
+    statistics = frame_statistics(np.ones(1), 1)
+    header = fits.Header()
+    rng = np.random.default_rng(3)
+    bias = np.full((size, size), 1000, np.float32)
+    dark = rng.uniform(0, 5, (size, size)).astype(np.float32)
+    flat = rng.uniform(0.9, 1.1, (size, size)).astype(np.float32)
+    return (
+        MasterFrame("bias", bias, header, statistics, 0.0),
+        MasterFrame("dark", dark, header, statistics, 60.0),
+        MasterFrame("flat", flat, header, statistics, None),
+    )
+
+
+def run_calibration_benchmark(
+    frame_count: int = 20,
+    size: int = 4096,
+    workdir: Path | None = None,
+    include_ccdproc: bool = True,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Measure reading, combining (both engines) and light calibration; returns figures.
+
+    Frames are written into a temporary folder (inside ``workdir`` when given) and
+    removed afterwards. ccdproc at 20 x 4096 x 4096 takes about 30 s and 5 GB.
+    """
+    results: dict[str, Any] = {
+        "frames": frame_count,
+        "size": size,
+        "repeats": repeats,
+        "version": __version__,
+        "threads": numba.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+    }
+    with tempfile.TemporaryDirectory(prefix="calibration-bench-", dir=workdir) as folder_name:
+        folder = Path(folder_name)
+        paths = write_frames(folder, frame_count, size)
+        buffer = bytearray(size * size * 2)
+        read_all(paths, buffer)  # into the page cache
+        times: dict[str, float] = {"read": best_time(lambda: read_all(paths, buffer), repeats)}
+        runs: dict[str, Callable[[], object]] = {
+            "median": lambda: combine_frames(paths, "median"),
+            "mean": lambda: combine_frames(paths, "mean"),
+            "sigma_clip": lambda: combine_frames(paths, "sigma_clip", clip=SigmaClip()),
+        }
+        for name, action in runs.items():
+            action()  # warm-up: compiled code loaded, buffers touched
+            times[name] = best_time(action, repeats)
+        for method in ("median", "mean", "sigma_clip"):
+            # Slow at full size: one run, after the compiled engine warmed the cache.
+            start = time.perf_counter()
+            combine_frames(paths, method, engine="numpy")
+            times[f"{method}_numpy"] = time.perf_counter() - start
+        bias, dark, flat = synthetic_masters(size)
+        for engine, key in (("numba", "light"), ("numpy", "light_numpy")):
+
+            def light(engine: Any = engine) -> object:
+                return calibrate_light(paths[0], bias, dark, flat, engine=engine)
+
+            light()
+            times[key] = best_time(light, repeats)
+        results["peak_memory"] = peak_memory(paths, folder, "median", "numba")
+        if include_ccdproc:
+            times["ccdproc_median"], results["ccdproc_equal"] = _time_ccdproc(paths)
+    results["load_average_end"] = os.getloadavg()
+    results["seconds"] = times
+    results["ratios"] = _ratios(times, results["peak_memory"])
+    return results
+
+
+def _time_ccdproc(paths: list[Path]) -> tuple[float, bool]:
+    import ccdproc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        theirs = ccdproc.combine([str(p) for p in paths], method="median", unit="adu")
+        elapsed = time.perf_counter() - start
+    ours = combine_frames(paths, "median", dtype=np.float64)
+    return elapsed, bool(np.array_equal(ours, theirs.data))
+
+
+def _ratios(times: dict[str, float], memory: dict[str, float]) -> dict[str, float]:
+    ratios = {
+        "median_vs_read": times["median"] / times["read"],
+        "mean_vs_read": times["mean"] / times["read"],
+        "sigma_clip_vs_read": times["sigma_clip"] / times["read"],
+        "median_numpy_vs_numba": times["median_numpy"] / times["median"],
+        "mean_numpy_vs_numba": times["mean_numpy"] / times["mean"],
+        "sigma_clip_numpy_vs_numba": times["sigma_clip_numpy"] / times["sigma_clip"],
+        "light_numpy_vs_numba": times["light_numpy"] / times["light"],
+        "light_s": times["light"],
+        "peak_memory_mib": memory["process_peak_mib"],
+    }
+    if "ccdproc_median" in times:
+        ratios["ccdproc_vs_median"] = times["ccdproc_median"] / times["median"]
+    return ratios
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The figures as a plain-text table, one line per measure, with the targets."""
+    seconds, ratios = results["seconds"], results["ratios"]
+    rows = [
+        ("read N frames (page cache)", f"{seconds['read']:.3f} s", "1.00", ""),
+        (
+            "median combine (numba)",
+            f"{seconds['median']:.3f} s",
+            _x(ratios, "median_vs_read"),
+            "<= 2x read",
+        ),
+        ("mean combine (numba)", f"{seconds['mean']:.3f} s", _x(ratios, "mean_vs_read"), ""),
+        (
+            "sigma-clipped mean (numba)",
+            f"{seconds['sigma_clip']:.3f} s",
+            _x(ratios, "sigma_clip_vs_read"),
+            "<= 6x read",
+        ),
+        (
+            "median, numpy engine",
+            f"{seconds['median_numpy']:.3f} s",
+            _x(ratios, "median_numpy_vs_numba") + " of numba",
+            "",
+        ),
+        (
+            "mean, numpy engine",
+            f"{seconds['mean_numpy']:.3f} s",
+            _x(ratios, "mean_numpy_vs_numba") + " of numba",
+            "",
+        ),
+        (
+            "sigma-clip, numpy engine",
+            f"{seconds['sigma_clip_numpy']:.3f} s",
+            _x(ratios, "sigma_clip_numpy_vs_numba") + " of numba",
+            "",
+        ),
+        ("calibrate one light (numba)", f"{seconds['light']:.3f} s", "", "< 0.1 s"),
+        (
+            "calibrate one light (numpy)",
+            f"{seconds['light_numpy']:.3f} s",
+            _x(ratios, "light_numpy_vs_numba") + " of numba",
+            "",
+        ),
+        ("peak memory, median (process)", f"{ratios['peak_memory_mib']:.0f} MiB", "", "< 512 MiB"),
+        ("  of which the combine itself", _growth(results["peak_memory"]), "", ""),
+    ]
+    if "ccdproc_median" in seconds:
+        rows.append(
+            (
+                "ccdproc.combine median",
+                f"{seconds['ccdproc_median']:.2f} s",
+                _x(ratios, "ccdproc_vs_median") + " of ours",
+                f">= 50x; bit-equal: {results['ccdproc_equal']}",
+            )
+        )
+    width = max(len(row[0]) for row in rows)
+    header = (
+        f"{results['frames']} frames of {results['size']}x{results['size']} uint16, "
+        f"best of {results['repeats']}, {results['threads']} threads, load average "
+        f"{results['load_average_start'][0]:.2f} -> {results['load_average_end'][0]:.2f}"
+    )
+    lines = [header, ""]
+    lines += [
+        f"{name:<{width}}  {value:>10}  {ratio:<16}  {target}"
+        for name, value, ratio, target in rows
+    ]
+    return "\n".join(lines)
+
+
+def _growth(memory: dict[str, float]) -> str:
+    growth = memory.get("combine_growth_mib")
+    return "n/a" if growth is None else f"{growth:.0f} MiB"
+
+
+def _x(ratios: dict[str, float], key: str) -> str:
+    return f"{ratios[key]:.2f}x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m observatory.bench``: print the table and write the JSON figures."""
+    parser = argparse.ArgumentParser(prog="observatory bench", description=__doc__)
+    parser.add_argument("--frames", type=int, default=20, help="frames to combine (20)")
+    parser.add_argument("--size", type=int, default=4096, help="frame side in pixels (4096)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing, best kept")
+    parser.add_argument("--workdir", type=Path, help="where the temporary frames go")
+    parser.add_argument("--no-ccdproc", action="store_true", help="skip ccdproc (~30 s, 5 GB)")
+    parser.add_argument(
+        "--json", type=Path, default=Path("var/bench/calibration.json"), help="figures file"
+    )
+    options = parser.parse_args(argv)
+    results = run_calibration_benchmark(
+        frame_count=options.frames,
+        size=options.size,
+        workdir=options.workdir,
+        include_ccdproc=not options.no_ccdproc,
+        repeats=options.repeats,
+    )
+    print(format_table(results))
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures written to {options.json}")
+    return 0
