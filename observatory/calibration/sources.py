@@ -13,6 +13,7 @@ big-endian words themselves and add BZERO.
 """
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,9 @@ def read_image_layout(path: str | os.PathLike[str]) -> ImageLayout:
     a random-groups file; OSError when it cannot be read.
     """
     path = Path(path)
+    layout = _primary_image_layout(path)
+    if layout is not None:
+        return layout
     with fits.open(path, memmap=False, lazy_load_hdus=True) as hdus:
         for index, hdu in enumerate(hdus):
             header = hdu.header
@@ -88,6 +92,69 @@ def read_image_layout(path: str | os.PathLike[str]) -> ImageLayout:
                     blank=header.get("BLANK") if bitpix > 0 else None,
                 )
     raise FrameFormatUnsupported(f"{path}: no HDU holds a 2-D image")
+
+
+_CARD = re.compile(r"^([A-Z0-9_-]{1,8}) *= *([-+]?[0-9.]+(?:[EeDd][-+]?[0-9]+)?|T|F)? *(?:/.*)?$")
+_BLOCK = 2880
+_MAX_HEADER_BLOCKS = 64
+
+
+def _primary_image_layout(path: Path) -> ImageLayout | None:
+    """Layout of a plain 2-D primary image, read from the header cards directly.
+
+    About a hundred times faster than opening the file with astropy, which matters
+    when tens of frames are combined in a tenth of a second. Returns None for anything
+    else (extensions, random groups, cards it does not understand), which then goes to
+    astropy.
+    """
+    keys = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "BSCALE", "BZERO", "BLANK", "GROUPS"}
+    values: dict[str, object] = {}
+    with open(path, "rb") as handle:
+        for block in range(_MAX_HEADER_BLOCKS):
+            chunk = handle.read(_BLOCK)
+            if len(chunk) < _BLOCK:
+                return None
+            for start in range(0, _BLOCK, 80):
+                card = chunk[start : start + 80].decode("ascii", "replace").rstrip()
+                if card == "END":
+                    return _layout_from_cards(path, values, (block + 1) * _BLOCK)
+                keyword = card[:8].strip()
+                if keyword in keys:
+                    match = _CARD.match(card)
+                    if match is None or match.group(2) is None:
+                        return None
+                    values[keyword] = _card_value(match.group(2))
+    return None
+
+
+def _card_value(text: str) -> object:
+    if text in ("T", "F"):
+        return text == "T"
+    if re.fullmatch(r"[-+]?[0-9]+", text):
+        return int(text)
+    return float(text.replace("D", "E").replace("d", "e"))
+
+
+def _layout_from_cards(
+    path: Path, values: dict[str, object], data_offset: int
+) -> ImageLayout | None:
+    bitpix, naxis = values.get("BITPIX"), values.get("NAXIS")
+    cols, rows = values.get("NAXIS1"), values.get("NAXIS2")
+    if values.get("SIMPLE") is not True or values.get("GROUPS") is True or naxis != 2:
+        return None
+    if bitpix not in _BITPIX_DTYPES or not isinstance(rows, int) or not isinstance(cols, int):
+        return None
+    assert isinstance(bitpix, int)
+    blank = values.get("BLANK") if bitpix > 0 else None
+    return ImageLayout(
+        path=path,
+        data_offset=data_offset,
+        shape=(rows, cols),
+        bitpix=bitpix,
+        bscale=values.get("BSCALE", 1),  # type: ignore[arg-type]
+        bzero=values.get("BZERO", 0),  # type: ignore[arg-type]
+        blank=blank if isinstance(blank, int) else None,
+    )
 
 
 def scale_like_astropy(raw: np.ndarray, layout: ImageLayout) -> np.ndarray:
