@@ -49,10 +49,11 @@ def correct_frame(
             source = stack.kernel_frames(0, stack.shape[0])
             result = np.empty(stack.shape, np.float32)
             group = max(1, GROUP_BYTES // (stack.shape[1] * stack.kernel_itemsize))
-            bad_flat, failures = kernels.calibrate_rows(
-                source.as_tuple(), source.offset, bias32, dark32, float(dark_scale), flat32,
-                flat is not None, group, result,
-            )  # fmt: skip
+            with kernels.PARALLEL_LOCK:
+                bad_flat, failures = kernels.calibrate_rows(
+                    source.as_tuple(), source.offset, bias32, dark32, float(dark_scale), flat32,
+                    flat is not None, group, result,
+                )  # fmt: skip
             if failures:
                 raise OSError(f"{stack.names[0]}: reading the frame data failed")
     if bad_flat:

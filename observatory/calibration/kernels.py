@@ -19,6 +19,7 @@ operations in the same order, so both engines give identical bits. ``cache=True`
 compiles each specialisation once per machine.
 """
 
+import threading
 from typing import Any
 
 import numba
@@ -29,6 +30,11 @@ from numba.extending import intrinsic
 
 SOURCE_NATIVE = 0
 SOURCE_BE_INT16 = 1
+
+# numba's workqueue threading layer (its fallback where neither TBB nor OpenMP is found)
+# aborts the process when two threads run parallel kernels at once; callers hold this
+# lock around every parallel kernel. Each kernel uses every core anyway.
+PARALLEL_LOCK = threading.Lock()
 
 # error_model="numpy": 0/0 gives NaN (a pixel with no usable value) instead of raising.
 _kernel = njit(cache=True, nogil=True, error_model="numpy")

@@ -98,7 +98,8 @@ def combine_frames(
         for row0 in range(0, rows, step):
             row1 = min(rows, row0 + step)
             if engine == "numba":
-                _combine_tile_numba(stack, method, clip, factors, row0, row1, out)
+                with kernels.PARALLEL_LOCK:
+                    _combine_tile_numba(stack, method, clip, factors, row0, row1, out)
             else:
                 out[row0:row1] = _combine_tile_numpy(stack, method, clip, factors, row0, row1)
         return out

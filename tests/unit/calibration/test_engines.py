@@ -73,3 +73,15 @@ def test_kernel_row_groups_cover_odd_heights(tmp_path, rng, monkeypatch):
         compiled = combine_frames(paths, method)
         assert np.array_equal(compiled, combine_frames(paths, method, engine="numpy"))
     assert np.array_equal(combine_frames(paths, "median"), expected)
+
+
+def test_threads_may_combine_at_the_same_time(tmp_path, rng):
+    """Parallel kernels from several threads at once run one after another, not crash."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = write_frames(tmp_path, camera_frames(rng, 5, (64, 64), 900, 15))
+    expected = combine_frames(paths, "median")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: combine_frames(paths, "median"), range(8)))
+    for result in results:
+        assert np.array_equal(result, expected)
