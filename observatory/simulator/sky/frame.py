@@ -191,8 +191,9 @@ class FrameSynthesizer:
         dark_e = self.sensor.spec.dark_current_at(scene.sensor_temperature_c) * scene.exposure_s
         light_e = (self.sky_rate_e_per_s(scene) + self.panel_rate_e_per_s(scene)) * scene.exposure_s
         flat = self.flat_response(scene.filter_name)
+        dark_map = self.sensor.dark_map[region]
         with rng.PARALLEL_KERNELS:
-            _expected_charge(self.sensor.dark_map[region], flat[region], dark_e, light_e, out)
+            _expected_charge(dark_map, flat[region], dark_e, light_e, out)
         return out
 
     def _add_stars(

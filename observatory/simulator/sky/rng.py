@@ -19,7 +19,7 @@ _TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
 #: Held around every parallel kernel call: numba's fallback threading layer (workqueue,
 #: used where neither OpenMP nor TBB is available) aborts the process when two threads
 #: launch parallel kernels at once.
-PARALLEL_KERNELS = threading.Lock()
+PARALLEL_KERNELS = threading.RLock()
 
 
 def stream_key(seed: int, *labels: int | str) -> int:
