@@ -6,7 +6,8 @@ from astropy.io import fits
 from astropy.nddata import CCDData
 
 from observatory.calibration import combine_frames
-from observatory.calibration.sources import FrameStack, read_image_layout
+from observatory.calibration.fitslayout import read_image_layout
+from observatory.calibration.sources import FrameStack
 from observatory.errors import FrameFormatUnsupported, FrameMismatch
 from tests.unit.calibration.conftest import write_frames
 
