@@ -34,9 +34,11 @@ def make_master_dark(
     ``exposure_s`` seconds [adu].
 
     The bias is subtracted once from the combination rather than from every frame:
-    for a median, a mean or a clipped mean of frames that share one bias the result
-    is the same, at a fraction of the cost. Raises FrameMismatch when the bias shape
-    differs, ValueError for a non-positive exposure, and what ``combine_frames`` raises.
+    median, mean and sigma clipping all commute with subtracting one common image (up
+    to float rounding), so the result is the same at a fraction of the cost.
+
+    Raises FrameMismatch when the bias shape differs, ValueError for a non-positive
+    exposure, and what ``combine_frames`` raises.
     """
     if not exposure_s > 0:
         raise ValueError(f"a dark needs a positive exposure time, got {exposure_s} s")
