@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from observatory import __version__
-from observatory.cli import db, dome, orders, run, simulate, stack
+from observatory.cli import bench, db, dome, orders, run, simulate, stack
 from observatory.errors import ObservatoryError
 
 
@@ -16,12 +16,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"observatory {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, stack, orders, dome, simulate, db):
+    for module in (run, stack, orders, dome, simulate, db, bench):
         module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        # The benchmark parses its own options.
+        return bench.run_bench(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
