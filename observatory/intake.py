@@ -10,6 +10,7 @@ later. Publishing twice is harmless: a task claims its order only once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -148,8 +149,6 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     return json.loads(json.dumps(data, default=repr))
 
 

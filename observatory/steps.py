@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder
 from observatory.db.session import session_scope
@@ -41,6 +42,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _next_attempt(session: Session, work_order_pk: int, step: str) -> int:
+    previous = session.scalar(
+        select(func.max(StepRun.attempt)).where(
+            StepRun.work_order_pk == work_order_pk, StepRun.step == step
+        )
+    )
+    return (previous or 0) + 1
+
+
 @contextmanager
 def record_step(
     settings: Settings,
@@ -57,15 +67,10 @@ def record_step(
     """
     url = settings.sqlalchemy_url
     with session_scope(url) as session:
-        previous = session.scalar(
-            select(func.max(StepRun.attempt)).where(
-                StepRun.work_order_pk == work_order_pk, StepRun.step == step
-            )
-        )
         run = StepRun(
             work_order_pk=work_order_pk,
             step=step,
-            attempt=(previous or 0) + 1,
+            attempt=_next_attempt(session, work_order_pk, step),
             state=StepState.RUNNING,
             task_id=task_id,
             worker=worker,
@@ -93,17 +98,12 @@ def record_skipped_step(
 ) -> None:
     """Put on record that a step was skipped by policy (not an error)."""
     with session_scope(settings.sqlalchemy_url) as session:
-        previous = session.scalar(
-            select(func.max(StepRun.attempt)).where(
-                StepRun.work_order_pk == work_order_pk, StepRun.step == step
-            )
-        )
         now = _now()
         session.add(
             StepRun(
                 work_order_pk=work_order_pk,
                 step=step,
-                attempt=(previous or 0) + 1,
+                attempt=_next_attempt(session, work_order_pk, step),
                 state=StepState.SKIPPED,
                 task_id=task_id,
                 started_at=now,
