@@ -91,6 +91,115 @@ class SimulatorSettings(BaseModel):
     time_scale: float | None = None
 
 
+class TelescopeSettings(BaseModel):
+    """The imaging train and what the telescope queue may point at."""
+
+    instrument: str = "Simulated CCD"
+    telescope: str = "Simulated 0.4 m"
+    # Batch folders of raw frames are written under this folder (default data_dir/batches).
+    batches_dir: Path | None = None
+    # Targets below this altitude, or a Sun above sun_altitude_limit_deg, are not observable.
+    altitude_limit_deg: float = 25.0
+    sun_altitude_limit_deg: float = -12.0
+    # The dome slit is moved again when it is further than this from the mount's azimuth.
+    dome_slit_tolerance_deg: float = 3.0
+    # Flats: exposure times are adjusted into [flat_min_exposure_s, flat_max_exposure_s].
+    flat_min_exposure_s: float = 0.1
+    flat_max_exposure_s: float = 30.0
+    # Seconds past an exposure's end before the camera counts as stuck.
+    readout_timeout_s: float = 60.0
+    slew_timeout_s: float = 300.0
+    filter_timeout_s: float = 60.0
+    # How often a busy telescope worker writes its heartbeat (read by the supervisor).
+    heartbeat_interval_s: float = 5.0
+
+
+class ProcessorSettings(BaseModel):
+    """The calibration chain: where it works, how it combines, what it may fetch."""
+
+    # Local copies of batches fetched from elsewhere (default data_dir/repository).
+    repository_dir: Path | None = None
+    # Master and calibrated frames (default data_dir/products).
+    products_dir: Path | None = None
+    combine_method: str = "median"
+    sigma_clip_low: float = 3.0
+    sigma_clip_high: float = 3.0
+    min_bias_frames: int = 3
+    min_dark_frames: int = 3
+    min_flat_frames: int = 3
+    # What a failed step means for the rest: "continue" (skip to the next) or "stop".
+    on_step_failure: str = "continue"
+    solve_field: str = "solve-field"
+    solve_timeout_s: float = 120.0
+    # Transfers: schemes and hosts a batch url may name; private, loopback and link-local
+    # addresses are refused unless allow_private_addresses is set.
+    allowed_schemes: list[str] = Field(default_factory=lambda: ["file", "http", "https"])
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allow_private_addresses: bool = False
+    max_batch_bytes: int = 20 * 1024**3
+    max_file_bytes: int = 2 * 1024**3
+    transfer_timeout_s: float = 60.0
+
+
+class FileServerSettings(BaseModel):
+    """The read-only HTTP server through which other hosts fetch this host's batches and
+    products. ``public_url`` is how those hosts reach it (None: not served)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8021
+    public_url: str | None = None
+
+
+class SupervisorSettings(BaseModel):
+    """The safety supervisor that keeps the dome closed unless it is known to be safe."""
+
+    enabled: bool = True
+    poll_interval_s: float = 2.0
+    # A safety reading older than this counts as unknown (unsafe).
+    stale_after_s: float = 30.0
+    # After conditions turn safe, opening stays refused this long.
+    hold_off_s: float = 300.0
+    # The telescope worker's heartbeat older than this, with the dome open, closes it.
+    heartbeat_timeout_s: float = 60.0
+    close_attempts: int = 3
+    # The Sun above this altitude counts as dawn: the dome is closed.
+    dawn_sun_altitude_deg: float = -6.0
+
+
+class ApiSettings(BaseModel):
+    """``observatory api``: the HTTP intake for other systems."""
+
+    host: str = "127.0.0.1"
+    port: int = 8022
+    # Bearer tokens accepted on POST; empty refuses every submission.
+    tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+
+class FlowerSettings(BaseModel):
+    """Flower, the Celery monitor; ``basic_auth`` holds ``user:password`` pairs."""
+
+    host: str = "127.0.0.1"
+    port: int = 5555
+    basic_auth: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("basic_auth", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+
+def _split_commas(value: Any) -> Any:
+    """A comma-separated environment string as a list; lists pass through."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting of the observatory, read once."""
 
@@ -116,6 +225,14 @@ class Settings(BaseSettings):
     devices: DeviceSettings = Field(default_factory=DeviceSettings)
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    telescope: TelescopeSettings = Field(default_factory=TelescopeSettings)
+    processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
+    fileserver: FileServerSettings = Field(default_factory=FileServerSettings)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    flower: FlowerSettings = Field(default_factory=FlowerSettings)
+    # The routine imaging plan that beat turns into work orders.
+    routine_plan: Path = PROJECT_ROOT / "config" / "routine.toml"
     # Redis visibility timeout: an unacknowledged message is redelivered after this long,
     # so it must exceed the longest task (late acknowledgement).
     visibility_timeout_s: float | None = None
@@ -126,9 +243,7 @@ class Settings(BaseSettings):
     @field_validator("admin_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+        return _split_commas(value)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -141,6 +256,18 @@ class Settings(BaseSettings):
         if self.visibility_timeout_s is not None:
             return self.visibility_timeout_s
         return self.time_limits.longest_s + 600.0
+
+    @property
+    def batches_dir(self) -> Path:
+        return self.telescope.batches_dir or self.data_dir / "batches"
+
+    @property
+    def repository_dir(self) -> Path:
+        return self.processor.repository_dir or self.data_dir / "repository"
+
+    @property
+    def products_dir(self) -> Path:
+        return self.processor.products_dir or self.data_dir / "products"
 
     @property
     def is_embedded_broker(self) -> bool:
