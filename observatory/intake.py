@@ -58,8 +58,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def submit(settings: Settings, data: Any, publish: Publisher) -> Receipt:
+def submit(
+    settings: Settings, data: Any, publish: Publisher, parent_pk: int | None = None
+) -> Receipt:
     """Validate, store and publish one work order given as decoded JSON.
+
+    ``parent_pk`` names the work order on whose behalf the system submits this one (the
+    observation whose batch a ``calibrate_file_batch`` order calibrates, say).
 
     Raises WorkOrderInvalid (naming the field) for an invalid order, after recording it as
     ``rejected`` when its id and user are readable and not already taken. Resubmitting an
@@ -71,7 +76,7 @@ def submit(settings: Settings, data: Any, publish: Publisher) -> Receipt:
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order))
+    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order), parent_pk)
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -87,7 +92,9 @@ def submit(settings: Settings, data: Any, publish: Publisher) -> Receipt:
     return publish_order(settings, pk, publish)
 
 
-def _store(settings: Settings, payload: dict[str, Any], priority: float) -> tuple[int, bool]:
+def _store(
+    settings: Settings, payload: dict[str, Any], priority: float, parent_pk: int | None
+) -> tuple[int, bool]:
     route = route_for(payload["request"])
     now = _now()
     try:
@@ -103,6 +110,7 @@ def _store(settings: Settings, payload: dict[str, Any], priority: float) -> tupl
                 task_name=route.task_name,
                 received_at=now,
                 updated_at=now,
+                parent_pk=parent_pk,
             )
             session.add(row)
             session.flush()
@@ -228,7 +236,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order))
+    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order), None)
     if created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)

@@ -311,6 +311,8 @@ class MasterFrame(Base):
     date_obs: Mapped[dt.datetime]
     is_bad: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The file server of the host that wrote ``path`` (None: only on the host that made it).
+    origin_url: Mapped[str | None] = mapped_column(Text)
 
     file_batch: Mapped[FileBatch | None] = relationship(back_populates="master_frames")
 
@@ -354,6 +356,8 @@ class CalibratedFrame(Base):
     pixel_scale_arcsec: Mapped[float | None] = mapped_column(Float)
     solve_time_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The file server of the host that wrote ``path`` (None: only on the host that made it).
+    origin_url: Mapped[str | None] = mapped_column(Text)
 
     exposure: Mapped[Exposure] = relationship(back_populates="calibrated_frame")
     bias: Mapped[MasterFrame | None] = relationship(foreign_keys=[bias_pk])
@@ -388,3 +392,22 @@ class DeviceEvent(Base):
         return (
             f"DeviceEvent(pk={self.pk}, at={self.at}, device={self.device!r}, event={self.event!r})"
         )
+
+
+class Heartbeat(Base):
+    """The last sign of life of a named long-running process, e.g. ``telescope-worker``.
+
+    Written through SQL rather than the broker, so that the safety supervisor can tell a
+    dead worker from a dead broker.
+    """
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    beat_at: Mapped[dt.datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+
+    def __repr__(self) -> str:
+        return f"Heartbeat(name={self.name!r}, host={self.host!r}, beat_at={self.beat_at})"

@@ -21,6 +21,7 @@ TABLES = {
     "master_frames",
     "calibrated_frames",
     "device_events",
+    "heartbeats",
 }
 
 
