@@ -91,6 +91,15 @@ class SimulatorSettings(BaseModel):
     time_scale: float | None = None
 
 
+class SiteSettings(BaseModel):
+    """Where the observatory stands (longitude east positive); the bundled simulator's
+    site in config/simulator.toml is the same place."""
+
+    latitude_deg: float = Field(default=37.2236, ge=-90.0, le=90.0)
+    longitude_deg: float = Field(default=-2.5463, ge=-180.0, le=180.0)
+    elevation_m: float = 2168.0
+
+
 class TelescopeSettings(BaseModel):
     """The imaging train and what the telescope queue may point at."""
 
@@ -218,6 +227,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
     site_name: str = "Simulated Observatory"
+    site: SiteSettings = Field(default_factory=SiteSettings)
     # A list in TOML; a comma-separated string in OBSERVATORY_ADMIN_EMAILS.
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
