@@ -62,6 +62,7 @@ class Stack:
         processor_concurrency: int | None = None,
         with_beat: bool = True,
         with_flower: bool = False,
+        flower_no_auth: bool = False,
     ) -> None:
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
@@ -70,6 +71,8 @@ class Stack:
         self.processor_concurrency = processor_concurrency
         self.with_beat = with_beat
         self.with_flower = with_flower
+        # Flower without credentials, on loopback only (`observatory flower --no-auth`).
+        self.flower_no_auth = flower_no_auth
 
     def child_env(self) -> dict[str, str]:
         """What children must see so that their settings equal ours."""
@@ -114,7 +117,10 @@ class Stack:
             ]))  # fmt: skip
         self._spawn(Child("reconciler", [sys.executable, "-m", "workers.reconciler"]))
         if self.with_flower:
-            self._spawn(Child("flower", [sys.executable, "-m", "observatory.cli.main", "flower"]))
+            command = [sys.executable, "-m", "observatory.cli.main", "flower"]
+            if self.flower_no_auth:
+                command.append("--no-auth")
+            self._spawn(Child("flower", command))
 
     def _spawn(self, child: Child) -> None:
         log_dir = self.settings.data_dir / "logs"
