@@ -1,0 +1,124 @@
+"""Property-based fuzzing of the intake: a malformed order is refused with an error that
+names the problem, and leaves nothing behind but (where its id is readable) one
+``rejected`` row; nothing is published and no step runs.
+
+The same properties are checked through the Python entry point and through the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from observatory.cli.main import main as cli_main
+from observatory.db.migrate import upgrade
+from observatory.db.models import StepRun, WorkOrder, WorkOrderState
+from observatory.db.session import dispose_engines, session_scope
+from observatory.errors import WorkOrderInvalid
+from observatory.intake import submit
+from observatory.settings import Settings, get_settings
+from tests.proof.strategies import Malformed, malformed_orders
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+class RefusingBroker:
+    """A publisher for orders that must never reach the broker: any call is a failure."""
+
+    def __call__(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        raise AssertionError(f"a refused order was published: pk {work_order_pk} to {task_name}")
+
+
+@pytest.fixture(scope="module")
+def intake_settings() -> Iterator[Settings]:
+    with tempfile.TemporaryDirectory(prefix="fuzz-intake-") as folder:
+        settings = Settings(data_dir=Path(folder), database_url=None)
+        upgrade(settings.sqlalchemy_url)
+        with pytest.MonkeyPatch.context() as env:
+            # The CLI reads its settings from the environment, as it does for an operator;
+            # the broker is unreachable, and must never be needed.
+            env.setenv("OBSERVATORY_DATA_DIR", folder)
+            env.delenv("OBSERVATORY_DATABASE_URL", raising=False)
+            env.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
+            get_settings.cache_clear()
+            yield settings
+        get_settings.cache_clear()
+        dispose_engines(settings.sqlalchemy_url)
+
+
+def rows_of(settings: Settings, order: dict[str, Any]) -> list[tuple[str, WorkOrderState]]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        found = session.execute(
+            # Every fuzzed order has a fresh id, so the id alone finds its rows.
+            select(WorkOrder.order_id, WorkOrder.state).where(
+                WorkOrder.order_id == str(order.get("id"))
+            )
+        )
+        return [(order_id, state) for order_id, state in found]
+
+
+def step_runs(settings: Settings) -> int:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return session.scalar(select(func.count()).select_from(StepRun)) or 0
+
+
+def assert_refused_cleanly(settings: Settings, malformed: Malformed, message: str) -> None:
+    assert malformed.named in message, f"error {message!r} does not name {malformed.named!r}"
+    assert "Traceback" not in message
+    # At most the rejection itself is stored, and only as `rejected`.
+    assert {state for _, state in rows_of(settings, malformed.order)} <= {WorkOrderState.REJECTED}
+    assert step_runs(settings) == 0
+
+
+@FUZZ
+@given(malformed=malformed_orders())
+def test_python_intake_refuses_malformed_orders(
+    intake_settings: Settings, malformed: Malformed
+) -> None:
+    with pytest.raises(WorkOrderInvalid) as refused:
+        submit(intake_settings, malformed.order, RefusingBroker())
+    assert_refused_cleanly(intake_settings, malformed, str(refused.value))
+
+
+@FUZZ
+@given(malformed=malformed_orders())
+def test_cli_refuses_malformed_orders(intake_settings: Settings, malformed: Malformed) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(malformed.order, file)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli_main(["submit", file.name])
+    finally:
+        Path(file.name).unlink()
+    assert code == 2, f"exit {code}; stderr {err.getvalue()!r}"
+    assert out.getvalue() == ""
+    assert_refused_cleanly(intake_settings, malformed, err.getvalue())
+
+
+@FUZZ
+@given(text=st.text(max_size=40))
+def test_cli_refuses_text_that_is_not_an_order(
+    intake_settings: Settings, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = cli_main(["submit", "-"])
+    assert code == 2
+    assert err.getvalue().startswith("invalid work order:")
+    assert "Traceback" not in err.getvalue()
