@@ -119,6 +119,8 @@ class TelescopeSettings(BaseModel):
     readout_timeout_s: float = 60.0
     slew_timeout_s: float = 300.0
     filter_timeout_s: float = 60.0
+    # The flat panel's cover motion and lamp warm-up.
+    cover_timeout_s: float = 60.0
     # How often a busy telescope worker writes its heartbeat (read by the supervisor).
     heartbeat_interval_s: float = 5.0
 
