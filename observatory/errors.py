@@ -67,6 +67,15 @@ class TransferRefused(ObservatoryError):
     """A file-batch URL, manifest or archive member was refused (scheme, host, path, size)."""
 
 
+class TransferFailed(ObservatoryError):
+    """A transfer that was allowed did not complete (network error, HTTP error status, a
+    body shorter than announced); repeating it may succeed and resumes partial files."""
+
+
+class ChecksumMismatch(TransferFailed):
+    """A transferred or verified file's sha256 or size differs from its manifest entry."""
+
+
 class PublishFailed(ObservatoryError):
     """A stored work order could not be handed to the broker (it will be republished)."""
 
