@@ -125,6 +125,15 @@ class TelescopeSettings(BaseModel):
     heartbeat_interval_s: float = 5.0
 
 
+class SchedulingSettings(BaseModel):
+    """How a work order's priority is assigned on receipt (see observatory.orders.priority)."""
+
+    # Added to the priority of every order from these users (negative lowers it).
+    user_boosts: dict[str, float] = Field(default_factory=lambda: {"operator": 1.0})
+    # Subtracted from an observation whose target is not observable when it could start.
+    unobservable_penalty: float = Field(default=2.0, ge=0.0, le=10.0)
+
+
 class ProcessorSettings(BaseModel):
     """The calibration chain: where it works, how it combines, what it may fetch."""
 
@@ -238,6 +247,7 @@ class Settings(BaseSettings):
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     telescope: TelescopeSettings = Field(default_factory=TelescopeSettings)
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     fileserver: FileServerSettings = Field(default_factory=FileServerSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
