@@ -302,25 +302,35 @@ def _x(ratios: dict[str, float], key: str) -> str:
     return f"{ratios[key]:.2f}x"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m observatory.bench``: print the table and write the JSON figures."""
-    parser = argparse.ArgumentParser(prog="observatory bench", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The calibration benchmark's options, on the ``observatory bench`` parser."""
     parser.add_argument("--frames", type=int, default=20, help="frames to combine (20)")
     parser.add_argument("--size", type=int, default=4096, help="frame side in pixels (4096)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing, best kept")
     parser.add_argument("--workdir", type=Path, help="where the temporary frames go")
     parser.add_argument("--no-ccdproc", action="store_true", help="skip ccdproc (~30 s, 5 GB)")
-    parser.add_argument(
-        "--json", type=Path, default=Path("var/bench/calibration.json"), help="figures file"
-    )
-    options = parser.parse_args(argv)
-    results = run_calibration_benchmark(
+
+
+def run_from_options(options: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark with the options of :func:`add_arguments`."""
+    return run_calibration_benchmark(
         frame_count=options.frames,
         size=options.size,
         workdir=options.workdir,
         include_ccdproc=not options.no_ccdproc,
         repeats=options.repeats,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m observatory.bench.calibration``: print the table, write the figures."""
+    parser = argparse.ArgumentParser(prog="observatory bench", description=__doc__)
+    add_arguments(parser)
+    parser.add_argument(
+        "--json", type=Path, default=Path("var/bench/calibration.json"), help="figures file"
+    )
+    options = parser.parse_args(argv)
+    results = run_from_options(options)
     print(format_table(results))
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(results, indent=2) + "\n")

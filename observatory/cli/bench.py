@@ -1,21 +1,77 @@
-"""``observatory bench``: benchmarks printed as ratios measured side by side in one run."""
+"""``observatory bench``: every benchmark, printed as ratios measured side by side in one
+run, and written as JSON.
+
+Suites: ``calibration`` (stacking against the read bound and ccdproc, light calibration)
+and ``overhead`` (a work order against a bare Celery task on the same Redis).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+SUITES = ("calibration", "overhead")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser(
-        "bench",
-        help="calibration benchmark: stacking against the read bound and ccdproc",
-        add_help=False,
+    p = commands.add_parser("bench", help="benchmarks: ratios measured side by side, as JSON")
+    add_arguments(p)
+    p.set_defaults(handler=cmd_bench)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from observatory.bench import calibration
+
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SUITES,
+        help="run this suite only (repeatable; default: every suite)",
     )
-    p.set_defaults(handler=lambda _: run_bench([]))
+    parser.add_argument(
+        "--orders", type=int, default=50, help="work orders per overhead measurement (50)"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=Path("var/bench/bench.json"), help="figures file"
+    )
+    calibration.add_arguments(parser)
 
 
 def run_bench(argv: list[str]) -> int:
-    """Hand every option to the benchmark's own parser (``observatory bench --help``)."""
-    from observatory.bench.calibration import main
+    parser = argparse.ArgumentParser(prog="observatory bench", description=__doc__)
+    add_arguments(parser)
+    return cmd_bench(parser.parse_args(argv))
 
-    return main(argv)
+
+def cmd_bench(options: argparse.Namespace) -> int:
+    suites = options.only or list(SUITES)
+    results: dict[str, Any] = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} {platform.python_version()}",
+    }
+    for suite in suites:
+        table, figures = _run_suite(suite, options)
+        print(table, end="\n\n", flush=True)
+        results[suite] = figures
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"figures written to {options.json}")
+    return 0
+
+
+def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    if suite == "calibration":
+        from observatory.bench import calibration
+
+        figures = calibration.run_from_options(options)
+        return calibration.format_table(figures), figures
+    # The overhead benchmark drives Celery, so it lives with the workers (observatory/
+    # never imports Celery); the CLI composes it, as it composes the publisher.
+    from workers import bench_overhead
+
+    figures = bench_overhead.run_overhead_benchmark(options.orders, options.workdir)
+    return bench_overhead.format_overhead(figures), figures

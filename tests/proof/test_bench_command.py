@@ -1,0 +1,29 @@
+"""``observatory bench`` runs its suites side by side and writes one JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from observatory.cli.main import main
+
+
+def test_overhead_suite_measures_work_orders_against_bare_tasks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "bench.json"
+    assert main(["bench", "--only", "overhead", "--orders", "5", "--json", str(target)]) == 0
+    figures = json.loads(target.read_text())["overhead"]
+    assert figures["count"] == 5
+    for key in ("bare_latency_median_s", "work_order_latency_median_s"):
+        assert 0 < figures[key] < 5, key
+    # Ratios are computed from the two measured paths, not copied from either.
+    assert figures["latency_ratio"] == pytest.approx(
+        figures["work_order_latency_median_s"] / figures["bare_latency_median_s"]
+    )
+    assert figures["throughput_ratio"] == pytest.approx(
+        figures["bare_per_second"] / figures["work_order_per_second"]
+    )
+    assert "work-order overhead" in capsys.readouterr().out

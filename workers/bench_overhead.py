@@ -1,0 +1,228 @@
+"""Work-order overhead benchmark: a dome status read as a work order against the same
+read as a bare Celery task, on the same Redis, worker and simulator, in one run.
+
+A work order adds what makes it trustworthy: the SQL rows written on receipt, the claim,
+the step run and the finish. This measures what that costs:
+
+- latency: submit (or ``send_task``) to start, one at a time, median of ``count``;
+- throughput: ``count`` sent at once, first send to last end, in orders per second.
+
+The stack is private to the run: an embedded Redis on a free port, SQLite in a temporary
+folder, the bundled simulator and one dome worker (``workers.bench_app``, which also knows
+the bare task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import select
+
+from observatory.db.migrate import upgrade
+from observatory.db.models import WorkOrder
+from observatory.db.session import dispose_engines, session_scope
+from observatory.embedded_redis import EmbeddedRedis
+from observatory.orders.states import FINAL_STATES
+from observatory.settings import Settings, get_settings
+from observatory.simulator.server import start_simulator_process
+from tasks.bench import BARE_TIMES_KEY
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def private_stack(folder: Path) -> Iterator[Settings]:
+    """Redis, SQLite, the simulator and one dome worker, all stopped on exit."""
+    port = _free_port()
+    redis_server = EmbeddedRedis(folder, port)
+    redis_server.start()
+    simulator = start_simulator_process(host="127.0.0.1", port=0, time_scale=20.0)
+    env = {
+        "OBSERVATORY_DATA_DIR": str(folder),
+        "OBSERVATORY_BROKER_URL": redis_server.url,
+        "OBSERVATORY_EMBEDDED_REDIS_PORT": str(port),
+        "OBSERVATORY_LOG_LEVEL": "WARNING",
+        **{
+            f"OBSERVATORY_DEVICES__{role}_ADDRESS": simulator.address
+            for role in ("DOME", "SAFETYMONITOR")
+        },
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    os.environ.pop("OBSERVATORY_DATABASE_URL", None)
+    get_settings.cache_clear()
+    settings = get_settings()
+    upgrade(settings.sqlalchemy_url)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.bench_app", "worker", "-Q", "dome",
+         "-c", "1", "-n", f"bench-{port}@%h", "--loglevel", "WARNING", "--without-gossip",
+         "--without-mingle", "--without-heartbeat"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "worker.log", "wb"),  # noqa: SIM115 (closed with the process)
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        yield settings
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        simulator.stop()
+        redis_server.stop()
+        dispose_engines(settings.sqlalchemy_url)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"benchmark: {what} did not happen within {timeout_s:.0f} s")
+        time.sleep(0.005)
+
+
+def _order(run: str, index: int) -> dict[str, Any]:
+    return {
+        "id": f"bench-{run}-{index}",
+        "request": "dome_status",
+        "datetime": dt.datetime.now(dt.UTC).isoformat(),
+        "user": "bench",
+    }
+
+
+def _work_order_times(settings: Settings, pks: list[int]) -> list[WorkOrder]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = list(session.scalars(select(WorkOrder).where(WorkOrder.pk.in_(pks))))
+        session.expunge_all()
+        return rows
+
+
+def _orders_done(settings: Settings, pks: list[int]) -> bool:
+    return all(row.state in FINAL_STATES for row in _work_order_times(settings, pks))
+
+
+def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
+    """Submit ``count`` dome_status orders; latency (s) to start and throughput (1/s)."""
+    from observatory.intake import submit
+    from workers.publish import publish
+
+    run = uuid.uuid4().hex[:8]
+    latencies, pks, sent = [], [], []
+    for index in range(count):
+        sent.append(time.time())
+        pk = submit(settings, _order(run, index), publish).pk
+        pks.append(pk)
+        if not at_once:
+            _wait(partial(_orders_done, settings, [pk]), 60, f"work order {pk}")
+    _wait(lambda: _orders_done(settings, pks), 120 + count, "every work order")
+    rows = sorted(_work_order_times(settings, pks), key=lambda row: row.pk)
+    failed = [row for row in rows if row.state != "succeeded"]
+    if failed:
+        raise RuntimeError(f"benchmark orders failed: {failed[0]!r} {failed[0].state_reason}")
+    for row, sent_at in zip(rows, sent, strict=True):
+        assert row.started_at is not None
+        latencies.append(row.started_at.timestamp() - sent_at)
+    last_end = max(row.finished_at.timestamp() for row in rows if row.finished_at)
+    return _summary(latencies, count, last_end - sent[0])
+
+
+def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
+    """Send ``count`` bare status tasks; latency (s) to start and throughput (1/s)."""
+    from workers.app import app
+
+    client = redis.Redis.from_url(settings.effective_broker_url)
+    client.delete(BARE_TIMES_KEY)
+    first_sent = time.time()
+    for index in range(count):
+        app.send_task("observatory.dome.bare_status", args=[time.time()], queue="dome")
+        if not at_once:
+            _wait(partial(_at_least, client, index + 1), 60, "a bare task")
+    _wait(partial(_at_least, client, count), 120 + count, "every bare task")
+    records = [json.loads(item) for item in client.lrange(BARE_TIMES_KEY, 0, -1)]
+    latencies = [record["started"] - record["sent"] for record in records]
+    return _summary(latencies, count, max(r["ended"] for r in records) - first_sent)
+
+
+def _at_least(client: redis.Redis, count: int) -> bool:
+    return int(client.llen(BARE_TIMES_KEY)) >= count
+
+
+def _summary(latencies: list[float], count: int, span_s: float) -> dict[str, float]:
+    return {
+        "latency_median_s": statistics.median(latencies),
+        "latency_p90_s": statistics.quantiles(latencies, n=10)[-1] if count >= 2 else latencies[0],
+        "per_second": count / span_s,
+    }
+
+
+def run_overhead_benchmark(count: int = 50, workdir: Path | None = None) -> dict[str, Any]:
+    """Both paths measured on one private stack, bare first to warm the worker."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-overhead-", dir=workdir) as folder,
+        private_stack(Path(folder)) as settings,
+    ):
+        # Warm-up: connections, the dome adapter, SQLite pages.
+        measure_bare_tasks(settings, 3, at_once=False)
+        measure_work_orders(settings, 3, at_once=False)
+        bare_serial = measure_bare_tasks(settings, count, at_once=False)
+        order_serial = measure_work_orders(settings, count, at_once=False)
+        bare_burst = measure_bare_tasks(settings, count, at_once=True)
+        order_burst = measure_work_orders(settings, count, at_once=True)
+    return {
+        "count": count,
+        "bare_latency_median_s": bare_serial["latency_median_s"],
+        "work_order_latency_median_s": order_serial["latency_median_s"],
+        "bare_per_second": bare_burst["per_second"],
+        "work_order_per_second": order_burst["per_second"],
+        "latency_ratio": order_serial["latency_median_s"] / bare_serial["latency_median_s"],
+        "throughput_ratio": bare_burst["per_second"] / order_burst["per_second"],
+        "details": {
+            "bare_serial": bare_serial,
+            "work_order_serial": order_serial,
+            "bare_burst": bare_burst,
+            "work_order_burst": order_burst,
+        },
+    }
+
+
+def format_overhead(results: dict[str, Any]) -> str:
+    r = results
+    order_ms, bare_ms = r["work_order_latency_median_s"] * 1e3, r["bare_latency_median_s"] * 1e3
+    return "\n".join(
+        [
+            f"work-order overhead ({r['count']} dome status reads, one dome worker, same Redis)",
+            f"  submit to start, median  work order {order_ms:7.1f} ms  bare task {bare_ms:7.1f} ms"
+            f"  ratio {r['latency_ratio']:.2f}x",
+            f"  throughput, all at once  work order {r['work_order_per_second']:7.1f} /s"
+            f"  bare task {r['bare_per_second']:7.1f} /s  {r['throughput_ratio']:.2f}x slower",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    figures = run_overhead_benchmark(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    print(format_overhead(figures))
