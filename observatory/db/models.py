@@ -114,6 +114,8 @@ class WorkOrder(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(json_dict())
     # 0-10, 10 most urgent.
     priority: Mapped[float | None] = mapped_column(Float)
+    # The components of the priority, for operators (observatory.orders.priority).
+    priority_reasons: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
     state: Mapped[WorkOrderState] = mapped_column(
         str_enum(WorkOrderState, "work_order_state"), default=WorkOrderState.RECEIVED
     )
@@ -123,6 +125,8 @@ class WorkOrder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A queued order is published only once this instant has come (None: at once).
+    ready_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
