@@ -90,3 +90,7 @@ class FrameFormatUnsupported(ObservatoryError):
 
 class FlatFieldInvalid(ObservatoryError):
     """A flat field has zero, negative or non-finite pixels, or no positive level."""
+
+
+class NothingToReport(ObservatoryError):
+    """No night to report on: the database holds no work orders and none was named."""
