@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from observatory.cli.flower import check_flower_auth
 from observatory.logs import configure_logging
 from observatory.settings import get_settings
 from observatory.stack import Stack
@@ -18,6 +19,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="processor worker processes (default: one per core)",
     )
+    p.add_argument("--flower", action="store_true", help="also serve Flower (see `flower`)")
+    p.add_argument(
+        "--flower-no-auth",
+        action="store_true",
+        help="Flower without credentials (loopback addresses only)",
+    )
     p.set_defaults(handler=cmd_up)
 
 
@@ -28,7 +35,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"simulator": settings.simulator.model_copy(update={"enabled": False})}
         )
-    stack = Stack(settings, processor_concurrency=args.processor_concurrency)
+    if args.flower:
+        # Refuse before anything starts rather than when the Flower child exits.
+        check_flower_auth(settings, settings.flower.host, args.flower_no_auth)
+    stack = Stack(
+        settings,
+        processor_concurrency=args.processor_concurrency,
+        with_flower=args.flower,
+        flower_no_auth=args.flower_no_auth,
+    )
     try:
         stack.start()
     except BaseException:

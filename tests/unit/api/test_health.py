@@ -1,0 +1,37 @@
+"""GET /health answers whether the database and the broker are reachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from observatory.api import create_app
+from observatory.settings import Settings
+from tests.helpers import free_port
+from tests.unit.api.conftest import Broker
+
+
+def test_healthy(client: TestClient) -> None:
+    answer = client.get("/health")
+    assert answer.status_code == 200
+    assert answer.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_broker_down_is_503_naming_it(client: TestClient, broker: Broker) -> None:
+    broker.down = True
+    answer = client.get("/health")
+    assert answer.status_code == 503
+    assert answer.json() == {"database": "ok", "broker": "unreachable: connection refused"}
+
+
+def test_database_down_is_503_naming_it(tmp_path: Path, broker: Broker) -> None:
+    # Nothing listens on this port: the connection is refused.
+    url = f"postgresql+psycopg2://observatory:x@127.0.0.1:{free_port()}/observatory"
+    settings = Settings(database_url=url, data_dir=tmp_path)
+    with TestClient(create_app(settings, broker, broker.probe)) as client:
+        answer = client.get("/health")
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["broker"] == "ok"
+    assert body["database"].startswith("unreachable: OperationalError")
