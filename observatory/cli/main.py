@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from observatory import __version__
-from observatory.cli import api, bench, db, dome, flower, orders, run, simulate, stack
+from observatory.cli import api, bench, db, dome, flower, orders, run, serve_files, simulate, stack
 from observatory.errors import ObservatoryError
 
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"observatory {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, stack, orders, dome, simulate, db, bench, api, flower):
+    for module in (run, stack, orders, dome, simulate, db, bench, api, flower, serve_files):
         module.register(commands)
     return parser
 
