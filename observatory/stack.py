@@ -1,7 +1,8 @@
 """The whole stack as child processes of one command (``observatory up``).
 
 Starts, in order: the embedded Redis (when no broker is configured), the database
-migrations, the Alpaca simulator (when enabled), one Celery worker per queue, Celery beat
+migrations, the Alpaca simulator (when enabled), the file server (when
+fileserver.public_url is set), one Celery worker per queue, Celery beat
 and the reconciler. Children get the parent's settings through ``OBSERVATORY_*``
 variables. A worker that dies is restarted; Ctrl-C or SIGTERM stops everything in reverse
 order.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from observatory.db.migrate import upgrade
 from observatory.embedded_redis import EmbeddedRedis
+from observatory.fileserver.server import file_server_command
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,11 @@ class Stack:
         for role in DEVICE_ROLES:
             key = f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"
             env[key] = getattr(s.devices, f"{role}_address")
+        if s.clock.start_utc is not None:
+            # A simulated night: every child reads the same civil time.
+            env["OBSERVATORY_CLOCK__START_UTC"] = s.clock.start_utc.isoformat()
+            env["OBSERVATORY_CLOCK__EPOCH_UNIX_S"] = repr(s.clock.epoch_unix_s)
+            env["OBSERVATORY_CLOCK__TIME_SCALE"] = repr(s.clock.time_scale)
         return env
 
     def start(self) -> None:
@@ -101,9 +108,21 @@ class Stack:
                 sys.executable, "-m", "observatory.simulator", "--host", s.simulator.host,
                 "--port", str(s.simulator.port), "--config", str(s.simulator.config),
             ]  # fmt: skip
-            if s.simulator.time_scale is not None:
+            if s.clock.start_utc is not None:
+                # The devices keep the observatory's simulated clock.
+                command += [
+                    "--time-scale", repr(s.clock.time_scale),
+                    "--start-utc", s.clock.start_utc.isoformat(),
+                ]  # fmt: skip
+                if s.clock.epoch_unix_s is not None:
+                    command += ["--clock-epoch", repr(s.clock.epoch_unix_s)]
+            elif s.simulator.time_scale is not None:
                 command += ["--time-scale", str(s.simulator.time_scale)]
             self._spawn(Child("simulator", command))
+        if s.fileserver.public_url:
+            # Other hosts fetch this host's batches and products through it.
+            command = file_server_command(s, s.fileserver.host, s.fileserver.port)
+            self._spawn(Child("fileserver", command))
         self._spawn(Child("worker-dome", worker_command(s, "dome", 1)))
         self._spawn(Child("worker-telescope", worker_command(s, "telescope", 1)))
         self._spawn(
