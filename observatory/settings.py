@@ -9,6 +9,7 @@ the project reads the environment; call :func:`get_settings` once and pass value
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,19 @@ class SiteSettings(BaseModel):
     elevation_m: float = 2168.0
 
 
+class ClockSettings(BaseModel):
+    """The civil time the observatory works in; see :mod:`observatory.clock`.
+
+    Unset (the default and production), it is the system's UTC clock. For a simulated
+    night, ``start_utc`` is the civil time at the wall instant ``epoch_unix_s`` and time
+    runs ``time_scale`` times faster; the bundled simulator is given the same clock.
+    """
+
+    start_utc: dt.datetime | None = None
+    epoch_unix_s: float | None = None
+    time_scale: float = Field(default=1.0, gt=0.0)
+
+
 class TelescopeSettings(BaseModel):
     """The imaging train and what the telescope queue may point at."""
 
@@ -151,6 +165,10 @@ class ProcessorSettings(BaseModel):
     on_step_failure: str = "continue"
     solve_field: str = "solve-field"
     solve_timeout_s: float = 120.0
+    # Plate-solve hints: search radius around the header's RA/Dec, and the unbinned plate
+    # scale used when a frame's header has no XPIXSZ/FOCALLEN (None: no scale hint).
+    solve_radius_deg: float = 2.0
+    pixel_scale_arcsec: float | None = None
     # Transfers: schemes and hosts a batch url may name; private, loopback and link-local
     # addresses are refused unless allow_private_addresses is set.
     allowed_schemes: list[str] = Field(default_factory=lambda: ["file", "http", "https"])
@@ -239,6 +257,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var"
     site_name: str = "Simulated Observatory"
     site: SiteSettings = Field(default_factory=SiteSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
     # A list in TOML; a comma-separated string in OBSERVATORY_ADMIN_EMAILS.
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
