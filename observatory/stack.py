@@ -87,6 +87,11 @@ class Stack:
         for role in DEVICE_ROLES:
             key = f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"
             env[key] = getattr(s.devices, f"{role}_address")
+        if s.clock.start_utc is not None:
+            # A simulated night: every child reads the same civil time.
+            env["OBSERVATORY_CLOCK__START_UTC"] = s.clock.start_utc.isoformat()
+            env["OBSERVATORY_CLOCK__EPOCH_UNIX_S"] = repr(s.clock.epoch_unix_s)
+            env["OBSERVATORY_CLOCK__TIME_SCALE"] = repr(s.clock.time_scale)
         return env
 
     def start(self) -> None:
@@ -103,7 +108,15 @@ class Stack:
                 sys.executable, "-m", "observatory.simulator", "--host", s.simulator.host,
                 "--port", str(s.simulator.port), "--config", str(s.simulator.config),
             ]  # fmt: skip
-            if s.simulator.time_scale is not None:
+            if s.clock.start_utc is not None:
+                # The devices keep the observatory's simulated clock.
+                command += [
+                    "--time-scale", repr(s.clock.time_scale),
+                    "--start-utc", s.clock.start_utc.isoformat(),
+                ]  # fmt: skip
+                if s.clock.epoch_unix_s is not None:
+                    command += ["--clock-epoch", repr(s.clock.epoch_unix_s)]
+            elif s.simulator.time_scale is not None:
                 command += ["--time-scale", str(s.simulator.time_scale)]
             self._spawn(Child("simulator", command))
         if s.fileserver.public_url:

@@ -18,6 +18,9 @@ class Clock:
 
     ``now_s()`` is simulated seconds since the clock started; ``utc_now()`` is the
     simulated civil time, starting at ``start_utc`` (default: the wall time at start).
+    ``epoch_unix_s`` (seconds since 1970) puts the start at that past wall instant rather
+    than now, so that another process given the same start and epoch (the observatory's
+    :mod:`observatory.clock`) reads the same civil time.
     """
 
     def __init__(
@@ -25,12 +28,15 @@ class Clock:
         time_scale: float = 1.0,
         start_utc: datetime | None = None,
         wall_s: Callable[[], float] = time.monotonic,
+        epoch_unix_s: float | None = None,
     ) -> None:
         if not time_scale > 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.time_scale = float(time_scale)
         self._wall_s = wall_s
         self._wall_start_s = wall_s()
+        if epoch_unix_s is not None:
+            self._wall_start_s -= time.time() - epoch_unix_s
         start = start_utc if start_utc is not None else datetime.now(UTC)
         if start.tzinfo is None:
             raise ValueError("start_utc must be timezone-aware")

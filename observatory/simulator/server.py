@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Generator
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -17,6 +18,7 @@ import requests
 import uvicorn
 
 from observatory.simulator.app import create_app
+from observatory.simulator.clock import Clock
 from observatory.simulator.config import SimulatorConfig, load_config
 from observatory.simulator.discovery import start_discovery
 from observatory.simulator.observatory import Observatory
@@ -38,20 +40,29 @@ def serve(
     config_path: Path | None = None,
     time_scale: float | None = None,
     discovery_port: int | None = None,
+    start_utc: datetime | None = None,
+    clock_epoch_unix_s: float | None = None,
 ) -> None:
     """Serve the simulator until SIGINT or SIGTERM, then return.
 
-    ``port`` 0 picks a free port. ``time_scale`` overrides the config file's;
+    ``port`` 0 picks a free port. ``time_scale`` and ``start_utc`` override the config
+    file's; ``clock_epoch_unix_s`` is the wall instant at which the simulated clock read
+    ``start_utc`` (see :class:`~observatory.simulator.clock.Clock`);
     ``discovery_port`` overrides ``[discovery] port`` (and enables discovery). Prints
     ``listening on http://HOST:PORT`` on stdout once requests are answered. Raises
     ConfigurationError for a bad config and OSError when a port cannot be bound.
     """
     config = load_config(config_path, time_scale)
-    asyncio.run(_serve(config, host, port, discovery_port))
+    if start_utc is not None:
+        config = config.model_copy(update={"start_utc": start_utc})
+    clock = Clock(config.time_scale, config.start_utc, epoch_unix_s=clock_epoch_unix_s)
+    asyncio.run(_serve(config, clock, host, port, discovery_port))
 
 
-async def _serve(config: SimulatorConfig, host: str, port: int, discovery_port: int | None) -> None:
-    observatory = Observatory(config)
+async def _serve(
+    config: SimulatorConfig, clock: Clock, host: str, port: int, discovery_port: int | None
+) -> None:
+    observatory = Observatory(config, clock)
     uvicorn_config = uvicorn.Config(
         create_app(observatory),
         host=host,
@@ -135,6 +146,8 @@ def start_simulator_process(
     time_scale: float | None = None,
     discovery_port: int | None = None,
     startup_timeout_s: float = 30.0,
+    start_utc: datetime | None = None,
+    clock_epoch_unix_s: float | None = None,
 ) -> SimulatorProcess:
     """Start ``python -m observatory.simulator`` and wait until it answers HTTP.
 
@@ -148,6 +161,10 @@ def start_simulator_process(
         command += ["--time-scale", repr(time_scale)]
     if discovery_port is not None:
         command += ["--discovery-port", str(discovery_port)]
+    if start_utc is not None:
+        command += ["--start-utc", start_utc.isoformat()]
+    if clock_epoch_unix_s is not None:
+        command += ["--clock-epoch", repr(clock_epoch_unix_s)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = _read_line(process, startup_timeout_s)
     if not line.startswith(READY_PREFIX):

@@ -1,0 +1,48 @@
+"""The observatory's clock, and the simulator on the same simulated clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from alpaca.telescope import Telescope
+
+from observatory.clock import clock_time, simulated_clock, utc_now
+from observatory.settings import ClockSettings, Settings
+from observatory.simulator.server import start_simulator_process
+
+DUSK = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
+
+
+def test_unset_clock_is_the_system_clock() -> None:
+    assert clock_time(ClockSettings(), 0.0) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert abs(utc_now(Settings()).timestamp() - time.time()) < 1.0
+
+
+def test_simulated_clock_runs_from_its_start_at_its_scale() -> None:
+    clock = ClockSettings(start_utc=DUSK, epoch_unix_s=1000.0, time_scale=20.0)
+    assert clock_time(clock, 1000.0) == DUSK
+    assert clock_time(clock, 1003.0) == DUSK + dt.timedelta(seconds=60)
+
+
+def test_simulator_reads_the_observatory_clock() -> None:
+    clock = simulated_clock(DUSK, time_scale=30.0)
+    simulator = start_simulator_process(
+        time_scale=clock.time_scale, start_utc=DUSK, clock_epoch_unix_s=clock.epoch_unix_s
+    )
+    try:
+        mount = Telescope(simulator.address, 0)
+        mount.Connected = True
+        before = clock_time(clock, time.time())
+        device_time = mount.UTCDate
+        after = clock_time(clock, time.time())
+    finally:
+        simulator.stop()
+    if device_time.tzinfo is None:
+        device_time = device_time.replace(tzinfo=dt.UTC)
+    # Within the request's round trip (and the 1 ms-ish resolution of UTCDate).
+    assert before - dt.timedelta(seconds=1) <= device_time <= after + dt.timedelta(seconds=1)
+    # And far from the wall clock: the night is simulated.
+    assert abs((device_time - dt.datetime.now(dt.UTC)).total_seconds()) > 60 or (
+        abs((DUSK - dt.datetime.now(dt.UTC)).total_seconds()) < 600
+    )
