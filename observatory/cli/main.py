@@ -6,7 +6,19 @@ import argparse
 import sys
 
 from observatory import __version__
-from observatory.cli import api, bench, db, dome, flower, orders, run, serve_files, simulate, stack
+from observatory.cli import (
+    api,
+    bench,
+    db,
+    dome,
+    flower,
+    orders,
+    run,
+    serve_files,
+    simulate,
+    stack,
+    supervise,
+)
 from observatory.errors import ObservatoryError
 
 
@@ -18,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (run, stack, orders, dome, simulate, db, bench, api, flower, serve_files):
         module.register(commands)
+    supervise.register(commands)
     return parser
 
 

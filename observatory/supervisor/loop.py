@@ -1,0 +1,215 @@
+"""The supervisor loop: read the devices and SQL, decide, publish the permit, act.
+
+It talks to the safety monitor, the dome and the mount over Alpaca and to SQL directly,
+never through Celery or Redis, so it keeps the dome safe when the broker is down, the dome
+queue is busy or every worker is dead. One poll every ``supervisor.poll_interval_s``:
+
+1. read the safety monitor (one retry only: a silent monitor must not hold the loop),
+   the dome's shutter, the telescope worker's heartbeat, and the Sun's altitude;
+2. :func:`~observatory.supervisor.decision.decide`;
+3. publish the verdict as the open permit, record the decision's events;
+4. when the dome must close and is not closed: close it, confirm it reports Closed,
+   retry up to ``close_attempts`` times, and email the admins when it will not close;
+   then park the mount once per episode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from observatory import ephemeris
+from observatory.db.models import Heartbeat
+from observatory.db.session import session_scope
+from observatory.db.types import utcnow
+from observatory.devices.dome import DomeAdapter, ShutterState
+from observatory.devices.safety import SafetyMonitorAdapter
+from observatory.errors import DeviceError
+from observatory.notify import NotificationFailed, email_admins
+from observatory.settings import Settings
+from observatory.supervisor import events, permit
+from observatory.supervisor.decision import Decision, Memory, Readings, SafetyReading, decide
+from observatory.supervisor.mount_park import MountParker
+
+log = logging.getLogger("observatory.supervisor")
+
+TELESCOPE_HEARTBEAT = "telescope-worker"
+
+
+class Supervisor:
+    """Keeps the dome closed unless it is known to be safe. ``clock`` returns aware UTC
+    (injectable for tests). Not thread-safe: run :meth:`poll_once` from one thread."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        # A monitor that stops answering costs at most two HTTP timeouts per poll.
+        monitor_devices = settings.devices.model_copy(
+            update={"retries": min(settings.devices.retries, 1)}
+        )
+        self.monitor = SafetyMonitorAdapter(monitor_devices)
+        self.dome = DomeAdapter(settings.devices)
+        self.mount = MountParker(settings.devices, settings.telescope.slew_timeout_s)
+        self.memory = Memory()
+        self.last_safety: SafetyReading | None = None
+        self._mount_parked = False
+        self._close_failure_reported = False
+
+    def poll_once(self) -> Decision:
+        """One poll: read, decide, publish, record, act. Returns the decision."""
+        readings = self.read()
+        now = self.clock()
+        decision = decide(self.memory, readings, now, self.settings.supervisor)
+        self.memory = decision.memory
+        self._publish(decision, readings, now)
+        for event in decision.events:
+            self._record(event.event, event.details)
+        if decision.close:
+            self.secure(decision, readings.shutter)
+        else:
+            self._mount_parked = False
+            self._close_failure_reported = False
+        return decision
+
+    def read(self) -> Readings:
+        """This poll's readings; a device or SQL that cannot be read gives None (unknown)."""
+        safety_error = None
+        read_at = self.clock()
+        try:
+            self.last_safety = SafetyReading(self.monitor.is_safe(), read_at)
+        except DeviceError as error:
+            safety_error = str(error)
+        site = self.settings.site
+        return Readings(
+            safety=self.last_safety,
+            safety_error=safety_error,
+            shutter=self._read_shutter(),
+            heartbeat_at=self._read_heartbeat(),
+            sun_altitude_deg=ephemeris.sun_altitude_deg(
+                self.clock(), site.latitude_deg, site.longitude_deg
+            ),
+        )
+
+    def secure(self, decision: Decision, shutter: ShutterState | None) -> None:
+        """Close the shutter unless it reads closed, then park the mount (once until the
+        danger is over). Device errors are recorded and retried on the next poll."""
+        if shutter is not ShutterState.CLOSED:
+            self.close_dome(decision.close_reasons)
+        if not self._mount_parked:
+            self._mount_parked = self.park_mount(decision.close_reasons)
+
+    def close_dome(self, reasons: tuple[str, ...]) -> bool:
+        """Close the shutter and confirm it reads Closed, ``close_attempts`` times at most.
+        Records each attempt; on failure records ``close_failed`` and emails the admins
+        (once until the dome is confirmed closed). Returns whether it closed."""
+        attempts = self.settings.supervisor.close_attempts
+        problem = "no attempt made"
+        for attempt in range(1, attempts + 1):
+            self._record("close_requested", {"attempt": attempt, "reasons": list(reasons)})
+            started_s = time.monotonic()
+            try:
+                self.dome.close_shutter()
+                shutter = self.dome.status().shutter
+            except DeviceError as error:
+                problem = f"{type(error).__name__}: {error}"
+                log.warning("close attempt %d of %d failed: %s", attempt, attempts, problem)
+                continue
+            if shutter is ShutterState.CLOSED:
+                elapsed_s = round(time.monotonic() - started_s, 3)
+                self._record("closed_confirmed", {"attempt": attempt, "elapsed_s": elapsed_s})
+                self._close_failure_reported = False
+                return True
+            problem = f"the shutter reads {shutter.name.lower()} after closing"
+        self._close_failed(reasons, attempts, problem)
+        return False
+
+    def park_mount(self, reasons: tuple[str, ...]) -> bool:
+        """Park the mount; records ``mount_parked`` or ``park_failed``. Returns success."""
+        try:
+            self.mount.park()
+        except DeviceError as error:
+            self._record("park_failed", {"error": f"{type(error).__name__}: {error}"})
+            return False
+        self._record("mount_parked", {"reasons": list(reasons)})
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; then publish a refusal (no supervisor, no permit)."""
+        interval_s = self.settings.supervisor.poll_interval_s
+        log.info("safety supervisor running, polling every %g s", interval_s)
+        try:
+            while not stop.is_set():
+                started_s = time.monotonic()
+                self.poll_once()
+                stop.wait(max(0.0, interval_s - (time.monotonic() - started_s)))
+        finally:
+            try:
+                permit.publish(
+                    self.settings,
+                    {"opening_allowed": False, "reason": "the safety supervisor stopped"},
+                )
+            except SQLAlchemyError:
+                log.exception("cannot publish the refusal at stop (the permit will age out)")
+            self._record("stopped", {})
+
+    def _close_failed(self, reasons: tuple[str, ...], attempts: int, problem: str) -> None:
+        details = {"attempts": attempts, "error": problem, "reasons": list(reasons)}
+        self._record("close_failed", details)
+        if self._close_failure_reported:
+            return
+        self._close_failure_reported = True
+        body = (
+            f"The safety supervisor could not close the dome after {attempts} attempts.\n"
+            f"Why it must close: {'; '.join(reasons)}\nLast problem: {problem}\n"
+            "It keeps trying on every poll. Check the dome now."
+        )
+        try:
+            email_admins(self.settings, "DOME WILL NOT CLOSE", body)
+        except NotificationFailed as error:
+            log.error("could not email the admins about the open dome: %s", error)
+            self._record("email_failed", {"error": str(error)})
+
+    def _read_shutter(self) -> ShutterState | None:
+        try:
+            return self.dome.status().shutter
+        except DeviceError as error:
+            log.warning("dome unreadable, taken as open: %s", error)
+            return None
+
+    def _read_heartbeat(self) -> dt.datetime | None:
+        try:
+            with session_scope(self.settings.sqlalchemy_url) as session:
+                row = session.get(Heartbeat, TELESCOPE_HEARTBEAT)
+                return None if row is None else row.beat_at
+        except SQLAlchemyError as error:
+            log.error("cannot read the telescope heartbeat, taken as lost: %s", error)
+            return None
+
+    def _publish(self, decision: Decision, readings: Readings, now: dt.datetime) -> None:
+        details: dict[str, Any] = {
+            "opening_allowed": decision.opening_allowed,
+            "reason": decision.opening_reason,
+            "allowed_from": decision.allowed_from.isoformat() if decision.allowed_from else None,
+            "safe": decision.safe,
+            "close_reasons": list(decision.close_reasons),
+            "shutter": None if readings.shutter is None else readings.shutter.name.lower(),
+            "sun_altitude_deg": round(readings.sun_altitude_deg, 3),
+        }
+        try:
+            permit.publish(self.settings, details, now)
+        except SQLAlchemyError:
+            # Readers then see the permit age and refuse: failing to publish fails closed.
+            log.exception("cannot publish the open permit")
+
+    def _record(self, event: str, details: dict[str, Any]) -> None:
+        try:
+            events.record(self.settings, event, details)
+        except SQLAlchemyError:
+            # The dome comes first: a database outage must not stop the closing.
+            log.exception("cannot record supervisor event %s %s", event, details)

@@ -1,0 +1,197 @@
+"""The supervisor's rules, as a pure function of readings and an injected clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from observatory.devices.dome import ShutterState
+from observatory.settings import SupervisorSettings
+from observatory.supervisor.decision import Decision, Memory, Readings, SafetyReading, decide
+
+T0 = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
+CONFIG = SupervisorSettings(
+    stale_after_s=30, hold_off_s=300, heartbeat_timeout_s=60, dawn_sun_altitude_deg=-6
+)
+NIGHT_SUN_DEG = -30.0
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def readings(
+    now_s: float,
+    safe: bool | None = True,
+    error: str | None = None,
+    shutter: ShutterState | None = ShutterState.OPEN,
+    heartbeat_s: float | None = None,
+    sun_deg: float = NIGHT_SUN_DEG,
+    read_s: float | None = None,
+) -> Readings:
+    """Readings at ``now_s``: a fresh safety reading unless ``safe`` is None, and a fresh
+    heartbeat unless ``heartbeat_s`` says when it was."""
+    reading = None if safe is None else SafetyReading(safe, at(now_s if read_s is None else read_s))
+    return Readings(
+        safety=reading,
+        safety_error=error,
+        shutter=shutter,
+        heartbeat_at=at(now_s if heartbeat_s is None else heartbeat_s),
+        sun_altitude_deg=sun_deg,
+    )
+
+
+def run(steps: list[tuple[float, Readings]], memory: Memory | None = None) -> list[Decision]:
+    """Feed readings through decide() in order, carrying the memory like the loop does."""
+    decisions = []
+    memory = memory or Memory()
+    for now_s, reading in steps:
+        decision = decide(memory, reading, at(now_s), CONFIG)
+        memory = decision.memory
+        decisions.append(decision)
+    return decisions
+
+
+def names(decision: Decision) -> list[str]:
+    return [event.event for event in decision.events]
+
+
+def test_unknown_at_start_is_unsafe() -> None:
+    (decision,) = run([(0, readings(0, safe=None))])
+    assert not decision.safe and decision.close and not decision.opening_allowed
+    assert "unknown" in (decision.unsafe_reason or "")
+    assert names(decision) == ["unsafe"]
+
+
+def test_first_safe_reading_starts_the_hold_off_rather_than_allowing() -> None:
+    (decision,) = run([(0, readings(0))])
+    assert decision.safe and not decision.close
+    assert not decision.opening_allowed and "hold-off" in decision.opening_reason
+    assert decision.allowed_from == at(300)
+    assert names(decision) == ["hold_off_started"]
+
+
+def test_monitor_error_is_unsafe_even_with_a_recent_safe_reading() -> None:
+    (decision,) = run([(10, readings(10, read_s=5, error="DeviceTimeout: no answer"))])
+    assert not decision.safe and decision.close
+    assert "safety monitor error: DeviceTimeout" in (decision.unsafe_reason or "")
+
+
+def test_stale_reading_is_unsafe() -> None:
+    fresh, stale = run([(0, readings(0)), (31, readings(31, read_s=0))])
+    assert fresh.safe
+    assert not stale.safe and stale.close and "stale" in (stale.unsafe_reason or "")
+    assert names(stale) == ["unsafe"]
+
+
+def test_reading_exactly_at_the_stale_limit_still_counts() -> None:
+    (decision,) = run([(30, readings(30, read_s=0))])
+    assert decision.safe
+
+
+def test_unsafe_monitor_closes_and_refuses() -> None:
+    (decision,) = run([(0, readings(0, safe=False))])
+    assert decision.close and not decision.opening_allowed
+    assert decision.close_reasons == ("unsafe: safety monitor reports unsafe",)
+    assert decision.opening_reason.startswith("unsafe:")
+
+
+def test_unsafe_event_is_recorded_once_per_episode() -> None:
+    decisions = run([(s, readings(s, safe=False)) for s in (0, 2, 4)])
+    assert [names(d) for d in decisions] == [["unsafe"], [], []]
+    assert all(d.close for d in decisions)
+
+
+def test_hold_off_timing() -> None:
+    steps = [(0, readings(0, safe=False))]
+    steps += [(s, readings(s)) for s in (10, 100, 309.9, 310, 400)]
+    unsafe, turned_safe, waiting, just_before, allowed, still = run(steps)
+    assert unsafe.close and not unsafe.opening_allowed
+    assert names(turned_safe) == ["hold_off_started"]
+    assert turned_safe.allowed_from == at(310)
+    assert not waiting.opening_allowed and not just_before.opening_allowed
+    assert allowed.opening_allowed and names(allowed) == ["opening_allowed"]
+    assert still.opening_allowed and names(still) == []
+    assert not any(d.close for d in (turned_safe, waiting, allowed))
+
+
+def test_a_short_unsafe_spell_restarts_the_hold_off() -> None:
+    steps = [(0, readings(0)), (299, readings(299, safe=False)), (300, readings(300))]
+    steps += [(599, readings(599)), (600, readings(600))]
+    decisions = run(steps)
+    assert [d.opening_allowed for d in decisions] == [False, False, False, False, True]
+    assert decisions[2].allowed_from == at(600)
+
+
+def test_an_error_after_opening_was_allowed_withdraws_it() -> None:
+    memory = run([(0, readings(0)), (300, readings(300))])[-1].memory
+    assert memory.opening_allowed
+    (decision,) = run([(302, readings(302, read_s=300, error="DeviceUnreachable"))], memory)
+    assert not decision.opening_allowed and decision.close
+    assert names(decision) == ["unsafe"]
+
+
+def test_dawn_closes_and_refuses_even_when_safe() -> None:
+    memory = run([(0, readings(0)), (300, readings(300))])[-1].memory
+    (decision,) = run([(301, readings(301, sun_deg=-5.9))], memory)
+    assert decision.safe and decision.close and not decision.opening_allowed
+    assert decision.close_reasons[0].startswith("dawn:")
+    assert decision.opening_reason.startswith("dawn:")
+    assert names(decision) == ["dawn"]
+
+
+def test_sun_at_the_dawn_limit_is_not_yet_dawn() -> None:
+    (decision,) = run([(0, readings(0, sun_deg=-6.0))], Memory(safe_since=at(-1000)))
+    assert not decision.close and decision.opening_allowed
+
+
+@pytest.mark.parametrize(
+    "shutter", [ShutterState.OPEN, ShutterState.OPENING, ShutterState.CLOSING, None]
+)
+def test_lost_heartbeat_with_the_dome_not_closed_closes_it(shutter: ShutterState | None) -> None:
+    (decision,) = run([(100, readings(100, shutter=shutter, heartbeat_s=39))])
+    assert decision.safe
+    assert len(decision.close_reasons) == 1
+    assert decision.close_reasons[0].startswith("heartbeat_lost: telescope-worker heartbeat 61 s")
+    assert "heartbeat_lost" in names(decision)
+
+
+def test_lost_heartbeat_with_the_dome_closed_is_no_concern() -> None:
+    (decision,) = run([(100, readings(100, shutter=ShutterState.CLOSED, heartbeat_s=0))])
+    assert not decision.close and names(decision) == ["hold_off_started"]
+
+
+def test_missing_heartbeat_row_counts_as_lost_while_open() -> None:
+    reading = replace(readings(0), heartbeat_at=None)
+    (decision,) = run([(0, reading)])
+    assert decision.close and "no telescope-worker heartbeat" in decision.close_reasons[0]
+
+
+def test_fresh_heartbeat_keeps_the_open_dome_open() -> None:
+    (decision,) = run([(100, readings(100, heartbeat_s=40))])
+    assert not decision.close
+
+
+def test_lost_heartbeat_does_not_refuse_opening() -> None:
+    memory = Memory(safe_since=at(-1000), opening_allowed=True, unsafe=False)
+    (decision,) = run([(0, readings(0, heartbeat_s=-100))], memory)
+    assert decision.close and decision.opening_allowed
+
+
+def test_every_reason_is_listed_together() -> None:
+    (decision,) = run([(0, readings(0, safe=False, heartbeat_s=-100, sun_deg=10.0))])
+    kinds = [reason.split(":")[0] for reason in decision.close_reasons]
+    assert kinds == ["unsafe", "dawn", "heartbeat_lost"]
+    assert names(decision) == ["unsafe", "dawn", "heartbeat_lost"]
+
+
+def test_event_details_are_json_safe() -> None:
+    import json
+
+    decisions = run([(0, readings(0)), (300, readings(300, sun_deg=0.0, heartbeat_s=0))])
+    decisions += run([(0, readings(0, safe=None))])
+    for decision in decisions:
+        for event in decision.events:
+            json.dumps(event.details)
