@@ -1,0 +1,209 @@
+"""The mount: points the telescope at J2000 right ascension and declination and tracks.
+
+:class:`MountAdapter` drives an ASCOM Alpaca telescope through alpyca with asynchronous
+slews only (a synchronous slew would hold one HTTP reply for minutes). Every command is
+absolute and safe to repeat (unparking an unparked mount returns at once) and blocks
+until the mount reports the commanded state. Angles are degrees: right ascension in
+[0, 360), declination in [-90, 90], azimuth from north through east.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from alpaca.telescope import Telescope
+
+from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.angles import angular_distance_deg
+from observatory.errors import DeviceError, InvalidTarget
+from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
+
+# Telescope interface version 4 is Platform 7 (asynchronous Connect).
+TELESCOPE_PLATFORM7_VERSION = 4
+# A finished slew further than this from its target counts as stopped short.
+SLEW_ARRIVAL_TOLERANCE_DEG = 0.1
+
+
+@dataclass(frozen=True)
+class MountState:
+    """One reading of the mount: reported J2000 pointing, alt/az, and motion flags."""
+
+    ra_deg: float
+    dec_deg: float
+    altitude_deg: float
+    azimuth_deg: float
+    tracking: bool
+    slewing: bool
+    at_park: bool
+
+    def __str__(self) -> str:
+        return (
+            f"RA {self.ra_deg:.4f} deg, Dec {self.dec_deg:.4f} deg, altitude"
+            f" {self.altitude_deg:.2f} deg, azimuth {self.azimuth_deg:.2f} deg, tracking"
+            f" {self.tracking}, slewing {self.slewing}, at park {self.at_park}"
+        )
+
+
+class MountAdapter:
+    """An Alpaca telescope at ``devices.telescope_address``, device ``telescope_number``.
+
+    ``devices`` and ``telescope`` default to the process-wide settings; slews and parking
+    time out after ``telescope.slew_timeout_s``. Errors: :class:`DeviceTimeout` past the
+    timeout, :class:`DeviceRefused` when the mount refuses (parked, below its horizon,
+    tracking in the wrong state), :class:`DeviceUnreachable`, :class:`DeviceError` when a
+    slew ends away from its target, :class:`InvalidTarget` for coordinates out of range
+    (before anything is sent). Not thread-safe: one adapter per thread.
+    """
+
+    def __init__(
+        self, devices: DeviceSettings | None = None, telescope: TelescopeSettings | None = None
+    ) -> None:
+        self.devices = devices if devices is not None else get_settings().devices
+        self.telescope = telescope if telescope is not None else get_settings().telescope
+        address, number = self.devices.telescope_address, self.devices.telescope_number
+        self._mount = Telescope(address, number)
+        self._client = AlpacaClient(
+            self._mount, f"mount {number} at {address}", self.devices, TELESCOPE_PLATFORM7_VERSION
+        )
+
+    @property
+    def label(self) -> str:
+        return self._client.label
+
+    def status(self) -> MountState:
+        """Read the mount now (several requests; connects on first use)."""
+        call, mount = self._client.call, self._mount
+        # Slewing first: when false, the positions read after it are final.
+        slewing = bool(call("slewing", lambda: mount.Slewing))
+        return MountState(
+            ra_deg=float(call("rightascension", lambda: mount.RightAscension)) * 15.0,
+            dec_deg=float(call("declination", lambda: mount.Declination)),
+            altitude_deg=float(call("altitude", lambda: mount.Altitude)),
+            azimuth_deg=float(call("azimuth", lambda: mount.Azimuth)) % 360.0,
+            tracking=bool(call("tracking", lambda: mount.Tracking)),
+            slewing=slewing,
+            at_park=bool(call("atpark", lambda: mount.AtPark)),
+        )
+
+    def focal_length_mm(self) -> float | None:
+        """The telescope's focal length in mm, or None when the mount does not know it."""
+        metres = self._client.call("focallength", lambda: self._mount.FocalLength)
+        return float(metres) * 1000.0 if metres else None
+
+    def sidereal_time_hours(self) -> float:
+        """The mount's local apparent sidereal time, hours in [0, 24)."""
+        return float(self._client.call("siderealtime", lambda: self._mount.SiderealTime)) % 24.0
+
+    def unpark(self) -> MountState:
+        """Leave the park position (no motion); returns at once when not parked."""
+        state = self.status()
+        if not state.at_park:
+            return state
+        self._client.call("unpark", self._mount.Unpark)
+        return self._client.wait_until(
+            command="unpark",
+            target="not at park",
+            read_state=self.status,
+            reached=lambda s: not s.at_park,
+            timeout_s=self.telescope.slew_timeout_s,
+        )
+
+    def set_tracking(self, on: bool) -> MountState:
+        """Switch sidereal tracking on or off; refused (:class:`DeviceRefused`) while parked."""
+        self._client.call("tracking", lambda: setattr(self._mount, "Tracking", on))
+        return self._client.wait_until(
+            command="tracking",
+            target=f"tracking {on}",
+            read_state=self.status,
+            reached=lambda s: s.tracking is on,
+            timeout_s=self.devices.connect_timeout_s,
+        )
+
+    def slew_to_radec(self, ra_deg: float, dec_deg: float) -> MountState:
+        """Slew to J2000 ``ra_deg`` in [0, 360), ``dec_deg`` in [-90, 90] and wait until
+        the mount stops there. Tracking must be on (see :meth:`set_tracking`)."""
+        ra_deg, dec_deg = check_radec_deg(ra_deg, dec_deg)
+        ra_hours = ra_deg / 15.0
+        self._client.call(
+            "slewtocoordinatesasync", lambda: self._mount.SlewToCoordinatesAsync(ra_hours, dec_deg)
+        )
+        target = f"RA {ra_deg:.4f} deg, Dec {dec_deg:.4f} deg"
+        state = self._client.wait_until(
+            command="slew",
+            target=target,
+            read_state=self.status,
+            reached=lambda s: not s.slewing,
+            timeout_s=self.telescope.slew_timeout_s,
+        )
+        off_deg = separation_deg(state.ra_deg, state.dec_deg, ra_deg, dec_deg)
+        if off_deg > SLEW_ARRIVAL_TOLERANCE_DEG:
+            raise DeviceError(
+                f"{self.label} slew to {target} stopped {off_deg:.3f} deg away; last state: {state}"
+            )
+        return state
+
+    def park(self) -> MountState:
+        """Send the mount to its park position (tracking stops) and wait until parked."""
+        state = self.status()
+        if state.at_park:
+            return state
+        self._client.call("park", self._mount.Park)
+        return self._client.wait_until(
+            command="park",
+            target="park position",
+            read_state=self.status,
+            reached=lambda s: s.at_park and not s.slewing,
+            timeout_s=self.telescope.slew_timeout_s,
+        )
+
+    def abort(self) -> MountState:
+        """Stop any slew and wait until the mount reports no longer slewing.
+
+        A parked mount refuses AbortSlew, and has nothing to stop: it is returned as is.
+        """
+        state = self.status()
+        if state.at_park:
+            return state
+        self._client.call("abortslew", self._mount.AbortSlew)
+        return self._client.wait_until(
+            command="abortslew",
+            target="slewing false",
+            read_state=self.status,
+            reached=lambda s: not s.slewing,
+            timeout_s=self.telescope.slew_timeout_s,
+        )
+
+
+def check_radec_deg(ra_deg: object, dec_deg: object) -> tuple[float, float]:
+    """``(ra_deg, dec_deg)`` as floats; :class:`InvalidTarget` naming the value when out of
+    range ([0, 360) and [-90, 90]) or not a finite number."""
+    values = []
+    for name, value, low, high in (("ra", ra_deg, 0.0, 360.0), ("dec", dec_deg, -90.0, 90.0)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidTarget(f"{name} must be a number of degrees, got {value!r}")
+        number = float(value)
+        inside = low <= number < high if name == "ra" else low <= number <= high
+        if not inside:
+            raise InvalidTarget(f"{name} {value!r} deg is outside [{low:g}, {high:g}]")
+        values.append(number)
+    return values[0], values[1]
+
+
+def altitude_deg(
+    ra_deg: float, dec_deg: float, sidereal_time_hours: float, latitude_deg: float
+) -> float:
+    """Geometric altitude of J2000 ``ra_deg``/``dec_deg`` at a local sidereal time (no
+    refraction, no precession: good to a fraction of a degree, enough for limits)."""
+    hour_angle = math.radians(sidereal_time_hours * 15.0 - ra_deg)
+    dec, lat = math.radians(dec_deg), math.radians(latitude_deg)
+    sine = math.sin(lat) * math.sin(dec) + math.cos(lat) * math.cos(dec) * math.cos(hour_angle)
+    return math.degrees(math.asin(max(-1.0, min(1.0, sine))))
+
+
+def separation_deg(ra1_deg: float, dec1_deg: float, ra2_deg: float, dec2_deg: float) -> float:
+    """Angle between two points of the sky, degrees (haversine, exact near zero)."""
+    dra = math.radians(angular_distance_deg(ra1_deg, ra2_deg))
+    d1, d2 = math.radians(dec1_deg), math.radians(dec2_deg)
+    h = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin(dra / 2) ** 2
+    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))

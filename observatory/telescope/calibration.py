@@ -1,0 +1,100 @@
+"""The calibration-frame sequence: biases, darks, then flats on the lit panel.
+
+Biases and darks are taken with the shutter closed (StartExposure light=False), whatever
+the dome does. Flats need the dome closed, the panel's cover over the aperture and its
+lamp lit; each set's exposure time is found with :mod:`observatory.telescope.flats`.
+Afterwards the lamp is off and the cover open again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from observatory.db.models import ImageType
+from observatory.intake import Publisher
+from observatory.orders.lifecycle import Claim
+from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
+from observatory.settings import Settings
+from observatory.telescope.flats import find_flat_exposure
+from observatory.telescope.rig import TelescopeRig
+from observatory.telescope.run import OrderRun, run_sequence
+
+# The first flat trial's exposure time, seconds (within the settings' bounds).
+FLAT_START_S = 1.0
+
+
+def take_calibration_frames(
+    settings: Settings, claim: Claim, rig: TelescopeRig, publish: Publisher
+) -> dict[str, Any]:
+    """Run a ``calibration_frames`` work order; returns the step outputs. Any failure is
+    :class:`~observatory.telescope.run.SequenceInterrupted` (see ``run_sequence``)."""
+    order = CalibrationFramesOrder.model_validate(claim.payload)
+    return run_sequence(settings, claim, rig, publish, lambda run: _calibrate(run, order))
+
+
+def _binning(order: CalibrationFramesOrder, spec: DarkSpec | FlatSpec) -> int:
+    # A set's own binning wins when given; otherwise the order's.
+    return spec.binning if "binning" in spec.model_fields_set else order.binning
+
+
+def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
+    bias_s = run.rig.camera.info.exposure_min_s
+    if order.bias_count:
+        run.phase("bias")
+        for _ in range(order.bias_count):
+            run.take(ImageType.BIAS, bias_s, order.binning, "bias")
+    if order.darks:
+        run.phase("dark")
+        for dark in order.darks:
+            for _ in range(dark.count):
+                run.take(ImageType.DARK, dark.exposure_s, _binning(order, dark), "dark")
+    flat_exposures: dict[str, float] = {}
+    if order.flats:
+        run.phase("flat")
+        _light_panel(run)
+        for flat in order.flats:
+            exposure_s = _take_flats(run, flat, _binning(order, flat))
+            flat_exposures[flat.filter] = exposure_s
+        _dark_panel(run)
+    return {"flat_exposures_s": flat_exposures}
+
+
+def _light_panel(run: OrderRun) -> None:
+    run.close_dome("flat fields")
+    panel = run.rig.panel
+    if panel.status().cover.name != "CLOSED":
+        panel.close_cover()
+        run.event("covercalibrator", "cover_closed")
+    panel.lamp_on()
+    run.event("covercalibrator", "lamp_on", brightness=panel.max_brightness)
+
+
+def _dark_panel(run: OrderRun) -> None:
+    panel = run.rig.panel
+    panel.lamp_off()
+    run.event("covercalibrator", "lamp_off")
+    if panel.status().cover.name != "OPEN":
+        panel.open_cover()
+        run.event("covercalibrator", "cover_opened")
+
+
+def _take_flats(run: OrderRun, flat: FlatSpec, binning: int) -> float:
+    """Find the set's exposure time, then take its frames; returns that time."""
+    camera, limits = run.rig.camera, run.settings.telescope
+    filter_name = run.select_filter(flat.filter)
+    bias_adu = float(np.median(camera.expose(camera.info.exposure_min_s, False, binning).data))
+    found = find_flat_exposure(
+        lambda exposure_s: camera.expose(exposure_s, True, binning).data,
+        bias_adu=bias_adu,
+        target_adu=flat.target_adu,
+        max_adu=camera.info.max_adu,
+        min_s=limits.flat_min_exposure_s,
+        max_s=limits.flat_max_exposure_s,
+        start_s=FLAT_START_S,
+    )
+    exposure_s = round(found.exposure_s, 3)
+    for _ in range(flat.count):
+        run.take(ImageType.FLAT, exposure_s, binning, "flat", filter=filter_name)
+    return exposure_s

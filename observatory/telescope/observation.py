@@ -1,0 +1,122 @@
+"""The observation sequence: safe, dome open, slew and track, then each exposure run.
+
+Between exposures the safety monitor is asked again and the dome slit is brought back to
+the mount when it drifted more than ``telescope.dome_slit_tolerance_deg``. At the end the
+devices are left as found: the dome closed again and the mount parked again when this
+order opened or unparked them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from observatory.db.models import ImageType
+from observatory.devices.mount import altitude_deg
+from observatory.errors import WorkOrderInvalid
+from observatory.intake import Publisher
+from observatory.orders.lifecycle import Claim
+from observatory.orders.models import ExposureSpec, ObservationOrder
+from observatory.settings import Settings
+from observatory.telescope.rig import TelescopeRig
+from observatory.telescope.run import OrderRun, run_sequence
+from observatory.telescope.targets import Target, TargetNotObservable, check_window, resolve_target
+
+
+def observe(
+    settings: Settings, claim: Claim, rig: TelescopeRig, publish: Publisher
+) -> dict[str, Any]:
+    """Run an ``observation`` work order; returns the step outputs (batch, files, ...).
+
+    Before anything moves: :class:`WorkOrderInvalid` for a target without ``ra``/``dec``
+    or no ``exposures``, :class:`TargetNotObservable` outside the window or below
+    ``telescope.altitude_limit_deg``. Afterwards any failure is
+    :class:`~observatory.telescope.run.SequenceInterrupted` (see :func:`run_sequence`).
+    """
+    order = ObservationOrder.model_validate(claim.payload)
+    check_window(order, dt.datetime.now(dt.UTC))
+    target = resolve_target(order)
+    if not order.exposures:
+        raise WorkOrderInvalid("exposures: no default exposure plan is configured; give one")
+    exposures = order.exposures
+    check_altitude(settings, rig, target)
+    return run_sequence(settings, claim, rig, publish, lambda run: _observe(run, target, exposures))
+
+
+def check_altitude(settings: Settings, rig: TelescopeRig, target: Target) -> float:
+    """The target's altitude now (from the mount's sidereal time); raises
+    :class:`TargetNotObservable` below ``telescope.altitude_limit_deg``."""
+    lst_hours = rig.mount.sidereal_time_hours()
+    altitude = altitude_deg(target.ra_deg, target.dec_deg, lst_hours, settings.site.latitude_deg)
+    limit = settings.telescope.altitude_limit_deg
+    if altitude < limit:
+        raise TargetNotObservable(
+            f"{target.name} is at altitude {altitude:.1f} deg, below the limit {limit:g} deg"
+        )
+    return altitude
+
+
+def _observe(run: OrderRun, target: Target, exposures: list[ExposureSpec]) -> dict[str, Any]:
+    rig = run.rig
+    run.phase("opening")
+    rig.safety.require_safe()
+    run.open_dome()
+    _uncover(run)
+    run.phase("slewing")
+    unparked = _point(run, target)
+    focal_length_mm = rig.mount.focal_length_mm()
+    run.phase("exposing")
+    for spec in exposures:
+        for _ in range(spec.count):
+            rig.safety.require_safe()
+            run.heartbeat.check()
+            mount = rig.mount.status()
+            run.slave_dome(mount)
+            filter_name = run.select_filter(spec.filter)
+            run.take(
+                ImageType.LIGHT,
+                spec.exposure_s,
+                spec.binning,
+                target.name,
+                filter=filter_name,
+                mount=mount,
+                focal_length_mm=focal_length_mm,
+            )
+    run.phase("closing")
+    if run.dome_opened:
+        run.close_dome("observation finished")
+    if unparked:
+        rig.mount.park()
+        run.event("mount", "parked")
+    return {"target": target.name, "ra_deg": target.ra_deg, "dec_deg": target.dec_deg}
+
+
+def _uncover(run: OrderRun) -> None:
+    panel = run.rig.panel
+    before = panel.status()
+    panel.lamp_off()
+    after = panel.open_cover()
+    if after.cover is not before.cover:
+        run.event("covercalibrator", "cover_opened")
+
+
+def _point(run: OrderRun, target: Target) -> bool:
+    """Unpark, track and slew; returns whether the mount was parked before."""
+    mount = run.rig.mount
+    was_parked = mount.status().at_park
+    if was_parked:
+        mount.unpark()
+        run.event("mount", "unparked")
+    mount.set_tracking(True)
+    run.event("mount", "slew_started", ra_deg=target.ra_deg, dec_deg=target.dec_deg)
+    state = mount.slew_to_radec(target.ra_deg, target.dec_deg)
+    run.event(
+        "mount",
+        "slew_ended",
+        ra_deg=round(state.ra_deg, 5),
+        dec_deg=round(state.dec_deg, 5),
+        altitude_deg=round(state.altitude_deg, 2),
+        azimuth_deg=round(state.azimuth_deg, 2),
+    )
+    run.slave_dome(state)
+    return was_parked

@@ -1,0 +1,55 @@
+"""The telescope's devices as one bundle, and the dome slit kept on the mount."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from observatory.devices.angles import angular_distance_deg
+from observatory.devices.camera import CameraAdapter
+from observatory.devices.covercalibrator import CoverCalibratorAdapter
+from observatory.devices.dome import DomeAdapter, DomeState
+from observatory.devices.filterwheel import FilterWheelAdapter
+from observatory.devices.mount import MountAdapter, MountState
+from observatory.devices.safety import SafetyMonitorAdapter
+from observatory.settings import Settings
+
+
+@dataclass
+class TelescopeRig:
+    """One adapter per device role, made from the settings (connections open on first
+    use). Not thread-safe: use a rig from one thread."""
+
+    dome: DomeAdapter
+    mount: MountAdapter
+    camera: CameraAdapter
+    filterwheel: FilterWheelAdapter
+    panel: CoverCalibratorAdapter
+    safety: SafetyMonitorAdapter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelescopeRig:
+        devices, telescope = settings.devices, settings.telescope
+        return cls(
+            dome=DomeAdapter(devices),
+            mount=MountAdapter(devices, telescope),
+            camera=CameraAdapter(devices, telescope),
+            filterwheel=FilterWheelAdapter(devices, telescope),
+            panel=CoverCalibratorAdapter(devices, telescope),
+            safety=SafetyMonitorAdapter(devices),
+        )
+
+
+def slit_offset_deg(dome: DomeState, mount: MountState) -> float:
+    """How far the dome's azimuth is from the mount's, degrees in [0, 180]."""
+    return angular_distance_deg(dome.azimuth_deg, mount.azimuth_deg)
+
+
+def slave_dome(dome: DomeAdapter, mount: MountState, tolerance_deg: float) -> DomeState | None:
+    """Turn the dome to the mount's azimuth (and altitude, where the dome has one) when
+    its slit is further than ``tolerance_deg`` away; returns the new dome state, or None
+    when it did not need to move."""
+    state = dome.status()
+    if slit_offset_deg(state, mount) <= tolerance_deg:
+        return None
+    altitude_deg = min(90.0, max(0.0, mount.altitude_deg))
+    return dome.slew_to_alt_az(altitude_deg, mount.azimuth_deg % 360.0)

@@ -1,0 +1,222 @@
+"""What every telescope sequence does around its frames.
+
+:func:`run_sequence` opens the batch and the heartbeat, runs the sequence body with an
+:class:`OrderRun` (its devices, batch and timeline), and then either completes the batch
+and submits the ``calibrate_file_batch`` order, or, when anything interrupts the body,
+writes the manifest with ``complete: false``, marks the batch failed, closes the dome if
+this order opened it and conditions are not known to be safe, and raises
+:class:`SequenceInterrupted` chained to the cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from observatory.db.models import ImageType
+from observatory.devices.dome import ShutterState
+from observatory.devices.mount import MountState
+from observatory.errors import DeviceError, ObservatoryError, UnsafeConditions
+from observatory.intake import Publisher, Receipt, submit
+from observatory.orders.lifecycle import Claim
+from observatory.settings import Settings
+from observatory.telescope.batch import BatchWriter, WrittenFrame
+from observatory.telescope.events import record_device_event
+from observatory.telescope.fits import FrameMetadata
+from observatory.telescope.heartbeat import HeartbeatWriter
+from observatory.telescope.rig import TelescopeRig, slave_dome
+
+log = logging.getLogger(__name__)
+
+
+class SequenceInterrupted(ObservatoryError):
+    """A sequence stopped before its end; the cause is chained. ``frames_written`` frames
+    of batch ``batch`` are on disk and on record."""
+
+    def __init__(self, message: str, *, batch: str, frames_written: int) -> None:
+        super().__init__(message)
+        self.batch = batch
+        self.frames_written = frames_written
+
+
+@dataclass
+class OrderRun:
+    """One telescope order under way: what a sequence body acts through."""
+
+    settings: Settings
+    claim: Claim
+    rig: TelescopeRig
+    batch: BatchWriter
+    heartbeat: HeartbeatWriter
+    dome_opened: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def event(self, device: str, event: str, **details: Any) -> None:
+        record_device_event(self.settings, device, event, self.claim.pk, **details)
+
+    def phase(self, name: str) -> None:
+        """Put the phase on the heartbeat (raises if the heartbeat stopped working)."""
+        self.heartbeat.update(phase=name)
+
+    def read_dome_open(self) -> bool:
+        is_open = self.rig.dome.status().shutter is not ShutterState.CLOSED
+        self.heartbeat.update(dome_open=is_open)
+        return is_open
+
+    def open_dome(self) -> None:
+        """Open the shutter; remembered so that an interruption can close it again."""
+        if self.rig.dome.status().shutter is ShutterState.OPEN:
+            self.heartbeat.update(dome_open=True)
+            return
+        self.event("dome", "open_requested")
+        self.dome_opened = True
+        self.heartbeat.update(dome_open=True)
+        self.rig.dome.open_shutter()
+        self.event("dome", "shutter_opened")
+
+    def close_dome(self, reason: str) -> None:
+        if self.rig.dome.status().shutter is ShutterState.CLOSED:
+            self.heartbeat.update(dome_open=False)
+            return
+        self.event("dome", "close_requested", reason=reason)
+        self.rig.dome.close_shutter()
+        self.heartbeat.update(dome_open=False)
+        self.event("dome", "shutter_closed", reason=reason)
+
+    def slave_dome(self, mount: MountState) -> None:
+        """Bring the slit to the mount when it is off by more than the tolerance."""
+        tolerance_deg = self.settings.telescope.dome_slit_tolerance_deg
+        moved = slave_dome(self.rig.dome, mount, tolerance_deg)
+        if moved is not None:
+            self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))
+
+    def select_filter(self, name: str) -> str:
+        before = self.rig.filterwheel.current_filter()
+        selected = self.rig.filterwheel.select(name)
+        if selected != before:
+            self.event("filterwheel", "filter_selected", filter=selected)
+        return selected
+
+    def take(
+        self,
+        imagetyp: ImageType,
+        exposure_s: float,
+        binning: int,
+        object: str,
+        filter: str | None = None,
+        mount: MountState | None = None,
+        focal_length_mm: float | None = None,
+    ) -> WrittenFrame:
+        """Expose (a dark for bias and dark frames), download and write one frame."""
+        light = imagetyp in (ImageType.LIGHT, ImageType.FLAT)
+        camera = self.rig.camera
+        details = {"imagetyp": imagetyp.value, "exposure_s": exposure_s, "filter": filter}
+        self.event("camera", "exposure_started", **details, binning=binning)
+        frame = camera.expose(exposure_s, light, binning)
+        self.event("camera", "exposure_ended", **details)
+        site = self.settings.site
+        meta = FrameMetadata(
+            imagetyp=imagetyp,
+            exposure_s=exposure_s,
+            date_obs=frame.start_utc,
+            binning=binning,
+            object=object,
+            instrument=self.settings.telescope.instrument,
+            telescope=self.settings.telescope.telescope,
+            site_latitude_deg=site.latitude_deg,
+            site_longitude_deg=site.longitude_deg,
+            order_id=self.claim.order_id,
+            order_pk=self.claim.pk,
+            batch=self.batch.name,
+            filter=filter,
+            ra_deg=mount.ra_deg if mount is not None else None,
+            dec_deg=mount.dec_deg if mount is not None else None,
+            ccd_temp_c=frame.ccd_temp_c,
+            pixel_size_um=camera.info.pixel_size_x_um,
+            focal_length_mm=focal_length_mm,
+        )
+        return self.batch.add(frame.data, meta)
+
+    def secure_after(self, error: BaseException) -> None:
+        """After an interruption: close the dome if this order opened it and conditions
+        are unsafe or unknown. A failure here is noted (and logged), the cause stays."""
+        if isinstance(error, UnsafeConditions):
+            self.event("safetymonitor", "unsafe", reason=str(error))
+        if not self.dome_opened:
+            return
+        try:
+            safe = self.rig.safety.is_safe()
+        except DeviceError as unknown:
+            self.notes.append(f"safety unknown ({unknown})")
+            safe = False
+        if safe:
+            return
+        try:
+            self.close_dome("unsafe after interruption")
+        except ObservatoryError as close_error:
+            log.exception("the dome could not be closed after an interruption")
+            self.notes.append(f"closing the dome failed: {close_error}")
+
+
+Body = Callable[[OrderRun], dict[str, Any]]
+
+
+def run_sequence(
+    settings: Settings, claim: Claim, rig: TelescopeRig, publish: Publisher, body: Body
+) -> dict[str, Any]:
+    """Run ``body`` inside a batch and the heartbeat; see the module docstring.
+
+    Returns the body's outputs plus ``batch``, ``folder``, ``files`` and
+    ``calibration_order_pk``. Raises :class:`SequenceInterrupted` (chained) on any
+    exception of the body; other ``BaseException``\\ s are re-raised after the batch is
+    closed as failed.
+    """
+    with HeartbeatWriter(settings, claim.pk) as heartbeat:
+        batch = BatchWriter(settings, claim.pk, claim.request)
+        run = OrderRun(settings, claim, rig, batch, heartbeat)
+        try:
+            run.read_dome_open()
+            outputs = body(run)
+        except BaseException as error:
+            heartbeat.details["phase"] = "interrupted"
+            reason = f"{type(error).__name__}: {error}"
+            batch.finish(interrupted=reason)
+            run.secure_after(error)
+            if not isinstance(error, Exception):
+                raise
+            notes = "".join(f"; {note}" for note in run.notes)
+            raise SequenceInterrupted(
+                f"{claim.request} interrupted after {batch.frame_count} frame(s) of batch"
+                f" {batch.name}: {reason}{notes}",
+                batch=batch.name,
+                frames_written=batch.frame_count,
+            ) from error
+        run.phase("finishing")
+        manifest = batch.finish()
+        receipt = submit_calibration(settings, batch, claim.pk, publish)
+    return {
+        **outputs,
+        "batch": batch.name,
+        "folder": str(batch.folder),
+        "files": len(manifest["files"]),
+        "calibration_order_pk": receipt.pk,
+    }
+
+
+def submit_calibration(
+    settings: Settings, batch: BatchWriter, parent_pk: int, publish: Publisher
+) -> Receipt:
+    """Submit the ``calibrate_file_batch`` order of a completed batch (once per batch)."""
+    public_url = settings.fileserver.public_url
+    url = f"{public_url.rstrip('/')}/batches/{batch.name}/" if public_url else str(batch.folder)
+    data = {
+        "id": f"calibrate-{batch.name}",
+        "request": "calibrate_file_batch",
+        "user": "telescope",
+        "datetime": dt.datetime.now(dt.UTC).isoformat(),
+        "url": url,
+    }
+    return submit(settings, data, publish, parent_pk=parent_pk)
