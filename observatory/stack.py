@@ -1,9 +1,9 @@
 """The whole stack as child processes of one command (``observatory up``).
 
 Starts, in order: the embedded Redis (when no broker is configured), the database
-migrations, the Alpaca simulator (when enabled), the file server (when
-fileserver.public_url is set), one Celery worker per queue, Celery beat
-and the reconciler. Children get the parent's settings through ``OBSERVATORY_*``
+migrations, the Alpaca simulator (when enabled), the safety supervisor (when enabled),
+the file server (when fileserver.public_url is set), one Celery worker per queue, Celery
+beat and the reconciler. Children get the parent's settings through ``OBSERVATORY_*``
 variables. A worker that dies is restarted; Ctrl-C or SIGTERM stops everything in reverse
 order.
 """
@@ -119,6 +119,9 @@ class Stack:
             elif s.simulator.time_scale is not None:
                 command += ["--time-scale", str(s.simulator.time_scale)]
             self._spawn(Child("simulator", command))
+        if s.supervisor.enabled:
+            # Outside Celery: it keeps the dome safe when the broker or the workers are down.
+            self._spawn(Child("supervisor", [sys.executable, "-m", "observatory.supervisor"]))
         if s.fileserver.public_url:
             # Other hosts fetch this host's batches and products through it.
             command = file_server_command(s, s.fileserver.host, s.fileserver.port)
