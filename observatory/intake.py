@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
-from observatory.orders.priority import assign_priority
+from observatory.orders.models import ObservationOrder, WorkOrderBase
+from observatory.orders.priority import Priority, assign_priority
 from observatory.orders.routes import route_for
 from observatory.orders.states import transition
 from observatory.orders.validation import known_identity, parse_order
@@ -76,7 +77,7 @@ def submit(
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order), parent_pk)
+    pk, created = _store(settings, order, assign_priority(order, settings, _now()), parent_pk)
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -93,8 +94,9 @@ def submit(
 
 
 def _store(
-    settings: Settings, payload: dict[str, Any], priority: float, parent_pk: int | None
+    settings: Settings, order: WorkOrderBase, priority: Priority, parent_pk: int | None
 ) -> tuple[int, bool]:
+    payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
     now = _now()
     try:
@@ -104,7 +106,9 @@ def _store(
                 user=payload["user"],
                 request=payload["request"],
                 payload=payload,
-                priority=priority,
+                priority=priority.value,
+                priority_reasons=priority.reasons(),
+                ready_at=order.not_before if isinstance(order, ObservationOrder) else None,
                 state=WorkOrderState.RECEIVED,
                 queue=route.queue,
                 task_name=route.task_name,
@@ -161,11 +165,19 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
-    """Queue a stored order and hand it to the broker (see the module docstring)."""
+    """Queue a stored order and hand it to the broker (see the module docstring).
+
+    An order whose ``ready_at`` is still ahead stays ``queued`` and unpublished, so that it
+    neither starts early nor holds up the queue; :func:`reconcile` publishes it then.
+    """
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get_one(WorkOrder, pk)
         if row.state == WorkOrderState.RECEIVED:
             transition(row, WorkOrderState.QUEUED)
+        if row.ready_at is not None and row.ready_at > _now():
+            row.state_reason = f"deferred until {row.ready_at.isoformat()}"
+            log.info("work order %d %s", pk, row.state_reason)
+            return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
         task_name, queue, priority = row.task_name, row.queue, row.priority
     if task_name is None or queue is None or priority is None:
         raise PublishFailed(f"work order {pk} has no route; it cannot be published")
@@ -188,25 +200,31 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
 def reconcile(
     settings: Settings, publish: Publisher, *, older_than_s: float | None = None
 ) -> list[int]:
-    """Publish orders whose message never reached the broker; returns their pks.
+    """Publish orders whose message never reached the broker, or whose time has come;
+    returns the pks published.
 
     Those are orders still ``received`` (the submitter stopped between the two commits)
     or ``queued`` without ``published_at`` (the broker was down), older than
-    ``older_than_s`` (default: the ``reconcile_after_s`` setting).
+    ``older_than_s`` (default: the ``reconcile_after_s`` setting); and deferred orders
+    (``queued``, unpublished) whose ``ready_at`` has passed, at once. Most urgent first.
     """
+    now = _now()
     age = settings.reconcile_after_s if older_than_s is None else older_than_s
-    cutoff = _now() - dt.timedelta(seconds=age)
+    cutoff = now - dt.timedelta(seconds=age)
+    unpublished = (WorkOrder.state == WorkOrderState.QUEUED) & WorkOrder.published_at.is_(None)
     with session_scope(settings.sqlalchemy_url) as session:
         pks = list(
             session.scalars(
                 select(WorkOrder.pk)
                 .where(
                     or_(
-                        WorkOrder.state == WorkOrderState.RECEIVED,
-                        (WorkOrder.state == WorkOrderState.QUEUED)
-                        & WorkOrder.published_at.is_(None),
-                    ),
-                    WorkOrder.updated_at <= cutoff,
+                        (WorkOrder.state == WorkOrderState.RECEIVED)
+                        & (WorkOrder.updated_at <= cutoff),
+                        unpublished
+                        & WorkOrder.ready_at.is_(None)
+                        & (WorkOrder.updated_at <= cutoff),
+                        unpublished & (WorkOrder.ready_at <= now),
+                    )
                 )
                 .order_by(WorkOrder.priority.desc(), WorkOrder.pk)
             )
@@ -236,7 +254,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order.model_dump(mode="json"), assign_priority(order), None)
+    pk, created = _store(settings, order, assign_priority(order, settings, _now()), None)
     if created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)

@@ -6,6 +6,12 @@ A message may arrive twice (a republished order, a redelivery after a worker die
 SQLite and PostgreSQL); a *redelivered* message of a ``running`` order resumes it as a new
 attempt, because the broker only redelivers when the worker that held it is gone. Any
 other delivery is a duplicate and does nothing.
+
+Before a queued order starts, its window is checked (:mod:`observatory.orders.window`): an
+order whose window has passed, or whose target will not be observable within it, ends
+``cancelled`` with the reason; one that may not start yet goes back to unpublished with
+``ready_at`` set, and the reconciler publishes it again then. Either way this delivery
+does nothing, so the worker takes the next message at once.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderNotFound
 from observatory.orders.states import can_transition, transition
+from observatory.orders.window import Verdict, start_decision
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,8 +47,11 @@ class Claim:
 
 
 def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | None:
-    """Take the order for this delivery, or return None when another delivery has it."""
+    """Take the order for this delivery, or return None when another delivery has it or
+    the order may not start now (cancelled or deferred, see the module docstring)."""
     now = dt.datetime.now(dt.UTC)
+    if not _may_start(settings, pk, now):
+        return None
     with session_scope(settings.sqlalchemy_url) as session:
         result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(WorkOrder)
@@ -72,6 +82,32 @@ def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | 
         return Claim(
             order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
         )
+
+
+def _may_start(settings: Settings, pk: int, now: dt.datetime) -> bool:
+    # Only a queued order is checked: a running one resumes whatever its window says.
+    with session_scope(settings.sqlalchemy_url) as session:
+        order = session.get(WorkOrder, pk)
+        if order is None:
+            raise WorkOrderNotFound(f"no work order with pk {pk}")
+        if order.state != WorkOrderState.QUEUED:
+            return True
+        decision = start_decision(settings, dict(order.payload), now)
+        if decision.verdict is Verdict.START:
+            return True
+        values: dict[str, Any] = {"state_reason": decision.reason, "updated_at": now}
+        if decision.verdict is Verdict.CANCEL:
+            values |= {"state": WorkOrderState.CANCELLED, "finished_at": now}
+        else:
+            values |= {"published_at": None, "ready_at": decision.until}
+        # Conditional, like the claim itself: a concurrent delivery may have started it.
+        session.execute(
+            update(WorkOrder)
+            .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
+            .values(**values)
+        )
+        log.info("work order %d not started (%s): %s", pk, decision.verdict, decision.reason)
+        return False
 
 
 def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:

@@ -11,6 +11,10 @@ from observatory.orders.models import CalibrateFileBatchOrder, ObservationOrder
 from observatory.orders.priority import assign_priority
 from observatory.orders.routes import ROUTES
 from observatory.orders.validation import known_identity, parse_order, parse_order_json
+from observatory.settings import load_settings
+
+SETTINGS = load_settings()
+NOW = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
 
 CALIBRATE_EXAMPLE = {
     "id": "1",
@@ -64,7 +68,7 @@ def test_every_request_has_a_route_and_a_model() -> None:
     for request, fields in samples.items():
         order = parse_order(base(request, **fields))
         assert order.request == request
-        assert 0.0 <= assign_priority(order) <= 10.0
+        assert 0.0 <= assign_priority(order, SETTINGS, NOW).value <= 10.0
 
 
 @pytest.mark.parametrize(
@@ -98,9 +102,11 @@ def test_json_text_errors_are_clear() -> None:
 
 
 def test_priority_given_is_kept_and_assigned_otherwise() -> None:
-    assert assign_priority(parse_order(base("observation", ra=1.0, dec=2.0, priority=9.5))) == 9.5
-    close = assign_priority(parse_order(base("dome_close")))
-    observe = assign_priority(parse_order(base("observation", ra=1.0, dec=2.0)))
+    # Observability and submitter terms: tests/unit/orders/test_priority.py.
+    given = parse_order(base("observation", target="M 42", priority=9.5))
+    assert assign_priority(given, SETTINGS, NOW).value == 9.5
+    close = assign_priority(parse_order(base("dome_close")), SETTINGS, NOW).value
+    observe = assign_priority(parse_order(base("observation", target="M 42")), SETTINGS, NOW).value
     assert close > observe  # 10 is the most urgent end
 
 
