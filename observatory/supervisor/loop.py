@@ -24,18 +24,18 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from observatory import clock as observatory_clock
 from observatory import ephemeris
 from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
-from observatory.db.types import utcnow
 from observatory.devices.dome import DomeAdapter, ShutterState
+from observatory.devices.mount import MountAdapter
 from observatory.devices.safety import SafetyMonitorAdapter
 from observatory.errors import DeviceError
 from observatory.notify import NotificationFailed, email_admins
 from observatory.settings import Settings
 from observatory.supervisor import events, permit
 from observatory.supervisor.decision import Decision, Memory, Readings, SafetyReading, decide
-from observatory.supervisor.mount_park import MountParker
 
 log = logging.getLogger("observatory.supervisor")
 
@@ -43,19 +43,21 @@ TELESCOPE_HEARTBEAT = "telescope-worker"
 
 
 class Supervisor:
-    """Keeps the dome closed unless it is known to be safe. ``clock`` returns aware UTC
-    (injectable for tests). Not thread-safe: run :meth:`poll_once` from one thread."""
+    """Keeps the dome closed unless it is known to be safe. ``clock`` returns aware UTC;
+    by default the observatory's civil clock (:func:`observatory.clock.utc_now`, which a
+    simulated night shifts to dusk). Not thread-safe: run :meth:`poll_once` from one
+    thread."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.settings = settings
-        self.clock = clock
+        self.clock = clock or (lambda: observatory_clock.utc_now(settings))
         # A monitor that stops answering costs at most two HTTP timeouts per poll.
         monitor_devices = settings.devices.model_copy(
             update={"retries": min(settings.devices.retries, 1)}
         )
         self.monitor = SafetyMonitorAdapter(monitor_devices)
         self.dome = DomeAdapter(settings.devices)
-        self.mount = MountParker(settings.devices, settings.telescope.slew_timeout_s)
+        self.mount = MountAdapter(settings.devices, settings.telescope)
         self.memory = Memory()
         self.last_safety: SafetyReading | None = None
         self._mount_parked = False
