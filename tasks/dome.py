@@ -16,6 +16,7 @@ from observatory import dome_api
 from observatory.devices.dome import DomeAdapter
 from observatory.orders.lifecycle import Claim
 from observatory.settings import get_settings
+from observatory.supervisor.permit import require_opening_allowed
 from tasks.common import run_work_order
 
 
@@ -43,13 +44,14 @@ def status(
 def open_shutter(
     self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return run_work_order(
-        self,
-        "open_dome",
-        lambda _: _arrive(lambda: dome_api.open_dome(_dome())),
-        work_order_pk,
-        order,
-    )
+    return run_work_order(self, "open_dome", _open, work_order_pk, order)
+
+
+def _open(_claim: Claim) -> dict[str, Any]:
+    # The safety supervisor's verdict first: unsafe, unknown, hold-off or dawn refuse with
+    # UnsafeConditions before anything is sent to the dome.
+    require_opening_allowed(get_settings())
+    return _arrive(lambda: dome_api.open_dome(_dome()))
 
 
 @shared_task(bind=True, name="observatory.dome.close")
