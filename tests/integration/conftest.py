@@ -34,6 +34,9 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Ite
         # Short, so that a killed worker's message comes back within the test.
         "OBSERVATORY_VISIBILITY_TIMEOUT_S": "10",
         "OBSERVATORY_DEVICES__SHUTTER_TIMEOUT_S": "30",
+        # The stack's tests drive the dome freely; the supervisor has its own tests
+        # (test_supervisor.py). Disabled, the open permit asks the safety monitor only.
+        "OBSERVATORY_SUPERVISOR__ENABLED": "false",
     }
     for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
         env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
