@@ -14,5 +14,7 @@ from celery import Celery
 from observatory.settings import get_settings
 from workers.config import celery_config
 
-app = Celery("observatory", include=["tasks.dome", "tasks.telescope", "workers.signals"])
+app = Celery(
+    "observatory", include=["tasks.dome", "tasks.telescope", "tasks.processor", "workers.signals"]
+)
 app.conf.update(celery_config(get_settings()))

@@ -41,7 +41,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_accept_content": ["json"],
         # Outcomes live in SQL; Flower reads them from task events.
         "task_ignore_result": True,
-        "result_backend": None,
+        # Chords (the processor's parallel units) need a result backend to count finished
+        # members; only tasks that opt in (ignore_result=False) store a result there.
+        "result_backend": settings.effective_broker_url,
+        "result_expires": 7 * 24 * 3600,
         "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
         "task_default_queue": "processor",
         "task_routes": {f"observatory.{name}.*": {"queue": name} for name in QUEUES},

@@ -1,0 +1,115 @@
+"""The ``ingest`` step: every file of a batch into ``exposures``, rejected ones with why.
+
+Rows are upserted on (batch, path): a re-run, or a batch whose exposures the telescope
+already recorded, updates rows in place and never adds a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from observatory.db.models import Exposure, ExposureState, FileBatch, FileBatchState
+from observatory.db.session import session_scope
+from observatory.processor.headers import ExposureRejected, read_exposure, sha256_of
+from observatory.processor.locate import LocatedBatch
+from observatory.processor.upsert import upsert
+from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts")
+
+
+def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
+    """Record the batch and each of its files; returns counts and the rejected files.
+
+    Files are the manifest's (when there is one) else every FITS file in the folder.
+    A file that cannot be calibrated is recorded ``rejected`` with the reason; the
+    others are ``ok``. Raises only for database or folder errors.
+    """
+    rows = [_exposure_values(batch, relative) for relative in _batch_files(batch)]
+    with session_scope(settings.sqlalchemy_url) as session:
+        batch_pk = _upsert_file_batch(session, batch)
+        for row in rows:
+            _upsert_exposure(session, {"file_batch_pk": batch_pk, **row})
+    rejected = {row["path"]: row["error"] for row in rows if row["state"] == ExposureState.REJECTED}
+    for path, reason in rejected.items():
+        log.warning("batch %s: %s rejected: %s", batch.name, path, reason)
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["state"] == ExposureState.OK:
+            counts[row["imagetyp"]] = counts.get(row["imagetyp"], 0) + 1
+    return {"batch": batch.name, "file_batch_pk": batch_pk, "files": len(rows),
+            "ok": counts, "rejected": rejected}  # fmt: skip
+
+
+def _batch_files(batch: LocatedBatch) -> list[str]:
+    if batch.manifest is not None:
+        return [str(entry["path"]) for entry in batch.manifest.get("files", [])]
+    return sorted(p.name for p in batch.folder.iterdir() if p.suffix.lower() in FITS_SUFFIXES)
+
+
+def _manifest_entry(batch: LocatedBatch, relative: str) -> dict[str, Any]:
+    for entry in (batch.manifest or {}).get("files", []):
+        if entry.get("path") == relative:
+            return dict(entry)
+    return {}
+
+
+def _exposure_values(batch: LocatedBatch, relative: str) -> dict[str, Any]:
+    path = batch.folder / relative
+    checksum = sha256_of(path) if path.is_file() else None
+    try:
+        if checksum is None:
+            raise ExposureRejected("file listed in the manifest is missing")
+        expected = _manifest_entry(batch, relative).get("sha256")
+        if expected and expected != checksum:
+            raise ExposureRejected(f"sha256 {checksum} differs from the manifest's {expected}")
+        values = read_exposure(path)
+    except ExposureRejected as error:
+        return _rejected(relative, checksum, str(error))
+    return {**values, "path": relative, "checksum": checksum,
+            "state": ExposureState.OK, "error": None}  # fmt: skip
+
+
+def _rejected(relative: str, checksum: str | None, reason: str) -> dict[str, Any]:
+    # exptime_s and date_obs are NOT NULL: a rejected row holds 0 s and the ingest time;
+    # only its path, state and error mean anything.
+    return {
+        "path": relative, "imagetyp": "unknown", "exptime_s": 0.0, "filter": None,
+        "date_obs": dt.datetime.now(dt.UTC), "ra_deg": None, "dec_deg": None, "object": None,
+        "ccd_temp_c": None, "binning": 1, "naxis1": None, "naxis2": None, "header": {},
+        "checksum": checksum, "state": ExposureState.REJECTED, "error": reason,
+    }  # fmt: skip
+
+
+def _upsert_file_batch(session: Session, batch: LocatedBatch) -> int:
+    row = session.scalars(select(FileBatch).where(FileBatch.name == batch.name)).one_or_none()
+    remote = batch.url.startswith(("http://", "https://"))
+    if row is None:
+        row = FileBatch(
+            name=batch.name,
+            path=str(batch.folder),
+            url=batch.url if remote else None,
+            state=FileBatchState.TRANSFERRED if remote else FileBatchState.COMPLETE,
+            completed_at=dt.datetime.now(dt.UTC),
+            manifest=batch.manifest,
+        )
+        session.add(row)
+    elif row.manifest is None:
+        row.manifest = batch.manifest
+    if not Path(row.path).is_dir():
+        # The recorded folder is not on this host (written elsewhere): the copy here is.
+        row.path = str(batch.folder)
+    session.flush()
+    return row.pk
+
+
+def _upsert_exposure(session: Session, values: dict[str, Any]) -> None:
+    upsert(session, Exposure, values, ["file_batch_pk", "path"])

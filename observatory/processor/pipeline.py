@@ -1,0 +1,156 @@
+"""The calibration chain of a file batch, declared in one place, and its bookkeeping.
+
+Steps, in order: ``transfer`` and ``ingest`` (one unit each, run by the task that took
+the order), then ``bias``, ``dark``, ``flat_dark``, ``flat``, ``light`` and
+``astrometry``, each split into independent units (see :mod:`observatory.processor.plan`)
+that any processor worker may run. A step succeeds when all its units did; a failed
+step is recorded and, by ``processor.on_step_failure``, the chain goes on to the next
+step ("continue") or stops ("stop").
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
+from observatory.db.session import session_scope
+from observatory.errors import ConfigurationError, ObservatoryError, StepFailed
+from observatory.processor.astrometry import solve_unit
+from observatory.processor.lights import calibrate_light_unit
+from observatory.processor.locate import LocatedBatch, batch_name_from_url, locate_batch
+from observatory.processor.plan import plan_units
+from observatory.processor.stacks import correct_flats, stack_bias, stack_dark, stack_flat
+from observatory.settings import Settings
+
+STEPS = ("transfer", "ingest", "bias", "dark", "flat_dark", "flat", "light", "astrometry")
+# Steps whose failure leaves nothing to calibrate, whatever the policy.
+PREREQUISITES = ("transfer", "ingest")
+
+UNIT_RUNNERS: dict[str, Callable[[Settings, dict[str, Any]], dict[str, Any]]] = {
+    "bias": stack_bias,
+    "dark": stack_dark,
+    "flat_dark": correct_flats,
+    "flat": stack_flat,
+    "light": calibrate_light_unit,
+    "astrometry": solve_unit,
+}
+
+
+def units_of(settings: Settings, batch: str, url: str, step: str) -> list[dict[str, Any]]:
+    """The independent units of a unit step for the batch."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        return plan_units(session, batch, url, step)
+
+
+def run_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    """Run one unit; returns its outputs, raises what the step's work raises."""
+    return UNIT_RUNNERS[unit["step"]](settings, unit)
+
+
+def unit_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    """Run one unit and describe what happened as JSON, for the step that gathers its
+    units: ``{"label", "ok": True, "outputs"}`` or ``{"label", "ok": False, "error",
+    "traceback"}``. The error is not dropped: :func:`gather` raises it for the step."""
+    try:
+        return {"label": unit["label"], "ok": True, "outputs": run_unit(settings, unit)}
+    except Exception as error:  # noqa: BLE001  (carried to gather(), which raises it)
+        return {"label": unit["label"], "ok": False, "error": f"{type(error).__name__}: {error}",
+                "traceback": "".join(traceback.format_exception(error))}  # fmt: skip
+
+
+def gather(step: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The step's outputs from its units' outcomes; raises StepFailed naming every unit
+    that failed (with their tracebacks) when any did."""
+    failed = [o for o in outcomes if not o["ok"]]
+    if failed:
+        lines = [f"{o['label']}: {o['error']}" for o in failed]
+        traces = "\n".join(o["traceback"] for o in failed)
+        raise StepFailed(
+            f"{step}: {len(failed)} of {len(outcomes)} units failed:\n" + "\n".join(lines)
+            + f"\n\nUnit tracebacks:\n{traces}"
+        )  # fmt: skip
+    return {"units": len(outcomes), "results": {o["label"]: o["outputs"] for o in outcomes}}
+
+
+def stop_on_failure(settings: Settings, step: str) -> bool:
+    """Whether a failure of ``step`` ends the chain (policy, or a prerequisite)."""
+    policy = settings.processor.on_step_failure
+    if policy not in ("continue", "stop"):
+        raise ConfigurationError(f"processor.on_step_failure {policy!r} is not continue|stop")
+    return policy == "stop" or step in PREREQUISITES
+
+
+def latest_runs(session: Session, order_pks: list[int]) -> dict[str, StepRun]:
+    """The most recent run of each step over the given orders."""
+    runs = session.scalars(
+        select(StepRun).where(StepRun.work_order_pk.in_(order_pks)).order_by(StepRun.pk)
+    )
+    return {run.step: run for run in runs}
+
+
+def end_state(settings: Settings, work_order_pk: int) -> WorkOrderState:
+    """succeeded when every step the order ran succeeded; partial when some failed and
+    some calibration step succeeded; failed otherwise."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        states = {step: run.state for step, run in latest_runs(session, [work_order_pk]).items()}
+    if all(state == StepState.SUCCEEDED for state in states.values()):
+        return WorkOrderState.SUCCEEDED
+    calibrated = [s for step, s in states.items() if step not in PREREQUISITES]
+    if StepState.SUCCEEDED in calibrated and not any(
+        states.get(step) == StepState.FAILED for step in PREREQUISITES
+    ):
+        return WorkOrderState.PARTIAL
+    return WorkOrderState.FAILED
+
+
+def batch_orders(session: Session, batch: str) -> list[WorkOrder]:
+    """The batch's latest calibrate order and the resume/restart orders after it."""
+    calibrates = [
+        order
+        for order in session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.request == "calibrate_file_batch")
+            .order_by(WorkOrder.pk.desc())
+        )
+        if batch_name_from_url(str(order.payload.get("url", ""))) == batch
+    ]
+    if not calibrates:
+        raise ObservatoryError(f"no calibrate_file_batch order names batch {batch!r}")
+    latest = calibrates[0]
+    followers = session.scalars(
+        select(WorkOrder).where(
+            WorkOrder.request.in_(["resume_file_batch", "restart_file_batch"]),
+            WorkOrder.pk > latest.pk,
+        )
+    )
+    return [latest, *(o for o in followers if o.payload.get("batch") == batch)]
+
+
+def resume_point(settings: Settings, batch: str, exclude_pk: int) -> tuple[str, str | None]:
+    """The batch's url and the first step whose latest run did not succeed (None when
+    every step did), over its latest calibrate order and the resumes after it."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        orders = [o for o in batch_orders(session, batch) if o.pk != exclude_pk]
+        url = str(orders[0].payload["url"])
+        runs = latest_runs(session, [o.pk for o in orders])
+        for step in STEPS:
+            run = runs.get(step)
+            if run is None or run.state != StepState.SUCCEEDED:
+                return url, step
+    return url, None
+
+
+def transfer_batch(settings: Settings, url: str) -> tuple[LocatedBatch, dict[str, Any]]:
+    """The ``transfer`` step: the batch made readable here; returns it and the outputs."""
+    located = locate_batch(settings, url)
+    outputs = {"batch": located.name, "folder": str(located.folder), "url": url,
+               "bytes_fetched": located.bytes_fetched,
+               "files": len((located.manifest or {}).get("files", []))}  # fmt: skip
+    if located.manifest is not None and located.manifest.get("complete") is False:
+        outputs["interrupted"] = located.manifest.get("interrupted")
+    return located, outputs

@@ -1,0 +1,108 @@
+"""Which independent units of work each step has for a batch.
+
+A unit is a JSON dict ``{"step", "batch", "url", "group", "label"}``: one bias group
+(binning), dark group (exposure time, binning, filter), flat group (filter, binning) or
+one light frame. Units of a step share nothing, so any worker on any host may run any
+of them; :func:`exposures_of` gives a unit its frames back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from observatory.db.models import (
+    CalibratedFrame,
+    Exposure,
+    ExposureState,
+    FileBatch,
+    ImageType,
+)
+from observatory.errors import ObservatoryError
+
+# (step, image type of its frames, the exposure columns that make a group)
+GROUPING: dict[str, tuple[ImageType, tuple[str, ...]]] = {
+    "bias": (ImageType.BIAS, ("binning", "naxis1", "naxis2")),
+    "dark": (ImageType.DARK, ("exptime_s", "binning", "filter", "naxis1", "naxis2")),
+    "flat_dark": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2")),
+    "flat": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2")),
+    "light": (ImageType.LIGHT, ("pk",)),
+    "astrometry": (ImageType.LIGHT, ("pk",)),
+}
+
+
+def file_batch(session: Session, name: str) -> FileBatch:
+    """The batch row called ``name``; raises ObservatoryError when it was never ingested."""
+    row = session.scalars(select(FileBatch).where(FileBatch.name == name)).one_or_none()
+    if row is None:
+        raise ObservatoryError(f"batch {name!r} has not been ingested")
+    return row
+
+
+def _usable(session: Session, batch_pk: int, imagetyp: ImageType) -> list[Exposure]:
+    return list(
+        session.scalars(
+            select(Exposure)
+            .where(
+                Exposure.file_batch_pk == batch_pk,
+                Exposure.imagetyp == imagetyp.value,
+                Exposure.state == ExposureState.OK,
+            )
+            .order_by(Exposure.date_obs, Exposure.pk)
+        )
+    )
+
+
+def plan_units(session: Session, batch_name: str, url: str, step: str) -> list[dict[str, Any]]:
+    """The units of ``step`` for the batch, in a stable order (empty: nothing to do)."""
+    batch = file_batch(session, batch_name)
+    imagetyp, columns = GROUPING[step]
+    exposures = _usable(session, batch.pk, imagetyp)
+    if step == "astrometry":
+        calibrated = set(
+            session.scalars(
+                select(CalibratedFrame.exposure_pk).where(
+                    CalibratedFrame.exposure_pk.in_([e.pk for e in exposures])
+                )
+            )
+        )
+        exposures = [e for e in exposures if e.pk in calibrated]
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for exposure in exposures:
+        group = {column: getattr(exposure, column) for column in columns}
+        groups.setdefault(tuple(group.values()), group)
+    return [
+        {"step": step, "batch": batch_name, "url": url, "group": group, "label": _label(group)}
+        for group in groups.values()
+    ]
+
+
+def _label(group: dict[str, Any]) -> str:
+    if "pk" in group:
+        return f"exposure {group['pk']}"
+    parts = []
+    if "exptime_s" in group:
+        parts.append(f"{group['exptime_s']:g} s")
+    if group.get("filter"):
+        parts.append(f"filter {group['filter']}")
+    parts.append(f"binning {group['binning']}")
+    return ", ".join(parts)
+
+
+def exposures_of(
+    session: Session, batch_pk: int, step: str, group: dict[str, Any]
+) -> list[Exposure]:
+    """The usable exposures of one unit's group."""
+    imagetyp, _ = GROUPING[step]
+    return [e for e in _usable(session, batch_pk, imagetyp) if _matches(e, group)]
+
+
+def _matches(exposure: Exposure, group: dict[str, Any]) -> bool:
+    return all(getattr(exposure, column) == value for column, value in group.items())
+
+
+def names(exposures: Iterable[Exposure]) -> list[str]:
+    return [e.path for e in exposures]

@@ -1,0 +1,124 @@
+"""Where products live and how they are stored and found again on any host.
+
+Products are files under ``settings.products_dir / <batch name> /``; SQL rows hold paths
+relative to ``products_dir`` and the ``origin_url`` of the file server of the host that
+wrote them, so a worker on another host reads a master from its own disk when present,
+else fetches it from ``origin_url + "/products/" + path``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from observatory import calibration
+from observatory.db import models
+from observatory.db.queries import upsert_master_frame
+from observatory.db.session import session_scope
+from observatory.errors import MasterFrameMissing
+from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def product_file(settings: Settings, relative: str) -> Path:
+    """The absolute path of a product, its folder created."""
+    path = settings.products_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def master_relative_path(
+    batch: str,
+    kind: str,
+    binning: int,
+    filter_name: str | None = None,
+    exptime_s: float | None = None,
+) -> str:
+    """E.g. ``20261123-obs-42/master_dark_30s_bin1.fits``."""
+    parts = [f"master_{kind}"]
+    if filter_name:
+        parts.append(filter_name)
+    if exptime_s is not None and kind == "dark":
+        parts.append(f"{exptime_s:g}s")
+    parts.append(f"bin{binning}")
+    return f"{batch}/{'_'.join(parts)}.fits"
+
+
+def mid_time(exposures: Sequence[models.Exposure]) -> dt.datetime:
+    """The middle of the inputs' start times."""
+    times = sorted(e.date_obs for e in exposures)
+    return times[0] + (times[-1] - times[0]) / 2
+
+
+def store_master(
+    settings: Settings,
+    batch: models.FileBatch,
+    master: calibration.MasterFrame,
+    inputs: Sequence[models.Exposure],
+    binning: int,
+) -> dict[str, Any]:
+    """Write ``master`` under the batch's products (replacing an earlier run's file
+    atomically) and upsert its ``master_frames`` row; returns a summary for the step."""
+    relative = master_relative_path(
+        batch.name, master.kind, binning, master.filter_name, master.exposure_s
+    )
+    header = master.header.copy()
+    header["BATCH"] = (batch.name, "file batch of the inputs")
+    header["XBINNING"] = (binning, "binning of the inputs")
+    header["YBINNING"] = (binning, "binning of the inputs")
+    calibration.write_product(product_file(settings, relative), master.data, header, overwrite=True)
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = upsert_master_frame(
+            session,
+            kind=master.kind,
+            file_batch_pk=batch.pk,
+            filter=master.filter_name or None,
+            exptime_s=master.exposure_s,
+            binning=binning,
+            naxis1=int(master.data.shape[1]),
+            naxis2=int(master.data.shape[0]),
+            path=relative,
+            n_inputs=len(inputs),
+            inputs=[e.pk for e in inputs],
+            stats=_statistics(master.statistics),
+            method=str(header.get("COMBMETH", "")),
+            date_obs=mid_time(inputs),
+            is_bad=False,
+            origin_url=settings.fileserver.public_url,
+        )
+        pk = row.pk
+    log.info("master %s stored as %s (%d inputs)", master.kind, relative, len(inputs))
+    return {"pk": pk, "path": relative, "inputs": len(inputs)}
+
+
+def _statistics(statistics: calibration.FrameStatistics) -> dict[str, Any]:
+    return {key: value for key, value in vars(statistics).items()}
+
+
+def load_master(settings: Settings, row: models.MasterFrame) -> calibration.MasterFrame:
+    """The master of ``row``, from this host's products or fetched from its origin.
+
+    Its ``name`` is the relative path (what provenance headers cite). Raises
+    MasterFrameMissing when the file is neither here nor fetchable, and what the
+    transfer raises when the fetch fails."""
+    local = settings.products_dir / row.path
+    if not local.exists():
+        if not row.origin_url:
+            raise MasterFrameMissing(
+                f"master {row.path} is not on this host and no file server holds it"
+            )
+        from observatory.transfer import fetch_file
+
+        url = f"{row.origin_url.rstrip('/')}/products/{row.path}"
+        log.info("fetching master %s from %s", row.path, url)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fetch_file(settings, url, local, None, None)
+    master = calibration.read_master_frame(local)
+    return calibration.MasterFrame(
+        master.kind, master.data, master.header, master.statistics,
+        master.exposure_s, master.filter_name, row.path,
+    )  # fmt: skip

@@ -1,0 +1,147 @@
+"""The stacking steps' units: master bias, master dark, flat-dark correction, master flat.
+
+Each unit reads its group's raw frames from the batch folder on this host, writes its
+products under ``products_dir/<batch>/`` (atomically, replacing an earlier run's) and
+upserts their rows, so running a unit again never adds rows or files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from observatory import calibration
+from observatory.calibration.stacking import CombineMethod
+from observatory.db import models
+from observatory.db.session import session_scope
+from observatory.errors import ConfigurationError, FrameMismatch
+from observatory.processor import library
+from observatory.processor.plan import exposures_of, file_batch, names
+from observatory.processor.products import load_master, product_file, store_master
+from observatory.settings import Settings
+
+
+class UnitContext:
+    """What every unit loads first: its batch row, folder on this host and frames."""
+
+    def __init__(self, settings: Settings, unit: dict[str, Any]) -> None:
+        from observatory.processor.locate import batch_folder_here
+
+        self.settings = settings
+        self.group: dict[str, Any] = unit["group"]
+        with session_scope(settings.sqlalchemy_url) as session:
+            self.batch = file_batch(session, unit["batch"])
+            self.exposures = exposures_of(session, self.batch.pk, unit["step"], self.group)
+        self.folder = batch_folder_here(settings, self.batch.name, self.batch.path, unit["url"])
+
+    def raw(self, exposure: models.Exposure) -> Path:
+        return self.folder / exposure.path
+
+    def wanted(self, exposure: models.Exposure) -> library.Wanted:
+        assert exposure.naxis1 is not None and exposure.naxis2 is not None
+        return library.Wanted(
+            self.batch.pk, exposure.binning, exposure.naxis1, exposure.naxis2,
+            exposure.date_obs, exposure.filter, exposure.exptime_s,
+        )  # fmt: skip
+
+    def require(self, minimum: int, what: str) -> None:
+        if len(self.exposures) < minimum:
+            raise FrameMismatch(
+                f"{what}: {len(self.exposures)} usable frames, at least {minimum} are needed"
+            )
+
+
+def combine_options(settings: Settings) -> tuple[CombineMethod, calibration.SigmaClip | None]:
+    """The combine method and clipping of the settings; ConfigurationError if unknown."""
+    method = settings.processor.combine_method
+    if method not in ("median", "mean", "sigma_clip"):
+        raise ConfigurationError(
+            f"processor.combine_method {method!r} is not median, mean or sigma_clip"
+        )
+    clip = None
+    if method == "sigma_clip":
+        p = settings.processor
+        clip = calibration.SigmaClip(p.sigma_clip_low, p.sigma_clip_high)
+    return method, clip  # type: ignore[return-value]
+
+
+def _store(context: UnitContext, master: calibration.MasterFrame) -> dict[str, Any]:
+    binning = context.group["binning"]
+    return store_master(context.settings, context.batch, master, context.exposures, binning)
+
+
+def stack_bias(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    context = UnitContext(settings, unit)
+    context.require(settings.processor.min_bias_frames, f"bias group {unit['label']}")
+    method, clip = combine_options(settings)
+    master = calibration.make_master_bias(
+        [context.raw(e) for e in context.exposures], method=method, clip=clip,
+        names=names(context.exposures),
+    )  # fmt: skip
+    return _store(context, master)
+
+
+def _bias_for(context: UnitContext, exposure: models.Exposure) -> calibration.MasterFrame:
+    with session_scope(context.settings.sqlalchemy_url) as session:
+        row = library.choose_bias(session, context.wanted(exposure))
+    return load_master(context.settings, row)
+
+
+def _dark_for(context: UnitContext, exposure: models.Exposure) -> calibration.MasterFrame:
+    with session_scope(context.settings.sqlalchemy_url) as session:
+        row = library.choose_dark(session, context.wanted(exposure))
+    return load_master(context.settings, row)
+
+
+def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    context = UnitContext(settings, unit)
+    context.require(settings.processor.min_dark_frames, f"dark group {unit['label']}")
+    method, clip = combine_options(settings)
+    bias = _bias_for(context, context.exposures[0])
+    master = calibration.make_master_dark(
+        [context.raw(e) for e in context.exposures], bias, context.group["exptime_s"],
+        filter_name=context.group["filter"], method=method, clip=clip,
+        names=names(context.exposures),
+    )  # fmt: skip
+    return _store(context, master)
+
+
+def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
+    """Where the flat-dark corrected copy of a raw flat is kept."""
+    return f"{batch}/flat_dark/{Path(exposure.path).stem}.fits"
+
+
+def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:
+    corrected = calibration.correct_flat(
+        context.raw(exposure), _bias_for(context, exposure), _dark_for(context, exposure),
+        exposure_s=exposure.exptime_s,
+    )  # fmt: skip
+    relative = corrected_flat_relative(context.batch.name, exposure)
+    calibration.write_product(
+        product_file(context.settings, relative), corrected.data, corrected.header, overwrite=True
+    )
+    return relative
+
+
+def correct_flats(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    context = UnitContext(settings, unit)
+    return {"corrected": [_correct_one(context, e) for e in context.exposures]}
+
+
+def stack_flat(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
+    """A master flat from the group's flat-dark corrected flats; a corrected copy that
+    is not on this host (made elsewhere) is made again here from the raw flat."""
+    context = UnitContext(settings, unit)
+    context.require(settings.processor.min_flat_frames, f"flat group {unit['label']}")
+    method, clip = combine_options(settings)
+    corrected = []
+    for exposure in context.exposures:
+        path = settings.products_dir / corrected_flat_relative(context.batch.name, exposure)
+        if not path.exists():
+            path = product_file(settings, _correct_one(context, exposure))
+        corrected.append(path)
+    master = calibration.make_master_flat(
+        corrected, filter_name=context.group["filter"] or "", method=method, clip=clip,
+        names=names(context.exposures),
+    )  # fmt: skip
+    return _store(context, master)
