@@ -13,6 +13,7 @@ from observatory.cli import (
     dome,
     flower,
     orders,
+    report,
     run,
     serve_files,
     simulate,
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (run, stack, orders, dome, simulate, db, bench, api, flower, serve_files):
         module.register(commands)
     supervise.register(commands)
+    report.register(commands)
     return parser
 
 
