@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
@@ -46,9 +46,10 @@ def fetch_batch(settings: Settings, url: str) -> FetchedBatch:
     checked (present, regular, size, sha256) in place; files not listed are ignored; the
     folder itself is returned (nothing copied). An http(s) url (the batch folder,
     ``<base>/batches/<name>/``): ``manifest.json`` is fetched and validated, then each file
-    is downloaded into ``settings.repository_dir / <name>`` (see :func:`download`; files
-    already there with the right sha256 are skipped, partial ones resumed), and the
-    manifest is written there last. The manifest's batch name must equal the folder's (or
+    (beside the manifest, after redirects) is downloaded into
+    ``settings.repository_dir / <name>`` (see :func:`download`; files already there with
+    the right sha256 are skipped, partial ones resumed), and the manifest is written there
+    last. The manifest's batch name must equal the folder's (or
     the url's last path segment). Raises TransferRefused (policy, manifest, sizes above
     ``processor.max_file_bytes`` / ``max_batch_bytes``), TransferFailed (missing files,
     network), ChecksumMismatch (size or sha256). Concurrent fetches of one batch on this
@@ -73,8 +74,10 @@ def _verify_local(url: str, folder: Path) -> FetchedBatch:
 def _fetch_remote(settings: Settings, url: str) -> FetchedBatch:
     parts = urlsplit(url)
     base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
-    data = _get_manifest_bytes(settings, base + MANIFEST_NAME)
-    manifest = parse_manifest(data, base + MANIFEST_NAME)
+    data, manifest_url = _get_manifest_bytes(settings, base + MANIFEST_NAME)
+    manifest = parse_manifest(data, manifest_url)
+    # Files sit beside the manifest, wherever redirects found it.
+    base = urljoin(manifest_url, ".")
     _check_name(url, manifest, unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]))
     _check_sizes(settings, url, manifest)
     folder = settings.repository_dir / manifest["batch"]
@@ -94,12 +97,13 @@ def _fetch_remote(settings: Settings, url: str) -> FetchedBatch:
     return FetchedBatch(manifest["batch"], folder, manifest, fetched, url)
 
 
-def _get_manifest_bytes(settings: Settings, manifest_url: str) -> bytes:
+def _get_manifest_bytes(settings: Settings, manifest_url: str) -> tuple[bytes, str]:
+    """The manifest's bytes (at most one more than allowed) and the url that answered."""
     response, final_url = open_get(settings, manifest_url)
     try:
         if response.status != 200:
             raise TransferFailed(f"{final_url}: HTTP {response.status} {response.reason}")
-        return response.read(MAX_MANIFEST_BYTES + 1)
+        return response.read(MAX_MANIFEST_BYTES + 1), final_url
     except OSError as error:
         raise TransferFailed(f"{final_url}: {type(error).__name__}: {error}") from error
     finally:
