@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,11 +13,14 @@ from observatory.cli.main import build_parser
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 
 
+def services() -> dict[str, dict[str, Any]]:
+    return dict(yaml.safe_load(COMPOSE.read_text())["services"])
+
+
 def commands() -> dict[str, list[str]]:
-    services = yaml.safe_load(COMPOSE.read_text())["services"]
     return {
         name: svc["command"]
-        for name, svc in services.items()
+        for name, svc in services().items()
         if isinstance(svc.get("command"), list)
         and not svc.get("image", "").startswith(("redis", "postgres"))
     }
@@ -32,6 +36,9 @@ def test_compose_commands_are_entry_points_of_the_project() -> None:
         "beat",
         "reconciler",
         "simulator",
+        "supervisor",
+        "api",
+        "flower",
     } <= set(found)
     parser = build_parser()
     for name, command in found.items():
@@ -52,3 +59,21 @@ def test_dome_and_telescope_workers_run_one_task_at_a_time() -> None:
     for name in ("worker-dome", "worker-telescope"):
         command = found[name]
         assert command[command.index("-c") + 1] == "1", name
+
+
+def test_flower_and_the_api_require_their_secrets() -> None:
+    found = services()
+    flower = found["flower"]
+    assert flower["command"][:2] == ["observatory", "flower"]
+    assert "--no-auth" not in flower["command"]
+    # `${VAR:?message}`: compose refuses to start without the credentials.
+    assert ":?" in flower["environment"]["OBSERVATORY_FLOWER__BASIC_AUTH"]
+    api = found["api"]
+    assert api["command"][:2] == ["observatory", "api"]
+    assert ":?" in api["environment"]["OBSERVATORY_API__TOKENS"]
+    for name in ("flower", "api"):
+        # The merge keeps the shared settings (broker, database) beside the secret.
+        environment = found[name]["environment"]
+        assert "OBSERVATORY_BROKER_URL" in environment and "OBSERVATORY_DATABASE_URL" in environment
+        # Published on loopback only: operators reach them through a reverse proxy.
+        assert all(port.startswith("127.0.0.1:") for port in found[name]["ports"])
