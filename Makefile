@@ -20,8 +20,10 @@ test-fast: install
 up: install
 	$(VENV)/bin/observatory up
 
+# The stack with Flower on http://127.0.0.1:5555/: with the credentials of
+# OBSERVATORY_FLOWER__BASIC_AUTH=user:password when set, else open on loopback only.
 flower: install
-	$(VENV)/bin/observatory up --flower
+	$(VENV)/bin/observatory up --flower --flower-no-auth
 
 bench: install system-deps
 	$(VENV)/bin/observatory bench
