@@ -35,8 +35,9 @@ def take_calibration_frames(
 
 
 def _binning(order: CalibrationFramesOrder, spec: DarkSpec | FlatSpec) -> int:
-    # A set's own binning wins when given; otherwise the order's.
-    return spec.binning if "binning" in spec.model_fields_set else order.binning
+    # A set binned other than 1 (the default) keeps its own binning; otherwise the order's
+    # applies (the stored payload spells out defaults, so "not given" cannot be told).
+    return spec.binning if spec.binning != 1 else order.binning
 
 
 def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:

@@ -1,0 +1,215 @@
+"""The observation and calibration-frame sequences against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from astropy.io import fits
+from sqlalchemy import select
+
+from observatory.db.models import DeviceEvent, Exposure, FileBatch, Heartbeat, WorkOrder
+from observatory.db.session import session_scope
+from observatory.devices.camera import CameraAdapter, Frame
+from observatory.devices.dome import ShutterState
+from observatory.errors import UnsafeConditions, WorkOrderInvalid
+from observatory.settings import Settings
+from observatory.telescope.calibration import take_calibration_frames
+from observatory.telescope.observation import observe
+from observatory.telescope.rig import TelescopeRig
+from observatory.telescope.run import SequenceInterrupted
+from observatory.telescope.targets import TargetNotObservable
+from tests.unit.telescope.conftest import claimed_order, set_safe
+from tests.unit.test_intake import Broker
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def zenith(rig: TelescopeRig, settings: Settings) -> dict[str, float]:
+    """A target near the zenith now (right ascension = sidereal time)."""
+    return {"ra": rig.mount.sidereal_time_hours() * 15.0, "dec": settings.site.latitude_deg - 5}
+
+
+def events(settings: Settings, pk: int) -> list[tuple[str, str]]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = session.scalars(
+            select(DeviceEvent).where(DeviceEvent.work_order_pk == pk).order_by(DeviceEvent.pk)
+        )
+        return [(e.device, e.event) for e in rows]
+
+
+def exposures(settings: Settings) -> list[Exposure]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = list(session.scalars(select(Exposure).order_by(Exposure.pk)))
+        session.expunge_all()
+        return rows
+
+
+def test_observation_writes_lights_and_submits_the_calibration(settings: Settings) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    rig.mount.park()
+    broker = Broker()
+    plan = [
+        {"filter": "R", "exposure_s": 2.0, "count": 2, "binning": 2},
+        {"filter": "b", "exposure_s": 1.0, "count": 1, "binning": 2},
+    ]
+    target = zenith(rig, settings)
+    claimed = claimed_order(settings, broker, "observation", exposures=plan, **target)
+    outputs = observe(settings, claimed, rig, broker)
+
+    folder = Path(outputs["folder"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    assert [f["path"] for f in manifest["files"]] == [
+        "light_R_2s_0001.fits",
+        "light_R_2s_0002.fits",
+        "light_B_1s_0003.fits",
+    ]
+    with fits.open(folder / "light_B_1s_0003.fits", checksum=True) as hdul:
+        header, data = hdul[0].header, hdul[0].data
+    assert data.shape == (128, 128) and data.dtype.name == "uint16"
+    assert header["FILTER"] == "B" and header["IMAGETYP"] == "Light Frame"
+    assert abs(header["RA"] - claimed.payload["ra"]) < 0.2
+    assert header["FOCALLEN"] == pytest.approx(530.0) and header["XPIXSZ"] == 18.0
+    rows = exposures(settings)
+    assert [(r.filter, r.binning, r.naxis1) for r in rows] == [("R", 2, 128)] * 2 + [("B", 2, 128)]
+
+    # Devices are left as found: dome closed again, mount parked again.
+    assert rig.dome.status().shutter is ShutterState.CLOSED
+    assert rig.mount.status().at_park
+    timeline = events(settings, claimed.pk)
+    for expected in [
+        ("dome", "shutter_opened"),
+        ("mount", "slew_started"),
+        ("mount", "slew_ended"),
+        ("camera", "exposure_started"),
+        ("camera", "exposure_ended"),
+        ("dome", "shutter_closed"),
+    ]:
+        assert expected in timeline
+    assert timeline.index(("dome", "shutter_opened")) < timeline.index(("mount", "slew_ended"))
+    assert timeline.count(("camera", "exposure_ended")) == 3
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        child = session.get_one(WorkOrder, outputs["calibration_order_pk"])
+        assert child.parent_pk == claimed.pk and child.request == "calibrate_file_batch"
+        assert child.payload["url"] == str(folder) and child.user == "telescope"
+        assert child.order_id == f"calibrate-{outputs['batch']}"
+        beat = session.get_one(Heartbeat, "telescope-worker")
+        assert beat.details["phase"] == "idle"
+    assert broker.sent[-1]["task"] == "observatory.processor.calibrate_file_batch"
+
+
+def test_calibration_frames_take_bias_dark_and_levelled_flats(settings: Settings) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    claimed = claimed_order(
+        settings,
+        broker,
+        "calibration_frames",
+        bias_count=2,
+        darks=[{"exposure_s": 3.0, "count": 1}],
+        flats=[{"filter": "R", "count": 2, "target_adu": 20000.0}],
+        binning=2,
+    )
+    outputs = take_calibration_frames(settings, claimed, rig, broker)
+    rows = exposures(settings)
+    assert [(r.imagetyp, r.filter, r.binning) for r in rows] == [
+        ("bias", None, 2),
+        ("bias", None, 2),
+        ("dark", None, 2),
+        ("flat", "R", 2),
+        ("flat", "R", 2),
+    ]
+    assert rows[2].exptime_s == 3.0
+    flat_s = outputs["flat_exposures_s"]["R"]
+    limits = settings.telescope
+    assert limits.flat_min_exposure_s <= flat_s <= limits.flat_max_exposure_s
+    folder = Path(outputs["folder"])
+    with fits.open(folder / rows[3].path) as hdul:
+        level = float(hdul[0].data.mean())
+        assert hdul[0].header["IMAGETYP"] == "Flat Field" and hdul[0].header["EXPTIME"] == flat_s
+    assert abs(level - 20000.0) < 0.15 * 20000.0
+    with fits.open(folder / rows[2].path) as hdul:
+        assert hdul[0].header["IMAGETYP"] == "Dark Frame" and "FILTER" not in hdul[0].header
+    status = rig.panel.status()
+    assert (status.cover.name, status.lamp.name) == ("OPEN", "OFF")
+    assert ("covercalibrator", "lamp_on") in events(settings, claimed.pk)
+
+
+class UnsafeAfterFirstFrame(CameraAdapter):
+    """The real camera; the weather turns unsafe once the first frame is read out."""
+
+    def __init__(self, address: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.address = address
+
+    def expose(self, exposure_s: float, light: bool, binning: int = 1) -> Frame:
+        frame = super().expose(exposure_s, light, binning)
+        set_safe(self.address, False)
+        return frame
+
+
+def test_unsafe_mid_observation_keeps_the_frame_and_closes_the_dome(
+    settings: Settings, simulator
+) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    rig.dome.close_shutter()
+    rig.camera = UnsafeAfterFirstFrame(simulator.address, settings.devices, settings.telescope)
+    broker = Broker()
+    plan = [{"filter": "L", "exposure_s": 1.0, "count": 3, "binning": 4}]
+    target = zenith(rig, settings)
+    claimed = claimed_order(settings, broker, "observation", exposures=plan, **target)
+    with pytest.raises(SequenceInterrupted) as caught:
+        observe(settings, claimed, rig, broker)
+    assert isinstance(caught.value.__cause__, UnsafeConditions)
+    assert caught.value.frames_written == 1
+    assert rig.dome.status().shutter is ShutterState.CLOSED
+    with session_scope(settings.sqlalchemy_url) as session:
+        batch = session.scalars(select(FileBatch)).one()
+        assert batch.state == "failed"
+        assert batch.manifest is not None and batch.manifest["complete"] is False
+        assert "UnsafeConditions" in batch.manifest["interrupted"]
+        assert [f["path"] for f in batch.manifest["files"]] == ["light_L_1s_0001.fits"]
+        children = session.scalars(select(WorkOrder).where(WorkOrder.parent_pk == claimed.pk))
+        assert list(children) == []
+    manifest = json.loads((Path(batch.path) / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    timeline = events(settings, claimed.pk)
+    assert ("safetymonitor", "unsafe") in timeline and ("dome", "shutter_closed") in timeline
+
+
+def test_unsafe_before_start_takes_nothing_and_leaves_the_dome_closed(
+    settings: Settings, simulator
+) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    rig.dome.close_shutter()
+    broker = Broker()
+    plan = [{"filter": "L", "exposure_s": 1.0}]
+    target = zenith(rig, settings)
+    claimed = claimed_order(settings, broker, "observation", exposures=plan, **target)
+    set_safe(simulator.address, False)
+    with pytest.raises(SequenceInterrupted) as caught:
+        observe(settings, claimed, rig, broker)
+    assert caught.value.frames_written == 0
+    assert rig.dome.status().shutter is ShutterState.CLOSED
+    assert ("dome", "shutter_opened") not in events(settings, claimed.pk)
+
+
+def test_name_only_target_and_target_below_the_limit_are_refused(settings: Settings) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    plan = [{"filter": "L", "exposure_s": 1.0}]
+    named = claimed_order(settings, broker, "observation", target="M 31", exposures=plan)
+    with pytest.raises(WorkOrderInvalid, match="ra, dec"):
+        observe(settings, named, rig, broker)
+    here = zenith(rig, settings)
+    # Opposite the zenith in right ascension and south: far below the horizon.
+    below = {"ra": (here["ra"] + 180.0) % 360.0, "dec": -60.0}
+    low = claimed_order(settings, broker, "observation", exposures=plan, **below)
+    with pytest.raises(TargetNotObservable, match="below the limit"):
+        observe(settings, low, rig, broker)
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert session.scalars(select(FileBatch)).all() == []
