@@ -13,13 +13,15 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 MANIFEST_NAME = "manifest.json"
+# Files still being written (ours and the transfer's) are never served.
+UNFINISHED_SUFFIXES = (".part", ".tmp")
 
 
 def create_app(batches_dir: Path, products_dir: Path) -> Starlette:
     """Serve ``GET``/``HEAD`` of batch files, batch manifests and products, read-only.
 
     Anything that is not a regular file under its root after resolving symlinks (missing,
-    a folder, a dot-file such as a ``.part``, ``..`` in any spelling) answers 404.
+    a folder, a dot-file, a ``.part`` or ``.tmp``, ``..`` in any spelling) answers 404.
     """
 
     async def batch(request: Request) -> Response:
@@ -46,12 +48,14 @@ def create_app(batches_dir: Path, products_dir: Path) -> Starlette:
 def resolve_under(root: Path, components: list[str]) -> tuple[Path, os.stat_result] | None:
     """The regular file that ``components`` name under ``root``, or None.
 
-    Refuses empty, ``.``/``..`` and dot-prefixed components, NUL and backslashes, then
-    resolves symlinks and refuses a result outside ``root``.
+    Refuses empty, ``.``/``..`` and dot-prefixed components, NUL and backslashes, names of
+    unfinished files, then resolves symlinks and refuses a result outside ``root``.
     """
     for component in components:
         if not component or component.startswith(".") or "\x00" in component or "\\" in component:
             return None
+    if components[-1].endswith(UNFINISHED_SUFFIXES):
+        return None
     real_root = root.resolve()
     try:
         path = real_root.joinpath(*components).resolve(strict=True)
