@@ -1,0 +1,33 @@
+"""Mount geometry helpers: coordinate checks, altitude, separation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from observatory.devices.mount import altitude_deg, check_radec_deg, separation_deg
+from observatory.errors import InvalidTarget
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec", "named"),
+    [(360.0, 0.0, "ra"), (-1.0, 0.0, "ra"), (10.0, 90.5, "dec"), (math.nan, 0.0, "ra"),
+     (True, 0.0, "ra"), ("10", 0.0, "ra")],
+)  # fmt: skip
+def test_out_of_range_coordinates_are_refused_by_name(ra: object, dec: object, named: str) -> None:
+    with pytest.raises(InvalidTarget, match=named):
+        check_radec_deg(ra, dec)
+
+
+def test_altitude_of_the_meridian_and_the_pole() -> None:
+    # On the meridian (hour angle 0) altitude = 90 - |latitude - dec|.
+    assert altitude_deg(150.0, 20.0, 10.0, 37.0) == pytest.approx(73.0)
+    assert altitude_deg(0.0, 90.0, 5.3, 37.0) == pytest.approx(37.0)
+    assert altitude_deg(150.0, 20.0, 22.0, 37.0) < 0
+
+
+def test_separation_across_ra_zero_and_near_the_pole() -> None:
+    assert separation_deg(359.9, 0.0, 0.1, 0.0) == pytest.approx(0.2)
+    assert separation_deg(0.0, 89.0, 180.0, 89.0) == pytest.approx(2.0)
+    assert separation_deg(10.0, 10.0, 10.0, 10.0) == 0.0
