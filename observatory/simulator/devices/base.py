@@ -141,6 +141,9 @@ class Device:
     default_description: ClassVar[str] = "Alpaca device simulator"
     settings_model: ClassVar[type[DeviceSettings]] = DeviceSettings
     device_state_members: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # GET members of this type that the interface requires to answer while disconnected
+    # (e.g. SafetyMonitor.IsSafe, which then reads False); their handlers check themselves.
+    answers_disconnected: ClassVar[frozenset[str]] = frozenset()
     _handlers: ClassVar[dict[tuple[str, str], Handler]] = {}
     _actions: ClassVar[dict[str, str]] = {}  # lower-case action name -> method name
 
@@ -233,7 +236,10 @@ class Device:
 
         May return an awaitable when the handler is ``async``.
         """
-        if not works_disconnected(member) and not self.connected:
+        exempt = works_disconnected(member) or (
+            member.verb == "GET" and member.name in self.answers_disconnected
+        )
+        if not exempt and not self.connected:
             raise NotConnected(f"{self.display_name} is not connected")
         handler = self._handlers.get((member.verb, member.name))
         if handler is None:

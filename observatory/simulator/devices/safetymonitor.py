@@ -1,7 +1,8 @@
 """A safety monitor (ISafetyMonitorV3) whose verdict tests set.
 
 ``IsSafe`` starts at the ``safe`` setting and changes only through the Action
-``simulator:set_safe`` with the parameter ``"true"`` or ``"false"``.
+``simulator:set_safe`` with the parameter ``"true"`` or ``"false"``. As ISafetyMonitor
+requires, ``IsSafe`` reads False (not NotConnected) while the device is disconnected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class SafetyMonitor(Device):
     default_description = "Weather and power safety monitor"
     settings_model = SafetyMonitorSettings
     device_state_members = (("IsSafe", "issafe"),)
+    answers_disconnected = frozenset({"issafe"})
     settings: SafetyMonitorSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -30,7 +32,8 @@ class SafetyMonitor(Device):
 
     @get("issafe")
     def get_is_safe(self) -> bool:
-        return self.is_safe
+        """False while disconnected: a client must never read "safe" from a dead link."""
+        return self.is_safe and self.connected
 
     @action("simulator:set_safe")
     def action_set_safe(self, parameters: str) -> str:

@@ -38,7 +38,8 @@ def test_disconnected_device_answers_identity_but_refuses_state(
     ]
     for name in ("description", "driverinfo", "driverversion", "connecting"):
         call(monitor, "GET", name)
-    for verb, name in (("GET", "issafe"), ("GET", "devicestate"), ("PUT", "commandblind")):
+    assert call(monitor, "GET", "issafe") is False  # ISafetyMonitor: False, not an error
+    for verb, name in (("GET", "devicestate"), ("PUT", "commandblind")):
         with pytest.raises(NotConnected):
             call(monitor, verb, name, command="x", raw=False) if verb == "PUT" else call(
                 monitor, verb, name
