@@ -32,9 +32,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state-succeeded { color: #1e7b34; } .state-failed, .state-rejected { color: #b3261e; }
 .state-partial, .state-cancelled { color: #9a6700; }
 pre { white-space: pre-wrap; word-break: break-word; margin: 0; font-size: 12px; }
-figure { display: inline-block; margin: 0 1em 1.5em 0; vertical-align: top; }
-figure img { max-width: 100%; height: auto; border: 1px solid #ccc; }
-figcaption { font-size: 12px; max-width: 44em; }
+figure { display: inline-block; width: 480px; margin: 0 1em 1.5em 0; vertical-align: top; }
+figure img { width: 100%; height: auto; border: 1px solid #ccc; }
+figcaption { font-size: 12px; }
+#timeline-img { max-width: 100%; }
 .missing { padding: 2em; background: #fbeaea; border: 1px solid #e0b4b4; }
 .none { color: #777; font-style: italic; }
 """
@@ -217,9 +218,10 @@ def _number(value: Any) -> str:
 
 def _figure(kind: str, pk: int, picture: FramePicture | None, caption: str, alt: str) -> str:
     if picture is not None and picture.src is not None:
+        src = e(quote(picture.src))
         body = (
-            f'<img src="{e(quote(picture.src))}" width="{picture.width_px}" '
-            f'height="{picture.height_px}" alt="{e(alt)}">'
+            f'<a href="{src}"><img src="{src}" width="{picture.width_px}" '
+            f'height="{picture.height_px}" alt="{e(alt)}"></a>'
         )
     else:
         problem = picture.problem if picture is not None else "no picture"

@@ -3,7 +3,10 @@ RA/Dec grid drawn from the header's WCS when it has a celestial one.
 
 Frames are mean-binned by a whole factor before plotting, so a 4096 x 4096 frame becomes
 about 680 x 680 and renders in a few tenths of a second; the grid is drawn in the full
-frame's pixel coordinates, so the header WCS (TAN or TAN-SIP) applies unchanged.
+frame's pixel coordinates, so the header WCS (TAN or TAN-SIP) applies unchanged. Frames
+without a grid are written as 8-bit grayscale PNGs straight from the stretched pixels;
+those with a grid go through matplotlib and are stored with a 256-colour palette, a third
+of the size of matplotlib's own RGBA PNG.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.visualization import ZScaleInterval
 from astropy.wcs import WCS, FITSFixedWarning
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from observatory.errors import FrameFormatUnsupported
 
@@ -65,12 +70,29 @@ def read_binned(path: Path, max_side_px: int = MAX_SIDE_PX) -> BinnedFrame:
         raw = hdu.data
         factor = max(1, math.ceil(max(raw.shape) / max_side_px))
         rows, cols = (raw.shape[0] // factor) * factor, (raw.shape[1] // factor) * factor
-        blocks = raw[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
-        binned = blocks.mean(axis=(1, 3), dtype=np.float64)
+        # Sum each run of `factor` rows (contiguous memory), then every `factor`-th column:
+        # several times faster than numpy's mean over a 4-D reshaped view.
+        row_sums = (
+            raw[:rows, :cols].reshape(rows // factor, factor, cols).sum(axis=1, dtype=np.float64)
+        )
+        sums = np.zeros((rows // factor, cols // factor))
+        for offset in range(factor):
+            sums += row_sums[:, offset::factor]
         # Scaling is linear, so scaling the means equals the mean of the scaled values.
         bscale, bzero = float(hdu.header.get("BSCALE", 1)), float(hdu.header.get("BZERO", 0))
-        binned = (binned * bscale + bzero).astype(np.float32)
+        binned = (sums * (bscale / factor**2) + bzero).astype(np.float32)
         return BinnedFrame(binned, factor, (rows, cols), hdu.header.copy())
+
+
+def stretch(data: np.ndarray) -> np.ndarray:
+    """8-bit grey levels of ``data`` between its zscale limits (0 below, 255 above)."""
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        return np.zeros(data.shape, np.uint8)
+    low, high = ZScaleInterval().get_limits(finite)
+    span = high - low if high > low else 1.0
+    scaled = np.nan_to_num((data - low) * (255.0 / span), nan=0.0)
+    return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 def _first_image(hdus: fits.HDUList, path: Path) -> fits.PrimaryHDU | fits.ImageHDU:
@@ -96,42 +118,38 @@ def render_frame(fits_path: Path, png_path: Path, *, grid: bool) -> Picture:
     :func:`read_binned`."""
     frame = read_binned(fits_path)
     wcs = celestial_wcs(frame.header) if grid else None
-    low, high = ZScaleInterval().get_limits(frame.data)
-    rows, cols = frame.data.shape
+    grey = stretch(frame.data)
+    image = _grid_image(frame, grey, wcs) if wcs is not None else Image.fromarray(grey[::-1])
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(png_path, format="PNG", **PNG_OPTIONS)
+    return Picture(png_path, image.width, image.height, wcs is not None)
+
+
+def _grid_image(frame: BinnedFrame, grey: np.ndarray, wcs: WCS) -> Image.Image:
+    rows, cols = grey.shape
     image_w_in, image_h_in = cols / DPI, rows / DPI
-    if wcs is None:
-        figure = Figure(figsize=(image_w_in, image_h_in), dpi=DPI)
-        axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-        axes.set_axis_off()
-    else:
-        # Room on the left and below for the RA/Dec tick labels.
-        left_in, bottom_in = 1.0, 0.55
-        width_in, height_in = image_w_in + left_in + 0.25, image_h_in + bottom_in + 0.15
-        figure = Figure(figsize=(width_in, height_in), dpi=DPI)
-        box = (
-            left_in / width_in,
-            bottom_in / height_in,
-            image_w_in / width_in,
-            image_h_in / height_in,
-        )
-        axes = figure.add_axes(box, projection=wcs)
+    # Room on the left and below for the RA/Dec tick labels.
+    left_in, bottom_in = 1.0, 0.55
+    width_in, height_in = image_w_in + left_in + 0.25, image_h_in + bottom_in + 0.15
+    figure = Figure(figsize=(width_in, height_in), dpi=DPI)
+    canvas = FigureCanvasAgg(figure)
+    box = (left_in / width_in, bottom_in / height_in, image_w_in / width_in, image_h_in / height_in)
+    axes = figure.add_axes(box, projection=wcs)
     full_rows, full_cols = frame.full_shape
     axes.imshow(
-        frame.data,
+        grey,
         origin="lower",
         cmap="gray",
-        vmin=low,
-        vmax=high,
+        vmin=0,
+        vmax=255,
         interpolation="nearest",
         # Pixel centres of the full frame, so that the WCS applies unchanged.
         extent=(-0.5, full_cols - 0.5, -0.5, full_rows - 0.5),
     )
-    if wcs is not None:
-        _draw_grid(axes)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, pil_kwargs=PNG_OPTIONS)
-    width_px, height_px = figure.canvas.get_width_height()
-    return Picture(png_path, width_px, height_px, wcs is not None)
+    _draw_grid(axes)
+    canvas.draw()
+    rgba = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+    return rgba.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
 
 
 def _draw_grid(axes: object) -> None:

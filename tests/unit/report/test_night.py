@@ -1,0 +1,65 @@
+"""The night's window and the default night."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from observatory.db.models import WorkOrder
+from observatory.db.session import session_scope
+from observatory.report.night import latest_night, night_of, night_window
+
+
+def test_a_night_runs_from_noon_utc_to_noon_utc() -> None:
+    start, end = night_window(dt.date(2026, 11, 23))
+
+    assert start == dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
+    assert end == dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("instant", "night"),
+    [
+        (dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC), dt.date(2026, 11, 23)),
+        (dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC), dt.date(2026, 11, 23)),
+        (dt.datetime(2026, 11, 24, 11, 59, 59, tzinfo=dt.UTC), dt.date(2026, 11, 23)),
+        (dt.datetime(2026, 11, 23, 11, 59, 59, tzinfo=dt.UTC), dt.date(2026, 11, 22)),
+        # 01:00 at UTC+2 is 23:00 UTC the evening before.
+        (
+            dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            dt.date(2026, 11, 23),
+        ),
+    ],
+)
+def test_night_of_an_instant(instant: dt.datetime, night: dt.date) -> None:
+    assert night_of(instant) == night
+    start, end = night_window(night)
+    assert start <= instant < end
+
+
+def test_night_of_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        night_of(dt.datetime(2026, 11, 23, 20))
+
+
+def test_latest_night_is_the_night_of_the_newest_order(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        assert latest_night(session) is None
+        for number, received in enumerate(
+            [
+                dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC),
+                dt.datetime(2026, 11, 20, 22, 0, tzinfo=dt.UTC),
+            ]
+        ):
+            session.add(
+                WorkOrder(
+                    order_id=f"o{number}",
+                    user="tests",
+                    request="dome_status",
+                    payload={},
+                    received_at=received,
+                )
+            )
+    with session_scope(database_url) as session:
+        assert latest_night(session) == dt.date(2026, 11, 23)

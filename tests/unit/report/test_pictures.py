@@ -1,0 +1,108 @@
+"""Frame pictures: binning, stretch, the WCS grid, and the time a large frame takes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from PIL import Image
+
+from observatory.errors import FrameFormatUnsupported
+from observatory.report.pictures import celestial_wcs, read_binned, render_frame, stretch
+from tests.unit.report.seeding import tan_wcs, write_frame
+
+
+def test_binning_averages_blocks_and_applies_bzero(tmp_path: Path) -> None:
+    # uint16 as the camera writes it: int16 words with BZERO 32768.
+    data = np.arange(10 * 14, dtype=np.uint16).reshape(10, 14) + 40000
+    path = tmp_path / "raw.fits"
+    fits.PrimaryHDU(data).writeto(path)
+    assert fits.getheader(path)["BZERO"] == 32768
+
+    frame = read_binned(path, max_side_px=7)
+
+    assert frame.factor == 2
+    assert frame.full_shape == (10, 14)
+    expected = data.astype(np.float64).reshape(5, 2, 7, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(frame.data, expected, rtol=0, atol=1e-3)
+
+
+def test_binning_crops_a_ragged_edge(tmp_path: Path) -> None:
+    data = np.ones((11, 9), np.float32)
+    path = tmp_path / "f.fits"
+    fits.PrimaryHDU(data).writeto(path)
+
+    frame = read_binned(path, max_side_px=5)
+
+    assert (frame.factor, frame.full_shape, frame.data.shape) == (3, (9, 9), (3, 3))
+
+
+def test_a_file_without_an_image_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "table.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([])]).writeto(path)
+
+    with pytest.raises(FrameFormatUnsupported):
+        read_binned(path)
+
+
+def test_stretch_spans_the_grey_levels_and_survives_nan() -> None:
+    data = np.random.default_rng(3).normal(100, 5, (64, 64)).astype(np.float32)
+    data[0, 0] = np.nan
+
+    grey = stretch(data)
+
+    assert grey.dtype == np.uint8
+    assert grey.min() == 0 and grey.max() == 255
+    assert 60 < float(np.median(grey)) < 200
+
+
+def test_only_a_celestial_header_gives_a_wcs() -> None:
+    assert celestial_wcs(fits.Header()) is None
+    assert celestial_wcs(tan_wcs((100, 100), 10.0, 20.0, 1.0).to_header()) is not None
+
+
+def test_a_frame_with_wcs_gets_a_coloured_grid(tmp_path: Path) -> None:
+    shape = (150, 200)
+    source = write_frame(tmp_path / "c.fits", shape, wcs=tan_wcs(shape, 83.8, -5.4, 2.0))
+
+    with_grid = render_frame(source, tmp_path / "grid.png", grid=True)
+    plain = render_frame(source, tmp_path / "plain.png", grid=False)
+
+    assert with_grid.with_grid and not plain.with_grid
+    # The plain picture is the binned frame itself, grey; the gridded one has margins
+    # for the labels and cyan lines.
+    assert (plain.width_px, plain.height_px) == (200, 150)
+    assert Image.open(plain.path).mode == "L"
+    assert with_grid.width_px > 200 and with_grid.height_px > 150
+    rgb = np.asarray(Image.open(with_grid.path).convert("RGB")).astype(int)
+    cyan = (rgb[..., 2] - rgb[..., 0] > 80) & (rgb[..., 1] - rgb[..., 0] > 80)
+    assert cyan.sum() > 200
+
+
+def test_a_frame_without_wcs_is_drawn_plain_even_when_a_grid_is_asked(tmp_path: Path) -> None:
+    source = write_frame(tmp_path / "m.fits", (40, 50))
+
+    picture = render_frame(source, tmp_path / "m.png", grid=True)
+
+    assert not picture.with_grid
+    assert (picture.width_px, picture.height_px) == (50, 40)
+
+
+def test_a_4096_frame_renders_in_well_under_a_second(tmp_path: Path) -> None:
+    shape = (4096, 4096)
+    data = np.random.default_rng(1).normal(1000, 10, shape).astype(np.uint16)
+    header = tan_wcs(shape, 150.0, 30.0, 0.8).to_header()
+    path = tmp_path / "big.fits"
+    fits.PrimaryHDU(data, header=header).writeto(path)
+    render_frame(path, tmp_path / "warm.png", grid=True)  # imports, font cache
+
+    started = time.perf_counter()
+    picture = render_frame(path, tmp_path / "big.png", grid=True)
+    elapsed_s = time.perf_counter() - started
+
+    assert picture.with_grid and max(picture.width_px, picture.height_px) < 1000
+    # Typically 0.3 s; the bound leaves room for a busy machine.
+    assert elapsed_s < 2.0
