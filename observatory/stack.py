@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,8 @@ class Stack:
             elif s.simulator.time_scale is not None:
                 command += ["--time-scale", str(s.simulator.time_scale)]
             self._spawn(Child("simulator", command))
+            # The supervisor and the workers talk to the devices at once; let them answer.
+            self._wait_for_simulator()
         if s.supervisor.enabled:
             # Outside Celery: it keeps the dome safe when the broker or the workers are down.
             self._spawn(Child("supervisor", [sys.executable, "-m", "observatory.supervisor"]))
@@ -143,6 +146,25 @@ class Stack:
             if self.flower_no_auth:
                 command.append("--no-auth")
             self._spawn(Child("flower", command))
+
+    def _wait_for_simulator(self, timeout_s: float = 60.0) -> None:
+        """Return once the simulator answers HTTP; raise RuntimeError (naming its log) when
+        it exits or stays silent for ``timeout_s``."""
+        url = f"http://{self.settings.simulator.host}:{self.settings.simulator.port}"
+        child = self.children[-1]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/management/apiversions", timeout=1.0):
+                    return
+            except OSError as error:
+                exited = child.process is not None and child.process.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the simulator at {url} did not answer ({error}); see "
+                        f"{self.log_path(child.name)}"
+                    ) from error
+            time.sleep(0.1)
 
     def _spawn(self, child: Child) -> None:
         log_dir = self.settings.data_dir / "logs"
