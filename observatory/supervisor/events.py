@@ -12,8 +12,9 @@ from observatory.settings import Settings
 log = logging.getLogger("observatory.supervisor")
 
 DEVICE = "supervisor"
-# Events that mean the dome is (or may be) left in danger are logged as errors.
-_ALARMS = frozenset({"close_failed", "park_failed", "unsafe", "heartbeat_lost"})
+# The dome may be left in danger: errors. A reason to close: warnings. The rest: info.
+_ERRORS = frozenset({"close_failed", "park_failed", "email_failed"})
+_WARNINGS = frozenset({"unsafe", "heartbeat_lost", "dawn"})
 
 
 def record(settings: Settings, event: str, details: dict[str, Any] | None = None) -> None:
@@ -23,9 +24,11 @@ def record(settings: Settings, event: str, details: dict[str, Any] | None = None
     written (the caller decides whether to carry on: the dome comes first).
     """
     details = details or {}
-    level = logging.WARNING if event in _ALARMS else logging.INFO
-    if event == "close_failed":
+    level = logging.INFO
+    if event in _ERRORS:
         level = logging.ERROR
+    elif event in _WARNINGS:
+        level = logging.WARNING
     log.log(level, "supervisor %s %s", event, details)
     with session_scope(settings.sqlalchemy_url) as session:
         session.add(DeviceEvent(device=DEVICE, event=event, details=details))

@@ -1,0 +1,51 @@
+"""The open permit in SQL: what the supervisor publishes and what openers read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from observatory.errors import UnsafeConditions
+from observatory.settings import Settings, SupervisorSettings
+from observatory.supervisor import permit
+
+T0 = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
+
+
+def settings_for(database_url: str, **supervisor: float) -> Settings:
+    config = SupervisorSettings(stale_after_s=30, poll_interval_s=2, **supervisor)
+    return Settings.model_validate({"database_url": database_url, "supervisor": config})
+
+
+def test_nothing_published_refuses(database_url: str) -> None:
+    allowed, reason = permit.opening_allowed(settings_for(database_url), now=T0)
+    assert not allowed and "no safety supervisor" in reason
+    with pytest.raises(UnsafeConditions, match="no safety supervisor"):
+        permit.require_opening_allowed(settings_for(database_url))
+
+
+def test_a_fresh_verdict_is_read_back(database_url: str) -> None:
+    settings = settings_for(database_url)
+    permit.publish(settings, {"opening_allowed": True, "reason": "safe"}, now=T0)
+    assert permit.opening_allowed(settings, now=T0 + dt.timedelta(seconds=30)) == (True, "safe")
+    permit.publish(settings, {"opening_allowed": False, "reason": "hold-off: 12 s"}, now=T0)
+    assert permit.opening_allowed(settings, now=T0) == (False, "hold-off: 12 s")
+
+
+def test_a_silent_supervisor_refuses(database_url: str) -> None:
+    settings = settings_for(database_url)
+    permit.publish(settings, {"opening_allowed": True, "reason": "safe"}, now=T0)
+    allowed, reason = permit.opening_allowed(settings, now=T0 + dt.timedelta(seconds=30.5))
+    assert not allowed and "silent for 30 s" in reason
+
+
+def test_the_lifetime_covers_three_polls() -> None:
+    settings = Settings(supervisor=SupervisorSettings(stale_after_s=5, poll_interval_s=4))
+    assert permit.permit_lifetime_s(settings) == 12
+
+
+def test_a_verdict_without_the_flag_refuses(database_url: str) -> None:
+    settings = settings_for(database_url)
+    permit.publish(settings, {"reason": "malformed"}, now=T0)
+    assert permit.opening_allowed(settings, now=T0) == (False, "malformed")
