@@ -267,9 +267,7 @@ def _exempt_while_disconnected(device_type: str, member: str) -> bool:
 
 
 @pytest.mark.parametrize("device_type", DEVICE_TYPES)
-def test_every_property_needs_a_connection_except_the_exempt(
-    api: Api, device_type: str
-) -> None:
+def test_every_property_needs_a_connection_except_the_exempt(api: Api, device_type: str) -> None:
     api.ok(f"{device_type}/0/disconnect")
     failures: list[str] = []
     for (verb, name), member in sorted(MEMBERS[device_type].items()):
