@@ -25,6 +25,7 @@ from observatory.simulator.errors import (
     InvalidOperation,
     InvalidValue,
     InvalidWhileParked,
+    NotImplementedAscom,
     ValueNotSet,
 )
 from observatory.simulator.sky.kinematics import (
@@ -439,8 +440,8 @@ class Telescope(Device):
     def move_axis(self, axis: int, rate: float) -> None:
         self._refuse_if_parked("MoveAxis")
         self._check_axis_number(axis)
-        if axis == 2:
-            raise InvalidValue("the tertiary axis cannot move")
+        if axis == 2:  # CanMoveAxis(2) is false: ConformU expects NotImplemented here
+            raise NotImplementedAscom("this mount has no tertiary axis to move")
         if abs(rate) > self.settings.slew_rate_deg_s:
             raise InvalidValue(f"|rate| {rate} exceeds {self.settings.slew_rate_deg_s} deg/s")
         self._homing = False
