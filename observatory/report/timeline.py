@@ -108,6 +108,8 @@ def draw_timeline(
     axes.set_yticks(range(len(names)), list(reversed(names)), fontsize=8)
     axes.set_ylim(-0.6, len(names) - 0.3)
     axes.set_xlim(mdates.date2num(first), mdates.date2num(last))
+    # Ticks on round UTC minutes or hours, whatever the first event's time.
+    axes.xaxis.set_major_locator(mdates.AutoDateLocator(tz=dt.UTC, minticks=4, maxticks=12))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=dt.UTC))
     axes.set_xlabel("UTC", fontsize=8)
     axes.tick_params(axis="x", labelsize=8)

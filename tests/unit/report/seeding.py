@@ -69,10 +69,13 @@ class SeededNight:
     missing_master_path: str
 
 
-def seed_night(url: str, products_dir: Path, shape: tuple[int, int] = (120, 160)) -> SeededNight:
+def seed_night(
+    url: str, products_dir: Path, shape: tuple[int, int] = (120, 160), n_frames: int = 2
+) -> SeededNight:
     """One night: a telescope order, a calibration order with a failed astrometry step, a
-    cancelled order, three masters (one whose file is missing), two calibrated frames,
-    dome events. Also an order of the night before, which the report must leave out."""
+    cancelled order, three masters (one whose file is missing), ``n_frames`` (at least 2)
+    calibrated frames, the second not solved, dome events. Also an order of the night
+    before, which the report must leave out."""
     with session_scope(url) as session:
         telescope = _order("observation-1", "observation", WorkOrderState.SUCCEEDED, EVENING)
         calibrate = _order(
@@ -146,7 +149,8 @@ def seed_night(url: str, products_dir: Path, shape: tuple[int, int] = (120, 160)
             session.add(master)
             masters.append(master)
         frames = []
-        for number, status in enumerate([WcsStatus.SOLVED, WcsStatus.FAILED]):
+        statuses = [WcsStatus.SOLVED, WcsStatus.FAILED] + [WcsStatus.SOLVED] * (n_frames - 2)
+        for number, status in enumerate(statuses):
             raw = f"light_R_30s_{number + 1:04d}.fits"
             exposure = Exposure(
                 file_batch_pk=batch.pk,
