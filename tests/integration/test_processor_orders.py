@@ -1,0 +1,96 @@
+"""calibrate/resume/restart_file_batch on the running stack: real Redis, worker and chords."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame, StepRun
+from observatory.db.session import session_scope
+from observatory.processor import STEPS
+from observatory.settings import Settings
+from observatory.stack import Stack
+from tests.integration.test_dome_orders import outcome, submit
+from tests.unit.processor.conftest import Night, night  # noqa: F401  (fixture)
+from tests.unit.processor.simframes import write_batch
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("solve-field") is None, reason="solve-field is not installed"),
+]
+
+
+def order(request: str, **fields: Any) -> dict[str, Any]:
+    return {"id": f"t-{uuid.uuid4().hex[:10]}", "request": request, "user": "tests",
+            "datetime": dt.datetime.now(dt.UTC).isoformat(), **fields}  # fmt: skip
+
+
+def step_states(settings: Settings, pk: int) -> dict[str, str]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        runs = session.scalars(
+            select(StepRun).where(StepRun.work_order_pk == pk).order_by(StepRun.pk)
+        )
+        return {run.step: str(run.state) for run in runs}
+
+
+def counts(settings: Settings) -> tuple[int, int, int]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return tuple(  # type: ignore[return-value]
+            int(session.scalar(select(func.count()).select_from(m)) or 0)
+            for m in (Exposure, MasterFrame, CalibratedFrame)
+        )
+
+
+def test_batch_calibrated_then_resumed_and_restarted(stack: Stack, night: Night) -> None:  # noqa: F811
+    settings = stack.settings
+    frames = [*night.bias[:3], *night.darks[:3], *night.flats[:3], night.lights[0]]
+    folder = settings.batches_dir / "20261123-observation-901"
+    write_batch(folder, frames, {"broken.fits": b"SIMPLE  = garbage"})
+    pk = submit(settings, order("calibrate_file_batch", url=str(folder)))
+    assert outcome(settings, pk, 180).state == "succeeded"
+    assert step_states(settings, pk) == dict.fromkeys(STEPS, "succeeded")
+    with session_scope(settings.sqlalchemy_url) as session:
+        batch = session.scalars(select(FileBatch).where(FileBatch.name == folder.name)).one()
+        exposures = {e.path: e for e in batch.exposures}
+        assert exposures["broken.fits"].state == "rejected"
+        assert {m.kind for m in batch.master_frames} == {"bias", "dark", "flat"}
+        frame = session.scalars(select(CalibratedFrame)).one()
+        assert frame.wcs_status == "solved" and frame.path.startswith(folder.name + "/")
+    before = counts(settings)
+    assert before == (11, 3, 1)
+
+    resumed = submit(settings, order("resume_file_batch", batch=folder.name))
+    assert outcome(settings, resumed, 60).state == "succeeded"
+    assert step_states(settings, resumed) == {}  # nothing left to do
+
+    restarted = submit(settings, order("restart_file_batch", batch=folder.name))
+    assert outcome(settings, restarted, 180).state == "succeeded"
+    assert step_states(settings, restarted) == dict.fromkeys(STEPS, "succeeded")
+    assert counts(settings) == before
+
+
+def test_failed_step_is_recorded_and_resumed_from(stack: Stack, night: Night) -> None:  # noqa: F811
+    settings = stack.settings
+    folder = settings.batches_dir / "20261123-observation-902"
+    # Two bias frames are fewer than processor.min_bias_frames: the bias step fails, the
+    # light is calibrated with the library's masters, and the order ends partial.
+    write_batch(folder, [*night.bias[:2], night.lights[1]])
+    pk = submit(settings, order("calibrate_file_batch", url=folder.as_uri()))
+    ended = outcome(settings, pk, 180)
+    assert ended.state == "partial" and "bias" in (ended.state_reason or "")
+    states = step_states(settings, pk)
+    assert states["bias"] == "failed" and states["light"] == "succeeded"
+    with session_scope(settings.sqlalchemy_url) as session:
+        run = session.scalars(
+            select(StepRun).where(StepRun.work_order_pk == pk, StepRun.step == "bias")
+        ).one()
+        assert "at least 3 are needed" in (run.error or "")
+
+    resumed = submit(settings, order("resume_file_batch", batch=folder.name))
+    assert outcome(settings, resumed, 180).state == "partial"
+    assert list(step_states(settings, resumed)) == list(STEPS[2:])
