@@ -394,8 +394,8 @@ class Camera(Device):
         start = self.runner.last.start_utc.replace(tzinfo=None)
         return start.isoformat(timespec="milliseconds")
 
+    # ImageArrayVariant is deprecated; the spec requires it to answer NotImplemented.
     @get("imagearray", context=True)
-    @get("imagearrayvariant", context=True)
     async def get_image_array(self, context: RequestContext) -> RawBody | ValueWithFields:
         self.runner.state(self.clock.now_s())
         if self.runner.error is not None:
