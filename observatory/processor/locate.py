@@ -1,10 +1,8 @@
 """Where a batch's files are on this host: the folder in place (local path, ``file://``)
-or a verified copy fetched by :mod:`observatory.transfer`."""
+or a verified copy fetched by :mod:`observatory.transfer`, on whichever host asks."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 from observatory.errors import TransferRefused
 from observatory.settings import Settings
+from observatory.transfer import fetch_batch
 
 log = logging.getLogger(__name__)
 
@@ -41,42 +40,15 @@ def batch_name_from_url(url: str) -> str:
     return name
 
 
-def _local_folder(url: str) -> Path | None:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if not parsed.scheme:
-        return Path(url)
-    return None
-
-
-def _transfer_available() -> bool:
-    return importlib.util.find_spec("observatory.transfer") is not None
-
-
 def locate_batch(settings: Settings, url: str) -> LocatedBatch:
-    """Make the batch at ``url`` readable here and return where it is.
-
-    Uses ``observatory.transfer.fetch_batch`` (checks, manifest verification, download
-    of http(s) batches into the repository). Where that package is not installed, a
-    local path or ``file://`` folder is read in place and anything else is refused.
-    Raises TransferRefused (refused url, missing folder) and what the transfer raises.
-    """
-    if _transfer_available():
-        from observatory.transfer import fetch_batch
-
-        fetched = fetch_batch(settings, url)
-        return LocatedBatch(
-            fetched.name, Path(fetched.folder), fetched.manifest, url, fetched.bytes_fetched
-        )
-    folder = _local_folder(url)
-    if folder is None:
-        raise TransferRefused(f"{url!r}: fetching remote batches needs observatory.transfer")
-    if not folder.is_dir():
-        raise TransferRefused(f"{url!r}: {folder} is not a folder")
-    manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-    return LocatedBatch(batch_name_from_url(str(folder)), folder, manifest, url)
+    """Make the batch at ``url`` readable here with ``observatory.transfer.fetch_batch``
+    (a local folder is verified in place against its manifest; an http(s) batch is
+    downloaded into the repository) and return where it is. Raises what the transfer
+    raises (TransferRefused, TransferFailed, ChecksumMismatch)."""
+    fetched = fetch_batch(settings, url)
+    return LocatedBatch(
+        fetched.name, Path(fetched.folder), fetched.manifest, url, fetched.bytes_fetched
+    )
 
 
 def batch_folder_here(settings: Settings, name: str, path: str | None, url: str) -> Path:

@@ -20,6 +20,7 @@ from observatory.db.queries import upsert_master_frame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing
 from observatory.settings import Settings
+from observatory.transfer import fetch_file
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ def load_master(settings: Settings, row: models.MasterFrame) -> calibration.Mast
             raise MasterFrameMissing(
                 f"master {row.path} is not on this host and no file server holds it"
             )
-        from observatory.transfer import fetch_file
-
         url = f"{row.origin_url.rstrip('/')}/products/{row.path}"
         log.info("fetching master %s from %s", row.path, url)
         local.parent.mkdir(parents=True, exist_ok=True)
