@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from observatory.clock import utc_now
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
@@ -56,6 +57,8 @@ class Receipt:
 
 
 def _now() -> dt.datetime:
+    # When rows change. Windows, visibility and ``ready_at`` are in the observatory's civil
+    # time instead (observatory.clock.utc_now), which a simulated night runs at dusk.
     return dt.datetime.now(dt.UTC)
 
 
@@ -77,7 +80,9 @@ def submit(
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order, assign_priority(order, settings, _now()), parent_pk)
+    pk, created = _store(
+        settings, order, assign_priority(order, settings, utc_now(settings)), parent_pk
+    )
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -174,7 +179,7 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
         row = session.get_one(WorkOrder, pk)
         if row.state == WorkOrderState.RECEIVED:
             transition(row, WorkOrderState.QUEUED)
-        if row.ready_at is not None and row.ready_at > _now():
+        if row.ready_at is not None and row.ready_at > utc_now(settings):
             row.state_reason = f"deferred until {row.ready_at.isoformat()}"
             log.info("work order %d %s", pk, row.state_reason)
             return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
@@ -223,7 +228,7 @@ def reconcile(
                         unpublished
                         & WorkOrder.ready_at.is_(None)
                         & (WorkOrder.updated_at <= cutoff),
-                        unpublished & (WorkOrder.ready_at <= now),
+                        unpublished & (WorkOrder.ready_at <= utc_now(settings)),
                     )
                 )
                 .order_by(WorkOrder.priority.desc(), WorkOrder.pk)
@@ -254,7 +259,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order, assign_priority(order, settings, _now()), None)
+    pk, created = _store(settings, order, assign_priority(order, settings, utc_now(settings)), None)
     if created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from kombu import Queue
@@ -15,8 +16,11 @@ PRIORITY_STEPS = list(range(10))
 
 
 def celery_priority(priority: float) -> int:
-    """The kombu priority (0 first, 9 last) of a work-order priority (10 most urgent)."""
-    return max(0, min(9, round((10.0 - priority) * 0.9)))
+    """The kombu priority (0 first, 9 last) of a work-order priority (10 most urgent).
+
+    One level per unit: 9-10 share level 0, [8, 9) level 1, ... [0, 1) level 9, so that
+    orders a whole unit apart never share a level (and run first-in-first-out)."""
+    return max(0, min(9, math.floor(10.0 - priority)))
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

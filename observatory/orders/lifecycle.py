@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from observatory.clock import utc_now
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderNotFound
@@ -92,7 +93,8 @@ def _may_start(settings: Settings, pk: int, now: dt.datetime) -> bool:
             raise WorkOrderNotFound(f"no work order with pk {pk}")
         if order.state != WorkOrderState.QUEUED:
             return True
-        decision = start_decision(settings, dict(order.payload), now)
+        # Windows and visibility are judged in the observatory's civil time.
+        decision = start_decision(settings, dict(order.payload), utc_now(settings))
         if decision.verdict is Verdict.START:
             return True
         values: dict[str, Any] = {"state_reason": decision.reason, "updated_at": now}

@@ -8,9 +8,9 @@ order opened or unparked them.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from observatory.clock import utc_now
 from observatory.db.models import ImageType
 from observatory.devices.mount import altitude_deg
 from observatory.errors import WorkOrderInvalid
@@ -34,7 +34,7 @@ def observe(
     :class:`~observatory.telescope.run.SequenceInterrupted` (see :func:`run_sequence`).
     """
     order = ObservationOrder.model_validate(claim.payload)
-    check_window(order, dt.datetime.now(dt.UTC))
+    check_window(order, utc_now(settings))
     target = resolve_target(order)
     if not order.exposures:
         raise WorkOrderInvalid("exposures: no default exposure plan is configured; give one")

@@ -23,6 +23,7 @@ from observatory.errors import DeviceError, ObservatoryError, UnsafeConditions
 from observatory.intake import Publisher, Receipt, submit
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings
+from observatory.supervisor.permit import require_opening_allowed
 from observatory.telescope.batch import BatchWriter, WrittenFrame
 from observatory.telescope.events import record_device_event
 from observatory.telescope.fits import FrameMetadata
@@ -71,6 +72,8 @@ class OrderRun:
         if self.rig.dome.status().shutter is ShutterState.OPEN:
             self.heartbeat.update(dome_open=True)
             return
+        # The safety supervisor's verdict: refused while unsafe, at dawn, or in its hold-off.
+        require_opening_allowed(self.settings)
         self.event("dome", "open_requested")
         self.dome_opened = True
         self.heartbeat.update(dome_open=True)

@@ -15,7 +15,7 @@ from alpaca.safetymonitor import SafetyMonitor
 
 from observatory.intake import submit
 from observatory.orders.lifecycle import Claim, claim
-from observatory.settings import DeviceSettings, Settings, TelescopeSettings
+from observatory.settings import DeviceSettings, Settings, SupervisorSettings, TelescopeSettings
 from observatory.simulator.server import SimulatorProcess, start_simulator_process
 from tests.db_fixtures import fresh_sqlite_url
 from tests.unit.test_intake import Broker
@@ -80,8 +80,14 @@ def simulator_settings(address: str, database_url: str, data_dir: Path) -> Setti
         heartbeat_interval_s=0.2,
         altitude_limit_deg=10.0,
     )
+    # No supervisor process runs in these tests: the open permit asks the safety monitor
+    # directly (test_sequences.py checks the refusal when a supervisor is expected).
     return Settings(
-        database_url=database_url, data_dir=data_dir, devices=devices, telescope=telescope
+        database_url=database_url,
+        data_dir=data_dir,
+        devices=devices,
+        telescope=telescope,
+        supervisor=SupervisorSettings(enabled=False),
     )
 
 

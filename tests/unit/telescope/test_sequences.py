@@ -15,7 +15,7 @@ from observatory.db.session import session_scope
 from observatory.devices.camera import CameraAdapter, Frame
 from observatory.devices.dome import ShutterState
 from observatory.errors import UnsafeConditions, WorkOrderInvalid
-from observatory.settings import Settings
+from observatory.settings import Settings, SupervisorSettings
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe
 from observatory.telescope.rig import TelescopeRig
@@ -213,3 +213,18 @@ def test_name_only_target_and_target_below_the_limit_are_refused(settings: Setti
         observe(settings, low, rig, broker)
     with session_scope(settings.sqlalchemy_url) as session:
         assert session.scalars(select(FileBatch)).all() == []
+
+
+def test_opening_waits_for_the_supervisors_verdict(settings: Settings, simulator) -> None:
+    # A supervisor is expected but has published nothing: unknown is unsafe.
+    expected = settings.model_copy(update={"supervisor": SupervisorSettings(enabled=True)})
+    rig = TelescopeRig.from_settings(expected)
+    rig.dome.close_shutter()
+    broker = Broker()
+    target = zenith(rig, expected)
+    plan = [{"filter": "L", "exposure_s": 1.0}]
+    claimed = claimed_order(expected, broker, "observation", exposures=plan, **target)
+    with pytest.raises(SequenceInterrupted, match="refused by the safety supervisor"):
+        observe(expected, claimed, rig, broker)
+    assert rig.dome.status().shutter is ShutterState.CLOSED
+    assert ("dome", "open_requested") not in events(expected, claimed.pk)
