@@ -105,7 +105,8 @@ def _draw_products(
             f.origin_url,
             folder,
             f"frames/frame-{f.pk}.png",
-            grid=True,
+            # A header WCS that did not come from a solve (a pointing guess) would mislead.
+            grid=f.wcs_status == "solved",
             problems=problems,
         )
         for f in content.calibrated

@@ -226,9 +226,9 @@ def _figure(kind: str, pk: int, picture: FramePicture | None, caption: str, alt:
     else:
         problem = picture.problem if picture is not None else "no picture"
         body = f'<div class="missing">{e(problem)}</div>'
-    return (
-        f'<figure class="{kind}" id="{kind}-{pk}">{body}<figcaption>{caption}</figcaption></figure>'
-    )
+    classes = f"{kind} grid" if picture is not None and picture.with_grid else kind
+    figure = f'<figure class="{classes}" id="{kind}-{pk}">'
+    return f"{figure}{body}<figcaption>{caption}</figcaption></figure>"
 
 
 def _masters(masters: Sequence[MasterRecord], pictures: Mapping[int, FramePicture]) -> str:

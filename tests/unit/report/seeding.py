@@ -164,8 +164,10 @@ def seed_night(
             session.add(exposure)
             session.flush()
             relative = f"{BATCH}/calibrated_{number + 1:04d}.fits"
+            # The unsolved frame's header holds the pointing guess, which must not be drawn.
             wcs = tan_wcs(shape, 83.82, -5.39, 1.5) if status is WcsStatus.SOLVED else None
-            write_frame(products_dir / relative, shape, wcs=wcs, seed=10 + number)
+            guess = tan_wcs(shape, 83.0, -5.0, 1.5)
+            write_frame(products_dir / relative, shape, wcs=wcs or guess, seed=10 + number)
             frame = CalibratedFrame(
                 exposure_pk=exposure.pk,
                 path=relative,

@@ -86,6 +86,10 @@ def test_report_shows_every_product_failure_and_the_timeline(
     assert f"calibrate-{BATCH}" in text and "observation-2" in text
     assert "M 42 &lt;Orion&gt;" in text
     assert "WCS solved" in text and "WCS failed" in text
+    # Only the solved frame gets an RA/Dec grid.
+    solved, unsolved = seeded.frame_pks
+    assert f'<figure class="frame grid" id="frame-{solved}">' in text
+    assert f'<figure class="frame" id="frame-{unsolved}">' in text
 
 
 def test_default_night_is_the_latest_with_orders_and_output_overrides(
