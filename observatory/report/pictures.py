@@ -62,12 +62,15 @@ class Picture:
 def read_binned(path: Path, max_side_px: int = MAX_SIDE_PX) -> BinnedFrame:
     """The first 2-D image of a FITS file, mean-binned so no side exceeds ``max_side_px``.
 
-    Raises FileNotFoundError when the file is absent, OSError when it is not FITS,
-    FrameFormatUnsupported when it holds no 2-D image.
+    Raises FileNotFoundError when the file is absent, OSError when it is not FITS or is
+    truncated, FrameFormatUnsupported when it holds no 2-D image.
     """
     with fits.open(path, memmap=True, do_not_scale_image_data=True) as hdus:
         hdu = _first_image(hdus, path)
-        raw = hdu.data
+        try:
+            raw = hdu.data
+        except TypeError as error:  # numpy's words for a memory map past the file's end
+            raise OSError(f"{path}: image data truncated ({error})") from error
         factor = max(1, math.ceil(max(raw.shape) / max_side_px))
         rows, cols = (raw.shape[0] // factor) * factor, (raw.shape[1] // factor) * factor
         # Sum each run of `factor` rows (contiguous memory), then every `factor`-th column:

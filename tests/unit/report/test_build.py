@@ -108,6 +108,22 @@ def test_default_night_is_the_latest_with_orders_and_output_overrides(
     assert not (tmp_path / "reports").exists()
 
 
+def test_an_unreadable_product_is_shown_and_listed_and_the_rest_drawn(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for(database_url, tmp_path)
+    seeded = seed_night(database_url, settings.products_dir)
+    (settings.products_dir / BATCH / "master_bias.fits").write_bytes(b"not a FITS file" * 300)
+
+    written = write_report(settings, NIGHT, None)
+
+    text = written.index_path.read_text(encoding="utf-8")
+    assert f"picture of {BATCH}/master_bias.fits" in text
+    assert "cannot read the frame: OSError" in text
+    assert (written.pictures, written.problems) == (4, 2)
+    assert (written.index_path.parent / f"frames/frame-{seeded.frame_pks[0]}.png").is_file()
+
+
 def test_an_empty_database_has_nothing_to_report(database_url: str, tmp_path: Path) -> None:
     with pytest.raises(NothingToReport):
         build_report(settings_for(database_url, tmp_path), None, None)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 from PIL import Image
 
 from observatory.errors import FrameFormatUnsupported
@@ -45,6 +46,15 @@ def test_a_file_without_an_image_is_refused(tmp_path: Path) -> None:
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([])]).writeto(path)
 
     with pytest.raises(FrameFormatUnsupported):
+        read_binned(path)
+
+
+def test_a_truncated_file_is_an_os_error(tmp_path: Path) -> None:
+    whole = write_frame(tmp_path / "whole.fits", (200, 200)).read_bytes()
+    path = tmp_path / "cut.fits"
+    path.write_bytes(whole[: len(whole) // 2])
+
+    with pytest.raises(OSError, match="truncated"), pytest.warns(AstropyUserWarning):
         read_binned(path)
 
 
