@@ -30,7 +30,7 @@ from observatory.simulator.devices.covercalibrator import CoverStatus
 from observatory.simulator.devices.telescope import Telescope, TelescopeSettings
 from observatory.simulator.errors import DriverError, InvalidOperation, InvalidValue, ValueNotSet
 from observatory.simulator.protocol import RawBody, RequestContext, ValueWithFields
-from observatory.simulator.sky.catalogue import StarCatalogue
+from observatory.simulator.sky.catalogue import open_catalogue
 from observatory.simulator.sky.cooler import Cooler, CoolerSpec
 from observatory.simulator.sky.exposure import CameraState, ExposureRunner
 from observatory.simulator.sky.flat import FlatModel
@@ -123,7 +123,7 @@ class Camera(Device):
             Optics(self.pixel_scale_arcsec, psf, cfg.rotation_deg),
             filters,
             FlatModel(sky.sensor_prnu, sky.sensor_dust_count),
-            StarCatalogue(sky.catalogue_index_glob),
+            open_catalogue(sky.catalogue_index_glob),
         )
         self.runner = ExposureRunner(self.synthesizer, cfg.readout_time_s)
         if cfg.warm_up:

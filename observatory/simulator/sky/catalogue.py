@@ -13,6 +13,8 @@ query result says so in ``magnitudes_derived``.
 from __future__ import annotations
 
 import glob
+import logging
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ from observatory.simulator.sky.settings import DEFAULT_INDEX_GLOB
 QUERY_TIMEOUT_S = 30.0
 # Queries are snapped to a grid of this step so that nearby pointings share a cached query.
 TILE_DEG = 0.5
+
+
+log = logging.getLogger(__name__)
 
 
 class CatalogueUnavailable(RuntimeError):
@@ -92,6 +97,8 @@ class StarCatalogue:
         self.index_files = tuple(sorted(glob.glob(index_glob)))
         if not self.index_files:
             raise CatalogueUnavailable(f"no astrometry.net index file matches {index_glob!r}")
+        if shutil.which("query-starkd") is None:
+            raise CatalogueUnavailable("query-starkd (Debian package astrometry.net) is missing")
         self._cached_query = lru_cache(maxsize=cache_size)(self._query_all)
 
     def cone(self, ra_deg: float, dec_deg: float, radius_deg: float) -> Stars:
@@ -148,3 +155,17 @@ def _query_index(
                 else np.full(len(ra), np.nan)
             )
     return ra, dec, mag
+
+
+def open_catalogue(index_glob: str) -> StarCatalogue | None:
+    """The star catalogue, or None (with a warning saying what to install) where this
+    machine has no astrometry.net: the simulator then runs with starless skies."""
+    try:
+        return StarCatalogue(index_glob)
+    except CatalogueUnavailable as error:
+        log.warning(
+            "no star catalogue, so light frames will show no stars: %s. Install the Debian "
+            "packages astrometry.net and astrometry-data-tycho2-10-19-littleendian.",
+            error,
+        )
+        return None

@@ -9,6 +9,7 @@ from observatory.simulator.sky.catalogue import (
     CatalogueUnavailable,
     StarCatalogue,
     derived_magnitude,
+    open_catalogue,
 )
 from observatory.simulator.sky.projection import angular_separation_deg
 
@@ -66,3 +67,11 @@ def test_derived_magnitudes_are_deterministic_and_plausible() -> None:
     np.testing.assert_array_equal(mags, derived_magnitude(ra, dec))
     assert mags.min() >= 4.0 and mags.max() <= 11.5
     assert np.median(mags) > 10.0  # faint stars dominate, as in Tycho-2
+
+
+def test_without_index_files_the_simulator_warns_and_runs_starless(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING"):
+        assert open_catalogue("/nonexistent/index-*.fits") is None
+    assert "astrometry-data-tycho2" in caplog.text
