@@ -40,7 +40,9 @@ def email_admins(settings: Settings, subject: str, body: str) -> None:
         except (OSError, smtplib.SMTPException) as error:
             last_error = error
             log.warning("email to admins failed (attempt %d): %s", attempt, error)
-            time.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
+            if attempt < settings.smtp.attempts:
+                # No wait after the last attempt: the failing step is held up long enough.
+                time.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
     raise NotificationFailed(f"could not email the admins: {last_error}") from last_error
 
 
