@@ -23,6 +23,7 @@ from observatory.db.session import session_scope
 from observatory.intake import adopt
 from observatory.logs import work_order_context
 from observatory.orders.lifecycle import Claim, claim, finish
+from observatory.processor import astrometry
 from observatory.processor.pipeline import latest_runs
 from observatory.settings import Settings, get_settings
 from observatory.steps import record_skipped_step, record_step
@@ -115,6 +116,13 @@ def _dispatch(task: Task, settings: Settings, chain: Chain) -> None:
     pk = chain["work_order_pk"]
     while chain["steps"]:
         step = chain["steps"][0]
+        missing = astrometry.solver_missing(settings) if step == "astrometry" else None
+        if missing is not None:
+            # Said and recorded, not faked: resume_file_batch solves them once installed.
+            astrometry.mark_skipped(settings, chain["batch"])
+            record_skipped_step(settings, pk, step, missing, task_id=task.request.id)
+            chain["steps"].pop(0)
+            continue
         try:
             units = processor.units_of(settings, chain["batch"], chain["url"], step)
         except Exception as error:  # noqa: BLE001  (recorded, then re-raised)

@@ -10,6 +10,7 @@ crashed solver is an error.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -29,7 +30,7 @@ from observatory import calibration
 from observatory.db.models import CalibratedFrame, Exposure, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.plan import exposures_of, file_batch
-from observatory.processor.products import product_file
+from observatory.processor.products import product_here
 from observatory.settings import Settings
 
 ARCSEC_PER_RADIAN = 206264.806
@@ -126,8 +127,9 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
         frame = session.scalars(
             select(CalibratedFrame).where(CalibratedFrame.exposure_pk == exposure.pk)
         ).one()
-        frame_pk, relative = frame.pk, frame.path
-    path = product_file(settings, relative)
+        frame_pk, relative, origin_url = frame.pk, frame.path, frame.origin_url
+    # The light step may have run on another host: fetch the frame from there.
+    path = product_here(settings, relative, origin_url)
     solution, elapsed_s = solve(settings, path, exposure)
     with fits.open(path, memmap=False) as hdus:
         data, header = hdus[0].data.copy(), hdus[0].header.copy()
@@ -140,6 +142,8 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get_one(CalibratedFrame, frame_pk)
         row.wcs_status = status
+        # The copy with the WCS is the one written here.
+        row.origin_url = settings.fileserver.public_url
         row.solve_time_s = elapsed_s
         row.ra_center_deg = solution.ra_center_deg if solution else None
         row.dec_center_deg = solution.dec_center_deg if solution else None
@@ -147,3 +151,31 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     return {"exposure": exposure.path, "wcs_status": status.value,
             "solve_time_s": round(elapsed_s, 3),
             "ra_center_deg": row.ra_center_deg, "dec_center_deg": row.dec_center_deg}  # fmt: skip
+
+
+def solver_missing(settings: Settings) -> str | None:
+    """Why this host cannot plate-solve (the reason recorded on a skipped step), or None."""
+    if shutil.which(settings.processor.solve_field) is None:
+        return (
+            f"{settings.processor.solve_field} is not installed here (Debian packages "
+            "astrometry.net and astrometry-data-tycho2-10-19-littleendian); frames keep no WCS"
+        )
+    return None
+
+
+def mark_skipped(settings: Settings, batch_name: str) -> int:
+    """Mark the batch's calibrated frames still waiting for a solution as skipped; returns
+    how many."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        batch = file_batch(session, batch_name)
+        frames = session.scalars(
+            select(CalibratedFrame)
+            .join(Exposure, CalibratedFrame.exposure_pk == Exposure.pk)
+            .where(
+                Exposure.file_batch_pk == batch.pk,
+                CalibratedFrame.wcs_status == WcsStatus.PENDING,
+            )
+        ).all()
+        for frame in frames:
+            frame.wcs_status = WcsStatus.SKIPPED
+        return len(frames)

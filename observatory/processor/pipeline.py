@@ -94,11 +94,12 @@ def latest_runs(session: Session, order_pks: list[int]) -> dict[str, StepRun]:
 
 
 def end_state(settings: Settings, work_order_pk: int) -> WorkOrderState:
-    """succeeded when every step the order ran succeeded; partial when some failed and
-    some calibration step succeeded; failed otherwise."""
+    """succeeded when every step the order ran succeeded or was skipped for want of a
+    tool (astrometry without solve-field); partial when some failed and some calibration
+    step succeeded; failed otherwise."""
     with session_scope(settings.sqlalchemy_url) as session:
         states = {step: run.state for step, run in latest_runs(session, [work_order_pk]).items()}
-    if all(state == StepState.SUCCEEDED for state in states.values()):
+    if all(state in (StepState.SUCCEEDED, StepState.SKIPPED) for state in states.values()):
         return WorkOrderState.SUCCEEDED
     calibrated = [s for step, s in states.items() if step not in PREREQUISITES]
     if StepState.SUCCEEDED in calibrated and not any(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing
-from observatory.processor import ingest_batch, run_unit, transfer_batch, units_of
+from observatory.processor import astrometry, ingest_batch, run_unit, transfer_batch, units_of
 from observatory.processor.astrometry import run_solver
 from observatory.processor.imagetypes import normalise_imagetyp
 from observatory.settings import Settings
@@ -117,3 +117,21 @@ def test_solver_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     state = Path(f"/proc/{child}/stat")
     assert not state.exists() or state.read_text().split()[2] in ("Z", "X")
     subprocess.run(["true"], check=True)
+
+
+def test_without_solve_field_the_frames_are_marked_skipped_with_the_reason(
+    settings: Settings, night: Night
+) -> None:
+    missing = settings.model_copy(
+        update={"processor": settings.processor.model_copy(update={"solve_field": "no-solver"})}
+    )
+    assert astrometry.solver_missing(settings) is None  # installed on this machine
+    reason = astrometry.solver_missing(missing)
+    assert reason is not None and "astrometry.net" in reason
+    calibration = [*night.bias[:3], *night.darks[:3], *night.flats[:3]]
+    run_chain(missing, batch_url(missing, "20261123-calibration_frames-8", calibration))
+    url = batch_url(missing, "20261123-observation-9", night.lights[:1])
+    run_chain(missing, url, ("bias", "dark", "flat", "light"))
+    assert astrometry.mark_skipped(missing, "20261123-observation-9") == 1
+    with session_scope(missing.sqlalchemy_url) as session:
+        assert session.scalars(select(CalibratedFrame.wcs_status)).all() == ["skipped"]
