@@ -18,7 +18,7 @@ from observatory import calibration
 from observatory.db import models
 from observatory.db.queries import upsert_master_frame
 from observatory.db.session import session_scope
-from observatory.errors import MasterFrameMissing
+from observatory.errors import MasterFrameMissing, ObservatoryError
 from observatory.settings import Settings
 from observatory.transfer import fetch_file
 
@@ -100,22 +100,35 @@ def _statistics(statistics: calibration.FrameStatistics) -> dict[str, Any]:
     return {key: value for key, value in vars(statistics).items()}
 
 
+def product_here(settings: Settings, relative: str, origin_url: str | None) -> Path:
+    """The product at ``relative`` on this host: from this host's products, else fetched
+    now from ``origin_url + "/products/" + relative``. Raises ObservatoryError when it is
+    not here and ``origin_url`` is None, and what the transfer raises when the fetch
+    fails."""
+    local = settings.products_dir / relative
+    if not local.exists():
+        if not origin_url:
+            raise ObservatoryError(
+                f"product {relative} is not on this host and no file server holds it"
+            )
+        url = f"{origin_url.rstrip('/')}/products/{relative}"
+        log.info("fetching product %s from %s", relative, url)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fetch_file(settings, url, local, None, None)
+    return local
+
+
 def load_master(settings: Settings, row: models.MasterFrame) -> calibration.MasterFrame:
     """The master of ``row``, from this host's products or fetched from its origin.
 
     Its ``name`` is the relative path (what provenance headers cite). Raises
     MasterFrameMissing when the file is neither here nor fetchable, and what the
     transfer raises when the fetch fails."""
-    local = settings.products_dir / row.path
-    if not local.exists():
-        if not row.origin_url:
-            raise MasterFrameMissing(
-                f"master {row.path} is not on this host and no file server holds it"
-            )
-        url = f"{row.origin_url.rstrip('/')}/products/{row.path}"
-        log.info("fetching master %s from %s", row.path, url)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        fetch_file(settings, url, local, None, None)
+    if not (settings.products_dir / row.path).exists() and not row.origin_url:
+        raise MasterFrameMissing(
+            f"master {row.path} is not on this host and no file server holds it"
+        )
+    local = product_here(settings, row.path, row.origin_url)
     master = calibration.read_master_frame(local)
     return calibration.MasterFrame(
         master.kind, master.data, master.header, master.statistics,
