@@ -28,6 +28,10 @@ def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) 
             priority=celery_priority(priority),
             retry=True,
             retry_policy=RETRY_POLICY,
+            # Outcomes live in SQL. Waiting for a result would subscribe this publisher to
+            # the result backend, whose lost connection turns a broker outage into a long
+            # hang and a RuntimeError instead of PublishFailed.
+            ignore_result=True,
         )
     except OperationalError as error:
         raise PublishFailed(f"broker unreachable: {error}") from error
