@@ -231,6 +231,7 @@ class FaultStack:
                 priority=celery_priority(priority),
                 retry=True,
                 retry_policy=RETRY_POLICY,
+                ignore_result=True,
             )
         except OperationalError as error:
             raise PublishFailed(f"broker unreachable: {error}") from error
@@ -298,7 +299,9 @@ class FaultStack:
             "telescope": (alpaca.telescope.Telescope, self.settings.devices.telescope_address),
         }
         cls, address = kinds[device]
-        cls(address, 0).Action("simulator:fault", json.dumps(spec))
+        device = cls(address, 0)
+        device.Connected = True  # Action answers "not connected" before anyone connected
+        device.Action("simulator:fault", json.dumps(spec))
 
 
 @contextmanager
