@@ -2,13 +2,17 @@
 names the problem, and leaves nothing behind but (where its id is readable) one
 ``rejected`` row; nothing is published and no step runs.
 
-The same properties are checked through the Python entry point and through the CLI.
+The same properties are checked through the Python entry point, the CLI and the HTTP
+intake (a real ``observatory api`` process).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -27,7 +32,10 @@ from observatory.db.session import dispose_engines, session_scope
 from observatory.errors import WorkOrderInvalid
 from observatory.intake import submit
 from observatory.settings import Settings, get_settings
+from tests.helpers import free_port, wait_for
 from tests.proof.strategies import Malformed, malformed_orders
+
+API_TOKEN = "fuzz-token"
 
 FUZZ = settings(
     max_examples=150,
@@ -122,3 +130,63 @@ def test_cli_refuses_text_that_is_not_an_order(
     assert code == 2
     assert err.getvalue().startswith("invalid work order:")
     assert "Traceback" not in err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def api_url(intake_settings: Settings) -> Iterator[str]:
+    """A real ``observatory api`` process on the fuzzed database (the broker unreachable:
+    a refused order must never need it)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "OBSERVATORY_DATA_DIR": str(intake_settings.data_dir),
+        "OBSERVATORY_BROKER_URL": "redis://127.0.0.1:1/0",
+        "OBSERVATORY_API__TOKENS": API_TOKEN,
+        "OBSERVATORY_LOG_LEVEL": "WARNING",
+    }
+    env.pop("OBSERVATORY_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "observatory.cli.main", "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{url}/openapi.json"), 60, message="the API to answer")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@FUZZ
+@given(malformed=malformed_orders())
+def test_http_intake_refuses_malformed_orders(
+    intake_settings: Settings, api_url: str, malformed: Malformed
+) -> None:
+    answer = requests.post(
+        f"{api_url}/work-orders",
+        data=json.dumps(malformed.order),
+        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"},
+        timeout=20,
+    )
+    assert answer.status_code == 422, answer.text
+    assert_refused_cleanly(intake_settings, malformed, json.dumps(answer.json()))
+
+
+@FUZZ
+@given(malformed=malformed_orders())
+def test_http_intake_without_a_token_stores_nothing(
+    intake_settings: Settings, api_url: str, malformed: Malformed
+) -> None:
+    answer = requests.post(f"{api_url}/work-orders", json=malformed.order, timeout=20)
+    assert answer.status_code == 401
+    assert rows_of(intake_settings, malformed.order) == []
