@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Generator
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 
 import requests
-import uvicorn
 
+from observatory.serving import ServerProcess, announce, bound_port, spawn_server, start_app
 from observatory.simulator.app import create_app
 from observatory.simulator.clock import Clock
 from observatory.simulator.config import SimulatorConfig, load_config
 from observatory.simulator.discovery import start_discovery
 from observatory.simulator.observatory import Observatory
-
-READY_PREFIX = "listening on http://"
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its signal capture: :func:`serve` handles SIGINT/SIGTERM itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def serve(
@@ -63,32 +47,14 @@ async def _serve(
     config: SimulatorConfig, clock: Clock, host: str, port: int, discovery_port: int | None
 ) -> None:
     observatory = Observatory(config, clock)
-    uvicorn_config = uvicorn.Config(
-        create_app(observatory),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    server = _Server(uvicorn_config)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()  # startup failed: raise its error
-            raise RuntimeError("the HTTP server stopped during startup")
-        await asyncio.sleep(0.01)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    server, serving = await start_app(create_app(observatory), host, port)
+    port = bound_port(server)
     transport = None
     try:
         if discovery_port is not None or config.discovery.enabled:
             udp_port = discovery_port if discovery_port is not None else config.discovery.port
-            transport, _ = await start_discovery(bound_port, udp_port)
-        print(f"{READY_PREFIX}{host}:{bound_port}", flush=True)
+            transport, _ = await start_discovery(port, udp_port)
+        announce(host, port)
         await serving
     finally:
         server.should_exit = True
@@ -98,45 +64,13 @@ async def _serve(
             transport.close()
 
 
-class SimulatorProcess:
+class SimulatorProcess(ServerProcess):
     """A simulator running in a child process; stop it with :meth:`stop` or ``with``."""
-
-    def __init__(self, process: subprocess.Popen[str], host: str, port: int) -> None:
-        self.process = process
-        self.host = host
-        self.port = port
 
     @property
     def address(self) -> str:
         """``host:port`` as alpyca expects it."""
         return f"{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.address}"
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it has not exited after ``timeout_s``. Idempotent."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout_s)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-    def __enter__(self) -> SimulatorProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_simulator_process(
@@ -165,34 +99,14 @@ def start_simulator_process(
         command += ["--start-utc", start_utc.isoformat()]
     if clock_epoch_unix_s is not None:
         command += ["--clock-epoch", repr(clock_epoch_unix_s)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    line = _read_line(process, startup_timeout_s)
-    if not line.startswith(READY_PREFIX):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"simulator did not start (exit {process.returncode}): {line!r}")
-    bound_port = int(line.strip().rsplit(":", 1)[1])
-    simulator = SimulatorProcess(process, host, bound_port)
+    process, port = spawn_server(command, "simulator", startup_timeout_s)
+    simulator = SimulatorProcess(process, host, port)
     try:
         _wait_until_answering(simulator, startup_timeout_s)
     except BaseException:
         simulator.stop()
         raise
     return simulator
-
-
-def _read_line(process: subprocess.Popen[str], timeout_s: float) -> str:
-    assert process.stdout is not None
-    stdout = process.stdout
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    if not lines:
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"simulator printed nothing in {timeout_s} s")
-    return lines[0]
 
 
 def _wait_until_answering(simulator: SimulatorProcess, timeout_s: float) -> None:
