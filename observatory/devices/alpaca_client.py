@@ -171,3 +171,23 @@ class AlpacaClient:
                     f" last state: {state}"
                 )
             time.sleep(min(self.poll_interval_s, remaining_s))
+
+
+DeviceT = TypeVar("DeviceT", bound=Device)
+
+
+def open_device(
+    settings: DeviceSettings,
+    role: str,
+    device_class: Callable[[str, int], DeviceT],
+    noun: str,
+    platform7_version: int,
+) -> tuple[DeviceT, AlpacaClient]:
+    """The alpyca device of ``role`` (``"dome"``, ``"camera"``, ...) at its configured
+    ``<role>_address`` and ``<role>_number``, and its client, labelled e.g.
+    ``"flat panel 0 at 127.0.0.1:11111"``. Nothing is sent until the first request."""
+    address: str = getattr(settings, f"{role}_address")
+    number: int = getattr(settings, f"{role}_number")
+    device = device_class(address, number)
+    label = f"{noun} {number} at {address}"
+    return device, AlpacaClient(device, label, settings, platform7_version)

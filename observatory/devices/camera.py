@@ -20,7 +20,7 @@ import requests
 from alpaca.camera import Camera, raise_alpaca_if
 from numpy.typing import NDArray
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.errors import DeviceError, DeviceRefused, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
@@ -96,10 +96,8 @@ class CameraAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
-        address, number = self.devices.camera_address, self.devices.camera_number
-        self._camera = Camera(address, number)
-        self._client = AlpacaClient(
-            self._camera, f"camera {number} at {address}", self.devices, CAMERA_PLATFORM7_VERSION
+        self._camera, self._client = open_device(
+            self.devices, "camera", Camera, "camera", CAMERA_PLATFORM7_VERSION
         )
 
     @property

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from alpaca.covercalibrator import CoverCalibrator
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.errors import DeviceRefused, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
@@ -69,12 +69,11 @@ class CoverCalibratorAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
-        address, number = self.devices.covercalibrator_address, self.devices.covercalibrator_number
-        self._device = CoverCalibrator(address, number)
-        self._client = AlpacaClient(
-            self._device,
-            f"flat panel {number} at {address}",
+        self._device, self._client = open_device(
             self.devices,
+            "covercalibrator",
+            CoverCalibrator,
+            "flat panel",
             COVERCALIBRATOR_PLATFORM7_VERSION,
         )
 

@@ -16,7 +16,7 @@ from functools import cached_property
 
 from alpaca.dome import Dome
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.devices.angles import angular_distance_deg, check_altitude_deg, check_azimuth_deg
 from observatory.errors import DeviceRefused
 from observatory.settings import DeviceSettings, get_settings
@@ -85,10 +85,8 @@ class DomeAdapter:
 
     def __init__(self, settings: DeviceSettings | None = None) -> None:
         self.settings = settings if settings is not None else get_settings().devices
-        address, number = self.settings.dome_address, self.settings.dome_number
-        self._dome = Dome(address, number)
-        self._client = AlpacaClient(
-            self._dome, f"dome {number} at {address}", self.settings, DOME_PLATFORM7_VERSION
+        self._dome, self._client = open_device(
+            self.settings, "dome", Dome, "dome", DOME_PLATFORM7_VERSION
         )
 
     @cached_property

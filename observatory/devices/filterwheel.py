@@ -10,7 +10,7 @@ from functools import cached_property
 
 from alpaca.filterwheel import FilterWheel
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.errors import InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
@@ -29,13 +29,8 @@ class FilterWheelAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
-        address, number = self.devices.filterwheel_address, self.devices.filterwheel_number
-        self._wheel = FilterWheel(address, number)
-        self._client = AlpacaClient(
-            self._wheel,
-            f"filter wheel {number} at {address}",
-            self.devices,
-            FILTERWHEEL_PLATFORM7_VERSION,
+        self._wheel, self._client = open_device(
+            self.devices, "filterwheel", FilterWheel, "filter wheel", FILTERWHEEL_PLATFORM7_VERSION
         )
 
     @property

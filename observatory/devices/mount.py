@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from alpaca.telescope import Telescope
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.devices.angles import angular_distance_deg
 from observatory.errors import DeviceError, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
@@ -61,10 +61,8 @@ class MountAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
-        address, number = self.devices.telescope_address, self.devices.telescope_number
-        self._mount = Telescope(address, number)
-        self._client = AlpacaClient(
-            self._mount, f"mount {number} at {address}", self.devices, TELESCOPE_PLATFORM7_VERSION
+        self._mount, self._client = open_device(
+            self.devices, "telescope", Telescope, "mount", TELESCOPE_PLATFORM7_VERSION
         )
 
     @property

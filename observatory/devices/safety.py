@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alpaca.safetymonitor import SafetyMonitor
 
-from observatory.devices.alpaca_client import AlpacaClient
+from observatory.devices.alpaca_client import open_device
 from observatory.errors import DeviceError, UnsafeConditions
 from observatory.settings import DeviceSettings, get_settings
 
@@ -23,12 +23,11 @@ class SafetyMonitorAdapter:
 
     def __init__(self, settings: DeviceSettings | None = None) -> None:
         self.settings = settings if settings is not None else get_settings().devices
-        address, number = self.settings.safetymonitor_address, self.settings.safetymonitor_number
-        self._monitor = SafetyMonitor(address, number)
-        self._client = AlpacaClient(
-            self._monitor,
-            f"safety monitor {number} at {address}",
+        self._monitor, self._client = open_device(
             self.settings,
+            "safetymonitor",
+            SafetyMonitor,
+            "safety monitor",
             SAFETY_MONITOR_PLATFORM7_VERSION,
         )
 
