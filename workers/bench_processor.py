@@ -1,0 +1,361 @@
+"""Processor benchmark: one night's batch calibrated by one processor worker process,
+then by two, on the same private Redis and database, in one run.
+
+The night is taken once from the bundled simulator (bias, darks, flats in two filters
+and lights of a real star field in two filters, binned 2 x 2 so plate solving is
+reliable) and written as a telescope batch under a distinct name for each measurement.
+Each measurement starts its workers fresh (``celery -A workers.app worker -Q processor
+-c 1``), submits a ``calibrate_file_batch`` order and times submit -> order finished;
+each step's span comes from ``step_runs`` (a chord step is recorded when its last unit
+ends, so a step's span is its end minus the previous step's end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from celery import Celery
+from sqlalchemy import select
+
+from observatory.db.migrate import upgrade
+from observatory.db.models import ImageType, StepRun, WorkOrder
+from observatory.db.session import dispose_engines, session_scope
+from observatory.embedded_redis import EmbeddedRedis
+from observatory.orders.states import FINAL_STATES
+from observatory.settings import Settings
+from observatory.simulator.server import start_simulator_process
+from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
+from workers.bench_overhead import _free_port
+from workers.config import celery_config, celery_priority
+
+# The night: moderate, so one measurement takes about a minute on two cores.
+BIAS_FRAMES = 5
+DARK_FRAMES = 5
+FLAT_FRAMES = 5
+FILTERS = ("R", "G")
+LIGHTS_PER_FILTER = 4
+LIGHT_S = 10.0
+FLAT_S = 1.0
+# 1024 x 1024 frames at 7 arcsec/pixel: solve-field finds them in seconds.
+BINNING = 2
+PIXEL_SIZE_UM = 9.0
+FOCAL_LENGTH_MM = 530.0
+# Simulated seconds per wall second: a 10 s light takes a sixth of a second.
+TIME_SCALE = 60.0
+ORDER_TIMEOUT_S = 900.0
+
+
+@dataclass
+class RawFrame:
+    """One frame as the camera gave it [y, x], and what its header will say."""
+
+    imagetyp: ImageType
+    data: np.ndarray
+    exposure_s: float
+    date_obs: dt.datetime
+    filter: str | None = None
+    ra_deg: float | None = None
+    dec_deg: float | None = None
+
+
+def _until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout_s:.0f} s")
+        time.sleep(0.02)
+
+
+def take_night(lights_per_filter: int = LIGHTS_PER_FILTER) -> list[RawFrame]:
+    """Bias, darks, flats per filter and lights per filter from a fresh simulator (over
+    Alpaca HTTP with alpyca), binned 2 x 2; the lights point one hour east of the
+    meridian at +20 deg, a field the Tycho-2 index files cover."""
+    from alpaca.camera import Camera
+    from alpaca.covercalibrator import CoverCalibrator
+    from alpaca.dome import Dome
+    from alpaca.filterwheel import FilterWheel
+    from alpaca.telescope import Telescope
+
+    with start_simulator_process(time_scale=TIME_SCALE) as simulator:
+        camera, mount = Camera(simulator.address, 0), Telescope(simulator.address, 0)
+        dome, panel = Dome(simulator.address, 0), CoverCalibrator(simulator.address, 0)
+        wheel = FilterWheel(simulator.address, 0)
+        for device in (camera, mount, dome, panel, wheel):
+            device.Connect()
+            _until(lambda d=device: not d.Connecting, 10, "connect")  # type: ignore[misc]
+        camera.BinX = camera.BinY = BINNING
+        camera.NumX, camera.NumY = camera.CameraXSize // BINNING, camera.CameraYSize // BINNING
+
+        def expose(imagetyp: ImageType, exposure_s: float, filter: str | None) -> RawFrame:
+            start = dt.datetime.now(dt.UTC)
+            camera.StartExposure(exposure_s, imagetyp in (ImageType.LIGHT, ImageType.FLAT))
+            _until(lambda: bool(camera.ImageReady), 60, "ImageReady")
+            raw = np.frombuffer(camera.ImageArrayRaw, dtype=np.uint16)
+            info = camera.ImageArrayInfo
+            data = np.ascontiguousarray(raw.reshape(info.Dimension1, info.Dimension2).T)
+            frame = RawFrame(imagetyp, data, exposure_s, start, filter)
+            if imagetyp == ImageType.LIGHT:
+                frame.ra_deg, frame.dec_deg = mount.RightAscension * 15.0, mount.Declination
+            return frame
+
+        def set_filter(name: str) -> None:
+            wheel.Position = list(wheel.Names).index(name)
+            _until(lambda: wheel.Position != -1, 30, "filter wheel")
+
+        frames = [expose(ImageType.BIAS, 0.0, None) for _ in range(BIAS_FRAMES)]
+        frames += [expose(ImageType.DARK, LIGHT_S, None) for _ in range(DARK_FRAMES)]
+        panel.CloseCover()
+        _until(lambda: panel.CoverState == 1, 30, "cover closed")
+        panel.CalibratorOn(max(1, round(panel.MaxBrightness * 0.15)))
+        _until(lambda: panel.CalibratorState == 3, 30, "flat panel lamp")
+        for name in FILTERS:
+            set_filter(name)
+            frames += [expose(ImageType.FLAT, FLAT_S, name) for _ in range(FLAT_FRAMES)]
+        panel.CalibratorOff()
+        panel.OpenCover()
+        _until(lambda: panel.CoverState == 3, 30, "cover open")
+        dome.OpenShutter()
+        _until(lambda: dome.ShutterStatus == 0, 30, "shutter open")
+        if mount.AtPark:
+            mount.Unpark()
+        mount.Tracking = True
+        mount.SlewToCoordinatesAsync((mount.SiderealTime + 1.0) % 24.0, 20.0)
+        _until(lambda: not mount.Slewing, 30, "slew")
+        for name in FILTERS:
+            set_filter(name)
+            frames += [expose(ImageType.LIGHT, LIGHT_S, name) for _ in range(lights_per_filter)]
+    return frames
+
+
+def write_night_batch(folder: Path, frames: Sequence[RawFrame]) -> None:
+    """Write ``frames`` as the telescope writes a batch: FITS files with the contract's
+    headers and checksums, then ``manifest.json`` last (tmp + rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for seq, frame in enumerate(frames, start=1):
+        name = frame_filename(frame.imagetyp, frame.filter, frame.exposure_s, seq)
+        meta = FrameMetadata(
+            imagetyp=frame.imagetyp, exposure_s=frame.exposure_s, date_obs=frame.date_obs,
+            binning=BINNING, object="bench field" if frame.ra_deg is not None else "calibration",
+            instrument="Simulated Camera", telescope="Simulated", site_latitude_deg=37.2,
+            site_longitude_deg=-2.5, order_id="bench", order_pk=1, batch=folder.name,
+            filter=frame.filter, ra_deg=frame.ra_deg, dec_deg=frame.dec_deg, ccd_temp_c=10.0,
+            pixel_size_um=PIXEL_SIZE_UM, focal_length_mm=FOCAL_LENGTH_MM,
+        )  # fmt: skip
+        sha256 = write_frame(folder / name, frame.data, frame_header(meta))
+        entries.append({"path": name, "size": (folder / name).stat().st_size, "sha256": sha256})
+    manifest = {"batch": folder.name, "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                "complete": True, "files": entries}  # fmt: skip
+    (folder / "manifest.json.tmp").write_text(json.dumps(manifest))
+    (folder / "manifest.json.tmp").rename(folder / "manifest.json")
+
+
+@dataclass
+class SharedServices:
+    """What every processor host shares: the broker and the database, plus a Celery app
+    configured for them (to publish orders and ping workers)."""
+
+    broker_url: str
+    database_url: str
+    settings: Settings
+    app: Celery
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def publish(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        """The intake's publisher, on this broker (not the one ``workers.app`` read)."""
+        task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
+        self.app.send_task(
+            task_name, args=[work_order_pk], task_id=task_id, queue=queue, routing_key=queue,
+            priority=celery_priority(priority),
+        )  # fmt: skip
+        return task_id
+
+    def start_worker(
+        self, name: str, env: dict[str, str], log_file: Path, prefix: Sequence[str] = ()
+    ) -> subprocess.Popen[bytes]:
+        """One processor worker process (``-c 1``) named ``name@<host>``, with the shared
+        broker and database plus ``env``; ``prefix`` wraps the command (e.g. unshare).
+        Returns once it answers a ping."""
+        full_env = {**os.environ, "OBSERVATORY_BROKER_URL": self.broker_url,
+                    "OBSERVATORY_DATABASE_URL": self.database_url,
+                    "OBSERVATORY_LOG_LEVEL": "WARNING", **env}  # fmt: skip
+        command = [*prefix, sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+                   "-Q", "processor", "-c", "1", "-n", f"{name}@%h", "--loglevel", "WARNING",
+                   "--without-gossip", "--without-mingle"]  # fmt: skip
+        with log_file.open("ab") as log:
+            worker = subprocess.Popen(
+                command, env=full_env, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
+        self.workers.append(worker)
+        _until(lambda: self._answers(name, worker, log_file), 120, f"worker {name} ready")
+        return worker
+
+    def _answers(self, name: str, worker: subprocess.Popen[bytes], log_file: Path) -> bool:
+        if worker.poll() is not None:
+            raise RuntimeError(f"worker {name} exited: {log_file.read_text()[-2000:]}")
+        replies = self.app.control.ping(timeout=0.5)
+        return any(key.startswith(f"{name}@") for reply in replies for key in reply)
+
+    def stop_workers(self) -> None:
+        """SIGTERM every worker started here at once (warm shutdown), then wait for each;
+        SIGKILL one still running after a minute."""
+        stopping, self.workers = self.workers, []
+        for worker in stopping:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in stopping:
+            try:
+                worker.wait(60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(10)
+
+
+@contextmanager
+def shared_services(folder: Path, database_url: str | None = None) -> Iterator[SharedServices]:
+    """An embedded Redis on a free port and the database (SQLite under ``folder`` unless
+    ``database_url`` is given), migrated; workers started on it are stopped on exit."""
+    port = _free_port()
+    redis_server = EmbeddedRedis(folder, port)
+    redis_server.start()
+    database_url = database_url or f"sqlite:///{folder / 'observatory.db'}"
+    settings = Settings(data_dir=folder, broker_url=redis_server.url, database_url=database_url)
+    upgrade(settings.sqlalchemy_url)
+    app = Celery("bench-processor")
+    app.conf.update(celery_config(settings))
+    services = SharedServices(redis_server.url, database_url, settings, app)
+    try:
+        yield services
+    finally:
+        try:
+            services.stop_workers()
+        finally:
+            app.close()
+            redis_server.stop()
+            dispose_engines(settings.sqlalchemy_url)
+
+
+def calibrate(
+    services: SharedServices, url: str, user: str = "bench", timeout_s: float = ORDER_TIMEOUT_S
+) -> dict[str, Any]:
+    """Submit a calibrate_file_batch order for the batch at ``url``, wait for it to end
+    and return its figures (:func:`order_figures`, plus ``work_order_pk``). Raises
+    TimeoutError when it does not end within ``timeout_s``."""
+    from observatory.intake import submit
+
+    order = {"id": f"calibrate-{uuid.uuid4().hex[:10]}", "request": "calibrate_file_batch",
+             "user": user, "datetime": dt.datetime.now(dt.UTC).isoformat(), "url": url}  # fmt: skip
+    submitted_at = time.time()
+    pk = submit(services.settings, order, services.publish).pk
+
+    def ended() -> bool:
+        with session_scope(services.database_url) as session:
+            return session.get_one(WorkOrder, pk).state in FINAL_STATES
+
+    _until(ended, timeout_s, f"work order {pk} on {url}")
+    return {"work_order_pk": pk, **order_figures(services, pk, submitted_at)}
+
+
+def order_figures(services: SharedServices, pk: int, submitted_at: float) -> dict[str, Any]:
+    """Wall time submit -> finished [s], the order's state and each step's span [s]."""
+    with session_scope(services.database_url) as session:
+        order = session.get_one(WorkOrder, pk)
+        runs = list(
+            session.scalars(select(StepRun).where(StepRun.work_order_pk == pk).order_by(StepRun.pk))
+        )
+        assert order.finished_at is not None
+        spans: dict[str, float] = {}
+        previous_end = runs[0].started_at if runs else order.finished_at
+        for run in runs:
+            end = run.ended_at or run.started_at
+            spans[run.step] = round((end - previous_end).total_seconds(), 2)
+            previous_end = end
+        return {
+            "state": str(order.state),
+            "wall_s": round(order.finished_at.timestamp() - submitted_at, 2),
+            "steps_s": spans,
+            "step_states": {run.step: str(run.state) for run in runs},
+        }
+
+
+def measure(
+    services: SharedServices, frames: Sequence[RawFrame], folder: Path, batch: str, workers: int
+) -> dict[str, Any]:
+    """Calibrate a fresh copy of the night (batch ``batch``) with ``workers`` fresh worker
+    processes sharing ``folder`` as their data folder; workers stopped after."""
+    batch_folder = folder / "batches" / batch
+    write_night_batch(batch_folder, frames)
+    env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
+    try:
+        for index in range(workers):
+            services.start_worker(f"processor{index + 1}", env, folder / "workers.log")
+        figures = calibrate(services, str(batch_folder))
+    finally:
+        services.stop_workers()
+    if figures["state"] != "succeeded":
+        raise RuntimeError(f"benchmark batch {batch} ended {figures['state']}: {figures}")
+    return {"workers": workers, "batch": batch, **figures}
+
+
+def run_processor_benchmark(
+    workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER
+) -> dict[str, Any]:
+    """Take the night once, then calibrate copies of it: a warm-up with one worker (file
+    caches, the solver's index files), then one worker, then two; returns the figures."""
+    frames = take_night(lights_per_filter)
+    night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-processor-", dir=workdir) as name,
+        shared_services(Path(name)) as services,
+    ):
+        folder = Path(name)
+        measure(services, frames, folder, f"{night}-bench-1", 1)
+        one = measure(services, frames, folder, f"{night}-bench-2", 1)
+        two = measure(services, frames, folder, f"{night}-bench-3", 2)
+    counts = {str(kind): sum(f.imagetyp == kind for f in frames) for kind in ImageType}
+    return {
+        "frames": {kind: count for kind, count in counts.items() if count},
+        "filters": list(FILTERS),
+        "cpu_count": os.cpu_count(),
+        "one_worker": one,
+        "two_workers": two,
+        "speedup": round(one["wall_s"] / two["wall_s"], 3),
+    }
+
+
+def format_processor(figures: dict[str, Any]) -> str:
+    """The figures as a table: wall time and each step's span, one and two workers."""
+    one, two = figures["one_worker"], figures["two_workers"]
+    frames = ", ".join(f"{count} {kind}" for kind, count in figures["frames"].items())
+    lines = [
+        f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), "
+        "one worker process against two",
+        f"  {'':<12}{'1 worker':>10}{'2 workers':>11}{'ratio':>8}",
+    ]
+    rows = [("submit->end", one["wall_s"], two["wall_s"])]
+    rows += [(step, span, two["steps_s"].get(step, 0.0)) for step, span in one["steps_s"].items()]
+    for label, a, b in rows:
+        ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
+        lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
+    lines.append(f"  speed-up (1 worker / 2 workers): {figures['speedup']:.2f}x")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    results = run_processor_benchmark(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    print(format_processor(results))
+    print(json.dumps(results, indent=2))
