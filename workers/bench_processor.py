@@ -89,7 +89,8 @@ def take_night(lights_per_filter: int = LIGHTS_PER_FILTER) -> list[RawFrame]:
     from alpaca.filterwheel import FilterWheel
     from alpaca.telescope import Telescope
 
-    with start_simulator_process(time_scale=TIME_SCALE) as simulator:
+    simulator = start_simulator_process(time_scale=TIME_SCALE)
+    try:
         camera, mount = Camera(simulator.address, 0), Telescope(simulator.address, 0)
         dome, panel = Dome(simulator.address, 0), CoverCalibrator(simulator.address, 0)
         wheel = FilterWheel(simulator.address, 0)
@@ -137,6 +138,8 @@ def take_night(lights_per_filter: int = LIGHTS_PER_FILTER) -> list[RawFrame]:
         for name in FILTERS:
             set_filter(name)
             frames += [expose(ImageType.LIGHT, LIGHT_S, name) for _ in range(lights_per_filter)]
+    finally:
+        simulator.stop()
     return frames
 
 

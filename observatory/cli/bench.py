@@ -1,8 +1,9 @@
 """``observatory bench``: every benchmark, printed as ratios measured side by side in one
 run, and written as JSON.
 
-Suites: ``calibration`` (stacking against the read bound and ccdproc, light calibration)
-and ``overhead`` (a work order against a bare Celery task on the same Redis).
+Suites: ``calibration`` (stacking against the read bound and ccdproc, light calibration),
+``overhead`` (a work order against a bare Celery task on the same Redis) and
+``processor`` (one night's batch calibrated by one processor worker, then by two).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-SUITES = ("calibration", "overhead")
+SUITES = ("calibration", "overhead", "processor")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,8 +70,13 @@ def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, 
 
         figures = calibration.run_from_options(options)
         return calibration.format_table(figures), figures
-    # The overhead benchmark drives Celery, so it lives with the workers (observatory/
-    # never imports Celery); the CLI composes it, as it composes the publisher.
+    # The overhead and processor benchmarks drive Celery, so they live with the workers
+    # (observatory/ never imports Celery); the CLI composes them, as it composes the publisher.
+    if suite == "processor":
+        from workers import bench_processor
+
+        figures = bench_processor.run_processor_benchmark(options.workdir)
+        return bench_processor.format_processor(figures), figures
     from workers import bench_overhead
 
     figures = bench_overhead.run_overhead_benchmark(options.orders, options.workdir)
