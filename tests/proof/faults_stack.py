@@ -287,19 +287,21 @@ class FaultStack:
     def shutter(self) -> ShutterState:
         return self.dome().status().shutter
 
-    def fault(self, device: str, spec: dict[str, Any]) -> None:
-        """Inject (or clear) a simulator fault on ``device`` (dome, camera, ...)."""
+    def fault(self, device_role: str, spec: dict[str, Any]) -> None:
+        """Inject (or clear) a simulator fault on the dome, camera or telescope."""
         import alpaca.camera
+        import alpaca.device
         import alpaca.dome
         import alpaca.telescope
 
-        kinds = {
-            "dome": (alpaca.dome.Dome, self.settings.devices.dome_address),
-            "camera": (alpaca.camera.Camera, self.settings.devices.camera_address),
-            "telescope": (alpaca.telescope.Telescope, self.settings.devices.telescope_address),
-        }
-        cls, address = kinds[device]
-        device = cls(address, 0)
+        devices = self.settings.devices
+        device: alpaca.device.Device
+        if device_role == "dome":
+            device = alpaca.dome.Dome(devices.dome_address, 0)
+        elif device_role == "camera":
+            device = alpaca.camera.Camera(devices.camera_address, 0)
+        else:
+            device = alpaca.telescope.Telescope(devices.telescope_address, 0)
         device.Connected = True  # Action answers "not connected" before anyone connected
         device.Action("simulator:fault", json.dumps(spec))
 
