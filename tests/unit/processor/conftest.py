@@ -14,7 +14,7 @@ import pytest
 from observatory.db.models import ImageType
 from observatory.db.session import dispose_engines
 from observatory.processor import STEPS, ingest_batch, transfer_batch, unit_outcome, units_of
-from observatory.settings import Settings
+from observatory.settings import ProcessorSettings, Settings
 from observatory.simulator.server import start_simulator_process
 from tests.db_fixtures import fresh_sqlite_url
 from tests.unit.processor.simframes import BINNING, Frame, SimulatedRig, write_batch
@@ -65,7 +65,7 @@ def make_settings(tmp_path: Path, sqlite_file: Path, **processor: Any) -> Settin
     return Settings(
         data_dir=tmp_path,
         database_url=fresh_sqlite_url(tmp_path),
-        processor={"solve_timeout_s": 60.0, **processor},
+        processor=ProcessorSettings.model_validate({"solve_timeout_s": 60.0, **processor}),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ class SimulatedRig:
         for device in devices:
             device.Connect()
         for device in devices:
-            wait_for(lambda d=device: not d.Connecting, 10, 0.02)
+            wait_for(partial(_connected, device), 10, 0.02)
         self.camera.BinX = self.camera.BinY = BINNING
         self.camera.NumX = self.camera.CameraXSize // BINNING
         self.camera.NumY = self.camera.CameraYSize // BINNING
@@ -137,3 +138,7 @@ def write_batch(folder: Path, frames: list[Frame], extra: dict[str, bytes] | Non
                 "complete": True, "files": entries}  # fmt: skip
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder.as_uri()
+
+
+def _connected(device: Any) -> bool:
+    return not device.Connecting
