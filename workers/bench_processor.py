@@ -213,10 +213,11 @@ class SharedServices:
         replies = self.app.control.ping(timeout=0.5)
         return any(key.startswith(f"{name}@") for reply in replies for key in reply)
 
-    def stop_workers(self) -> None:
-        """SIGTERM every worker started here at once (warm shutdown), then wait for each;
-        SIGKILL one still running after a minute."""
-        stopping, self.workers = self.workers, []
+    def stop_workers(self, only: Sequence[subprocess.Popen[bytes]] | None = None) -> None:
+        """SIGTERM every worker started here (or ``only`` those) at once (warm shutdown),
+        then wait for each; SIGKILL one still running after a minute."""
+        stopping = list(self.workers if only is None else only)
+        self.workers = [w for w in self.workers if w not in stopping]
         for worker in stopping:
             if worker.poll() is None:
                 worker.terminate()

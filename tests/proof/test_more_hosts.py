@@ -6,8 +6,9 @@ folder and file server, in its own mount namespace where the other hosts' folder
 hidden, so batches and masters made elsewhere can only be fetched over HTTP. They share
 an embedded Redis and a throwaway PostgreSQL server (tests/postgres.py).
 
-Two hosts run first, on cold caches (the solver's index files), then one host: the
-order favours the single host, so a lower time with two is not an artefact of warm-up.
+Rounds alternate two hosts and one, two hosts first (a fresh worker on host-b each
+time, host-a's warm): the order favours the single host, so a lower time with two is not
+an artefact of warm-up. The best time of each is compared.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
 from typing import Any
 
 import pytest
@@ -38,7 +40,8 @@ from workers.bench_processor import (
 
 # Enough lights that the CPU-bound units (calibration, plate solving) dominate the fixed
 # costs (transfer, stacking, dispatch) on a two-core machine.
-LIGHTS_PER_FILTER = 8
+LIGHTS_PER_FILTER = 6
+ROUNDS = 2
 
 
 def _skip_reason() -> str | None:
@@ -80,23 +83,21 @@ def hosts(tmp_path: Path) -> Iterator[dict[str, Host]]:
             host.file_server.stop()
 
 
-def run_on(
-    services: SharedServices, hosts: dict[str, Host], names: list[str], frames: list[RawFrame],
-    batch: str,
-) -> dict[str, Any]:  # fmt: skip
-    """Write ``batch`` on the telescope host, start one worker per named host (isolated),
-    calibrate it from its http url, stop the workers; returns the order's figures."""
+def start_on(services: SharedServices, hosts: dict[str, Host], name: str) -> Popen[bytes]:
+    """A processor worker on host ``name``, in a mount namespace hiding the other hosts."""
+    host = hosts[name]
+    hidden = [h.data_dir for h in hosts.values() if h is not host]
+    log_file = host.data_dir.parent / f"{name}-worker.log"
+    return services.start_worker(name, host.worker_env(), log_file, isolated(hidden))
+
+
+def calibrate_on_telescope(
+    services: SharedServices, hosts: dict[str, Host], frames: list[RawFrame], batch: str
+) -> dict[str, Any]:
+    """Write ``batch`` on the telescope host and calibrate it from its http url."""
     telescope = hosts["telescope"]
     write_night_batch(telescope.data_dir / "batches" / batch, frames)
-    try:
-        for name in names:
-            host = hosts[name]
-            hidden = [h.data_dir for h in hosts.values() if h is not host]
-            log_file = host.data_dir.parent / f"{name}-worker.log"
-            services.start_worker(name, host.worker_env(), log_file, isolated(hidden))
-        return calibrate(services, f"{telescope.public_url}/batches/{batch}/", user="telescope")
-    finally:
-        services.stop_workers()
+    return calibrate(services, f"{telescope.public_url}/batches/{batch}/", user="telescope")
 
 
 def products_of(services: SharedServices, batch: str) -> dict[str, list[tuple[str, str | None]]]:
@@ -123,19 +124,32 @@ def row_counts(services: SharedServices) -> dict[str, int]:
 def test_two_processor_hosts_share_a_batch_and_finish_it_sooner(
     services: SharedServices, hosts: dict[str, Host], frames: list[RawFrame], tmp_path: Path
 ) -> None:
-    two = run_on(services, hosts, ["host-a", "host-b"], frames, "20261123-observation-201")
-    one = run_on(services, hosts, ["host-a"], frames, "20261123-observation-202")
-    figures = {"two_hosts": two, "one_host": one, "ratio": one["wall_s"] / two["wall_s"]}
+    # Rounds alternate two hosts and one (host-a's worker stays up, host-b's is started
+    # fresh for each two-host round); the best of each is compared, as load from other
+    # programs on a shared machine comes and goes.
+    start_on(services, hosts, "host-a")
+    walls: dict[str, list[float]] = {"two_hosts": [], "one_host": []}
+    runs = []
+    for round_ in range(ROUNDS):
+        second = start_on(services, hosts, "host-b")
+        two = calibrate_on_telescope(services, hosts, frames, f"20261123-observation-2{round_}0")
+        services.stop_workers([second])
+        one = calibrate_on_telescope(services, hosts, frames, f"20261123-observation-2{round_}1")
+        walls["two_hosts"].append(two["wall_s"])
+        walls["one_host"].append(one["wall_s"])
+        runs += [two, one]
+    ratio = min(walls["one_host"]) / min(walls["two_hosts"])
+    figures = {"walls_s": walls, "ratio_best": ratio, "runs": runs}
     (tmp_path / "figures.json").write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures, indent=2))
+    print(json.dumps({"walls_s": walls, "ratio_best": ratio}, indent=2))
 
-    for figures_of in (two, one):
+    for figures_of in runs:
         assert figures_of["state"] == "succeeded", figures_of
         assert figures_of["step_states"] == dict.fromkeys(STEPS, "succeeded")
 
     lights = len(FILTERS) * LIGHTS_PER_FILTER
     urls = {name: host.public_url for name, host in hosts.items()}
-    shared = products_of(services, "20261123-observation-201")
+    shared = products_of(services, "20261123-observation-200")
     # Units ran on both hosts: each wrote masters or calibrated frames it serves.
     origins = {origin for _, origin in shared["masters"] + shared["calibrated"]}
     assert origins == {urls["host-a"], urls["host-b"]}
@@ -146,7 +160,7 @@ def test_two_processor_hosts_share_a_batch_and_finish_it_sooner(
         assert origin is not None and (by_url[origin].data_dir / "products" / path).is_file()
     for name in ("host-a", "host-b"):
         # Each host fetched the batch over HTTP into its own repository, verified.
-        copy = hosts[name].data_dir / "repository" / "20261123-observation-201"
+        copy = hosts[name].data_dir / "repository" / "20261123-observation-200"
         manifest = json.loads((copy / "manifest.json").read_text())
         assert sorted(p.name for p in copy.glob("*.fits")) == sorted(
             entry["path"] for entry in manifest["files"]
@@ -161,12 +175,12 @@ def test_two_processor_hosts_share_a_batch_and_finish_it_sooner(
     # No duplicates: one row per frame, per master group, per light, over both batches.
     masters_per_batch = 1 + 1 + len(FILTERS)  # bias, dark, a flat per filter
     assert row_counts(services) == {
-        "file_batches": 2,
-        "exposures": 2 * len(frames),
-        "master_frames": 2 * masters_per_batch,
-        "calibrated_frames": 2 * lights,
+        "file_batches": len(runs),
+        "exposures": len(runs) * len(frames),
+        "master_frames": len(runs) * masters_per_batch,
+        "calibrated_frames": len(runs) * lights,
     }
     assert len({path for path, _ in shared["calibrated"]}) == lights
 
     # The point of a second host: the same batch done sooner.
-    assert two["wall_s"] < one["wall_s"], figures
+    assert min(walls["two_hosts"]) < min(walls["one_host"]), walls
