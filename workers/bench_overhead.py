@@ -43,7 +43,7 @@ from observatory.simulator.server import start_simulator_process
 from tasks.bench import BARE_TIMES_KEY
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -52,7 +52,7 @@ def _free_port() -> int:
 @contextmanager
 def private_stack(folder: Path) -> Iterator[Settings]:
     """Redis, SQLite, the simulator and one dome worker, all stopped on exit."""
-    port = _free_port()
+    port = free_port()
     redis_server = EmbeddedRedis(folder, port)
     redis_server.start()
     simulator = start_simulator_process(host="127.0.0.1", port=0, time_scale=20.0)
@@ -128,8 +128,10 @@ def _orders_done(settings: Settings, pks: list[int]) -> bool:
 def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Submit ``count`` dome_status orders; latency (s) to start and throughput (1/s)."""
     from observatory.intake import submit
-    from workers.publish import publish
+    from workers.publish import app_for, publisher
 
+    celery_app = app_for(settings)
+    publish = publisher(celery_app)
     run = uuid.uuid4().hex[:8]
     latencies, pks, sent = [], [], []
     for index in range(count):
@@ -139,6 +141,7 @@ def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dic
         if not at_once:
             _wait(partial(_orders_done, settings, [pk]), 60, f"work order {pk}")
     _wait(lambda: _orders_done(settings, pks), 120 + count, "every work order")
+    celery_app.close()
     rows = sorted(_work_order_times(settings, pks), key=lambda row: row.pk)
     failed = [row for row in rows if row.state != "succeeded"]
     if failed:
@@ -152,8 +155,9 @@ def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dic
 
 def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Send ``count`` bare status tasks; latency (s) to start and throughput (1/s)."""
-    from workers.app import app
+    from workers.publish import app_for
 
+    app = app_for(settings)
     client = redis.Redis.from_url(settings.effective_broker_url)
     client.delete(BARE_TIMES_KEY)
     first_sent = time.time()
@@ -162,6 +166,7 @@ def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict
         if not at_once:
             _wait(partial(_at_least, client, index + 1), 60, "a bare task")
     _wait(partial(_at_least, client, count), 120 + count, "every bare task")
+    app.close()
     records = [json.loads(item) for item in client.lrange(BARE_TIMES_KEY, 0, -1)]
     latencies = [record["started"] - record["sent"] for record in records]
     return _summary(latencies, count, max(r["ended"] for r in records) - first_sent)

@@ -38,8 +38,8 @@ from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
 from observatory.simulator.server import start_simulator_process
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
-from workers.bench_overhead import _free_port
-from workers.config import celery_config, celery_priority
+from workers.bench_overhead import free_port
+from workers.publish import app_for, publisher
 
 # The night: moderate, so one measurement takes about a minute on two cores.
 BIAS_FRAMES = 5
@@ -179,12 +179,9 @@ class SharedServices:
 
     def publish(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
         """The intake's publisher, on this broker (not the one ``workers.app`` read)."""
-        task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
-        self.app.send_task(
-            task_name, args=[work_order_pk], task_id=task_id, queue=queue, routing_key=queue,
-            priority=celery_priority(priority),
-        )  # fmt: skip
-        return task_id
+        return publisher(self.app)(
+            work_order_pk=work_order_pk, task_name=task_name, queue=queue, priority=priority
+        )
 
     def start_worker(
         self, name: str, env: dict[str, str], log_file: Path, prefix: Sequence[str] = ()
@@ -233,14 +230,13 @@ class SharedServices:
 def shared_services(folder: Path, database_url: str | None = None) -> Iterator[SharedServices]:
     """An embedded Redis on a free port and the database (SQLite under ``folder`` unless
     ``database_url`` is given), migrated; workers started on it are stopped on exit."""
-    port = _free_port()
+    port = free_port()
     redis_server = EmbeddedRedis(folder, port)
     redis_server.start()
     database_url = database_url or f"sqlite:///{folder / 'observatory.db'}"
     settings = Settings(data_dir=folder, broker_url=redis_server.url, database_url=database_url)
     upgrade(settings.sqlalchemy_url)
-    app = Celery("bench-processor")
-    app.conf.update(celery_config(settings))
+    app = app_for(settings, "bench-processor")
     services = SharedServices(redis_server.url, database_url, settings, app)
     try:
         yield services

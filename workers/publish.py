@@ -3,36 +3,59 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
+from celery import Celery
 from kombu.exceptions import OperationalError
 
 from observatory.errors import PublishFailed
+from observatory.settings import Settings
 from workers.app import app
-from workers.config import celery_priority
+from workers.config import celery_config, celery_priority
 
 # Fail fast when the broker is down: the order is already stored and the reconciler
 # publishes it later, so the submitter must not hang.
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
+Publish = Callable[..., str]
 
-def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
-    """Send the task that runs a stored work order; returns the task id."""
-    task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
-    try:
-        app.send_task(
-            task_name,
-            args=[work_order_pk],
-            task_id=task_id,
-            queue=queue,
-            routing_key=queue,
-            priority=celery_priority(priority),
-            retry=True,
-            retry_policy=RETRY_POLICY,
-            # Outcomes live in SQL. Waiting for a result would subscribe this publisher to
-            # the result backend, whose lost connection turns a broker outage into a long
-            # hang and a RuntimeError instead of PublishFailed.
-            ignore_result=True,
-        )
-    except OperationalError as error:
-        raise PublishFailed(f"broker unreachable: {error}") from error
-    return task_id
+
+def publisher(celery_app: Celery) -> Publish:
+    """The intake's Publisher sending through ``celery_app`` (see :func:`publish`)."""
+
+    def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        """Send the task that runs a stored work order; returns the task id. Raises
+        PublishFailed when the broker cannot be reached within the retry policy."""
+        task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
+        try:
+            celery_app.send_task(
+                task_name,
+                args=[work_order_pk],
+                task_id=task_id,
+                queue=queue,
+                routing_key=queue,
+                priority=celery_priority(priority),
+                retry=True,
+                retry_policy=RETRY_POLICY,
+                # Outcomes live in SQL. Waiting for a result would subscribe this publisher
+                # to the result backend, whose lost connection turns a broker outage into a
+                # long hang and a RuntimeError instead of PublishFailed.
+                ignore_result=True,
+            )
+        except OperationalError as error:
+            raise PublishFailed(f"broker unreachable: {error}") from error
+        return task_id
+
+    return publish
+
+
+def app_for(settings: Settings, name: str = "observatory-publisher") -> Celery:
+    """A Celery app configured from ``settings`` (its broker, not the one :mod:`workers.app`
+    read from the process's settings); close it when done."""
+    made = Celery(name)
+    made.conf.update(celery_config(settings))
+    return made
+
+
+# The process's publisher, on the broker of the process-wide settings.
+publish = publisher(app)

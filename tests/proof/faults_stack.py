@@ -25,22 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from celery import Celery
-from kombu.exceptions import OperationalError
 from sqlalchemy import select
 
 from observatory.db.models import DeviceEvent, StepRun, WorkOrder
 from observatory.db.session import dispose_engines, session_scope
 from observatory.devices.dome import DomeAdapter, ShutterState
-from observatory.errors import PublishFailed
 from observatory.intake import Receipt, submit
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
 from observatory.stack import Child, Stack, worker_command
 from tests.helpers import free_port, wait_for
 from tests.smtp import Mailbox
-from workers.config import celery_config, celery_priority
-from workers.publish import RETRY_POLICY
+from workers.publish import app_for, publisher
 
 ADMIN = "admin@observatory.test"
 QUEUES = ("dome", "telescope", "processor")
@@ -159,8 +155,7 @@ class FaultStack:
         # The children see exactly this stack's variables, none of the test session's.
         base = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVATORY_")}
         self.stack.env = base | self.env
-        self.app = Celery("fault-tests")
-        self.app.conf.update(celery_config(self.settings))
+        self.app = app_for(self.settings, "fault-tests")
 
     # -- life ---------------------------------------------------------------------------
 
@@ -220,22 +215,9 @@ class FaultStack:
 
     def publish(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
         """The intake's Publisher, as ``workers.publish.publish`` but on this stack's broker."""
-        task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
-        try:
-            self.app.send_task(
-                task_name,
-                args=[work_order_pk],
-                task_id=task_id,
-                queue=queue,
-                routing_key=queue,
-                priority=celery_priority(priority),
-                retry=True,
-                retry_policy=RETRY_POLICY,
-                ignore_result=True,
-            )
-        except OperationalError as error:
-            raise PublishFailed(f"broker unreachable: {error}") from error
-        return task_id
+        return publisher(self.app)(
+            work_order_pk=work_order_pk, task_name=task_name, queue=queue, priority=priority
+        )
 
     def submit(self, data: dict[str, Any], published: bool = True) -> Receipt:
         receipt = submit(self.settings, data, self.publish)
