@@ -57,5 +57,24 @@ def app_for(settings: Settings, name: str = "observatory-publisher") -> Celery:
     return made
 
 
+_apps_by_broker: dict[str, Celery] = {}
+
+
+def app_of(settings: Settings) -> Celery:
+    """The Celery app that reaches ``settings``' broker: the process's own (:mod:`workers.app`)
+    when it is that broker, else one made once per broker for this process."""
+    broker_url = settings.effective_broker_url
+    if app.conf.broker_url == broker_url:
+        return app
+    if broker_url not in _apps_by_broker:
+        _apps_by_broker[broker_url] = app_for(settings)
+    return _apps_by_broker[broker_url]
+
+
+def publisher_for(settings: Settings) -> Publish:
+    """The intake's Publisher on ``settings``' broker (see :func:`app_of`)."""
+    return publisher(app_of(settings))
+
+
 # The process's publisher, on the broker of the process-wide settings.
 publish = publisher(app)

@@ -35,9 +35,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
     """Validate, store and publish a work order: the Python entry point for other programs."""
-    from workers.publish import publish  # the CLI composes the Celery publisher
+    from workers.publish import publisher_for  # the CLI composes the Celery publisher
 
-    return submit(settings or get_settings(), data, publish)
+    settings = settings or get_settings()
+    return submit(settings, data, publisher_for(settings))
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

@@ -142,8 +142,9 @@ def test_resubmitting_the_same_id_and_user_creates_no_second_order(stack: Stack)
 
 
 def test_foreign_publisher_sends_the_order_itself(stack: Stack) -> None:
-    from workers.app import app
+    from workers.publish import app_of
 
+    app = app_of(stack.settings)
     data = order("dome_status")
     app.send_task("observatory.dome.status", kwargs={"order": data}, queue="dome")
 
@@ -181,8 +182,9 @@ def test_a_failing_command_fails_the_order_records_it_and_emails_admins(
 
 
 def test_pickled_message_is_refused_and_nothing_runs(stack: Stack) -> None:
-    from workers.app import app
+    from workers.publish import app_of
 
+    app = app_of(stack.settings)
     data = order("dome_status")
     # A pickled message carrying a valid order: a JSON-only worker must not run it.
     app.send_task(

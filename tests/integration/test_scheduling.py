@@ -40,9 +40,9 @@ def observation(settings: Settings, **fields: Any) -> dict[str, Any]:
 
 
 def send(settings: Settings, data: dict[str, Any]) -> int:
-    from workers.publish import publish
+    from workers.publish import publisher_for
 
-    return submit(settings, data, publish).pk
+    return submit(settings, data, publisher_for(settings)).pk
 
 
 def load(settings: Settings, pk: int) -> WorkOrder:

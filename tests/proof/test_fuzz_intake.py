@@ -187,6 +187,11 @@ def test_http_intake_refuses_malformed_orders(
 def test_http_intake_without_a_token_stores_nothing(
     intake_settings: Settings, api_url: str, malformed: Malformed
 ) -> None:
-    answer = requests.post(f"{api_url}/work-orders", json=malformed.order, timeout=20)
+    answer = requests.post(
+        f"{api_url}/work-orders",
+        data=json.dumps(malformed.order),
+        headers={"Content-Type": "application/json"},
+        timeout=20,
+    )
     assert answer.status_code == 401
     assert rows_of(intake_settings, malformed.order) == []
