@@ -166,6 +166,9 @@ def start_rig(
             "OBSERVATORY_DEVICES__SHUTTER_TIMEOUT_S": "1.0",
             "OBSERVATORY_DEVICES__CONNECT_TIMEOUT_S": "5",
             "OBSERVATORY_TELESCOPE__SLEW_TIMEOUT_S": "10",
+            # Explicit: the shared stack's fixture turns the supervisor off in this
+            # process's environment, which Settings here would otherwise merge in.
+            "OBSERVATORY_SUPERVISOR__ENABLED": "true",
             "OBSERVATORY_SUPERVISOR__POLL_INTERVAL_S": str(POLL_S),
             "OBSERVATORY_SUPERVISOR__STALE_AFTER_S": "3",
             "OBSERVATORY_SUPERVISOR__HOLD_OFF_S": "1",
