@@ -20,13 +20,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from celery import Celery
 from sqlalchemy import select
 
@@ -36,8 +35,8 @@ from observatory.db.session import dispose_engines, session_scope
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
+from observatory.simulator.frames import Frame, SimulatedRig, wait_for, write_batch
 from observatory.simulator.server import start_simulator_process
-from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
 from workers.bench_overhead import free_port
 from workers.publish import app_for, publisher
 
@@ -49,121 +48,29 @@ FILTERS = ("R", "G")
 LIGHTS_PER_FILTER = 4
 LIGHT_S = 10.0
 FLAT_S = 1.0
-# 1024 x 1024 frames at 7 arcsec/pixel: solve-field finds them in seconds.
-BINNING = 2
-PIXEL_SIZE_UM = 9.0
-FOCAL_LENGTH_MM = 530.0
 # Simulated seconds per wall second: a 10 s light takes a sixth of a second.
 TIME_SCALE = 60.0
 ORDER_TIMEOUT_S = 900.0
 
 
-@dataclass
-class RawFrame:
-    """One frame as the camera gave it [y, x], and what its header will say."""
-
-    imagetyp: ImageType
-    data: np.ndarray
-    exposure_s: float
-    date_obs: dt.datetime
-    filter: str | None = None
-    ra_deg: float | None = None
-    dec_deg: float | None = None
-
-
-def _until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout_s:.0f} s")
-        time.sleep(0.02)
-
-
-def take_night(lights_per_filter: int = LIGHTS_PER_FILTER) -> list[RawFrame]:
+def take_night(lights_per_filter: int = LIGHTS_PER_FILTER) -> list[Frame]:
     """Bias, darks, flats per filter and lights per filter from a fresh simulator (over
     Alpaca HTTP with alpyca), binned 2 x 2; the lights point one hour east of the
     meridian at +20 deg, a field the Tycho-2 index files cover."""
-    from alpaca.camera import Camera
-    from alpaca.covercalibrator import CoverCalibrator
-    from alpaca.dome import Dome
-    from alpaca.filterwheel import FilterWheel
-    from alpaca.telescope import Telescope
-
-    simulator = start_simulator_process(time_scale=TIME_SCALE)
-    try:
-        camera, mount = Camera(simulator.address, 0), Telescope(simulator.address, 0)
-        dome, panel = Dome(simulator.address, 0), CoverCalibrator(simulator.address, 0)
-        wheel = FilterWheel(simulator.address, 0)
-        for device in (camera, mount, dome, panel, wheel):
-            device.Connect()
-            _until(lambda d=device: not d.Connecting, 10, "connect")  # type: ignore[misc]
-        camera.BinX = camera.BinY = BINNING
-        camera.NumX, camera.NumY = camera.CameraXSize // BINNING, camera.CameraYSize // BINNING
-
-        def expose(imagetyp: ImageType, exposure_s: float, filter: str | None) -> RawFrame:
-            start = dt.datetime.now(dt.UTC)
-            camera.StartExposure(exposure_s, imagetyp in (ImageType.LIGHT, ImageType.FLAT))
-            _until(lambda: bool(camera.ImageReady), 60, "ImageReady")
-            raw = np.frombuffer(camera.ImageArrayRaw, dtype=np.uint16)
-            info = camera.ImageArrayInfo
-            data = np.ascontiguousarray(raw.reshape(info.Dimension1, info.Dimension2).T)
-            frame = RawFrame(imagetyp, data, exposure_s, start, filter)
-            if imagetyp == ImageType.LIGHT:
-                frame.ra_deg, frame.dec_deg = mount.RightAscension * 15.0, mount.Declination
-            return frame
-
-        def set_filter(name: str) -> None:
-            wheel.Position = list(wheel.Names).index(name)
-            _until(lambda: wheel.Position != -1, 30, "filter wheel")
-
-        frames = [expose(ImageType.BIAS, 0.0, None) for _ in range(BIAS_FRAMES)]
-        frames += [expose(ImageType.DARK, LIGHT_S, None) for _ in range(DARK_FRAMES)]
-        panel.CloseCover()
-        _until(lambda: panel.CoverState == 1, 30, "cover closed")
-        panel.CalibratorOn(max(1, round(panel.MaxBrightness * 0.15)))
-        _until(lambda: panel.CalibratorState == 3, 30, "flat panel lamp")
+    with start_simulator_process(time_scale=TIME_SCALE) as simulator:
+        rig = SimulatedRig(simulator)
+        frames = [rig.expose(ImageType.BIAS, 0.0) for _ in range(BIAS_FRAMES)]
+        frames += [rig.expose(ImageType.DARK, LIGHT_S) for _ in range(DARK_FRAMES)]
+        rig.panel_on(0.15)
         for name in FILTERS:
-            set_filter(name)
-            frames += [expose(ImageType.FLAT, FLAT_S, name) for _ in range(FLAT_FRAMES)]
-        panel.CalibratorOff()
-        panel.OpenCover()
-        _until(lambda: panel.CoverState == 3, 30, "cover open")
-        dome.OpenShutter()
-        _until(lambda: dome.ShutterStatus == 0, 30, "shutter open")
-        if mount.AtPark:
-            mount.Unpark()
-        mount.Tracking = True
-        mount.SlewToCoordinatesAsync((mount.SiderealTime + 1.0) % 24.0, 20.0)
-        _until(lambda: not mount.Slewing, 30, "slew")
+            rig.set_filter(name)
+            frames += [rig.expose(ImageType.FLAT, FLAT_S, name) for _ in range(FLAT_FRAMES)]
+        rig.panel_off()
+        rig.point(1.0, 20.0)
         for name in FILTERS:
-            set_filter(name)
-            frames += [expose(ImageType.LIGHT, LIGHT_S, name) for _ in range(lights_per_filter)]
-    finally:
-        simulator.stop()
+            rig.set_filter(name)
+            frames += [rig.expose(ImageType.LIGHT, LIGHT_S, name) for _ in range(lights_per_filter)]
     return frames
-
-
-def write_night_batch(folder: Path, frames: Sequence[RawFrame]) -> None:
-    """Write ``frames`` as the telescope writes a batch: FITS files with the contract's
-    headers and checksums, then ``manifest.json`` last (tmp + rename)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for seq, frame in enumerate(frames, start=1):
-        name = frame_filename(frame.imagetyp, frame.filter, frame.exposure_s, seq)
-        meta = FrameMetadata(
-            imagetyp=frame.imagetyp, exposure_s=frame.exposure_s, date_obs=frame.date_obs,
-            binning=BINNING, object="bench field" if frame.ra_deg is not None else "calibration",
-            instrument="Simulated Camera", telescope="Simulated", site_latitude_deg=37.2,
-            site_longitude_deg=-2.5, order_id="bench", order_pk=1, batch=folder.name,
-            filter=frame.filter, ra_deg=frame.ra_deg, dec_deg=frame.dec_deg, ccd_temp_c=10.0,
-            pixel_size_um=PIXEL_SIZE_UM, focal_length_mm=FOCAL_LENGTH_MM,
-        )  # fmt: skip
-        sha256 = write_frame(folder / name, frame.data, frame_header(meta))
-        entries.append({"path": name, "size": (folder / name).stat().st_size, "sha256": sha256})
-    manifest = {"batch": folder.name, "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                "complete": True, "files": entries}  # fmt: skip
-    (folder / "manifest.json.tmp").write_text(json.dumps(manifest))
-    (folder / "manifest.json.tmp").rename(folder / "manifest.json")
 
 
 @dataclass
@@ -201,7 +108,7 @@ class SharedServices:
                 start_new_session=True,
             )  # fmt: skip
         self.workers.append(worker)
-        _until(lambda: self._answers(name, worker, log_file), 120, f"worker {name} ready")
+        wait_for(lambda: self._answers(name, worker, log_file), 120, 0.05, f"worker {name} ready")
         return worker
 
     def _answers(self, name: str, worker: subprocess.Popen[bytes], log_file: Path) -> bool:
@@ -266,7 +173,7 @@ def calibrate(
         with session_scope(services.database_url) as session:
             return session.get_one(WorkOrder, pk).state in FINAL_STATES
 
-    _until(ended, timeout_s, f"work order {pk} on {url}")
+    wait_for(ended, timeout_s, 0.05, f"work order {pk} on {url}")
     return {"work_order_pk": pk, **order_figures(services, pk, submitted_at)}
 
 
@@ -293,12 +200,12 @@ def order_figures(services: SharedServices, pk: int, submitted_at: float) -> dic
 
 
 def measure(
-    services: SharedServices, frames: Sequence[RawFrame], folder: Path, batch: str, workers: int
+    services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int
 ) -> dict[str, Any]:
     """Calibrate a fresh copy of the night (batch ``batch``) with ``workers`` fresh worker
     processes sharing ``folder`` as their data folder; workers stopped after."""
     batch_folder = folder / "batches" / batch
-    write_night_batch(batch_folder, frames)
+    write_batch(batch_folder, list(frames))
     env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
     try:
         for index in range(workers):

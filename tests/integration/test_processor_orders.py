@@ -14,10 +14,10 @@ from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFr
 from observatory.db.session import session_scope
 from observatory.processor import STEPS
 from observatory.settings import Settings
+from observatory.simulator.frames import write_batch
 from observatory.stack import Stack
 from tests.integration.test_dome_orders import outcome, submit
 from tests.unit.processor.conftest import Night, night  # noqa: F401  (fixture)
-from tests.unit.processor.simframes import write_batch
 
 pytestmark = [
     pytest.mark.integration,

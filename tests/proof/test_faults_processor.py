@@ -14,13 +14,13 @@ import psutil
 import pytest
 from sqlalchemy import Select, func, select
 
-from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame
+from observatory.db.models import CalibratedFrame, Exposure, FileBatch, ImageType, MasterFrame
 from observatory.db.session import session_scope
 from observatory.processor import STEPS
+from observatory.simulator.frames import Frame, SimulatedRig, write_batch
 from observatory.simulator.server import start_simulator_process
 from tests.helpers import wait_for
 from tests.proof.faults_stack import FaultStack, order, running_stack
-from tests.unit.processor.simframes import Frame, ImageType, SimulatedRig, write_batch
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

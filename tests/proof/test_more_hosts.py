@@ -26,16 +26,15 @@ from sqlalchemy import func, select
 from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame
 from observatory.db.session import session_scope
 from observatory.processor import STEPS
+from observatory.simulator.frames import Frame, write_batch
 from tests.postgres import PostgresServer, PostgresUnavailable, find_bindir
 from tests.proof.hosts import Host, isolated, isolation_problem, start_host
 from workers.bench_processor import (
     FILTERS,
-    RawFrame,
     SharedServices,
     calibrate,
     shared_services,
     take_night,
-    write_night_batch,
 )
 
 # Enough lights that the CPU-bound units (calibration, plate solving) dominate the fixed
@@ -60,7 +59,7 @@ if (reason := _skip_reason()) is not None:
 
 
 @pytest.fixture(scope="module")
-def frames() -> list[RawFrame]:
+def frames() -> list[Frame]:
     return take_night(LIGHTS_PER_FILTER)
 
 
@@ -92,11 +91,11 @@ def start_on(services: SharedServices, hosts: dict[str, Host], name: str) -> Pop
 
 
 def calibrate_on_telescope(
-    services: SharedServices, hosts: dict[str, Host], frames: list[RawFrame], batch: str
+    services: SharedServices, hosts: dict[str, Host], frames: list[Frame], batch: str
 ) -> dict[str, Any]:
     """Write ``batch`` on the telescope host and calibrate it from its http url."""
     telescope = hosts["telescope"]
-    write_night_batch(telescope.data_dir / "batches" / batch, frames)
+    write_batch(telescope.data_dir / "batches" / batch, frames)
     return calibrate(services, f"{telescope.public_url}/batches/{batch}/", user="telescope")
 
 
@@ -122,7 +121,7 @@ def row_counts(services: SharedServices) -> dict[str, int]:
 
 
 def test_two_processor_hosts_share_a_batch_and_finish_it_sooner(
-    services: SharedServices, hosts: dict[str, Host], frames: list[RawFrame], tmp_path: Path
+    services: SharedServices, hosts: dict[str, Host], frames: list[Frame], tmp_path: Path
 ) -> None:
     # Rounds alternate two hosts and one (host-a's worker stays up, host-b's is started
     # fresh for each two-host round); the best of each is compared, as load from other

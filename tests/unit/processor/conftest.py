@@ -15,9 +15,9 @@ from observatory.db.models import ImageType
 from observatory.db.session import dispose_engines
 from observatory.processor import STEPS, ingest_batch, transfer_batch, unit_outcome, units_of
 from observatory.settings import ProcessorSettings, Settings
+from observatory.simulator.frames import BINNING, Frame, SimulatedRig, write_batch
 from observatory.simulator.server import start_simulator_process
 from tests.db_fixtures import fresh_sqlite_url
-from tests.unit.processor.simframes import BINNING, Frame, SimulatedRig, write_batch
 
 # One simulated minute per wall second: a 20 s dark takes a third of a second.
 TIME_SCALE = 60.0

@@ -1,11 +1,17 @@
-"""Frames from the real simulator over HTTP (alpyca), written as the telescope writes
-batches: one FITS file per frame with the contract's headers and checksums, then
-``manifest.json`` last."""
+"""Frames taken straight from the simulator over HTTP (alpyca), written as the telescope
+writes batches: one FITS file per frame with the contract's headers and checksums, then
+``manifest.json`` last.
+
+For benchmarks and tests that need a real batch quickly, without the stack: the frames
+carry the simulator's ground truth (``simulator:truth``) beside their pixels.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -19,7 +25,7 @@ from alpaca.filterwheel import FilterWheel
 from alpaca.telescope import Telescope
 
 from observatory.db.models import ImageType
-from observatory.simulator.server import SimulatorProcess
+from observatory.serving import ServerProcess
 from observatory.telescope.fits import (
     FrameMetadata,
     frame_filename,
@@ -27,7 +33,6 @@ from observatory.telescope.fits import (
     sha256_of,
     write_frame,
 )
-from tests.helpers import wait_for
 
 # 1024 x 1024 frames at 7 arcsec/pixel: small, yet sampled well enough to solve to 1".
 BINNING = 2
@@ -52,12 +57,13 @@ class Frame:
 class SimulatedRig:
     """Camera, mount, dome, filter wheel and flat panel of one simulator, binned."""
 
-    def __init__(self, simulator: SimulatorProcess) -> None:
-        self.camera = Camera(simulator.address, 0)
-        self.telescope = Telescope(simulator.address, 0)
-        self.dome = Dome(simulator.address, 0)
-        self.panel = CoverCalibrator(simulator.address, 0)
-        self.wheel = FilterWheel(simulator.address, 0)
+    def __init__(self, simulator: ServerProcess) -> None:
+        address = f"{simulator.host}:{simulator.port}"
+        self.camera = Camera(address, 0)
+        self.telescope = Telescope(address, 0)
+        self.dome = Dome(address, 0)
+        self.panel = CoverCalibrator(address, 0)
+        self.wheel = FilterWheel(address, 0)
         devices = (self.camera, self.telescope, self.dome, self.panel, self.wheel)
         for device in devices:
             device.Connect()
@@ -142,3 +148,16 @@ def write_batch(folder: Path, frames: list[Frame], extra: dict[str, bytes] | Non
 
 def _connected(device: Any) -> bool:
     return not device.Connecting
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.1, message: str = ""
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy; TimeoutError after
+    ``timeout_s`` naming ``message``."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the simulator: {message or 'condition'} not within {timeout_s} s")
+        time.sleep(interval_s)
+    return value
