@@ -28,6 +28,7 @@ from observatory import clock as observatory_clock
 from observatory import ephemeris
 from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
+from observatory.db.types import utcnow
 from observatory.devices.dome import DomeAdapter, ShutterState
 from observatory.devices.mount import MountAdapter
 from observatory.devices.safety import SafetyMonitorAdapter
@@ -185,10 +186,14 @@ class Supervisor:
             return None
 
     def _read_heartbeat(self) -> dt.datetime | None:
+        # Heartbeats are written in wall-clock time (liveness, not astronomy); the decision
+        # works in the civil clock, so the beat is placed there by its wall-clock age.
         try:
             with session_scope(self.settings.sqlalchemy_url) as session:
                 row = session.get(Heartbeat, TELESCOPE_HEARTBEAT)
-                return None if row is None else row.beat_at
+                if row is None:
+                    return None
+                return self.clock() - (utcnow() - row.beat_at)
         except SQLAlchemyError as error:
             log.error("cannot read the telescope heartbeat, taken as lost: %s", error)
             return None
@@ -204,7 +209,8 @@ class Supervisor:
             "sun_altitude_deg": round(readings.sun_altitude_deg, 3),
         }
         try:
-            permit.publish(self.settings, details, now)
+            # Stamped in wall-clock time, as readers judge its age (see permit.py).
+            permit.publish(self.settings, details)
         except SQLAlchemyError:
             # Readers then see the permit age and refuse: failing to publish fails closed.
             log.exception("cannot publish the open permit")

@@ -33,7 +33,9 @@ def permit_lifetime_s(settings: Settings) -> float:
 
 
 def publish(settings: Settings, details: dict[str, Any], now: dt.datetime | None = None) -> None:
-    """Upsert the supervisor's row with ``details`` (JSON-safe) and the time ``now``."""
+    """Upsert the supervisor's row with ``details`` (JSON-safe) and the wall-clock time
+    ``now`` (default: now). Liveness is wall-clock time even in a simulated night, whose
+    civil clock runs faster (:mod:`observatory.clock`)."""
     beat_at = now if now is not None else utcnow()
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get(Heartbeat, PERMIT_ROW)

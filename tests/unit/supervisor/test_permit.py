@@ -6,9 +6,12 @@ import datetime as dt
 
 import pytest
 
+from observatory.clock import simulated_clock
 from observatory.errors import UnsafeConditions
 from observatory.settings import Settings, SupervisorSettings
 from observatory.supervisor import permit
+from observatory.supervisor.loop import Supervisor
+from observatory.telescope.heartbeat import TELESCOPE_HEARTBEAT, write_heartbeat
 
 T0 = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
 
@@ -49,3 +52,21 @@ def test_a_verdict_without_the_flag_refuses(database_url: str) -> None:
     settings = settings_for(database_url)
     permit.publish(settings, {"reason": "malformed"}, now=T0)
     assert permit.opening_allowed(settings, now=T0) == (False, "malformed")
+
+
+def test_liveness_is_wall_clock_time_in_a_simulated_night(database_url: str) -> None:
+    # A simulated night's civil clock reads dusk hours away from the wall clock; the
+    # permit and the telescope heartbeat are judged by wall-clock age all the same.
+    dusk = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    settings = settings_for(database_url).model_copy(
+        update={"clock": simulated_clock(dusk, time_scale=20.0)}
+    )
+    permit.publish(settings, {"opening_allowed": True, "reason": "safe"})
+    assert permit.opening_allowed(settings) == (True, "safe")
+
+    write_heartbeat(settings, TELESCOPE_HEARTBEAT, {"phase": "exposing"})
+    supervisor = Supervisor(settings)
+    heartbeat_at = supervisor._read_heartbeat()
+    assert heartbeat_at is not None
+    age_s = (supervisor.clock() - heartbeat_at).total_seconds()
+    assert 0.0 <= age_s < 2.0  # seconds of wall clock, not the five hours between clocks
