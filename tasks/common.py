@@ -19,12 +19,26 @@ from observatory.errors import ObservatoryError
 from observatory.intake import adopt
 from observatory.logs import work_order_context
 from observatory.orders.lifecycle import Claim, claim, finish
-from observatory.settings import get_settings
+from observatory.settings import Settings, get_settings
 from observatory.steps import record_step
 
 log = logging.getLogger(__name__)
 
 Action = Callable[[Claim], dict[str, Any] | None]
+
+
+def claim_delivery(
+    task: Task, settings: Settings, work_order_pk: int | None, order: dict[str, Any] | None
+) -> tuple[int, Claim | None]:
+    """The work order this delivery carries (storing it first when a foreign publisher sent
+    the order itself), and its claim: None when this delivery must do nothing (a duplicate,
+    or an order that may not start now)."""
+    if (work_order_pk is None) == (order is None):
+        raise ObservatoryError("give exactly one of work_order_pk and order")
+    if work_order_pk is None:
+        work_order_pk = adopt(settings, order, task.name)
+    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+    return work_order_pk, claim(settings, work_order_pk, redelivered=redelivered)
 
 
 def run_work_order(
@@ -33,19 +47,16 @@ def run_work_order(
     action: Action,
     work_order_pk: int | None = None,
     order: dict[str, Any] | None = None,
+    end_state: Callable[[Exception], WorkOrderState] = lambda _: WorkOrderState.FAILED,
 ) -> dict[str, Any]:
     """Run ``action`` as the single recorded step ``step`` of a work order.
 
     Returns the step's outputs (also stored on the step run), or a note when this delivery
-    is a duplicate of one that already ran or runs the order.
+    is a duplicate of one that already ran or runs the order. When the action raises, the
+    order ends in ``end_state(error)`` (default ``failed``) and the error propagates.
     """
     settings = get_settings()
-    if (work_order_pk is None) == (order is None):
-        raise ObservatoryError("give exactly one of work_order_pk and order")
-    if work_order_pk is None:
-        work_order_pk = adopt(settings, order, task.name)
-    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    claimed = claim(settings, work_order_pk, redelivered=redelivered)
+    work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order)
     if claimed is None:
         return {"duplicate": True, "work_order_pk": work_order_pk}
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
@@ -55,7 +66,7 @@ def run_work_order(
             ) as record:
                 record.outputs = action(claimed) or {}
         except Exception as error:
-            finish(settings, work_order_pk, WorkOrderState.FAILED, f"{step}: {error}")
+            finish(settings, work_order_pk, end_state(error), f"{step}: {error}")
             raise
         finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
         return record.outputs
