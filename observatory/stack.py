@@ -167,9 +167,9 @@ class Stack:
             time.sleep(0.1)
 
     def _spawn(self, child: Child) -> None:
-        log_dir = self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{child.name}.log", "ab") as out:
+        log_path = self.log_path(child.name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as out:
             child.process = subprocess.Popen(
                 child.command,
                 env=self.env,
@@ -192,8 +192,7 @@ class Stack:
             child.restarts = [t for t in child.restarts if now - t < 60] + [now]
             if not child.restart or len(child.restarts) > 5:
                 raise RuntimeError(
-                    f"{child.name} exited with {code}; see its log in "
-                    f"{self.settings.data_dir / 'logs'}"
+                    f"{child.name} exited with {code}; see {self.log_path(child.name)}"
                 )
             log.error("%s exited with %s; restarting", child.name, code)
             self._spawn(child)
@@ -233,4 +232,5 @@ class Stack:
             self.stop()
 
     def log_path(self, name: str) -> Path:
+        """Where the child called ``name`` writes its stdout and stderr."""
         return self.settings.data_dir / "logs" / f"{name}.log"
