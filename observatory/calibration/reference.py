@@ -54,24 +54,24 @@ def mean_tile(
 ) -> np.ndarray:
     """Per-pixel mean over axis 0 in float64, NaNs ignored (NaN where none is left)."""
     work = shift_and_scale(values.astype(np.float64), offset, scales)
-    total = np.zeros(work.shape[1:])
-    count = np.zeros(work.shape[1:])
-    for frame in work:
-        present = frame == frame
-        total += np.where(present, frame, 0.0)
-        count += np.where(present, 1.0, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count
+    return _kept_mean(work, work == work)
 
 
-def _kept_mean_std(work: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kept_mean(work: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Per-pixel mean of the kept values, frames summed in order (NaN where none is kept)."""
     total = np.zeros(work.shape[1:])
     count = np.zeros(work.shape[1:])
     for frame, kept in zip(work, keep, strict=True):
         total += np.where(kept, frame, 0.0)
         count += np.where(kept, 1.0, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
+        return total / count
+
+
+def _kept_mean_std(work: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = _kept_mean(work, keep)
+    count = keep.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
         squares = np.zeros(work.shape[1:])
         for frame, kept in zip(work, keep, strict=True):
             deviation = frame - mean
@@ -128,13 +128,7 @@ def sigma_clip_tile(
             break
     with np.errstate(invalid="ignore"):
         inside = (lower <= work) & (work <= upper)
-    total = np.zeros(work.shape[1:])
-    count = np.zeros(work.shape[1:])
-    for frame, kept in zip(work, inside, strict=True):
-        total += np.where(kept, frame, 0.0)
-        count += np.where(kept, 1.0, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count
+    return _kept_mean(work, inside)
 
 
 def calibrate(
