@@ -15,17 +15,15 @@ from typing import Any
 from celery import Task, shared_task
 
 from observatory.db.models import WorkOrderState
-from observatory.errors import ObservatoryError
-from observatory.intake import Publisher, adopt
-from observatory.logs import work_order_context
-from observatory.orders.lifecycle import Claim, claim, finish
+from observatory.intake import Publisher
+from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings, get_settings
-from observatory.steps import record_step
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe as observe_sequence
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import SequenceInterrupted
 from observatory.telescope.targets import TargetNotObservable
+from tasks.common import run_work_order
 
 Sequence = Callable[[Settings, Claim, TelescopeRig, Publisher], dict[str, Any]]
 
@@ -51,30 +49,13 @@ def _run(
     work_order_pk: int | None,
     order: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    settings: Settings = get_settings()
-    if (work_order_pk is None) == (order is None):
-        raise ObservatoryError("give exactly one of work_order_pk and order")
-    if work_order_pk is None:
-        work_order_pk = adopt(settings, order, task.name)
-    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    claimed: Claim | None = claim(settings, work_order_pk, redelivered=redelivered)
-    if claimed is None:
-        return {"duplicate": True, "work_order_pk": work_order_pk}
     # The Celery publisher lives with the app; imported here, when a worker runs the task.
     from workers.publish import publish
 
-    publisher: Publisher = publish
-    with work_order_context(f"{claimed.order_id}@{claimed.user}"):
-        try:
-            with record_step(
-                settings, work_order_pk, step, task_id=task.request.id, worker=task.request.hostname
-            ) as record:
-                record.outputs = sequence(settings, claimed, _rig(), publisher)
-        except Exception as error:
-            finish(settings, work_order_pk, _end_state(error), f"{step}: {error}")
-            raise
-        finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
-        return record.outputs
+    def action(claimed: Claim) -> dict[str, Any]:
+        return sequence(get_settings(), claimed, _rig(), publish)
+
+    return run_work_order(task, step, action, work_order_pk, order, end_state=_end_state)
 
 
 @shared_task(bind=True, name="observatory.telescope.observe")
