@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from observatory.ephemeris import altitude_deg, sun_altitude_deg
+from observatory.ephemeris import altitude_deg
+from observatory.routine.sun import SunEvent, crossings
 from observatory.settings import SiteSettings
 
 
@@ -42,34 +43,17 @@ CANDIDATE_TARGETS = (
 def next_dusk(
     after_utc: dt.datetime, site: SiteSettings, sun_altitude_limit_deg: float
 ) -> dt.datetime:
-    """The first moment after ``after_utc`` at which the setting Sun reaches
-    ``sun_altitude_limit_deg``, to the minute. Raises ValueError where it never does
-    within two days (polar summer)."""
-    step = dt.timedelta(minutes=10)
-    when = after_utc
-    previous = sun_altitude_deg(when, site.latitude_deg, site.longitude_deg)
-    for _ in range(2 * 24 * 6):
-        later = when + step
-        altitude = sun_altitude_deg(later, site.latitude_deg, site.longitude_deg)
-        if previous > sun_altitude_limit_deg >= altitude:
-            return _refine(when, later, site, sun_altitude_limit_deg)
-        when, previous = later, altitude
+    """The first whole minute after ``after_utc`` at which the setting Sun has reached
+    ``sun_altitude_limit_deg``. Raises ValueError where it never does within two days
+    (polar summer)."""
+    dusk = SunEvent("dusk", sun_altitude_limit_deg, evening=True)
+    within = after_utc + dt.timedelta(days=2)
+    for crossing in crossings(dusk, after_utc, within, site.latitude_deg, site.longitude_deg):
+        return crossing.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     raise ValueError(
         f"the Sun does not set below {sun_altitude_limit_deg} deg within two days at "
         f"latitude {site.latitude_deg} deg"
     )
-
-
-def _refine(
-    early: dt.datetime, late: dt.datetime, site: SiteSettings, limit_deg: float
-) -> dt.datetime:
-    while late - early > dt.timedelta(minutes=1):
-        middle = early + (late - early) / 2
-        if sun_altitude_deg(middle, site.latitude_deg, site.longitude_deg) > limit_deg:
-            early = middle
-        else:
-            late = middle
-    return late.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
 
 
 def highest_targets(
