@@ -8,7 +8,6 @@ DATE-OBS say what it is. Anything else raises :class:`ExposureRejected` naming w
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,6 @@ _NO_FILTER = {"", "none", "n/a"}
 class ExposureRejected(ObservatoryError):
     """A raw file that cannot be calibrated: unreadable, corrupt, not FITS, bad checksum,
     or headers that do not say what it is."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_exposure(path: Path) -> dict[str, Any]:
