@@ -185,11 +185,10 @@ def _combine_tile_numpy(
     row0: int,
     row1: int,
 ) -> np.ndarray:
+    values = np.stack([stack.values(k, row0, row1) for k in range(stack.count)])
     if method == "median":
         work, load_offset, out_offset = _median_offsets(stack, scales)
-        values = np.stack([stack.values(k, row0, row1) for k in range(stack.count)])
         return reference.median_tile(values.astype(work), load_offset, out_offset, scales)
-    values = np.stack([stack.values(k, row0, row1) for k in range(stack.count)])
     if method == "mean":
         return reference.mean_tile(values, stack.offset, scales)
     return reference.sigma_clip_tile(values, clip, stack.offset, scales)
