@@ -12,8 +12,9 @@ from typing import BinaryIO
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
 from observatory.settings import Settings
+from observatory.telescope.fits import sha256_of
 from observatory.transfer.http import open_get
-from observatory.transfer.manifest import CHUNK_BYTES, PART_SUFFIX, file_sha256
+from observatory.transfer.manifest import CHUNK_BYTES, PART_SUFFIX
 
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -44,7 +45,7 @@ def download(settings: Settings, url: str, dest: Path, size: int | None, sha256:
     if size is None or offset < size:
         received = _receive(settings, url, part, offset, size)
     # Hash what is on disk, resumed prefix included, rather than what went past in memory.
-    if sha256 is not None and (digest := file_sha256(part)) != sha256:
+    if sha256 is not None and (digest := sha256_of(part)) != sha256:
         part.unlink()
         raise ChecksumMismatch(f"{url}: sha256 {digest}, expected {sha256}")
     os.replace(part, dest)

@@ -3,7 +3,6 @@ against it (every listed file present, with its size and sha256)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import stat
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
+from observatory.telescope.fits import sha256_of
 
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
@@ -82,15 +82,6 @@ def check_file_name(path: Any, where: str) -> None:
         raise TransferRefused(f"{where}: path {path!r} is a name the transfer reserves")
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's content."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_file(folder: Path, entry: dict[str, Any]) -> None:
     """Check one manifest entry against the folder.
 
@@ -106,7 +97,7 @@ def verify_file(folder: Path, entry: dict[str, Any]) -> None:
         raise TransferRefused(f"refused {path}: not a regular file (symlink or special file)")
     if mode.st_size != entry["size"]:
         raise ChecksumMismatch(f"{path}: {mode.st_size} bytes, the manifest says {entry['size']}")
-    digest = file_sha256(path)
+    digest = sha256_of(path)
     if digest != entry["sha256"]:
         raise ChecksumMismatch(f"{path}: sha256 {digest}, the manifest says {entry['sha256']}")
 
@@ -121,7 +112,7 @@ def file_matches(folder: Path, entry: dict[str, Any]) -> bool:
         return False
     if not stat.S_ISREG(mode.st_mode) or mode.st_size != entry["size"]:
         return False
-    return file_sha256(path) == entry["sha256"]
+    return sha256_of(path) == entry["sha256"]
 
 
 def read_local_manifest(folder: Path) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
 from observatory.settings import Settings
+from observatory.telescope.fits import sha256_of
 from observatory.transfer.download import download, part_path
 from observatory.transfer.local import local_path
-from observatory.transfer.manifest import file_sha256
 from observatory.transfer.policy import split_url
 
 
@@ -48,7 +48,7 @@ def _already_there(dest: Path, size: int | None, sha256: str) -> bool:
         return False
     if not stat.S_ISREG(mode.st_mode) or (size is not None and mode.st_size != size):
         return False
-    return file_sha256(dest) == sha256
+    return sha256_of(dest) == sha256
 
 
 def _copy_local(
@@ -70,7 +70,7 @@ def _copy_local(
     if not same:
         shutil.copyfile(source, checked)
     actual_size = checked.stat().st_size
-    actual_sha = file_sha256(checked) if sha256 is not None else None
+    actual_sha = sha256_of(checked) if sha256 is not None else None
     if (size is not None and actual_size != size) or actual_sha != sha256:
         if not same:
             checked.unlink()
