@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import anyio
@@ -246,7 +246,7 @@ class Camera(Device):
     @put("binx")
     def set_bin_x(self, bin_x: int) -> None:
         self._check_bin(bin_x)
-        self._readout = Readout(**{**self._readout.__dict__, "bin_x": bin_x})
+        self._readout = replace(self._readout, bin_x=bin_x)
 
     @get("biny")
     def get_bin_y(self) -> int:
@@ -255,7 +255,7 @@ class Camera(Device):
     @put("biny")
     def set_bin_y(self, bin_y: int) -> None:
         self._check_bin(bin_y)
-        self._readout = Readout(**{**self._readout.__dict__, "bin_y": bin_y})
+        self._readout = replace(self._readout, bin_y=bin_y)
 
     @get("numx")
     def get_num_x(self) -> int:
@@ -297,7 +297,7 @@ class Camera(Device):
         """Values are checked against the sensor and binning when an exposure starts."""
         if value < minimum:
             raise InvalidValue(f"{name} must be >= {minimum}, got {value}")
-        self._readout = Readout(**{**self._readout.__dict__, name: value})
+        self._readout = replace(self._readout, **{name: value})
 
     # -- cooler ---------------------------------------------------------------------------
 
