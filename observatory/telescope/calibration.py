@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from observatory.db.models import ImageType
+from observatory.devices.covercalibrator import CoverState
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
@@ -65,7 +66,7 @@ def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
 def _light_panel(run: OrderRun) -> None:
     run.close_dome("flat fields")
     panel = run.rig.panel
-    if panel.status().cover.name != "CLOSED":
+    if panel.status().cover is not CoverState.CLOSED:
         panel.close_cover()
         run.event("covercalibrator", "cover_closed")
     panel.lamp_on()
@@ -76,7 +77,7 @@ def _dark_panel(run: OrderRun) -> None:
     panel = run.rig.panel
     panel.lamp_off()
     run.event("covercalibrator", "lamp_off")
-    if panel.status().cover.name != "OPEN":
+    if panel.status().cover is not CoverState.OPEN:
         panel.open_cover()
         run.event("covercalibrator", "cover_opened")
 
