@@ -29,10 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"observatory {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, stack, orders, dome, simulate, db, bench, api, flower, serve_files):
+    for module in (
+        run,
+        stack,
+        orders,
+        dome,
+        simulate,
+        db,
+        bench,
+        api,
+        flower,
+        serve_files,
+        supervise,
+        report,
+    ):
         module.register(commands)
-    supervise.register(commands)
-    report.register(commands)
     return parser
 
 
