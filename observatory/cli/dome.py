@@ -58,14 +58,12 @@ def cmd_dome(args: argparse.Namespace) -> int:
     receipt = submit_order(order_for(args), settings)
     state, reason = wait_for_outcome(settings, receipt.pk, args.timeout)
     if state == "succeeded" and args.dome_command == "status":
-        from observatory.cli.orders import order_as_dict
         from observatory.db.models import WorkOrder
         from observatory.db.session import session_scope
 
         with session_scope(settings.sqlalchemy_url) as session:
-            order = session.get_one(WorkOrder, receipt.pk)
-            steps = order_as_dict(order, list(order.step_runs))["steps"]
-        print(json.dumps(steps[-1]["outputs"]))
+            outputs = session.get_one(WorkOrder, receipt.pk).step_runs[-1].outputs
+        print(json.dumps(outputs))
     else:
         print(f"{receipt.order_id}: {state}{': ' + reason if reason else ''}")
     return 0 if state == "succeeded" else 1
@@ -78,9 +76,9 @@ def _direct(args: argparse.Namespace) -> int:
         print(json.dumps(dome_api.dome_status()))
         return 0
     actions = {
-        "open": lambda: dome_api.open_dome(),
-        "close": lambda: dome_api.close_dome(),
-        "park": lambda: dome_api.park_dome(),
+        "open": dome_api.open_dome,
+        "close": dome_api.close_dome,
+        "park": dome_api.park_dome,
         "azimuth": lambda: dome_api.set_azimuth(args.azimuth_deg),
         "goto": lambda: dome_api.goto_alt_az(args.altitude_deg, args.azimuth_deg),
     }
