@@ -130,7 +130,7 @@ class RoutineScheduler(PersistentScheduler):
 
 def submit_due_run(settings: Settings, plan: RoutinePlan, name: str) -> Any:
     """Submit the latest run of plan entry ``name`` (or skip it when too late)."""
-    from workers.publish import publish  # the Celery publisher, only where beat runs
+    from workers.publish import publisher_for  # the Celery publisher, only where beat runs
 
     entry = plan.entry(name)
     now = dt.datetime.now(dt.UTC)
@@ -138,4 +138,4 @@ def submit_due_run(settings: Settings, plan: RoutinePlan, name: str) -> Any:
     if run_at is None:
         log.warning("routine %s: due, but no run time found before %s", name, now.isoformat())
         return None
-    return submit_run(settings, plan, entry, run_at, now, publish)
+    return submit_run(settings, plan, entry, run_at, now, publisher_for(settings))
