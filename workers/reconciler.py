@@ -12,7 +12,7 @@ import time
 from observatory.intake import reconcile
 from observatory.logs import configure_logging
 from observatory.settings import get_settings
-from workers.publish import publish
+from workers.publish import publisher_for
 
 log = logging.getLogger("observatory.reconciler")
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
+    publish = publisher_for(settings)
     while True:
         published = reconcile(settings, publish)
         if published:
