@@ -10,6 +10,7 @@ import pytest
 from observatory.simulator.clock import ManualClock
 from observatory.simulator.devices.camera import Camera
 from observatory.simulator.devices.telescope import Telescope
+from observatory.simulator.observatory import Observatory
 from observatory.simulator.protocol import RawBody, ValueWithFields
 from observatory.simulator.sky.exposure import CameraState
 from observatory.simulator.sky.imagebytes import decode_imagebytes
@@ -34,6 +35,20 @@ def finish(device: Camera, clock: ManualClock, exposure_s: float) -> None:
 
 def state(device: Camera) -> CameraState:
     return CameraState(call(device, "GET", "camerastate"))
+
+
+def tracking_at_dec_40(built: Observatory) -> tuple[Camera, Telescope, ManualClock]:
+    """Unpark ``built``'s mount and leave it tracking half an hour east of the meridian
+    at Dec +40, the slew finished."""
+    device, mount, clock = built.camera, built.telescope, built.clock
+    assert isinstance(device, Camera) and isinstance(mount, Telescope)
+    assert isinstance(clock, ManualClock)
+    call(mount, "PUT", "unpark")
+    call(mount, "PUT", "tracking", tracking=True)
+    ra_h = (call(mount, "GET", "siderealtime") + 0.5) % 24
+    call(mount, "PUT", "slewtocoordinatesasync", right_ascension=ra_h, declination=40.0)
+    clock.advance(60.0)
+    return device, mount, clock
 
 
 def test_nothing_to_read_before_the_first_exposure() -> None:
@@ -163,14 +178,7 @@ def test_readout_fault_puts_the_camera_in_error() -> None:
 
 def test_light_frame_sees_stars_only_with_the_dome_open() -> None:
     built = observatory(dome={"connect_delay_s": 0, "start_shutter_open": False})
-    device, mount, clock = built.camera, built.telescope, built.clock
-    assert isinstance(device, Camera) and isinstance(mount, Telescope)
-    assert isinstance(clock, ManualClock)
-    call(mount, "PUT", "unpark")
-    call(mount, "PUT", "tracking", tracking=True)
-    ra_h = (call(mount, "GET", "siderealtime") + 0.5) % 24
-    call(mount, "PUT", "slewtocoordinatesasync", right_ascension=ra_h, declination=40.0)
-    clock.advance(60.0)
+    device, mount, clock = tracking_at_dec_40(built)
 
     def expose() -> dict[str, object]:
         call(device, "PUT", "startexposure", duration=5.0, light=True)
@@ -211,14 +219,7 @@ def test_truth_reports_sensor_constants_and_a_flat() -> None:
 
 def test_stars_trail_when_the_mount_does_not_track() -> None:
     built = observatory(dome={"connect_delay_s": 0, "start_shutter_open": True})
-    device, mount, clock = built.camera, built.telescope, built.clock
-    assert isinstance(device, Camera) and isinstance(mount, Telescope)
-    assert isinstance(clock, ManualClock)
-    call(mount, "PUT", "unpark")
-    call(mount, "PUT", "tracking", tracking=True)
-    ra_h = (call(mount, "GET", "siderealtime") + 0.5) % 24
-    call(mount, "PUT", "slewtocoordinatesasync", right_ascension=ra_h, declination=40.0)
-    clock.advance(60.0)
+    device, mount, clock = tracking_at_dec_40(built)
     trails = []
     for tracking in (True, False):
         call(mount, "PUT", "tracking", tracking=tracking)
