@@ -20,13 +20,13 @@ from celery import Task, chord, shared_task
 from observatory import processor
 from observatory.db.models import WorkOrderState
 from observatory.db.session import session_scope
-from observatory.intake import adopt
 from observatory.logs import work_order_context
-from observatory.orders.lifecycle import Claim, claim, finish
+from observatory.orders.lifecycle import Claim, finish
 from observatory.processor import astrometry
 from observatory.processor.pipeline import latest_runs
 from observatory.settings import Settings, get_settings
 from observatory.steps import record_skipped_step, record_step
+from tasks.common import claim_delivery
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,7 @@ def _where(task: Task) -> dict[str, Any]:
 
 def _start(task: Task, work_order_pk: int | None, order: dict[str, Any] | None) -> dict[str, Any]:
     settings = get_settings()
-    if (work_order_pk is None) == (order is None):
-        raise ValueError("give exactly one of work_order_pk and order")
-    if work_order_pk is None:
-        work_order_pk = adopt(settings, order, task.name)
-    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    claimed = claim(settings, work_order_pk, redelivered=redelivered)
+    work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order)
     if claimed is None:
         return {"duplicate": True, "work_order_pk": work_order_pk}
     chain: Chain = {"work_order_pk": work_order_pk, "label": f"{claimed.order_id}@{claimed.user}"}
