@@ -131,25 +131,9 @@ def _normal_field(key: np.uint64, out: NDArray[np.float32]) -> None:  # pragma: 
             out[x, y] = normal(key, np.uint64(x * ny + y))
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
-def _uniform_field(key: np.uint64, out: NDArray[np.float32]) -> None:  # pragma: no cover
-    nx, ny = out.shape
-    for x in numba.prange(nx):
-        for y in range(ny):
-            out[x, y] = uniform(key, np.uint64(x * ny + y))
-
-
 def normal_field(key: int, shape: tuple[int, int]) -> NDArray[np.float32]:
     """A float32 array of independent standard normal deviates."""
     out = np.empty(shape, dtype=np.float32)
     with PARALLEL_KERNELS:
         _normal_field(np.uint64(key), out)
-    return out
-
-
-def uniform_field(key: int, shape: tuple[int, int]) -> NDArray[np.float32]:
-    """A float32 array of independent uniform deviates in (0, 1)."""
-    out = np.empty(shape, dtype=np.float32)
-    with PARALLEL_KERNELS:
-        _uniform_field(np.uint64(key), out)
     return out
