@@ -58,10 +58,7 @@ def _start(task: Task, work_order_pk: int | None, order: dict[str, Any] | None) 
         if not chain["steps"]:
             finish(settings, work_order_pk, WorkOrderState.SUCCEEDED, "every step had succeeded")
             return {"work_order_pk": work_order_pk, "batch": chain["batch"], "steps": []}
-        if chain["steps"][0] == "transfer":
-            _run_inline(task, settings, chain, "transfer")
-        if chain["steps"][0] == "ingest":
-            _run_inline(task, settings, chain, "ingest")
+        _run_inline(task, settings, chain)
         _dispatch(task, settings, chain)
     return {"work_order_pk": work_order_pk, "batch": chain["batch"], "steps": chain["steps"]}
 
@@ -80,19 +77,25 @@ def _first_steps(settings: Settings, claimed: Claim) -> dict[str, Any]:
     return {"batch": batch, "url": url, "steps": steps}
 
 
-def _run_inline(task: Task, settings: Settings, chain: Chain, step: str) -> None:
-    """Run ``transfer`` or ``ingest`` in this task; a failure stops the chain."""
-    try:
-        with record_step(settings, chain["work_order_pk"], step, **_where(task)) as record:
-            if step == "transfer":
-                _, record.outputs = processor.transfer_batch(settings, chain["url"])
-            else:
-                located = processor.locate_batch(settings, chain["url"])
-                record.outputs = processor.ingest_batch(settings, located)
-    except Exception as error:
-        _stop(task, settings, chain, step, error)
-        raise
-    chain["steps"].pop(0)
+def _run_inline(task: Task, settings: Settings, chain: Chain) -> None:
+    """Run the chain's leading ``transfer`` and ``ingest`` steps in this task; a failure
+    stops the chain. The ingest reads the batch the transfer just verified rather than
+    locating (and hashing) it again."""
+    located: processor.LocatedBatch | None = None
+    for step in ("transfer", "ingest"):
+        if chain["steps"][0] != step:
+            continue
+        try:
+            with record_step(settings, chain["work_order_pk"], step, **_where(task)) as record:
+                if step == "transfer":
+                    located, record.outputs = processor.transfer_batch(settings, chain["url"])
+                else:
+                    located = located or processor.locate_batch(settings, chain["url"])
+                    record.outputs = processor.ingest_batch(settings, located)
+        except Exception as error:
+            _stop(task, settings, chain, step, error)
+            raise
+        chain["steps"].pop(0)
 
 
 def _stop(task: Task, settings: Settings, chain: Chain, step: str, error: Exception) -> None:
