@@ -121,9 +121,3 @@ def member_for(device_type: str, verb: str, name: str) -> Member | None:
     if table is None:
         return None
     return table.get((verb, name))
-
-
-def has_member_name(device_type: str, name: str) -> bool:
-    """True if ``name`` is a member of ``device_type`` under any verb."""
-    table = MEMBERS.get(device_type, {})
-    return ("GET", name) in table or ("PUT", name) in table
