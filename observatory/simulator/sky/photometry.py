@@ -33,9 +33,6 @@ class FilterModel:
     # Dust donuts on this filter (out of focus: large and faint).
     dust_count: int = 4
 
-    def star_rate_e_per_s(self, mag: float) -> float:
-        return float(10.0 ** (-0.4 * (mag - self.zero_point_mag)))
-
     def sky_rate_e_per_s(self, pixel_scale_arcsec: float) -> float:
         """Night-sky electrons per second in one unbinned pixel."""
         per_arcsec2 = 10.0 ** (-0.4 * (self.sky_mag_per_arcsec2 - self.zero_point_mag))
