@@ -16,6 +16,7 @@ from observatory.db import models
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, FrameMismatch
 from observatory.processor import library
+from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
 from observatory.processor.products import load_master, product_file, store_master
 from observatory.settings import Settings
@@ -25,8 +26,6 @@ class UnitContext:
     """What every unit loads first: its batch row, folder on this host and frames."""
 
     def __init__(self, settings: Settings, unit: dict[str, Any]) -> None:
-        from observatory.processor.locate import batch_folder_here
-
         self.settings = settings
         self.group: dict[str, Any] = unit["group"]
         with session_scope(settings.sqlalchemy_url) as session:
