@@ -105,14 +105,19 @@ def verify_file(folder: Path, entry: dict[str, Any]) -> None:
 def file_matches(folder: Path, entry: dict[str, Any]) -> bool:
     """Whether the folder already holds this entry's file, as a regular file with its size
     and sha256 (reads the whole file only when the size matches)."""
-    path = folder / entry["path"]
+    return file_holds(folder / entry["path"], entry["size"], entry["sha256"])
+
+
+def file_holds(path: Path, size: int | None, sha256: str) -> bool:
+    """Whether ``path`` is a regular file (not a symlink) of ``size`` bytes (any, when
+    None) and hex ``sha256``; reads the whole file only when the size matches."""
     try:
         mode = path.lstat()
     except FileNotFoundError:
         return False
-    if not stat.S_ISREG(mode.st_mode) or mode.st_size != entry["size"]:
+    if not stat.S_ISREG(mode.st_mode) or (size is not None and mode.st_size != size):
         return False
-    return sha256_of(path) == entry["sha256"]
+    return sha256_of(path) == sha256
 
 
 def read_local_manifest(folder: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from observatory.settings import Settings
 from observatory.telescope.fits import sha256_of
 from observatory.transfer.download import download, part_path
 from observatory.transfer.local import local_path
+from observatory.transfer.manifest import file_holds
 from observatory.transfer.policy import split_url
 
 
@@ -33,22 +34,12 @@ def fetch_file(
     sha256 = sha256.lower() if sha256 is not None else None
     parts = split_url(settings, url)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if sha256 is not None and _already_there(dest, size, sha256):
+    if sha256 is not None and file_holds(dest, size, sha256):
         return dest
     if parts.scheme == "file":
         return _copy_local(settings, url, local_path(url, parts), dest, size, sha256)
     download(settings, url, dest, size, sha256)
     return dest
-
-
-def _already_there(dest: Path, size: int | None, sha256: str) -> bool:
-    try:
-        mode = dest.lstat()
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(mode.st_mode) or (size is not None and mode.st_size != size):
-        return False
-    return sha256_of(dest) == sha256
 
 
 def _copy_local(
