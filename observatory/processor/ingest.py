@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from observatory.db.models import Exposure, ExposureState, FileBatch, FileBatchState
 from observatory.db.session import session_scope
+from observatory.hashing import sha256_of
 from observatory.processor.headers import ExposureRejected, read_exposure
 from observatory.processor.locate import LocatedBatch
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
-from observatory.telescope.fits import sha256_of
 
 log = logging.getLogger(__name__)
 

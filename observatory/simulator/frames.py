@@ -25,12 +25,12 @@ from alpaca.filterwheel import FilterWheel
 from alpaca.telescope import Telescope
 
 from observatory.db.models import ImageType
+from observatory.hashing import sha256_of
 from observatory.serving import ServerProcess
 from observatory.telescope.fits import (
     FrameMetadata,
     frame_filename,
     frame_header,
-    sha256_of,
     write_frame,
 )
 

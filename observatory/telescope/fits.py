@@ -8,7 +8,6 @@ DATE-OBS, RA/DEC, CCD-TEMP, ...), plus CHECKSUM/DATASUM.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from astropy.io import fits
 from numpy.typing import NDArray
 
 from observatory.db.models import ImageType
+from observatory.hashing import sha256_of
 
 # IMAGETYP values as most capture programs write them.
 IMAGETYP_CARDS = {
@@ -112,14 +112,6 @@ def write_frame(path: Path, data: NDArray[np.uint16], header: fits.Header) -> st
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     return sha256_of(path)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _iso_utc(moment: dt.datetime) -> str:

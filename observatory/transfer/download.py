@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
+from observatory.hashing import sha256_of
 from observatory.settings import Settings
-from observatory.telescope.fits import sha256_of
 from observatory.transfer.http import open_get
 from observatory.transfer.manifest import CHUNK_BYTES, PART_SUFFIX
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
-from observatory.telescope.fits import sha256_of
+from observatory.hashing import sha256_of
 
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024

@@ -8,8 +8,8 @@ import stat
 from pathlib import Path
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
+from observatory.hashing import sha256_of
 from observatory.settings import Settings
-from observatory.telescope.fits import sha256_of
 from observatory.transfer.download import download, part_path
 from observatory.transfer.local import local_path
 from observatory.transfer.manifest import file_holds
