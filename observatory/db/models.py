@@ -130,6 +130,10 @@ class WorkOrder(Base):
     published_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # A cancel request: a running order stops when its worker sees it (orders.cancel).
+    cancel_requested_at: Mapped[dt.datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(128))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the system submitted this order on behalf of another one.
     parent_pk: Mapped[int | None] = mapped_column(
         ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
@@ -415,3 +419,17 @@ class Heartbeat(Base):
 
     def __repr__(self) -> str:
         return f"Heartbeat(name={self.name!r}, host={self.host!r}, beat_at={self.beat_at})"
+
+
+class QueueHold(Base):
+    """A held queue: while this row exists, nothing of ``queue`` starts (orders.hold)."""
+
+    __tablename__ = "queue_holds"
+
+    queue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    held_at: Mapped[dt.datetime]
+    held_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"QueueHold(queue={self.queue!r}, held_by={self.held_by!r}, held_at={self.held_at})"

@@ -22,6 +22,7 @@ TABLES = {
     "calibrated_frames",
     "device_events",
     "heartbeats",
+    "queue_holds",
 }
 
 
