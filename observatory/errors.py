@@ -94,3 +94,15 @@ class FlatFieldInvalid(ObservatoryError):
 
 class NothingToReport(ObservatoryError):
     """No night to report on: the database holds no work orders and none was named."""
+
+
+class OrderEnded(ObservatoryError):
+    """A work order that has already ended cannot be cancelled; the message names its state."""
+
+
+class OrderAmbiguous(ObservatoryError):
+    """Several users submitted the same id and none was named."""
+
+
+class OrderCancelled(ObservatoryError):
+    """A running order saw its cancel request and stopped; the message says who and why."""

@@ -22,6 +22,7 @@ from observatory.clock import utc_now
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
+from observatory.orders.hold import hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
 from observatory.orders.routes import route_for
@@ -173,7 +174,8 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
     """Queue a stored order and hand it to the broker (see the module docstring).
 
     An order whose ``ready_at`` is still ahead stays ``queued`` and unpublished, so that it
-    neither starts early nor holds up the queue; :func:`reconcile` publishes it then.
+    neither starts early nor holds up the queue; :func:`reconcile` publishes it then. So
+    does an order of a held queue (:mod:`observatory.orders.hold`) until it is released.
     """
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get_one(WorkOrder, pk)
@@ -182,6 +184,11 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
         if row.ready_at is not None and row.ready_at > utc_now(settings):
             row.state_reason = f"deferred until {row.ready_at.isoformat()}"
             log.info("work order %d %s", pk, row.state_reason)
+            return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+        held = hold_on(session, row.queue)
+        if held is not None:
+            # Stays queued and unpublished; published on release (or by the reconciler).
+            row.state_reason = f"waiting: {held.describe()}"
             return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
         task_name, queue, priority = row.task_name, row.queue, row.priority
     if task_name is None or queue is None or priority is None:

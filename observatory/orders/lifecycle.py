@@ -10,7 +10,8 @@ other delivery is a duplicate and does nothing.
 Before a queued order starts, its window is checked (:mod:`observatory.orders.window`): an
 order whose window has passed, or whose target will not be observable within it, ends
 ``cancelled`` with the reason; one that may not start yet goes back to unpublished with
-``ready_at`` set, and the reconciler publishes it again then. Either way this delivery
+``ready_at`` set, and the reconciler publishes it again then. An order of a held queue goes
+back to unpublished too, and is published again on release. Either way this delivery
 does nothing, so the worker takes the next message at once.
 """
 
@@ -28,6 +29,7 @@ from observatory.clock import utc_now
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderNotFound
+from observatory.orders.hold import hold_on
 from observatory.orders.states import can_transition, transition
 from observatory.orders.window import Verdict, start_decision
 from observatory.settings import Settings
@@ -93,6 +95,16 @@ def _may_start(settings: Settings, pk: int, now: dt.datetime) -> bool:
             raise WorkOrderNotFound(f"no work order with pk {pk}")
         if order.state != WorkOrderState.QUEUED:
             return True
+        held = hold_on(session, order.queue)
+        if held is not None:
+            # Published before the hold: back to unpublished, to be published on release.
+            session.execute(
+                update(WorkOrder)
+                .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
+                .values(published_at=None, state_reason=f"waiting: {held.describe()}")
+            )
+            log.info("work order %d not started: %s", pk, held.describe())
+            return False
         # Windows and visibility are judged in the observatory's civil time.
         decision = start_decision(settings, dict(order.payload), utc_now(settings))
         if decision.verdict is Verdict.START:
