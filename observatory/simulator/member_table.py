@@ -1,7 +1,7 @@
 """Every ASCOM member of the served device types: verb, form/query parameters, reply.
 
 Transcribed from the Alpaca Device API (Platform 7) for the common members and the
-camera, covercalibrator, dome, filterwheel, safetymonitor and telescope types. Each
+camera, covercalibrator, dome, filterwheel, focuser, safetymonitor and telescope types. Each
 entry is ``(verb, member, params, error_value)``: ``params`` lists
 ``(field, argument, kind, required)`` where ``field`` is the exact form/query name,
 ``argument`` the keyword the handler receives and ``kind`` one of bool, int, float, str,
@@ -196,6 +196,21 @@ FILTERWHEEL: tuple[MemberRow, ...] = (
     ("GET", "names", (), []),
     ("GET", "position", (), 0),
     ("PUT", "position", (("Position", "position", "int", True),), None),
+)
+
+FOCUSER: tuple[MemberRow, ...] = (
+    ("GET", "absolute", (), False),
+    ("GET", "ismoving", (), False),
+    ("GET", "maxincrement", (), 0),
+    ("GET", "maxstep", (), 0),
+    ("GET", "position", (), 0),
+    ("GET", "stepsize", (), 0.0),
+    ("GET", "tempcomp", (), False),
+    ("PUT", "tempcomp", (("TempComp", "temp_comp", "bool", True),), None),
+    ("GET", "tempcompavailable", (), False),
+    ("GET", "temperature", (), 0.0),
+    ("PUT", "halt", (), None),
+    ("PUT", "move", (("Position", "position", "int", True),), None),
 )
 
 SAFETYMONITOR: tuple[MemberRow, ...] = (("GET", "issafe", (), False),)

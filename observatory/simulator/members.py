@@ -22,6 +22,7 @@ INTERFACE_VERSIONS: dict[str, int] = {
     "covercalibrator": 2,
     "dome": 3,
     "filterwheel": 3,
+    "focuser": 4,
     "safetymonitor": 3,
     "telescope": 4,
 }
@@ -32,6 +33,7 @@ DEVICE_TYPE_NAMES: dict[str, str] = {
     "covercalibrator": "CoverCalibrator",
     "dome": "Dome",
     "filterwheel": "FilterWheel",
+    "focuser": "Focuser",
     "safetymonitor": "SafetyMonitor",
     "telescope": "Telescope",
 }

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from observatory.simulator.devices.covercalibrator import CoverCalibrator
     from observatory.simulator.devices.dome import Dome
     from observatory.simulator.devices.filterwheel import FilterWheel
+    from observatory.simulator.devices.focuser import Focuser
     from observatory.simulator.devices.safetymonitor import SafetyMonitor
 
 # Namespace of the devices' UniqueIDs: uuid5(namespace, "server name/type/number").
@@ -94,6 +95,10 @@ class Observatory:
     @property
     def filterwheel(self) -> FilterWheel | None:
         return cast("FilterWheel | None", self.device("filterwheel", 0))
+
+    @property
+    def focuser(self) -> Focuser | None:
+        return cast("Focuser | None", self.device("focuser", 0))
 
     @property
     def covercalibrator(self) -> CoverCalibrator | None:

@@ -11,6 +11,7 @@ from observatory.simulator.devices.camera import Camera
 from observatory.simulator.devices.covercalibrator import CoverCalibrator
 from observatory.simulator.devices.dome import Dome
 from observatory.simulator.devices.filterwheel import FilterWheel
+from observatory.simulator.devices.focuser import Focuser
 from observatory.simulator.devices.safetymonitor import SafetyMonitor
 from observatory.simulator.devices.telescope import Telescope
 
@@ -19,6 +20,7 @@ DEVICE_CLASSES: dict[str, type[Device]] = {
     "covercalibrator": CoverCalibrator,
     "dome": Dome,
     "filterwheel": FilterWheel,
+    "focuser": Focuser,
     "safetymonitor": SafetyMonitor,
     "telescope": Telescope,
 }

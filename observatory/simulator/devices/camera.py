@@ -27,6 +27,7 @@ from pydantic import Field
 
 from observatory.simulator.devices.base import Device, DeviceSettings, action, get, put
 from observatory.simulator.devices.covercalibrator import CoverStatus
+from observatory.simulator.devices.focuser import defocus_blur_um
 from observatory.simulator.devices.telescope import Telescope, TelescopeSettings
 from observatory.simulator.errors import DriverError, InvalidOperation, InvalidValue, ValueNotSet
 from observatory.simulator.protocol import RawBody, RequestContext, ValueWithFields
@@ -42,14 +43,13 @@ from observatory.simulator.sky.readout import Readout
 from observatory.simulator.sky.rng import stream_key
 from observatory.simulator.sky.sensor import SensorModel, SensorSpec
 from observatory.simulator.sky.settings import SkySettings
-from observatory.simulator.sky.stars import Psf
+from observatory.simulator.sky.stars import SIGMA_PER_FWHM, Psf
 
 ARCSEC_PER_RADIAN = 206264.806
 SENSOR_MONOCHROME = 0
 # Star trails (mount moving during an exposure) are drawn from at most this many positions.
 MAX_TRAIL_SAMPLES = 400
 # Focal length assumed for the sky background when no mount is configured, metres.
-DEFAULT_FOCAL_LENGTH_M = TelescopeSettings().focal_length_m
 
 
 class CameraSettings(DeviceSettings):
@@ -111,7 +111,7 @@ class Camera(Device):
         seed = stream_key(config.seed if config is not None else 0, "camera", self.number)
         spec_fields = {f.name for f in fields(SensorSpec)}
         spec = SensorSpec(**{name: getattr(cfg, name) for name in spec_fields})
-        focal_length_m = self._focal_length_m()
+        focal_length_m = self._mount_settings().focal_length_m
         self.pixel_scale_arcsec = ARCSEC_PER_RADIAN * cfg.pixel_size_um * 1e-6 / focal_length_m
         sky = self.sky_settings
         psf = Psf(sky.psf_fwhm_arcsec / self.pixel_scale_arcsec, sky.psf_model, sky.moffat_beta)
@@ -135,14 +135,16 @@ class Camera(Device):
         self._readout = Readout(0, 0, cfg.width_px, cfg.height_px)
         self._exposure_count = 0
 
-    def _focal_length_m(self) -> float:
-        """The mount's focal length, from its config section (the mount may be built
-        after the camera); the default mount's when no mount is configured."""
+    def _mount_settings(self) -> TelescopeSettings:
+        """The mount's config section (the mount may be built after the camera); the
+        default mount's when no mount is configured."""
         config = self._observatory.config if self._observatory is not None else None
         sections = config.devices.get("telescope", []) if config is not None else []
-        if not sections:
-            return DEFAULT_FOCAL_LENGTH_M
-        return TelescopeSettings.model_validate(sections[0]).focal_length_m
+        return TelescopeSettings.model_validate(sections[0] if sections else {})
+
+    def _f_ratio(self) -> float:
+        mount = self._mount_settings()
+        return mount.focal_length_m / mount.aperture_diameter_m
 
     # -- capabilities and sensor constants ------------------------------------------------
 
@@ -441,7 +443,21 @@ class Camera(Device):
             else panel * self.sky_settings.flat_panel_e_per_s,
             pointing_deg=mount.true_pointing() if mount is not None else None,
             pointing_path_deg=self._pointing_path(mount, duration_s, now_s) if mount else (),
+            defocus_fwhm_px=self._defocus_fwhm_px(),
         )
+
+    def _defocus_fwhm_px(self) -> float:
+        """FWHM (unbinned pixels) of the focuser's defocus blur; 0 without a focuser.
+
+        The defocused image of a star is a disc; its Gaussian equivalent has the disc's
+        second moment (sigma = diameter / 4)."""
+        focuser = self._observatory.focuser if self._observatory is not None else None
+        if focuser is None:
+            return 0.0
+        blur_um = defocus_blur_um(
+            focuser.defocus_steps(), focuser.settings.step_size_um, self._f_ratio()
+        )
+        return blur_um / self.settings.pixel_size_um / 4.0 / SIGMA_PER_FWHM
 
     def _pointing_path(
         self, mount: Telescope, duration_s: float, now_s: float

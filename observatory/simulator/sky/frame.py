@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -67,6 +67,8 @@ class Scene:
     flat_panel_e_per_s: float = 0.0
     pointing_deg: tuple[float, float] | None = None
     pointing_path_deg: tuple[tuple[float, float], ...] = ()
+    # FWHM (unbinned pixels) of the defocus blur, added in quadrature to the PSF.
+    defocus_fwhm_px: float = 0.0
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -210,13 +212,22 @@ class FrameSynthesizer:
         electrons = 10.0 ** (-0.4 * (stars.mag - model.zero_point_mag)) * scene.exposure_s
         electrons /= len(path)
         flat = self.flat_response(scene.filter_name)[region]
+        psf = self.psf_of(scene)
         margin = MAX_STAMP_RADIUS_PX
         for pointing in path:
             x, y = self.tangent_plane(pointing).sky_to_pixel(stars.ra_deg, stars.dec_deg)
             x, y = x - region[0].start, y - region[1].start
             near = (x > -margin) & (x < charge.shape[0] + margin)
             near &= (y > -margin) & (y < charge.shape[1] + margin)
-            add_stars(charge, flat, x[near], y[near], electrons[near], self.optics.psf)
+            add_stars(charge, flat, x[near], y[near], electrons[near], psf)
+
+    def psf_of(self, scene: Scene) -> Psf:
+        """The optics' PSF widened by the scene's defocus (quadrature sum of FWHMs)."""
+        psf = self.optics.psf
+        if scene.defocus_fwhm_px <= 0:
+            return psf
+        fwhm_px = float(np.hypot(psf.fwhm_px, scene.defocus_fwhm_px))
+        return replace(psf, fwhm_px=fwhm_px)
 
     def truth(
         self, scene: Scene | None, filter_name: str | None, flat_block_px: int
@@ -256,6 +267,8 @@ class FrameSynthesizer:
                 "dark_current_e_per_s": spec.dark_current_at(scene.sensor_temperature_c),
                 "filter_name": scene.filter_name,
                 "sky_visible": scene.sky_visible,
+                "psf_fwhm_px": self.psf_of(scene).fwhm_px,
+                "defocus_fwhm_px": scene.defocus_fwhm_px,
                 "sky_e_per_s_per_px": self.sky_rate_e_per_s(scene),
                 "panel_e_per_s_per_px": self.panel_rate_e_per_s(scene),
                 "true_pointing_deg": list(scene.pointing_deg) if scene.pointing_deg else None,

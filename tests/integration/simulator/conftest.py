@@ -14,7 +14,15 @@ from observatory.simulator.server import SimulatorProcess, start_simulator_proce
 
 # Fast enough that motions finish in a fraction of a second, slow enough to observe them.
 TIME_SCALE = 20.0
-DEVICE_TYPES = ("camera", "covercalibrator", "dome", "filterwheel", "safetymonitor", "telescope")
+DEVICE_TYPES = (
+    "camera",
+    "covercalibrator",
+    "dome",
+    "filterwheel",
+    "focuser",
+    "safetymonitor",
+    "telescope",
+)
 
 
 def free_udp_port() -> int:

@@ -49,6 +49,7 @@ DEVICE_STATE_NAMES: dict[str, set[str]] = {
     },
     "dome": {"Altitude", "AtHome", "AtPark", "Azimuth", "ShutterStatus", "Slewing"},
     "filterwheel": {"Position"},
+    "focuser": {"IsMoving", "Position", "Temperature"},
     "safetymonitor": {"IsSafe"},
     "telescope": {
         "Altitude",
@@ -172,6 +173,7 @@ def test_interface_versions_are_platform_7(api: Api) -> None:
         "covercalibrator": 2,
         "dome": 3,
         "filterwheel": 3,
+        "focuser": 4,
         "safetymonitor": 3,
         "telescope": 4,
     }

@@ -1,7 +1,7 @@
-"""Every endpoint of the six served types in the official spec answers a valid reply.
+"""Every endpoint of the seven served types in the official spec answers a valid reply.
 
 Walks each path of ``AlpacaDeviceAPI_v1.yaml`` for camera, covercalibrator, dome,
-filterwheel, safetymonitor and telescope (the common ``{device_type}`` paths once per
+filterwheel, focuser, safetymonitor and telescope (the common ``{device_type}`` paths once per
 type), calls it with parameters built from the spec, and validates the reply against the
 spec's response schema. A member a device does not simulate answers 0x400, which the spec
 allows as an error reply. The same for ``AlpacaManagementAPI_v1.yaml``.

@@ -32,6 +32,7 @@ def test_configured_devices_have_stable_uuids(simulator: SimulatorProcess) -> No
         "CoverCalibrator",
         "Dome",
         "FilterWheel",
+        "Focuser",
         "SafetyMonitor",
         "Telescope",
     }

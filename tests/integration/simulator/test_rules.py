@@ -22,7 +22,7 @@ ENVELOPE_KEYS = {"ClientTransactionID", "ServerTransactionID", "ErrorNumber", "E
         "Dome/0/azimuth",
         "dome/0/Azimuth",
         "DOME/0/AZIMUTH",
-        "focuser/0/position",
+        "rotator/0/position",
         "widget/0/azimuth",
         "dome/0/nosuchmember",
         "dome/1/azimuth",
@@ -120,6 +120,7 @@ def test_every_device_answers_on_its_type(api: Api) -> None:
         "covercalibrator": 2,
         "dome": 3,
         "filterwheel": 3,
+        "focuser": 4,
         "safetymonitor": 3,
         "telescope": 4,
     }
@@ -137,13 +138,16 @@ ALWAYS_ANSWER = [
 ]
 
 
-@pytest.mark.parametrize("device_type", ["dome", "filterwheel", "covercalibrator", "safetymonitor"])
+@pytest.mark.parametrize(
+    "device_type", ["dome", "filterwheel", "focuser", "covercalibrator", "safetymonitor"]
+)
 def test_only_identity_and_capabilities_answer_while_disconnected(
     api: Api, device_type: str
 ) -> None:
     state_member = {
         "dome": "azimuth",
         "filterwheel": "position",
+        "focuser": "position",
         "covercalibrator": "coverstate",
         "safetymonitor": "issafe",
     }[device_type]

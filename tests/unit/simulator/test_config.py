@@ -26,6 +26,7 @@ def test_default_config_is_realistic_at_time_scale_one() -> None:
         "covercalibrator",
         "dome",
         "filterwheel",
+        "focuser",
         "safetymonitor",
         "telescope",
     }
@@ -50,6 +51,7 @@ def test_default_config_builds_every_device() -> None:
         "CoverCalibrator",
         "Dome",
         "FilterWheel",
+        "Focuser",
         "SafetyMonitor",
         "Telescope",
     ]
