@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from observatory.clock import utc_now
@@ -72,9 +72,10 @@ def submit(
     observation whose batch a ``calibrate_file_batch`` order calibrates, say).
 
     Raises WorkOrderInvalid (naming the field) for an invalid order, after recording it as
-    ``rejected`` when its id and user are readable and not already taken. Resubmitting an
-    id already stored for the same user returns the existing order (``created=False``)
-    without storing or publishing anything.
+    ``rejected`` when its id and user are readable and not already taken by a received
+    order. A rejected order does not take its id: the corrected order with the same id and
+    user replaces the rejected row. Resubmitting an id already received from the same user
+    returns the existing order (``created=False``) without storing or publishing anything.
     """
     try:
         order = parse_order(data)
@@ -104,39 +105,44 @@ def _store(
 ) -> tuple[int, bool]:
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
-    now = _now()
-    try:
-        with session_scope(settings.sqlalchemy_url) as session:
-            row = WorkOrder(
-                order_id=payload["id"],
-                user=payload["user"],
-                request=payload["request"],
-                payload=payload,
-                priority=priority.value,
-                priority_reasons=priority.reasons(),
-                ready_at=order.not_before if isinstance(order, ObservationOrder) else None,
-                state=WorkOrderState.RECEIVED,
-                queue=route.queue,
-                task_name=route.task_name,
-                received_at=now,
-                updated_at=now,
-                parent_pk=parent_pk,
-            )
-            session.add(row)
-            session.flush()
-            return row.pk, True
-    except IntegrityError:
-        # The same id from the same user: the order is already known (a resubmission,
-        # possibly racing with the first submission).
-        with session_scope(settings.sqlalchemy_url) as session:
-            existing = session.scalar(
-                select(WorkOrder).where(
-                    WorkOrder.order_id == payload["id"], WorkOrder.user == payload["user"]
+    same = (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
+    # Twice at most: a concurrent corrected submission may replace the same rejected row.
+    for _ in range(2):
+        now = _now()
+        try:
+            with session_scope(settings.sqlalchemy_url) as session:
+                # A rejected order does not take its id: the corrected order replaces it.
+                session.execute(delete(WorkOrder).where(same, _rejected()))
+                row = WorkOrder(
+                    order_id=payload["id"],
+                    user=payload["user"],
+                    request=payload["request"],
+                    payload=payload,
+                    priority=priority.value,
+                    priority_reasons=priority.reasons(),
+                    ready_at=order.not_before if isinstance(order, ObservationOrder) else None,
+                    state=WorkOrderState.RECEIVED,
+                    queue=route.queue,
+                    task_name=route.task_name,
+                    received_at=now,
+                    updated_at=now,
+                    parent_pk=parent_pk,
                 )
-            )
-            if existing is None:
-                raise
-            return existing.pk, False
+                session.add(row)
+                session.flush()
+                return row.pk, True
+        except IntegrityError:
+            # The same id from the same user: the order is already known (a resubmission,
+            # possibly racing with the first submission).
+            with session_scope(settings.sqlalchemy_url) as session:
+                existing = session.scalar(select(WorkOrder.pk).where(same, ~_rejected()))
+            if existing is not None:
+                return existing, False
+    raise PublishFailed(f"work order {payload['id']!r} could not be stored; submit it again")
+
+
+def _rejected() -> ColumnElement[bool]:
+    return WorkOrder.state == WorkOrderState.REJECTED
 
 
 def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
@@ -146,23 +152,33 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
     order_id, user = identity
     request = data.get("request") if isinstance(data.get("request"), str) else None
     now = _now()
+    fields = {
+        "request": (request or "unknown")[:64],
+        "payload": _jsonable(data),
+        "state_reason": reason,
+        "updated_at": now,
+        "finished_at": now,
+    }
     try:
         with session_scope(settings.sqlalchemy_url) as session:
             session.add(
                 WorkOrder(
                     order_id=order_id,
                     user=user,
-                    request=(request or "unknown")[:64],
-                    payload=_jsonable(data),
                     state=WorkOrderState.REJECTED,
-                    state_reason=reason,
                     received_at=now,
-                    updated_at=now,
-                    finished_at=now,
+                    **fields,
                 )
             )
     except IntegrityError:
-        # An order with this id is already stored; a bad resubmission must not touch it.
+        # An order with this id is already stored. A received one must not be touched by a
+        # bad resubmission; an earlier rejection is replaced by this one.
+        with session_scope(settings.sqlalchemy_url) as session:
+            session.execute(
+                update(WorkOrder)
+                .where(WorkOrder.order_id == order_id, WorkOrder.user == user, _rejected())
+                .values(**fields)
+            )
         log.info("invalid resubmission of %r from %r refused: %s", order_id, user, reason)
 
 

@@ -14,21 +14,31 @@ from observatory.settings import get_settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser("dome", help="dome status and commands")
-    p.add_argument(
+    # --direct and --timeout are taken before the subcommand and after it alike
+    # (``observatory dome --direct status`` and ``observatory dome status --direct``).
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
         "--direct",
         action="store_true",
+        default=argparse.SUPPRESS,
         help="talk to the dome directly instead of through the dome queue",
     )
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
+    options.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS, help="seconds to wait (600)"
+    )
+    p = commands.add_parser("dome", help="dome status and commands", parents=[options])
     sub = p.add_subparsers(dest="dome_command", required=True)
-    sub.add_parser("status", help="azimuth, shutter, park")
-    sub.add_parser("open", help="open the shutter")
-    sub.add_parser("close", help="close the shutter")
-    sub.add_parser("park", help="park the dome")
-    az = sub.add_parser("azimuth", help="turn the dome to an azimuth (degrees)")
+    sub.add_parser("status", help="azimuth, shutter, park", parents=[options])
+    sub.add_parser("open", help="open the shutter", parents=[options])
+    sub.add_parser("close", help="close the shutter", parents=[options])
+    sub.add_parser("park", help="park the dome", parents=[options])
+    az = sub.add_parser(
+        "azimuth", help="turn the dome to an azimuth (degrees)", parents=[options]
+    )
     az.add_argument("azimuth_deg", type=float)
-    goto = sub.add_parser("goto", help="point the slit at an altitude and azimuth (degrees)")
+    goto = sub.add_parser(
+        "goto", help="point the slit at an altitude and azimuth (degrees)", parents=[options]
+    )
     goto.add_argument("altitude_deg", type=float)
     goto.add_argument("azimuth_deg", type=float)
     p.set_defaults(handler=cmd_dome)
@@ -50,13 +60,15 @@ def order_for(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_dome(args: argparse.Namespace) -> int:
-    if args.direct:
+    # The options are shared by the dome parser and its subcommands, so they carry no
+    # defaults of their own (a subcommand's default would undo the option given before it).
+    if getattr(args, "direct", False):
         return _direct(args)
     from observatory.cli.orders import submit_order, wait_for_outcome
 
     settings = get_settings()
     receipt = submit_order(order_for(args), settings)
-    state, reason = wait_for_outcome(settings, receipt.pk, args.timeout)
+    state, reason = wait_for_outcome(settings, receipt.pk, getattr(args, "timeout", 600.0))
     if state == "succeeded" and args.dome_command == "status":
         from observatory.db.models import WorkOrder
         from observatory.db.session import session_scope

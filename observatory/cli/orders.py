@@ -41,12 +41,42 @@ def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
     return submit(settings, data, publisher_for(settings))
 
 
-def cmd_submit(args: argparse.Namespace) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
+def read_order_text(file: str) -> str:
+    """The text of the work order in ``file`` (``-``: standard input).
+
+    Raises WorkOrderInvalid, in one line, when it cannot be read, is not UTF-8 or is empty.
+    """
+    where = "standard input" if file == "-" else file
+    try:
+        if file == "-":
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        else:
+            with open(file, "rb") as source:
+                raw = source.read()
+    except IsADirectoryError:
+        raise WorkOrderInvalid(f"{where} is a directory, not a file") from None
+    except OSError as error:
+        raise WorkOrderInvalid(f"cannot read {where}: {error.strerror or error}") from None
+    if isinstance(raw, str):
+        text = raw
     else:
-        with open(args.file, encoding="utf-8") as source:
-            text = source.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WorkOrderInvalid(
+                f"{where} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+            ) from None
+    if not text.strip():
+        raise WorkOrderInvalid(f"{where} is empty")
+    return text
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    try:
+        text = read_order_text(args.file)
+    except WorkOrderInvalid as error:
+        print(f"invalid work order: {error}", file=sys.stderr)
+        return 2
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

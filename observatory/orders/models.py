@@ -2,19 +2,29 @@
 
 A work order is a JSON object with ``id``, ``request``, ``datetime`` and ``user``, plus the
 fields of its request. Unknown fields are refused, so a misspelt field is named in the error
-rather than silently ignored. ``priority`` is a float from 0 to 10, where **10 is the most
-urgent**; a submitter may leave it ``null`` and the system assigns it on receipt
-(:mod:`observatory.orders.priority`).
+rather than silently ignored.
+
+Types are strict, as JSON gives them: a number is not taken from a string (``"132.2"``) or
+a boolean (``true``), a count is an integer (``3``, not ``3.0``), and text is not taken from
+a number. One exception: an integer ``id`` means the same order as its text (``1`` and
+``"1"``), because other systems commonly number their orders. ``datetime`` and the window
+fields are ISO 8601 text. Text fields (``id``, ``user``, names) are printable: no control,
+format (right-to-left marks, say) or line-separator characters, at most 128 characters.
+
+``priority`` is a float from 0 to 10, where **10 is the most urgent**; a submitter may
+leave it ``null`` and the system assigns it on receipt (:mod:`observatory.orders.priority`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -26,11 +36,41 @@ Azimuth = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
 Altitude = Annotated[float, Field(ge=0.0, le=90.0, allow_inf_nan=False)]
 Priority = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(ge=0.0, le=86400.0, allow_inf_nan=False)]
-Text = Annotated[str, Field(min_length=1, max_length=128)]
+TEXT_MAX_LENGTH = 128
+
+
+def unprintable(text: str) -> str | None:
+    """What makes ``text`` unfit for an id, a user or a name, or None when it is fine:
+    a control, format (bidirectional marks), surrogate, private-use or unassigned
+    character, or a line or paragraph separator, named by its code point."""
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            return f"contains the control character U+{ord(char):04X}; give printable text"
+    return None
+
+
+def _printable(value: object) -> object:
+    # Before stripping whitespace, so that a trailing newline is refused, not cut off.
+    if isinstance(value, str) and (problem := unprintable(value)):
+        raise ValueError(problem)
+    return value
+
+
+def _iso_text(value: object) -> object:
+    # Lax datetime parsing would take a number as seconds since 1970; an order's times
+    # are ISO 8601 text (or datetime objects from Python callers).
+    if isinstance(value, str | dt.datetime):
+        return value
+    raise ValueError("give an ISO 8601 date and time as text, e.g. 2026-11-23T21:00:00Z")
+
+
+Text = Annotated[str, BeforeValidator(_printable), Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
+Moment = Annotated[dt.datetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class WorkOrderBase(_Strict):
@@ -38,7 +78,7 @@ class WorkOrderBase(_Strict):
 
     id: Text
     request: str
-    datetime: dt.datetime
+    datetime: Moment
     user: Text
     priority: Priority | None = None
 
@@ -109,8 +149,8 @@ class ObservationOrder(WorkOrderBase):
     dec: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
     target: Text | None = None
     exposures: list[ExposureSpec] | None = Field(default=None, min_length=1, max_length=100)
-    not_before: dt.datetime | None = None
-    not_after: dt.datetime | None = None
+    not_before: Moment | None = None
+    not_after: Moment | None = None
 
     @model_validator(mode="after")
     def _target_given(self) -> ObservationOrder:

@@ -8,8 +8,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from observatory.errors import WorkOrderInvalid
-from observatory.orders.models import WORK_ORDER_ADAPTER, WorkOrder
+from observatory.orders.models import TEXT_MAX_LENGTH, WORK_ORDER_ADAPTER, WorkOrder, unprintable
 from observatory.orders.routes import ROUTES
+
+# Errors about the kind of a value, to which the kind given is added.
+_TYPE_ERRORS = {"float_type", "int_type", "string_type", "bool_type", "list_type", "model_type"}
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a decoded value's kind."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if value is None:
+        return "null"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def describe_errors(error: ValidationError, request: object = None) -> str:
@@ -25,7 +41,9 @@ def describe_errors(error: ValidationError, request: object = None) -> str:
                 f"unknown request {request!r}; expected one of " + (", ".join(ROUTES)),
             )
         else:
-            message = item["msg"]
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] in _TYPE_ERRORS:
+                message += f", not {_json_kind(item['input'])}"
         location = ".".join(str(part) for part in loc) or "(order)"
         lines.append(f"{location}: {message}")
     return "; ".join(lines)
@@ -56,14 +74,18 @@ def parse_order_json(text: str | bytes) -> WorkOrder:
 
 
 def known_identity(data: Any) -> tuple[str, str] | None:
-    """The (id, user) of a possibly invalid order, when both are usable text."""
+    """The (id, user) of a possibly invalid order, when both are text that a valid order
+    could carry (printable, within the length limit)."""
     if not isinstance(data, dict):
         return None
     order_id, user = data.get("id"), data.get("user")
     if isinstance(order_id, int) and not isinstance(order_id, bool):
         order_id = str(order_id)
-    if isinstance(order_id, str) and isinstance(user, str):
-        order_id, user = order_id.strip(), user.strip()
-        if 0 < len(order_id) <= 128 and 0 < len(user) <= 128:
-            return order_id, user
+    if not (isinstance(order_id, str) and isinstance(user, str)):
+        return None
+    if unprintable(order_id) or unprintable(user):
+        return None
+    order_id, user = order_id.strip(), user.strip()
+    if 0 < len(order_id) <= TEXT_MAX_LENGTH and 0 < len(user) <= TEXT_MAX_LENGTH:
+        return order_id, user
     return None

@@ -170,3 +170,35 @@ def test_transition_table_refuses_invalid_changes(settings: Settings) -> None:
     assert row(settings, receipt.pk).state_reason == "withdrawn"
     assert all(not TRANSITIONS[state] for state in FINAL_STATES)
     assert len(FINAL_STATES) == 5
+
+
+def test_a_rejected_order_does_not_take_its_id(settings: Settings) -> None:
+    broker = Broker()
+    with pytest.raises(WorkOrderInvalid, match="azimuth"):
+        submit(settings, order("dome_set_azimuth", "5", azimuth=True), broker)
+    # A second bad attempt replaces the first rejection rather than adding a row.
+    with pytest.raises(WorkOrderInvalid, match="azimuth"):
+        submit(settings, order("dome_set_azimuth", "5", azimuth="90"), broker)
+    assert count(settings) == 1
+
+    receipt = submit(settings, order("dome_set_azimuth", "5", azimuth=90.0), broker)
+
+    assert receipt.created and receipt.published
+    assert row(settings, receipt.pk).state == WorkOrderState.QUEUED
+    assert row(settings, receipt.pk).payload["azimuth_deg"] == 90.0
+    assert [sent["pk"] for sent in broker.sent] == [receipt.pk]
+    assert count(settings) == 1
+
+
+def test_a_received_order_is_stored_once_and_keeps_its_id(settings: Settings) -> None:
+    broker = Broker()
+    first = submit(settings, order("dome_set_azimuth", "6", azimuth=90.0), broker)
+    again = submit(settings, order("dome_set_azimuth", "6", azimuth=120.0), broker)
+    assert (again.pk, again.created) == (first.pk, False)
+    assert again.message == "already received; not stored again"
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order("dome_set_azimuth", "6", azimuth=True), broker)
+    assert row(settings, first.pk).state == WorkOrderState.QUEUED
+    assert row(settings, first.pk).payload["azimuth_deg"] == 90.0
+    assert len(broker.sent) == 1
+    assert count(settings) == 1

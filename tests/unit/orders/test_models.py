@@ -115,3 +115,73 @@ def test_integer_ids_mean_the_same_order_as_their_text() -> None:
     assert known_identity({"id": 42, "user": " ops "}) == ("42", "ops")
     assert known_identity({"id": True, "user": "ops"}) is None
     assert known_identity({"user": "ops"}) is None
+
+
+# Hostile or sloppy values seen over HTTP, each with the field the refusal must name.
+NOT_A_NUMBER = [
+    ("dome_set_azimuth", {"azimuth": True}, "azimuth"),
+    ("dome_set_azimuth", {"azimuth_deg": "132.2"}, "azimuth_deg"),
+    ("dome_goto", {"alt": False, "az": 10.0}, "alt"),
+    ("observation", {"ra": "132.2", "dec": 34.25}, "ra"),
+    ("observation", {"ra": 132.2, "dec": True}, "dec"),
+    ("observation", {"ra": 1.0, "dec": 2.0, "exposures": [{"filter": "R", "exposure_s": "30"}]},
+     "exposures.0.exposure_s"),
+    ("observation", {"ra": 1.0, "dec": 2.0,
+                     "exposures": [{"filter": "R", "exposure_s": 30.0, "count": 3.0}]},
+     "exposures.0.count"),
+    ("calibration_frames", {"bias_count": True}, "bias_count"),
+    ("calibration_frames", {"bias_count": "5"}, "bias_count"),
+    ("observation", {"ra": 1.0, "dec": 2.0, "target": 31}, "target"),
+    ("dome_open", {"datetime": 1764000000}, "datetime"),
+    ("dome_open", {"priority": "5"}, "priority"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_name", "fields", "named"), NOT_A_NUMBER)
+def test_types_are_strict_as_json_gives_them(
+    request_name: str, fields: dict[str, object], named: str
+) -> None:
+    with pytest.raises(WorkOrderInvalid) as refused:
+        parse_order(base(request_name, **fields))
+    assert str(refused.value).startswith(f"{named}: ")
+
+
+def test_a_strict_refusal_says_what_kind_was_given() -> None:
+    with pytest.raises(WorkOrderInvalid, match=r"azimuth: .*number, not a boolean"):
+        parse_order(base("dome_set_azimuth", azimuth=True))
+    with pytest.raises(WorkOrderInvalid, match=r"ra: .*number, not text"):
+        parse_order(base("observation", ra="132.2", dec=1.0))
+
+
+def test_integers_stay_numbers_where_a_float_is_meant_and_an_integer_id_is_its_text() -> None:
+    order = parse_order(base("dome_set_azimuth", azimuth=90, id=42))
+    assert order.id == "42"
+    assert order.azimuth_deg == 90.0  # type: ignore[union-attr]
+
+
+HOSTILE_TEXT = [
+    "a\x00b",  # NUL: PostgreSQL cannot store it
+    "evil\u202egnp.exe",  # right-to-left override
+    "x\u200fy",  # right-to-left mark
+    "line\nforged log line",
+    "trailing newline\n",
+    "tab\there",
+    "sep\u2028arator",
+    "x" * 129,
+]
+
+
+@pytest.mark.parametrize("field", ["id", "user"])
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_id_and_user_are_printable_text_of_limited_length(field: str, text: str) -> None:
+    data = base("dome_open", **{field: text})
+    with pytest.raises(WorkOrderInvalid) as refused:
+        parse_order(data)
+    assert str(refused.value).startswith(f"{field}: ")
+    # Nor is such an identity used to record the rejection.
+    assert known_identity(data) is None
+
+
+def test_printable_text_in_any_script_is_an_id() -> None:
+    order = parse_order(base("dome_open", id="Sternwarte-Ω-観測-1", user="Jürgen Müller"))
+    assert (order.id, order.user) == ("Sternwarte-Ω-観測-1", "Jürgen Müller")
