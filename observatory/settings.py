@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,11 +24,28 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from observatory.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "observatory.toml"
+ENV_PREFIX = "OBSERVATORY_"
+# Variables with the prefix that are not settings themselves.
+ENV_NOT_SETTINGS = frozenset({"OBSERVATORY_CONFIG"})
 
 
-class DeviceSettings(BaseModel):
+class SettingsInvalid(ConfigurationError):
+    """The settings (TOML file or ``OBSERVATORY_*`` variables) hold an unknown key or a
+    value of the wrong type; the message names the key and its section."""
+
+
+class Section(BaseModel):
+    """A settings section: an unknown key is an error (a misspelt device address must not
+    silently leave the default in place)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeviceSettings(Section):
     """Where each Alpaca device answers (``host:port``) and its device number."""
 
     dome_address: str = "127.0.0.1:11111"
@@ -56,7 +73,7 @@ class DeviceSettings(BaseModel):
     retry_backoff_s: float = 0.5
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(Section):
     host: str = "localhost"
     port: int = 25
     sender: str = "observatory@localhost"
@@ -69,7 +86,7 @@ class SmtpSettings(BaseModel):
     attempts: int = 3
 
 
-class TimeLimits(BaseModel):
+class TimeLimits(Section):
     """Celery time limits, in seconds, per queue."""
 
     dome_s: float = 600.0
@@ -81,7 +98,7 @@ class TimeLimits(BaseModel):
         return max(self.dome_s, self.telescope_s, self.processor_s)
 
 
-class SimulatorSettings(BaseModel):
+class SimulatorSettings(Section):
     """The bundled Alpaca simulator, when ``observatory up`` should start it."""
 
     enabled: bool = True
@@ -92,7 +109,7 @@ class SimulatorSettings(BaseModel):
     time_scale: float | None = None
 
 
-class SiteSettings(BaseModel):
+class SiteSettings(Section):
     """Where the observatory stands (longitude east positive); the bundled simulator's
     site in config/simulator.toml is the same place."""
 
@@ -101,7 +118,7 @@ class SiteSettings(BaseModel):
     elevation_m: float = 2168.0
 
 
-class ClockSettings(BaseModel):
+class ClockSettings(Section):
     """The civil time the observatory works in; see :mod:`observatory.clock`.
 
     Unset (the default and production), it is the system's UTC clock. For a simulated
@@ -114,7 +131,7 @@ class ClockSettings(BaseModel):
     time_scale: float = Field(default=1.0, gt=0.0)
 
 
-class TelescopeSettings(BaseModel):
+class TelescopeSettings(Section):
     """The imaging train and what the telescope queue may point at."""
 
     instrument: str = "Simulated CCD"
@@ -139,7 +156,7 @@ class TelescopeSettings(BaseModel):
     heartbeat_interval_s: float = 5.0
 
 
-class SchedulingSettings(BaseModel):
+class SchedulingSettings(Section):
     """How a work order's priority is assigned on receipt (see observatory.orders.priority)."""
 
     # Added to the priority of every order from these users (negative lowers it).
@@ -148,7 +165,7 @@ class SchedulingSettings(BaseModel):
     unobservable_penalty: float = Field(default=2.0, ge=0.0, le=10.0)
 
 
-class ProcessorSettings(BaseModel):
+class ProcessorSettings(Section):
     """The calibration chain: where it works, how it combines, what it may fetch."""
 
     # Local copies of batches fetched from elsewhere (default data_dir/repository).
@@ -179,7 +196,7 @@ class ProcessorSettings(BaseModel):
     transfer_timeout_s: float = 60.0
 
 
-class FileServerSettings(BaseModel):
+class FileServerSettings(Section):
     """The read-only HTTP server through which other hosts fetch this host's batches and
     products. ``public_url`` is how those hosts reach it (None: not served)."""
 
@@ -188,7 +205,7 @@ class FileServerSettings(BaseModel):
     public_url: str | None = None
 
 
-class SupervisorSettings(BaseModel):
+class SupervisorSettings(Section):
     """The safety supervisor that keeps the dome closed unless it is known to be safe."""
 
     enabled: bool = True
@@ -204,7 +221,7 @@ class SupervisorSettings(BaseModel):
     dawn_sun_altitude_deg: float = -6.0
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Section):
     """``observatory api``: the HTTP intake for other systems."""
 
     host: str = "127.0.0.1"
@@ -218,7 +235,7 @@ class ApiSettings(BaseModel):
         return _split_commas(value)
 
 
-class FlowerSettings(BaseModel):
+class FlowerSettings(Section):
     """Flower, the Celery monitor; ``basic_auth`` holds ``user:password`` pairs."""
 
     host: str = "127.0.0.1"
@@ -328,7 +345,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_path = Path(os.environ.get("OBSERVATORY_CONFIG", DEFAULT_CONFIG))
+        config_path = _config_path()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_path.exists():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_path))
@@ -336,11 +353,42 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings afresh (environment and TOML), applying ``overrides`` on top."""
-    return Settings(**overrides)
+    """Read the settings afresh (environment and TOML), applying ``overrides`` on top.
+    Raises SettingsInvalid naming the first unknown key or bad value and its section."""
+    unknown = sorted(
+        name
+        for name in map(str.upper, os.environ)
+        if name.startswith(ENV_PREFIX)
+        and name not in ENV_NOT_SETTINGS
+        and name.removeprefix(ENV_PREFIX).split("__")[0].lower() not in Settings.model_fields
+    )
+    if unknown:
+        raise SettingsInvalid(f"settings: unknown key {unknown[0]} (no such setting)")
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsInvalid(describe_settings_error(error)) from error
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming the first wrong key, its section and where such a key comes from."""
+    item = error.errors(include_url=False)[0]
+    path = [str(part) for part in item["loc"]]
+    key = path[-1] if path else "?"
+    section = ".".join(path[:-1])
+    where = f"section [{section}]" if section else "the top level"
+    variable = ENV_PREFIX + "__".join(path).upper()
+    source = f"from {variable} or {_config_path()}"
+    if item["type"] == "extra_forbidden":
+        return f"settings: unknown key {key!r} in {where} ({source})"
+    return f"settings: {key!r} in {where}: {item['msg']} ({source})"
+
+
+def _config_path() -> Path:
+    return Path(os.environ.get("OBSERVATORY_CONFIG", DEFAULT_CONFIG))
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read on first use."""
-    return Settings()
+    """The process-wide settings, read on first use (see :func:`load_settings`)."""
+    return load_settings()

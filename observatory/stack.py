@@ -10,22 +10,37 @@ order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from observatory.children import ends_with_parent
 from observatory.db.migrate import upgrade
 from observatory.embedded_redis import EmbeddedRedis
+from observatory.errors import ConfigurationError
 from observatory.fileserver.server import file_server_command
+from observatory.notify import NotificationFailed, email_admins
+from observatory.preflight import check_configuration
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# SIGTERM to every child at once, SIGKILL to what is left after this; the whole stop,
+# Redis included, stays within 10 s.
+STOP_TIMEOUT_S = 6.0
+REDIS_STOP_TIMEOUT_S = 2.0
+# Deaths counted over this window decide the restart delay and the report to the admins.
+DEATH_WINDOW_S = 600.0
+MAX_RESTART_DELAY_S = 60.0
+REPORT_AFTER_DEATHS = 3
 
 DEVICE_ROLES = ("dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor")
 
@@ -38,7 +53,18 @@ class Child:
     command: list[str]
     restart: bool = True
     process: subprocess.Popen[bytes] | None = None
-    restarts: list[float] = field(default_factory=list)
+    # Monotonic times of its deaths in the last DEATH_WINDOW_S, and when it may start again.
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+    reported: bool = False
+
+
+def restart_delay_s(deaths: int) -> float:
+    """Seconds to wait before restarting a child that died ``deaths`` times in the window:
+    none the first time, then 1, 2, 4 ... up to MAX_RESTART_DELAY_S."""
+    if deaths <= 1:
+        return 0.0
+    return min(2.0 ** (deaths - 2), MAX_RESTART_DELAY_S)
 
 
 def worker_command(settings: Settings, queue: str, concurrency: int | None = None) -> list[str]:
@@ -96,7 +122,10 @@ class Stack:
         return env
 
     def start(self) -> None:
+        """Check every configuration file, then start the children (see the module
+        docstring). Raises ConfigurationError, before anything runs, for a bad file."""
         s = self.settings
+        check_configuration(s, with_beat=self.with_beat)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if s.is_embedded_broker:
             self.redis = EmbeddedRedis(s.data_dir, s.embedded_redis_port)
@@ -170,6 +199,8 @@ class Stack:
         log_path = self.log_path(child.name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as out:
+            # Its own process group, so that a stop reaches a worker's pool as well; the
+            # parent-death signal ends it with the stack.
             child.process = subprocess.Popen(
                 child.command,
                 env=self.env,
@@ -177,41 +208,96 @@ class Stack:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=ends_with_parent(),
             )
+        child.restart_at = None
         if child not in self.children:
             self.children.append(child)
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def check(self) -> None:
-        """Restart children that died (at most 5 times a minute each)."""
+        """Restart what died: the embedded Redis (from its AOF) and every child, each with
+        the delay of :func:`restart_delay_s`; the admins are emailed once when one died
+        REPORT_AFTER_DEATHS times within DEATH_WINDOW_S. Never raises for a dead child:
+        one failing component must not take the others (the safety supervisor above all)
+        down."""
         now = time.monotonic()
+        if self.redis is not None and not self.redis.running:
+            self._restart_redis()
         for child in self.children:
             if child.process is None or child.process.poll() is None:
                 continue
-            code = child.process.returncode
-            child.restarts = [t for t in child.restarts if now - t < 60] + [now]
-            if not child.restart or len(child.restarts) > 5:
-                raise RuntimeError(
-                    f"{child.name} exited with {code}; see {self.log_path(child.name)}"
-                )
-            log.error("%s exited with %s; restarting", child.name, code)
-            self._spawn(child)
+            if child.restart_at is None:
+                self._record_death(child, now)
+            if child.restart and now >= (child.restart_at or now):
+                self._spawn(child)
 
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """Stop every child, newest first (SIGTERM, then SIGKILL after the timeout)."""
-        for child in reversed(self.children):
-            process = child.process
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
+    def _record_death(self, child: Child, now: float) -> None:
+        assert child.process is not None
+        code = child.process.returncode
+        child.deaths = [t for t in child.deaths if now - t < DEATH_WINDOW_S] + [now]
+        delay_s = restart_delay_s(len(child.deaths))
+        child.restart_at = now + delay_s
+        log.error(
+            "%s exited with %s (%d times in %.0f s); %s; see %s",
+            child.name, code, len(child.deaths), DEATH_WINDOW_S,
+            f"restarting in {delay_s:.0f} s" if child.restart else "not restarted",
+            self.log_path(child.name),
+        )  # fmt: skip
+        if len(child.deaths) >= REPORT_AFTER_DEATHS and not child.reported:
+            child.reported = True
+            self._report(
+                f"{child.name} keeps dying",
+                f"{child.name} exited {len(child.deaths)} times in {DEATH_WINDOW_S:.0f} s "
+                f"(last exit code {code}); it is restarted with a growing delay.\n"
+                f"Its log: {self.log_path(child.name)}",
+            )
+        elif len(child.deaths) == 1:
+            child.reported = False
+
+    def _restart_redis(self) -> None:
+        assert self.redis is not None
+        log.error("the embedded Redis died; restarting it from its AOF")
+        try:
+            self.redis.start()
+        except ConfigurationError as error:
+            # Retried on the next check; the workers keep trying to reconnect meanwhile.
+            log.error("the embedded Redis did not start again: %s", error)
+
+    def _report(self, subject: str, body: str) -> None:
+        """Email the admins from a thread: SMTP retries must not hold up the supervision."""
+
+        def send() -> None:
             try:
-                process.wait(timeout_s)
+                email_admins(self.settings, subject, body)
+            except NotificationFailed as error:
+                log.error("%s; the report was: %s", error, subject)
+
+        threading.Thread(target=send, name="stack-report", daemon=True).start()
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop every child: SIGTERM to all at once, SIGKILL to those still running after
+        ``timeout_s``, then the embedded Redis (its AOF written)."""
+        running = [
+            child.process
+            for child in self.children
+            if child.process is not None and child.process.poll() is None
+        ]
+        for process in running:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for process in running:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log.error("%s did not stop in %.0f s; killing it", child.name, timeout_s)
-                os.killpg(process.pid, signal.SIGKILL)
+                log.error("pid %d did not stop in %.0f s; killing it", process.pid, timeout_s)
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
+        for process in running:
+            # A worker's pool processes, left in its group by a killed worker.
+            _signal_group(process, signal.SIGKILL)
         if self.redis is not None:
-            self.redis.stop()
+            self.redis.stop(REDIS_STOP_TIMEOUT_S)
 
     def run_forever(self) -> None:
         """Supervise until SIGINT or SIGTERM, then stop cleanly."""
@@ -234,3 +320,9 @@ class Stack:
     def log_path(self, name: str) -> Path:
         """Where the child called ``name`` writes its stdout and stderr."""
         return self.settings.data_dir / "logs" / f"{name}.log"
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Send ``signum`` to the child's process group; a group already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)

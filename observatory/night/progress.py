@@ -81,9 +81,11 @@ def follow(
     out: TextIO = sys.stdout,
     poll_s: float = 0.25,
     on_finish: Callable[[OrderOutcome], None] | None = None,
+    on_poll: Callable[[], None] | None = None,
 ) -> list[OrderOutcome]:
     """Wait for order ``pk`` and, in turn, every order it spawned (and theirs), drawing a
-    bar for each; returns their outcomes in the order they were followed.
+    bar for each; returns their outcomes in the order they were followed. ``on_poll`` is
+    called at every poll (the night's stack supervises its children there).
 
     Raises TimeoutError naming the order when one does not end within ``timeout_s``.
     """
@@ -91,7 +93,7 @@ def follow(
     pending = [pk]
     while pending:
         current = pending.pop(0)
-        outcome = _follow_one(settings, current, timeout_s, out, poll_s)
+        outcome = _follow_one(settings, current, timeout_s, out, poll_s, on_poll)
         outcomes.append(outcome)
         if on_finish is not None:
             on_finish(outcome)
@@ -100,7 +102,12 @@ def follow(
 
 
 def _follow_one(
-    settings: Settings, pk: int, timeout_s: float, out: TextIO, poll_s: float
+    settings: Settings,
+    pk: int,
+    timeout_s: float,
+    out: TextIO,
+    poll_s: float,
+    on_poll: Callable[[], None] | None,
 ) -> OrderOutcome:
     started = time.monotonic()
     interactive = out.isatty()
@@ -131,6 +138,8 @@ def _follow_one(
                 f"work order {order.order_id} ({order.request}) still {order.state} "
                 f"after {timeout_s:.0f} s"
             )
+        if on_poll is not None:
+            on_poll()
         time.sleep(poll_s)
 
 

@@ -131,8 +131,7 @@ def run_night(
         for number, order in enumerate(orders, 1):
             print(f"[{number}/{len(orders)}] {order['request']}", file=out, flush=True)
             receipt = submit(order, settings)
-            result.outcomes += follow(settings, receipt.pk, timeout_s, out)
-            stack.check()
+            result.outcomes += follow(settings, receipt.pk, timeout_s, out, on_poll=stack.check)
     finally:
         stack.stop()
         result.elapsed_s = time.monotonic() - started

@@ -60,6 +60,14 @@ class SimulatorConfig(BaseModel):
     devices: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
 
+def one_line(error: ValidationError) -> str:
+    """A pydantic error as one line: each wrong key with its dotted path and the reason."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '(section)'}: {item['msg']}"
+        for item in error.errors(include_url=False)
+    )
+
+
 def parse_config(data: dict[str, Any], source: str = "<config>") -> SimulatorConfig:
     """Validate a parsed TOML document; ConfigurationError names the offending key."""
     data = dict(data)
@@ -72,7 +80,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> SimulatorCon
     try:
         config = SimulatorConfig.model_validate({**data, "devices": devices})
     except ValidationError as error:
-        raise ConfigurationError(f"{source}: {error}") from error
+        raise ConfigurationError(f"{source}: {one_line(error)}") from error
     if config.start_utc is not None and config.start_utc.tzinfo is None:
         raise ConfigurationError(f"{source}: start_utc needs a time zone (e.g. ...Z)")
     return config

@@ -14,9 +14,11 @@ import random
 import uuid
 from typing import TYPE_CHECKING, Any, cast
 
+from pydantic import ValidationError
+
 from observatory.errors import ConfigurationError
 from observatory.simulator.clock import Clock
-from observatory.simulator.config import SimulatorConfig, SiteSettings
+from observatory.simulator.config import SimulatorConfig, SiteSettings, one_line
 from observatory.simulator.devices import DEVICE_CLASSES
 from observatory.simulator.devices.base import Device, not_simulated_class
 from observatory.simulator.members import DEVICE_TYPE_NAMES
@@ -47,6 +49,8 @@ class Observatory:
         cls = DEVICE_CLASSES.get(device_type) or not_simulated_class(device_type)
         try:
             settings = cls.settings_model.model_validate(section)
+        except ValidationError as error:
+            raise ConfigurationError(f"[{device_type}] #{number}: {one_line(error)}") from error
         except ValueError as error:
             raise ConfigurationError(f"[{device_type}] #{number}: {error}") from error
         rng = random.Random(f"{self.config.seed}/{device_type}/{number}")
