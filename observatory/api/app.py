@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from observatory import __version__
-from observatory.api import health, orders
+from observatory.api import control, health, orders
 from observatory.api.health import BrokerProbe
 from observatory.intake import Publisher
 from observatory.orders.models import WORK_ORDER_ADAPTER
@@ -33,6 +33,7 @@ def create_app(settings: Settings, publish: Publisher, probe_broker: BrokerProbe
     app.state.publish = publish
     app.state.probe_broker = probe_broker
     app.include_router(orders.router)
+    app.include_router(control.router)
     app.include_router(health.router)
 
     def openapi() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
+from observatory.orders.hold import holds
 
 router = APIRouter()
 
@@ -24,10 +25,13 @@ class BrokerUnreachable(ObservatoryError):
 
 
 class Health(BaseModel):
-    """``ok`` for each part that answered, else the reason it did not."""
+    """``ok`` for each part that answered, else the reason it did not; the held queues
+    (names, and who held each, when and why)."""
 
     database: str
     broker: str
+    held_queues: list[str] = []
+    holds: list[str] = []
 
 
 def database_status(url: str) -> str:
@@ -59,5 +63,10 @@ def health(request: Request) -> JSONResponse:
         database=database_status(state.settings.sqlalchemy_url),
         broker=broker_status(state.probe_broker),
     )
+    if report.database == "ok":
+        # A held queue is a state an operator chose, not a fault: still 200.
+        held = holds(state.settings)
+        report.held_queues = [h.queue for h in held]
+        report.holds = [h.describe() for h in held]
     healthy = report.database == "ok" and report.broker == "ok"
     return JSONResponse(report.model_dump(), status_code=200 if healthy else 503)

@@ -13,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from observatory.api.auth import Authorized
 from observatory.api.schemas import ErrorDetail, SubmissionReceipt, WorkOrderReport
-from observatory.cli.orders import order_as_dict
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderInvalid
 from observatory.intake import Receipt, submit
+from observatory.orders.listing import order_as_dict
 from observatory.settings import Settings
 
 # The largest work order is an observation with a few hundred exposure specs: far below.

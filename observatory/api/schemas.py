@@ -51,5 +51,8 @@ class WorkOrderReport(BaseModel):
     published_at: str | None
     started_at: str | None
     finished_at: str | None
+    cancel: dict[str, Any] | None = Field(
+        default=None, description="the cancel request: requested_at, by, reason"
+    )
     payload: dict[str, Any]
     steps: list[StepRunReport]

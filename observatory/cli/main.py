@@ -9,6 +9,7 @@ from observatory import __version__
 from observatory.cli import (
     api,
     bench,
+    control,
     db,
     dome,
     flower,
@@ -18,6 +19,7 @@ from observatory.cli import (
     serve_files,
     simulate,
     stack,
+    status,
     supervise,
 )
 from observatory.errors import ObservatoryError
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         run,
         stack,
         orders,
+        status,
+        control,
         dome,
         simulate,
         db,

@@ -1,4 +1,4 @@
-"""``observatory submit`` and ``observatory status``."""
+"""``observatory submit`` (``status`` is in :mod:`observatory.cli.status`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import select
-
-from observatory.db.models import StepRun, WorkOrder
+from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
-from observatory.errors import WorkOrderInvalid, WorkOrderNotFound
+from observatory.errors import WorkOrderInvalid
 from observatory.intake import Receipt, submit
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings, get_settings
@@ -24,13 +22,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits")
     p.set_defaults(handler=cmd_submit)
-
-    p = commands.add_parser("status", help="show a work order and its step runs")
-    p.add_argument("id", nargs="?", help="the work order's id (omit: the latest orders)")
-    p.add_argument("--user", help="the submitting user, when several share an id")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--limit", type=int, default=20, help="how many orders to list")
-    p.set_defaults(handler=cmd_status)
 
 
 def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
@@ -114,53 +105,3 @@ def wait_for_outcome(settings: Settings, pk: int, timeout_s: float) -> tuple[str
         if time.monotonic() > deadline:
             return state, f"still {state} after {timeout_s:.0f} s"
         time.sleep(0.2)
-
-
-def order_as_dict(order: WorkOrder, runs: list[StepRun]) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "id": order.order_id, "user": order.user, "request": order.request,
-        "state": str(order.state), "reason": order.state_reason, "priority": order.priority,
-        "queue": order.queue, "attempts": order.attempts,
-        "received_at": iso(order.received_at), "published_at": iso(order.published_at),
-        "started_at": iso(order.started_at), "finished_at": iso(order.finished_at),
-        "payload": order.payload,
-        "steps": [
-            {"step": r.step, "attempt": r.attempt, "state": str(r.state),
-             "started_at": iso(r.started_at), "ended_at": iso(r.ended_at),
-             "error": r.error, "outputs": r.outputs, "worker": r.worker}
-            for r in runs
-        ],
-    }  # fmt: skip
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    with session_scope(settings.sqlalchemy_url) as session:
-        query = select(WorkOrder).order_by(WorkOrder.pk.desc())
-        if args.id is None:
-            orders = list(session.scalars(query.limit(args.limit)))
-        else:
-            query = query.where(WorkOrder.order_id == args.id)
-            if args.user:
-                query = query.where(WorkOrder.user == args.user)
-            orders = list(session.scalars(query))
-            if not orders:
-                raise WorkOrderNotFound(f"no work order with id {args.id!r}")
-        result = [order_as_dict(o, list(o.step_runs) if args.id else []) for o in orders]
-    if args.json:
-        print(json.dumps(result if args.id is None or len(result) > 1 else result[0], indent=2))
-        return 0
-    for item in result:
-        print(
-            f"{item['id']:<24} {item['user']:<16} {item['request']:<22} {item['state']:<10} "
-            f"{item['reason'] or ''}"
-        )
-        for step in item["steps"]:
-            print(
-                f"    {step['step']:<20} #{step['attempt']} {step['state']:<10} "
-                f"{step['error'] or ''}"
-            )
-    return 0

@@ -15,14 +15,19 @@ from tests.unit.api.conftest import Broker
 def test_healthy(client: TestClient) -> None:
     answer = client.get("/health")
     assert answer.status_code == 200
-    assert answer.json() == {"database": "ok", "broker": "ok"}
+    assert answer.json() == {"database": "ok", "broker": "ok", "held_queues": [], "holds": []}
 
 
 def test_broker_down_is_503_naming_it(client: TestClient, broker: Broker) -> None:
     broker.down = True
     answer = client.get("/health")
     assert answer.status_code == 503
-    assert answer.json() == {"database": "ok", "broker": "unreachable: connection refused"}
+    assert answer.json() == {
+        "database": "ok",
+        "broker": "unreachable: connection refused",
+        "held_queues": [],
+        "holds": [],
+    }
 
 
 def test_database_down_is_503_naming_it(tmp_path: Path, broker: Broker) -> None:

@@ -17,6 +17,11 @@ ROUTES = {
     ("/work-orders", "post"),
     ("/work-orders/{order_id}", "get"),
     ("/health", "get"),
+    ("/work-orders", "get"),
+    ("/work-orders/{order_id}/cancel", "post"),
+    ("/queues", "get"),
+    ("/queues/{queue}/hold", "post"),
+    ("/queues/{queue}/release", "post"),
 }
 
 
