@@ -13,7 +13,7 @@ import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -194,6 +194,12 @@ class ProcessorSettings(Section):
     max_batch_bytes: int = 20 * 1024**3
     max_file_bytes: int = 2 * 1024**3
     transfer_timeout_s: float = 60.0
+    # A light without one of its masters: "fail" (left uncalibrated) or "skip" (calibrated
+    # with what exists, the missing corrections named in its header and row). A profile
+    # may say otherwise for its instrument.
+    missing_calibrations: Literal["fail", "skip"] = "fail"
+    # Instrument profiles (*.toml), chosen by the frames' INSTRUME and TELESCOP.
+    instruments_dir: Path = PROJECT_ROOT / "config" / "instruments"
 
 
 class FileServerSettings(Section):

@@ -257,6 +257,17 @@ class Exposure(Base):
         str_enum(ExposureState, "exposure_state"), default=ExposureState.OK
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # The instrument profile that read the file, and the header card each value came from
+    # (quantity -> card, e.g. {"binning": "CCDSUM"}).
+    profile: Mapped[str | None] = mapped_column(String(64))
+    cards: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+    # How the raw planes become the calibrated image (amplifier sections, output shape;
+    # see processor.readouts); None for a plain primary image used whole. naxis1/naxis2
+    # are the size after trimming.
+    readout: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+    gain_e_per_adu: Mapped[float | None] = mapped_column(Float)
+    read_noise_e: Mapped[float | None] = mapped_column(Float)
+    saturation_adu: Mapped[float | None] = mapped_column(Float)
 
     file_batch: Mapped[FileBatch] = relationship(back_populates="exposures")
     calibrated_frame: Mapped[CalibratedFrame | None] = relationship(back_populates="exposure")
@@ -366,6 +377,11 @@ class CalibratedFrame(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The file server of the host that wrote ``path`` (None: only on the host that made it).
     origin_url: Mapped[str | None] = mapped_column(Text)
+    # Corrections by outcome: {"applied": [...], "missing": {name: why},
+    # "not_needed": {name: why}} over overscan, trim, bias, dark, flat.
+    corrections: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+    # True when a correction the frame needed was missing (calibrated under "skip").
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
 
     exposure: Mapped[Exposure] = relationship(back_populates="calibrated_frame")
     bias: Mapped[MasterFrame | None] = relationship(foreign_keys=[bias_pk])

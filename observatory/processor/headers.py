@@ -1,31 +1,38 @@
 """Reading one raw FITS file into the values of its ``exposures`` row.
 
-A file is accepted only when astropy can read its header and data, its CHECKSUM and
-DATASUM (when present) verify, it holds a 2-D image, and its IMAGETYP, EXPTIME and
-DATE-OBS say what it is. Anything else raises :class:`ExposureRejected` naming why.
+A file is accepted only when astropy can read its headers and data, its CHECKSUM and
+DATASUM (when present) verify, it holds at least one 2-D image (the primary HDU, image
+extensions, or a tile-compressed image of an fpack file; gzip files are read through),
+and its cards say what it is (see :mod:`observatory.processor.cards`). Anything else
+raises :class:`ExposureRejected` naming the card or why.
+
+The header read is the primary header with the (first) image extension's cards over it,
+so a file whose primary HDU holds only the observation's cards reads like a plain one.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from pathlib import Path
 from typing import Any
 
-from astropy.coordinates import Angle
 from astropy.io import fits
-from astropy.time import Time
 
 from observatory.errors import ObservatoryError
-from observatory.processor.imagetypes import normalise_imagetyp
+from observatory.processor.cards import CardReader, CardUnreadable
+from observatory.processor.profiles import Profiles
+from observatory.processor.readouts import Plane, ReadoutUnreadable, readout_json, readout_of
 
 # Header cards kept in ``exposures.header`` for later steps (plate scale, provenance).
 KEPT_CARDS = (
     "IMAGETYP", "EXPTIME", "EXPOSURE", "FILTER", "DATE-OBS", "RA", "DEC", "OBJECT",
     "CCD-TEMP", "INSTRUME", "TELESCOP", "XBINNING", "YBINNING", "XPIXSZ", "YPIXSZ",
     "FOCALLEN", "SITELAT", "SITELONG", "ORDERID", "ORDERPK", "BATCH",
+    "OBSTYPE", "FRAME", "FILTNAME", "FILTER1", "FILTER2", "CCDSUM", "OBJCTRA", "OBJCTDEC",
+    "MJD-OBS", "TIME-OBS", "PIXSCALE",
 )  # fmt: skip
-_NO_FILTER = {"", "none", "n/a"}
+_STRUCTURAL = ("XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "EXTEND", "SIMPLE",
+               "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM", "BZERO", "BSCALE", "BLANK")  # fmt: skip
 
 
 class ExposureRejected(ObservatoryError):
@@ -33,75 +40,77 @@ class ExposureRejected(ObservatoryError):
     or headers that do not say what it is."""
 
 
-def read_exposure(path: Path) -> dict[str, Any]:
+def image_planes(hdus: fits.HDUList) -> list[Plane]:
+    """The 2-D images of a file, in HDU order (data are read: checksums are verified)."""
+    planes = []
+    for index, hdu in enumerate(hdus):
+        if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU):
+            shape = None if hdu.data is None else hdu.data.shape
+            if shape is not None and len(shape) == 2:
+                planes.append(Plane(index, hdu.header.copy(), (int(shape[0]), int(shape[1]))))
+    return planes
+
+
+def merged_header(hdus: fits.HDUList, planes: list[Plane]) -> fits.Header:
+    """The primary header with the first image extension's own cards over it."""
+    header = hdus[0].header.copy()
+    if planes and planes[0].index != 0:
+        for card in planes[0].header.cards:
+            if card.keyword and not card.keyword.startswith(_STRUCTURAL) and card.keyword not in (
+                "COMMENT", "HISTORY", ""):  # fmt: skip
+                header[card.keyword] = (card.value, card.comment)
+    return header
+
+
+def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any]:
     """Column values of the ``exposures`` row of the FITS file at ``path`` (all but
-    ``file_batch_pk``, ``path`` and ``checksum``). Raises ExposureRejected."""
+    ``file_batch_pk``, ``path`` and ``checksum``), read with the profile of its camera.
+    Raises ExposureRejected."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with fits.open(path, checksum=True, memmap=False) as hdus:
-                header = hdus[0].header.copy()
-                shape = None if hdus[0].data is None else hdus[0].data.shape
-    except (OSError, ValueError, TypeError, IndexError) as error:
+                planes = image_planes(hdus)
+                header = merged_header(hdus, planes)
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
         raise ExposureRejected(f"not a readable FITS file: {error}") from error
     failed = [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
     if failed:
         raise ExposureRejected("; ".join(failed))
-    if shape is None or len(shape) != 2:
-        raise ExposureRejected(f"the primary HDU holds no 2-D image (shape {shape})")
-    return _columns(header, shape)
+    if not planes:
+        raise ExposureRejected("no HDU holds a 2-D image")
+    profile = (profiles or Profiles()).for_camera(header.get("INSTRUME"), header.get("TELESCOP"))
+    try:
+        return {**_columns(header, planes, CardReader(header, profile)), "profile": profile.name}
+    except (CardUnreadable, ReadoutUnreadable) as error:
+        raise ExposureRejected(f"{error} (profile {profile.name})") from None
 
 
-def _columns(header: fits.Header, shape: tuple[int, ...]) -> dict[str, Any]:
-    imagetyp = normalise_imagetyp(header.get("IMAGETYP"))
-    if imagetyp is None:
-        raise ExposureRejected(f"IMAGETYP {header.get('IMAGETYP')!r} is not a known image type")
-    exptime = header.get("EXPTIME", header.get("EXPOSURE"))
-    if not isinstance(exptime, int | float) or exptime < 0:
-        raise ExposureRejected(f"EXPTIME {exptime!r} is not a non-negative number")
-    binning = int(header.get("XBINNING", 1))
-    if int(header.get("YBINNING", binning)) != binning:
-        raise ExposureRejected(f"unequal binning {binning}x{header['YBINNING']} is not supported")
-    filter_name = str(header.get("FILTER", "")).strip()
+def _columns(header: fits.Header, planes: list[Plane], reader: CardReader) -> dict[str, Any]:
+    profile = reader.profile
+    imagetyp = reader.imagetyp()
+    binning = reader.binning()
+    readout = readout_of(planes, profile, binning)
+    rows, cols = planes[0].shape if readout is None else readout.shape
     return {
         "imagetyp": imagetyp.value,
-        "exptime_s": float(exptime),
-        "filter": None if filter_name.lower() in _NO_FILTER else filter_name,
-        "date_obs": _date_obs(header),
-        "ra_deg": _angle_deg(header.get("RA"), "hourangle"),
-        "dec_deg": _angle_deg(header.get("DEC"), "deg"),
-        "object": header.get("OBJECT"),
-        "ccd_temp_c": _float_or_none(header.get("CCD-TEMP")),
+        "exptime_s": reader.exptime_s(),
+        "filter": reader.filter(),
+        "date_obs": reader.date_obs(),
+        "ra_deg": reader.ra_deg(),
+        "dec_deg": reader.dec_deg(),
+        "object": reader.object(),
+        "ccd_temp_c": reader.ccd_temp_c(),
         "binning": binning,
-        "naxis1": int(shape[1]),
-        "naxis2": int(shape[0]),
+        "naxis1": int(cols),
+        "naxis2": int(rows),
+        "gain_e_per_adu": reader.number("gain", profile.gain_e_per_adu),
+        "read_noise_e": reader.number("read_noise", profile.read_noise_e),
+        "saturation_adu": reader.number("saturation", profile.saturation_adu),
+        "readout": readout_json(readout),
+        "cards": dict(reader.used),
         "header": {key: _json_value(header[key]) for key in KEPT_CARDS if key in header},
     }
-
-
-def _date_obs(header: fits.Header) -> dt.datetime:
-    value = header.get("DATE-OBS")
-    try:
-        moment = Time(value, format="isot", scale="utc").to_datetime()
-    except (ValueError, TypeError) as error:
-        raise ExposureRejected(f"DATE-OBS {value!r} is not an ISO UTC time") from error
-    return moment.replace(tzinfo=dt.UTC)
-
-
-def _angle_deg(value: object, string_unit: str) -> float | None:
-    """A float card is degrees already; a string is sexagesimal (RA in hours)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(Angle(str(value), unit=string_unit).deg)
-    except ValueError as error:
-        raise ExposureRejected(f"coordinate {value!r} cannot be read") from error
-
-
-def _float_or_none(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
 
 
 def _json_value(value: object) -> Any:

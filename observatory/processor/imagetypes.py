@@ -1,35 +1,53 @@
-"""IMAGETYP vocabularies of capture programs, mapped onto the four image types."""
+"""Image-type vocabularies of capture programs, mapped onto the four image types."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from observatory.db.models import ImageType
 
-# Lower-case IMAGETYP values as MaxIm DL, NINA, SGP, ACP and IRAF write them.
+# Lower-case values as MaxIm DL, TheSkyX, NINA, SGP, ACP, Ekos, IRAF and observatory
+# pipelines (OBSTYPE) write them.
 _VOCABULARY: dict[str, ImageType] = {
     "bias": ImageType.BIAS,
     "zero": ImageType.BIAS,
     "bias frame": ImageType.BIAS,
+    "bias field": ImageType.BIAS,
     "dark": ImageType.DARK,
     "dark frame": ImageType.DARK,
+    "dark field": ImageType.DARK,
     "flat": ImageType.FLAT,
     "flat field": ImageType.FLAT,
+    "flatfield": ImageType.FLAT,
     "flat frame": ImageType.FLAT,
     "sky flat": ImageType.FLAT,
     "skyflat": ImageType.FLAT,
+    "sflat": ImageType.FLAT,
     "dome flat": ImageType.FLAT,
     "domeflat": ImageType.FLAT,
+    "dflat": ImageType.FLAT,
     "twilight flat": ImageType.FLAT,
+    "twiflat": ImageType.FLAT,
+    "lamp flat": ImageType.FLAT,
+    "lampflat": ImageType.FLAT,
     "light": ImageType.LIGHT,
     "light frame": ImageType.LIGHT,
     "object": ImageType.LIGHT,
     "science": ImageType.LIGHT,
+    "expose": ImageType.LIGHT,
+    "tricolor image": ImageType.LIGHT,
 }
 
 
-def normalise_imagetyp(value: object) -> ImageType | None:
-    """The image type an IMAGETYP card means, or None for a value we do not know.
+def normalise_imagetyp(value: object, extra: Mapping[str, str] | None = None) -> ImageType | None:
+    """The image type a card value means, or None for a value we do not know.
 
+    ``extra`` maps further values (a profile's) to ``bias``/``dark``/``flat``/``light``.
     Case, surrounding blanks and repeated inner blanks are ignored ("Flat  Field ")."""
     if not isinstance(value, str):
         return None
-    return _VOCABULARY.get(" ".join(value.lower().split()))
+    key = " ".join(value.lower().split())
+    for word, kind in (extra or {}).items():
+        if " ".join(word.lower().split()) == key:
+            return ImageType(kind)
+    return _VOCABULARY.get(key)

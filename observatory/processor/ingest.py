@@ -19,6 +19,7 @@ from observatory.db.session import session_scope
 from observatory.hashing import sha256_of
 from observatory.processor.headers import ExposureRejected, read_exposure
 from observatory.processor.locate import LocatedBatch
+from observatory.processor.profiles import Profiles, load_profiles
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
 
@@ -30,11 +31,14 @@ FITS_SUFFIXES = (".fits", ".fit", ".fts")
 def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     """Record the batch and each of its files; returns counts and the rejected files.
 
-    Files are the manifest's (when there is one) else every FITS file in the folder.
-    A file that cannot be calibrated is recorded ``rejected`` with the reason; the
-    others are ``ok``. Raises only for database or folder errors.
+    Files are the manifest's (when there is one) else every FITS file in the folder,
+    each read with its camera's instrument profile. A file that cannot be calibrated is
+    recorded ``rejected`` with the reason; the others are ``ok``. Raises
+    ConfigurationError for an invalid instrument profile, otherwise only for database or
+    folder errors.
     """
-    rows = [_exposure_values(batch, relative) for relative in _batch_files(batch)]
+    profiles = load_profiles(settings.processor.instruments_dir)
+    rows = [_exposure_values(batch, relative, profiles) for relative in _batch_files(batch)]
     with session_scope(settings.sqlalchemy_url) as session:
         batch_pk = _upsert_file_batch(session, batch)
         for row in rows:
@@ -63,7 +67,7 @@ def _manifest_entry(batch: LocatedBatch, relative: str) -> dict[str, Any]:
     return {}
 
 
-def _exposure_values(batch: LocatedBatch, relative: str) -> dict[str, Any]:
+def _exposure_values(batch: LocatedBatch, relative: str, profiles: Profiles) -> dict[str, Any]:
     path = batch.folder / relative
     checksum = sha256_of(path) if path.is_file() else None
     try:
@@ -72,7 +76,7 @@ def _exposure_values(batch: LocatedBatch, relative: str) -> dict[str, Any]:
         expected = _manifest_entry(batch, relative).get("sha256")
         if expected and expected != checksum:
             raise ExposureRejected(f"sha256 {checksum} differs from the manifest's {expected}")
-        values = read_exposure(path)
+        values = read_exposure(path, profiles)
     except ExposureRejected as error:
         return _rejected(relative, checksum, str(error))
     return {**values, "path": relative, "checksum": checksum,
@@ -87,6 +91,8 @@ def _rejected(relative: str, checksum: str | None, reason: str) -> dict[str, Any
         "date_obs": dt.datetime.now(dt.UTC), "ra_deg": None, "dec_deg": None, "object": None,
         "ccd_temp_c": None, "binning": 1, "naxis1": None, "naxis2": None, "header": {},
         "checksum": checksum, "state": ExposureState.REJECTED, "error": reason,
+        "profile": None, "cards": None, "readout": None, "gain_e_per_adu": None,
+        "read_noise_e": None, "saturation_adu": None,
     }  # fmt: skip
 
 

@@ -1,0 +1,202 @@
+"""Reading what a frame is from the header vocabularies of real cameras.
+
+Each quantity has a list of cards tried in order (a profile may replace a list); the
+first card present with a non-blank value gives the value, and the card is remembered
+(``CardReader.used``) so the exposure row says where each value came from. A card that
+is present but cannot be read raises :class:`CardUnreadable` naming the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from astropy.coordinates import Angle
+from astropy.io import fits
+from astropy.time import Time
+
+from observatory.db.models import ImageType
+from observatory.errors import ObservatoryError
+from observatory.processor.imagetypes import normalise_imagetyp
+from observatory.processor.profiles import InstrumentProfile
+
+DEFAULT_CARDS: dict[str, list[str]] = {
+    "imagetyp": ["IMAGETYP", "OBSTYPE", "FRAME", "IMAGETYPE"],
+    "exptime": ["EXPTIME", "EXPOSURE", "ITIME"],
+    "filter": ["FILTER", "FILTNAME", "FILTER1", "FILTERS", "INSFLNAM"],
+    "binning": ["XBINNING", "CCDSUM", "BINNING"],
+    "date_obs": ["DATE-OBS", "MJD-OBS"],
+    "ra": ["RA", "OBJCTRA", "TELRA"],
+    "dec": ["DEC", "OBJCTDEC", "TELDEC"],
+    "object": ["OBJECT"],
+    "ccd_temp": ["CCD-TEMP", "CCDTEMP", "CCDATEMP", "DET-TEMP"],
+    "gain": ["GAIN", "EGAIN"],
+    "read_noise": ["RDNOISE", "READNOIS"],
+    "saturation": ["SATURATE", "SATLEVEL"],
+}
+# Filter values that mean "no filter" (FILTER1/FILTER2 wheels write them for the empty slot).
+_NO_FILTER = {"", "none", "n/a", "open", "empty", "clear/open"}
+# Above this a temperature card holds kelvin (no CCD runs at +100 C).
+_KELVIN_ABOVE = 100.0
+_TIME_CARDS = ("TIME-OBS", "UT", "UTSTART", "UT-START")
+
+
+class CardUnreadable(ObservatoryError):
+    """A header card that is present but cannot be read, or a required one absent."""
+
+
+class CardReader:
+    """The quantities of one header, read with a profile's cards."""
+
+    def __init__(self, header: fits.Header, profile: InstrumentProfile) -> None:
+        self.header = header
+        self.profile = profile
+        self.used: dict[str, str] = {}
+
+    def _first(self, quantity: str) -> tuple[str, Any] | None:
+        for card in self.profile.cards.get(quantity, DEFAULT_CARDS[quantity]):  # type: ignore[call-overload]
+            value = self.header.get(card)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                self.used[quantity] = card
+                return card, value
+        return None
+
+    def _names(self, quantity: str) -> str:
+        return ", ".join(self.profile.cards.get(quantity, DEFAULT_CARDS[quantity]))  # type: ignore[call-overload]
+
+    def imagetyp(self) -> ImageType:
+        found = self._first("imagetyp")
+        if found is None:
+            raise CardUnreadable(f"no image type: none of {self._names('imagetyp')} is set")
+        kind = normalise_imagetyp(found[1], self.profile.imagetypes)
+        if kind is None:
+            raise CardUnreadable(f"{found[0]} {found[1]!r} is not a known image type")
+        return kind
+
+    def exptime_s(self) -> float:
+        found = self._first("exptime")
+        if found is None:
+            raise CardUnreadable(f"no exposure time: none of {self._names('exptime')} is set")
+        seconds = _number(found[1])
+        if seconds is None or seconds < 0:
+            raise CardUnreadable(f"{found[0]} {found[1]!r} is not a non-negative number")
+        return seconds
+
+    def filter(self) -> str | None:
+        found = self._first("filter")
+        if found is None:
+            return None
+        card, value = found
+        names = [str(value).strip()]
+        if card == "FILTER1" and "FILTER2" in self.header:
+            names.append(str(self.header["FILTER2"]).strip())
+            self.used["filter"] = "FILTER1+FILTER2"
+        kept = [n for n in names if n.lower() not in _NO_FILTER]
+        return "+".join(kept) or None
+
+    def binning(self) -> int:
+        found = self._first("binning")
+        if found is None:
+            return 1
+        card, value = found
+        if card == "XBINNING":
+            pair = (_integer(value), _integer(self.header.get("YBINNING", value)))
+            if "YBINNING" in self.header:
+                self.used["binning"] = "XBINNING+YBINNING"
+        else:
+            parts = re.split(r"[\sxX,*]+", str(value).strip())
+            pair = (_integer(parts[0]), _integer(parts[-1]))
+        x, y = pair
+        if x is None or y is None or min(x, y) < 1:
+            raise CardUnreadable(f"{self.used['binning']} {value!r} is not a binning")
+        if x != y:
+            raise CardUnreadable(
+                f"{self.used['binning']} {value!r}: unequal binning {x}x{y} is not supported"
+            )
+        return x
+
+    def date_obs(self) -> dt.datetime:
+        found = self._first("date_obs")
+        if found is None:
+            raise CardUnreadable(f"no observation time: none of {self._names('date_obs')} is set")
+        card, value = found
+        try:
+            if card == "MJD-OBS":
+                moment = Time(float(value), format="mjd", scale="utc")
+            else:
+                moment = Time(self._iso_time(card, str(value).strip()), format="isot", scale="utc")
+            return moment.to_datetime().replace(tzinfo=dt.UTC)
+        except (ValueError, TypeError) as error:
+            raise CardUnreadable(f"{self.used['date_obs']} {value!r} is not a UTC time") from error
+
+    def _iso_time(self, card: str, value: str) -> str:
+        old = re.fullmatch(r"(\d\d)/(\d\d)/(\d\d)", value)  # FITS before 1999: dd/mm/yy
+        if old:
+            value = f"19{old[3]}-{old[2]}-{old[1]}"
+        if "T" in value:
+            return value
+        for time_card in _TIME_CARDS:
+            if time_card in self.header and str(self.header[time_card]).strip():
+                self.used["date_obs"] = f"{card}+{time_card}"
+                return f"{value}T{str(self.header[time_card]).strip()}"
+        return value  # a bare date without a time card: Time refuses it
+
+    def ra_deg(self) -> float | None:
+        return self._angle("ra", "hourangle", 360.0)
+
+    def dec_deg(self) -> float | None:
+        return self._angle("dec", "deg", 90.0)
+
+    def _angle(self, quantity: str, string_unit: str, limit: float) -> float | None:
+        found = self._first(quantity)
+        if found is None:
+            return None
+        card, value = found
+        degrees = _number(value)
+        if degrees is None:
+            try:
+                degrees = float(Angle(str(value).strip(), unit=string_unit).deg)
+            except ValueError as error:
+                raise CardUnreadable(f"{card} {value!r} is not an angle") from error
+        low = 0.0 if quantity == "ra" else -limit
+        if not low <= degrees <= limit:
+            raise CardUnreadable(f"{card} {value!r} is outside {low:g}..{limit:g} degrees")
+        return degrees
+
+    def object(self) -> str | None:
+        found = self._first("object")
+        return None if found is None else str(found[1]).strip()[:128]
+
+    def ccd_temp_c(self) -> float | None:
+        celsius = self.number("ccd_temp")
+        return celsius - 273.15 if celsius is not None and celsius > _KELVIN_ABOVE else celsius
+
+    def number(self, quantity: str, profile_value: float | None = None) -> float | None:
+        """A numeric quantity: the profile's value when it has one, else the first card."""
+        if profile_value is not None:
+            self.used[quantity] = f"profile {self.profile.name}"
+            return profile_value
+        found = self._first(quantity)
+        if found is None:
+            return None
+        number = _number(found[1])
+        if number is None:
+            raise CardUnreadable(f"{found[0]} {found[1]!r} is not a number")
+        return number
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _integer(value: object) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and float(number).is_integer() else None

@@ -1,0 +1,148 @@
+"""Headers of real cameras read into exposure rows, with the card each value came from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from observatory.processor.headers import ExposureRejected, read_exposure
+from observatory.processor.profiles import InstrumentProfile, Profiles
+from tests.unit.processor.rawframes import primary, write
+
+IMAGE = np.zeros((8, 10), np.uint16)
+
+
+def read(tmp_path: Path, profiles: Profiles | None = None, **cards: Any) -> dict[str, Any]:
+    path = write(tmp_path / "frame.fits", [primary(IMAGE, **cards)])
+    return read_exposure(path, profiles)
+
+
+def test_nina_light_frame(tmp_path: Path) -> None:
+    row = read(
+        tmp_path, IMAGETYP="LIGHT", EXPOSURE=120.0, XBINNING=2, YBINNING=2, FILTER="Ha",
+        DATE_OBS="2026-12-05T21:03:04.250", RA=150.25, DEC=-20.5, CCD_TEMP=-10.1,
+        GAIN=100, INSTRUME="ZWO ASI2600MM Pro",
+    )  # fmt: skip
+    assert (row["imagetyp"], row["exptime_s"], row["binning"], row["filter"]) == (
+        "light", 120.0, 2, "Ha",
+    )  # fmt: skip
+    assert row["date_obs"] == dt.datetime(2026, 12, 5, 21, 3, 4, 250000, tzinfo=dt.UTC)
+    assert (row["ra_deg"], row["dec_deg"], row["ccd_temp_c"]) == (150.25, -20.5, -10.1)
+    assert row["cards"] == {
+        "imagetyp": "IMAGETYP", "exptime": "EXPOSURE", "binning": "XBINNING+YBINNING",
+        "filter": "FILTER", "date_obs": "DATE-OBS", "ra": "RA", "dec": "DEC",
+        "ccd_temp": "CCD-TEMP", "gain": "GAIN",
+    }  # fmt: skip
+    assert row["profile"] == "default" and row["readout"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("Bias Frame", "bias"), ("Dark Frame", "dark"), ("Flat Field", "flat"),
+     ("Light Frame", "light"), ("zero", "bias"), ("object", "light"), ("dome flat", "flat"),
+     ("sky flat", "flat"), ("  FLAT   FIELD ", "flat")],
+)  # fmt: skip
+def test_theskyx_and_iraf_image_types(tmp_path: Path, value: str, kind: str) -> None:
+    row = read(tmp_path, IMAGETYP=value, EXPTIME=1.0, DATE_OBS="2026-12-05T21:00:00")
+    assert row["imagetyp"] == kind
+
+
+def test_theskyx_sexagesimal_pointing_and_egain(tmp_path: Path) -> None:
+    row = read(
+        tmp_path, IMAGETYP="Light Frame", EXPTIME=60.0, DATE_OBS="2026-12-05T21:00:00",
+        OBJCTRA="10 12 30.0", OBJCTDEC="-05 30 00", EGAIN=1.42,
+    )  # fmt: skip
+    assert row["ra_deg"] == pytest.approx(153.125)
+    assert row["dec_deg"] == pytest.approx(-5.5)
+    assert row["gain_e_per_adu"] == 1.42
+    assert (row["cards"]["ra"], row["cards"]["dec"], row["cards"]["gain"]) == (
+        "OBJCTRA", "OBJCTDEC", "EGAIN",
+    )  # fmt: skip
+
+
+def test_professional_ccd_vocabulary(tmp_path: Path) -> None:
+    row = read(
+        tmp_path, OBSTYPE="object", EXPTIME=300.0, CCDSUM="3 3", FILTNAME="V",
+        DATE_OBS="2026-12-05", UT="03:12:44.5", RA="10:12:30.0", DEC="+20:30:00",
+        CCDTEMP=-100.0, RDNOISE=4.5, SATURATE=60000,
+    )  # fmt: skip
+    assert (row["imagetyp"], row["binning"], row["filter"]) == ("light", 3, "V")
+    assert row["date_obs"] == dt.datetime(2026, 12, 5, 3, 12, 44, 500000, tzinfo=dt.UTC)
+    assert row["ra_deg"] == pytest.approx(153.125) and row["dec_deg"] == pytest.approx(20.5)
+    assert (row["ccd_temp_c"], row["read_noise_e"], row["saturation_adu"]) == (-100, 4.5, 60000)
+    assert row["cards"]["binning"] == "CCDSUM"
+    assert row["cards"]["date_obs"] == "DATE-OBS+UT"
+    assert row["cards"]["imagetyp"] == "OBSTYPE"
+
+
+def test_other_vocabularies(tmp_path: Path) -> None:
+    row = read(
+        tmp_path, FRAME="Flat", ITIME=2.5, BINNING="2x2", FILTER1="B", FILTER2="open",
+        MJD_OBS=61379.5, TELRA=10.0, TELDEC=5.0, DET_TEMP=173.15,
+    )  # fmt: skip
+    assert (row["imagetyp"], row["exptime_s"], row["binning"], row["filter"]) == (
+        "flat", 2.5, 2, "B",
+    )  # fmt: skip
+    assert row["date_obs"] == dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+    assert row["ccd_temp_c"] == pytest.approx(-100.0)
+    assert row["cards"]["filter"] == "FILTER1+FILTER2"
+    assert (row["cards"]["ra"], row["cards"]["exptime"]) == ("TELRA", "ITIME")
+
+
+@pytest.mark.filterwarnings("ignore:Keyword name .IMAGETYPE.")
+def test_two_filters_and_insflnam(tmp_path: Path) -> None:
+    both = read(tmp_path, IMAGETYP="object", EXPTIME=1.0, DATE_OBS="2026-12-05T01:00:00",
+                FILTER1="V", FILTER2="ND1")  # fmt: skip
+    assert both["filter"] == "V+ND1"
+    ins = read(tmp_path, IMAGETYPE="light", EXPTIME=1.0, DATE_OBS="2026-12-05T01:00:00",
+               INSFLNAM="Rc")  # fmt: skip
+    assert (ins["filter"], ins["cards"]["imagetyp"]) == ("Rc", "IMAGETYPE")
+
+
+@pytest.mark.parametrize(
+    ("cards", "named"),
+    [({"IMAGETYP": "light", "EXPTIME": "long", "DATE_OBS": "2026-12-05T01:00:00"}, "EXPTIME"),
+     ({"IMAGETYP": "focus", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00"}, "IMAGETYP"),
+     ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "yesterday"}, "DATE-OBS"),
+     ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
+       "CCDSUM": "2 1"}, "CCDSUM"),
+     ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
+       "OBJCTDEC": "north"}, "OBJCTDEC"),
+     ({"EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00"}, "IMAGETYP, OBSTYPE"),
+     ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
+       "GAIN": "high"}, "GAIN")],
+)  # fmt: skip
+def test_a_value_that_cannot_be_read_names_its_card(
+    tmp_path: Path, cards: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ExposureRejected, match=named):
+        read(tmp_path, **cards)
+
+
+def test_the_profile_of_the_camera_reads_its_cards(tmp_path: Path) -> None:
+    profile = InstrumentProfile.model_validate(
+        {"name": "pro", "instrume": ["ProCam"], "telescop": ["1.5 m"],
+         "cards": {"filter": ["FILTNAME"]}, "imagetypes": {"twilight": "flat"},
+         "gain_e_per_adu": 2.0}
+    )  # fmt: skip
+    profiles = Profiles(named=(profile,))
+    cards = {"IMAGETYP": "twilight", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
+             "FILTER": "wheel-2", "FILTNAME": "R", "GAIN": 9.0}  # fmt: skip
+    mine = read(tmp_path, profiles, INSTRUME="ProCam", TELESCOP="1.5 m", **cards)
+    assert (mine["profile"], mine["filter"], mine["imagetyp"]) == ("pro", "R", "flat")
+    assert (mine["gain_e_per_adu"], mine["cards"]["gain"]) == (2.0, "profile pro")
+    with pytest.raises(ExposureRejected, match=r"twilight.*profile default"):
+        read(tmp_path, profiles, INSTRUME="ProCam", TELESCOP="other", **cards)
+
+
+def test_image_in_an_extension_reads_the_primary_cards(tmp_path: Path) -> None:
+    head = primary(None, IMAGETYP="Light Frame", EXPTIME=5.0, DATE_OBS="2026-12-05T01:00:00")
+    path = write(tmp_path / "ext.fits", [head, fits.ImageHDU(IMAGE, name="SCI")])
+    row = read_exposure(path)
+    assert (row["naxis1"], row["naxis2"], row["imagetyp"]) == (10, 8, "light")
+    assert row["readout"]["amplifiers"][0]["plane"] == 1
