@@ -32,9 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sub.add_parser("open", help="open the shutter", parents=[options])
     sub.add_parser("close", help="close the shutter", parents=[options])
     sub.add_parser("park", help="park the dome", parents=[options])
-    az = sub.add_parser(
-        "azimuth", help="turn the dome to an azimuth (degrees)", parents=[options]
-    )
+    az = sub.add_parser("azimuth", help="turn the dome to an azimuth (degrees)", parents=[options])
     az.add_argument("azimuth_deg", type=float)
     goto = sub.add_parser(
         "goto", help="point the slit at an altitude and azimuth (degrees)", parents=[options]

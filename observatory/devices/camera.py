@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +24,8 @@ from numpy.typing import NDArray
 from observatory.devices.alpaca_client import open_device
 from observatory.errors import DeviceError, DeviceRefused, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
+
+log = logging.getLogger(__name__)
 
 # Camera interface version 4 is Platform 7 (asynchronous Connect).
 CAMERA_PLATFORM7_VERSION = 4
@@ -78,6 +81,8 @@ class Frame:
     light: bool
     binning: int
     ccd_temp_c: float | None
+    # The camera was found in CameraState Error and cleared before this exposure.
+    error_cleared: bool = False
 
 
 class CameraAdapter:
@@ -206,13 +211,30 @@ class CameraAdapter:
         return start if start.tzinfo else start.replace(tzinfo=dt.UTC)
 
     def expose(self, exposure_s: float, light: bool, binning: int = 1) -> Frame:
-        """Take one exposure and download it (binning, start, wait, download)."""
+        """Take one exposure and download it (clear a left-over Error, binning, start,
+        wait, download). The frame says whether an Error had to be cleared first."""
+        cleared = self.clear_error()
         self.set_binning(binning)
         started = self.start_exposure(exposure_s, light)
         self.wait_image_ready(exposure_s)
         data = self.download_image()
         start_utc = self.last_exposure_start_utc() or started
-        return Frame(data, start_utc, exposure_s, light, binning, self.ccd_temperature_c())
+        temperature_c = self.ccd_temperature_c()
+        return Frame(data, start_utc, exposure_s, light, binning, temperature_c, cleared)
+
+    def clear_error(self) -> bool:
+        """When the camera reports CameraState Error (a failed earlier exposure leaves some
+        cameras there until told otherwise), send AbortExposure once and read the state
+        again; returns whether an Error was cleared. Raises DeviceError when the camera
+        is still in Error after the abort."""
+        if self.exposure_status().state is not CameraState.ERROR:
+            return False
+        log.warning("%s reports CameraState Error; sending AbortExposure", self.label)
+        self._client.call("abortexposure", self._camera.AbortExposure)
+        state = self.exposure_status().state
+        if state is CameraState.ERROR:
+            raise DeviceError(f"{self.label} stays in CameraState Error after AbortExposure")
+        return True
 
     def abort(self) -> ExposureStatus:
         """Abort an exposure under way (harmless when idle); waits until not exposing."""

@@ -98,14 +98,18 @@ class CoverCalibratorAdapter:
         )
 
     def lamp_on(self, brightness: int | None = None) -> CoverCalibratorState:
-        """Light the lamp at ``brightness`` (default: the maximum) and wait until Ready."""
+        """Light the lamp at ``brightness`` (default: the maximum) and wait until Ready.
+
+        Presence is checked first: a device without a lamp may refuse MaxBrightness
+        (ASCOM: NotImplemented when CalibratorState is NotPresent), and the caller should
+        learn that the lamp is missing, not that a member failed."""
+        state = self.status()
+        if state.lamp is LampState.NOT_PRESENT:
+            raise DeviceRefused(f"{self.label} has no calibrator lamp")
         maximum = self.max_brightness
         level = maximum if brightness is None else brightness
         if not 0 < level <= maximum:
             raise InvalidTarget(f"brightness {level} is outside 1..{maximum} of {self.label}")
-        state = self.status()
-        if state.lamp is LampState.NOT_PRESENT:
-            raise DeviceRefused(f"{self.label} has no calibrator lamp")
         if state.lamp is LampState.READY and state.brightness == level:
             return state
         self._client.call("calibratoron", lambda: self._device.CalibratorOn(level))

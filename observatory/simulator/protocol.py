@@ -227,8 +227,9 @@ def envelope(
     """The JSON reply: exactly Value (when ``has_value``), the two ids, ErrorNumber/Message.
 
     ``value`` may be a :class:`ValueWithFields` to add keys or splice pre-encoded JSON.
+    The added keys (an image's ``Type`` and ``Rank``) come before ``Value``: a client that
+    streams a large array needs them before its first element.
     """
-    head: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     value_json: bytes | None = None
     if isinstance(value, ValueWithFields):
@@ -240,12 +241,12 @@ def envelope(
         "ServerTransactionID": server_transaction_id,
         "ErrorNumber": error.error_number if error else 0,
         "ErrorMessage": error.message if error else "",
-        **extra,
     }
     if not has_value:
-        return orjson.dumps(tail)
+        return orjson.dumps({**extra, **tail})
     if value_json is None:
-        head["Value"] = value
-        return orjson.dumps({**head, **tail}, option=orjson.OPT_SERIALIZE_NUMPY)
-    # Splice the pre-encoded value: '{"Value":' + value + ',' + rest-of-object-without-brace.
-    return b'{"Value":' + value_json + b"," + orjson.dumps(tail)[1:]
+        body = {**extra, "Value": value, **tail}
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    # Splice the pre-encoded value between the leading keys and the rest of the object.
+    head = orjson.dumps(extra)[:-1] + (b"," if extra else b"")
+    return head + b'"Value":' + value_json + b"," + orjson.dumps(tail)[1:]

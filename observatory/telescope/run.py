@@ -119,6 +119,8 @@ class OrderRun:
         details = {"imagetyp": imagetyp.value, "exposure_s": exposure_s, "filter": filter}
         self.event("camera", "exposure_started", **details, binning=binning)
         frame = camera.expose(exposure_s, light, binning)
+        if frame.error_cleared:
+            self.event("camera", "error_cleared", state_before="Error", command="AbortExposure")
         self.event("camera", "exposure_ended", **details)
         site = self.settings.site
         meta = FrameMetadata(

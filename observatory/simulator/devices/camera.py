@@ -11,8 +11,10 @@ Tycho-2 stars, cosmic rays and noise; see :mod:`observatory.simulator.sky.frame`
 otherwise; its errors are always JSON. The ``simulator:truth`` Action (parameters: an
 optional JSON object ``{"filter": "R", "block_px": 64}``) returns the ground truth: read
 noise, gain, bias level, dark current, the last exposure's true pointing and the flat
-response of a filter averaged in blocks. Device-specific fault:
-``{"kind": "readout_error"}`` makes the next exposure end in CameraState Error.
+response of a filter averaged in blocks. Device-specific faults:
+``{"kind": "readout_error"}`` makes the next exposure end in CameraState Error;
+``{"kind": "error_state"}`` puts the idle camera in CameraState Error now (AbortExposure
+clears it).
 """
 
 from __future__ import annotations
@@ -484,6 +486,14 @@ class Camera(Device):
             if set(spec) != {"kind"}:
                 raise InvalidValue(f"readout_error takes no parameters: {spec!r}")
             self.runner.fail_next = True
+            return
+        if kind == "error_state":
+            # CameraState Error now, as a failure a client did not see would leave it.
+            if set(spec) != {"kind"}:
+                raise InvalidValue(f"error_state takes no parameters: {spec!r}")
+            if self.runner.current is not None:
+                raise InvalidOperation("error_state: an exposure is in progress")
+            self.runner.error = "injected error state"
             return
         if kind == "clear":
             self.runner.fail_next = False

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from observatory.simulator.devices.base import Device, DeviceSettings, get, put
-from observatory.simulator.errors import InvalidValue
+from observatory.simulator.errors import InvalidValue, NotImplementedAscom
 from observatory.simulator.motion import Travel
 
 
@@ -46,6 +46,9 @@ class CoverCalibratorSettings(DeviceSettings):
     warmup_time_s: float = Field(default=2.0, ge=0)
     max_brightness: int = Field(default=255, ge=1)
     start_cover_open: bool = True
+    # False: a cover without a lamp (CalibratorState NotPresent; the lamp's members
+    # answer NotImplemented, as the spec prescribes).
+    calibrator_present: bool = True
 
 
 class StuckCoverFault(BaseModel):
@@ -94,6 +97,8 @@ class CoverCalibrator(Device):
 
     @property
     def calibrator_status(self) -> CalibratorStatus:
+        if not self.settings.calibrator_present:
+            return CalibratorStatus.NOT_PRESENT
         if self._lamp_failed:
             return CalibratorStatus.ERROR
         if self._brightness == 0:
@@ -114,11 +119,17 @@ class CoverCalibrator(Device):
 
     @get("brightness")
     def get_brightness(self) -> int:
+        self._require_lamp("Brightness")
         return self._brightness
 
     @get("maxbrightness")
     def get_max_brightness(self) -> int:
+        self._require_lamp("MaxBrightness")
         return self.settings.max_brightness
+
+    def _require_lamp(self, member: str) -> None:
+        if not self.settings.calibrator_present:
+            raise NotImplementedAscom(f"{member}: this device has no calibrator lamp")
 
     @get("calibratorstate")
     def get_calibrator_state(self) -> int:
@@ -130,6 +141,7 @@ class CoverCalibrator(Device):
 
     @put("calibratoron")
     def calibrator_on(self, brightness: int) -> None:
+        self._require_lamp("CalibratorOn")
         maximum = self.settings.max_brightness
         if not 0 <= brightness <= maximum:
             raise InvalidValue(f"brightness {brightness} is outside 0..{maximum}")
@@ -140,6 +152,7 @@ class CoverCalibrator(Device):
 
     @put("calibratoroff")
     def calibrator_off(self) -> None:
+        self._require_lamp("CalibratorOff")
         self._brightness = 0
 
     # -- cover ------------------------------------------------------------------------

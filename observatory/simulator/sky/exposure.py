@@ -98,10 +98,12 @@ class ExposureRunner:
         exposure.frame = self._render(scene, exposure.readout)
 
     def abort(self) -> None:
-        """Discard the exposure in progress, if any; the camera is Idle with no image."""
+        """Discard the exposure in progress, if any; the camera is Idle with no image
+        (AbortExposure "returns the camera to Idle state", from Error too)."""
         if self.current is not None:
             self.current.frame.cancel()
             self.current = None
+        self.error = None
 
     def _render(self, scene: Scene, readout: Readout) -> Future[NDArray[np.uint16]]:
         fail, self.fail_next = self.fail_next, False

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from alpaca.device import Device
 
-from observatory.devices.camera import CameraAdapter
+from observatory.devices.camera import CameraAdapter, CameraState
 from observatory.devices.covercalibrator import CoverCalibratorAdapter, CoverState, LampState
 from observatory.devices.filterwheel import FilterWheelAdapter
 from observatory.devices.mount import MountAdapter
 from observatory.errors import DeviceError, DeviceRefused, DeviceTimeout, InvalidTarget
-from observatory.settings import Settings
+from observatory.settings import DeviceSettings, Settings, TelescopeSettings
 from observatory.simulator.server import SimulatorProcess, start_simulator_process
 from tests.unit.telescope.conftest import SIMULATOR_CONFIG, simulator_settings
 
@@ -105,3 +105,30 @@ def test_flat_panel_lamp_and_cover(settings: Settings, sim: SimulatorProcess) ->
             panel.lamp_on()
     finally:
         fault(sim, "covercalibrator", {"kind": "clear"})
+
+
+def test_a_camera_left_in_error_is_cleared_once_before_the_next_exposure(
+    settings: Settings, sim: SimulatorProcess
+) -> None:
+    camera = CameraAdapter(settings.devices, settings.telescope)
+    fault(sim, "camera", {"kind": "error_state"})
+    assert camera.exposure_status().state is CameraState.ERROR
+    frame = camera.expose(0.1, light=False, binning=4)
+    assert frame.error_cleared and frame.data.shape == (64, 64)
+    assert not camera.expose(0.1, light=False, binning=4).error_cleared
+
+
+def test_lamp_on_without_a_lamp_says_so_before_reading_its_brightness(tmp_path: Path) -> None:
+    config = tmp_path / "simulator.toml"
+    config.write_text(
+        "seed = 1\ntime_scale = 20.0\n[discovery]\nenabled = false\n"
+        "[covercalibrator]\ncalibrator_present = false\ncover_move_time_s = 1.0\n"
+    )
+    with start_simulator_process(config_path=config) as process:
+        devices = DeviceSettings(covercalibrator_address=process.address, retries=1)
+        panel = CoverCalibratorAdapter(devices, TelescopeSettings())
+        assert panel.status().lamp is LampState.NOT_PRESENT
+        with pytest.raises(DeviceRefused, match="has no calibrator lamp"):
+            panel.lamp_on()
+        assert panel.lamp_off().lamp is LampState.NOT_PRESENT
+        assert panel.close_cover().cover is CoverState.CLOSED

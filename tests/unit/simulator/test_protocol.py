@@ -188,6 +188,15 @@ def test_pre_encoded_values_are_spliced_with_extra_fields() -> None:
     assert body["Value"] == [[1, 2], [3, 4]] and body["Type"] == 2 and body["Rank"] == 2
 
 
+@pytest.mark.parametrize("value_json", [None, b"[[1,2],[3,4]]"])
+def test_image_type_and_rank_come_before_the_value(value_json: bytes | None) -> None:
+    # Clients that stream a large array read Type and Rank before its first element.
+    value = ValueWithFields([[1, 2], [3, 4]], {"Type": 2, "Rank": 2}, value_json)
+    body = envelope(client_transaction_id=1, server_transaction_id=2, value=value, has_value=True)
+    keys = list(orjson.loads(body))
+    assert keys[:3] == ["Type", "Rank", "Value"], keys
+
+
 def test_server_transaction_ids_start_at_one_and_are_unique_across_threads() -> None:
     counter = TransactionCounter()
     assert counter.next() == 1
