@@ -6,16 +6,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast up flower bench lint typecheck system-deps install clean
+.PHONY: run test test-fast mutation up flower bench lint typecheck system-deps install clean
 
 run: install system-deps
 	$(VENV)/bin/observatory run
 
+# The suite runs in a random order (pytest-randomly); the seed is printed, and a failure
+# prints the command that runs the same order again. `-p no:randomly` keeps file order.
 test: install system-deps
 	$(PY) -m pytest -q -ra
 
+# The inner loop, under three minutes on two cores: no slow, PostgreSQL or proof tests.
 test-fast: install
-	$(PY) -m pytest -q -ra -m "not slow and not postgres"
+	$(PY) -m pytest -q -ra -m "not slow and not postgres and not proof"
 
 up: install
 	$(VENV)/bin/observatory up

@@ -18,8 +18,9 @@ PRIORITY_STEPS = list(range(10))
 def celery_priority(priority: float) -> int:
     """The kombu priority (0 first, 9 last) of a work-order priority (10 most urgent).
 
-    One level per unit: 9-10 share level 0, [8, 9) level 1, ... [0, 1) level 9, so that
-    orders a whole unit apart never share a level (and run first-in-first-out)."""
+    One level per unit, closed above: (9, 10] is level 0, (8, 9] level 1, ... (0, 1] level
+    9, and 0 shares level 9 with (0, 1]. Orders a whole unit apart never share a level
+    (except 0 and 1); within a level they run first-in-first-out."""
     return max(0, min(9, math.floor(10.0 - priority)))
 
 

@@ -62,6 +62,17 @@ def steps(settings: Settings, pk: int) -> list[StepRun]:
         return runs
 
 
+def dome_fault(settings: Settings, spec: dict[str, Any]) -> None:
+    """Set a simulator fault on the dome, connecting it first: the simulator answers
+    Action "not connected" until someone connected the dome, and no test may count on
+    another test (or a worker) having done so."""
+    from alpaca.dome import Dome
+
+    dome = Dome(settings.devices.dome_address, 0)
+    dome.Connected = True
+    dome.Action("simulator:fault", json.dumps(spec))
+
+
 def cli(
     settings: Settings, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -159,11 +170,8 @@ def test_foreign_publisher_sends_the_order_itself(stack: Stack) -> None:
 def test_a_failing_command_fails_the_order_records_it_and_emails_admins(
     stack: Stack, smtp_server
 ) -> None:
-    from alpaca.dome import Dome
-
     _, _, mailbox = smtp_server
-    dome = Dome(stack.settings.devices.dome_address, 0)
-    dome.Action("simulator:fault", json.dumps({"kind": "error", "member": "openshutter"}))
+    dome_fault(stack.settings, {"kind": "error", "member": "openshutter"})
     try:
         close_first = submit(stack.settings, order("dome_close"))
         assert outcome(stack.settings, close_first).state == "succeeded"
@@ -171,7 +179,7 @@ def test_a_failing_command_fails_the_order_records_it_and_emails_admins(
         pk = submit(stack.settings, order("dome_open"))
         row = outcome(stack.settings, pk)
     finally:
-        dome.Action("simulator:fault", json.dumps({"kind": "clear"}))
+        dome_fault(stack.settings, {"kind": "clear"})
     assert row.state == "failed"
     assert "open_dome" in row.state_reason
     [run] = steps(stack.settings, pk)
@@ -201,12 +209,9 @@ def test_pickled_message_is_refused_and_nothing_runs(stack: Stack) -> None:
 
 
 def test_worker_killed_mid_task_does_not_lose_its_order(stack: Stack) -> None:
-    from alpaca.dome import Dome
-
     settings = stack.settings
-    dome = Dome(settings.devices.dome_address, 0)
     # Slow replies keep the task busy long enough to kill the worker in the middle of it.
-    dome.Action("simulator:fault", json.dumps({"kind": "slow", "delay_s": 2.0}))
+    dome_fault(settings, {"kind": "slow", "delay_s": 2.0})
     try:
         pk = submit(settings, order("dome_status"))
         wait_for(
@@ -219,7 +224,7 @@ def test_worker_killed_mid_task_does_not_lose_its_order(stack: Stack) -> None:
         os.killpg(worker.process.pid, signal.SIGKILL)
         worker.process.wait()
     finally:
-        dome.Action("simulator:fault", json.dumps({"kind": "clear"}))
+        dome_fault(settings, {"kind": "clear"})
     stack.check()  # the supervisor restarts the dead worker
     row = outcome(settings, pk, timeout=120)
     assert row.state == "succeeded"

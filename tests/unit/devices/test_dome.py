@@ -164,3 +164,70 @@ def test_passing_both_a_dome_and_settings_is_a_type_error(stub: AlpacaStub) -> N
     settings = fast_settings(stub.address)
     with pytest.raises(TypeError):
         dome_api.dome_status(DomeAdapter(settings), settings)
+
+
+def settle_after(stub: AlpacaStub, reads: int) -> list[int]:
+    """Keep the dome slewing for ``reads`` more reads of Slewing, then stop it; returns a
+    list whose length counts the reads."""
+    seen: list[int] = []
+
+    def count_read() -> None:
+        seen.append(1)
+        if len(seen) >= reads:
+            stub.values["slewing"] = False
+
+    stub.after_get["slewing"] = count_read
+    return seen
+
+
+def test_a_dome_within_tolerance_but_still_slewing_has_not_arrived(stub: AlpacaStub) -> None:
+    dome = DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=5))
+    # Already within the 1 deg tolerance of the target, but still moving: not there yet,
+    # so the slew is sent, and the wait lasts until the dome reports it stopped.
+    stub.values.update(azimuth=89.6, slewing=True)
+    stub.on_put["slewtoazimuth"] = lambda params: stub.values.update(slewing=True)
+    reads = settle_after(stub, 4)
+    state = dome.slew_to_azimuth(90.0)
+    assert commands_sent(stub) == ["slewtoazimuth"]
+    assert not state.slewing and len(reads) >= 4
+
+
+def test_a_dome_at_park_but_still_slewing_has_not_parked(stub: AlpacaStub) -> None:
+    dome = DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=5))
+    stub.values.update(atpark=True, slewing=True)
+    stub.on_put["park"] = lambda params: stub.values.update(atpark=True, slewing=True)
+    reads = settle_after(stub, 4)
+    state = dome.park()
+    assert commands_sent(stub) == ["park"]
+    assert state.at_park and not state.slewing and len(reads) >= 4
+
+
+def test_a_dome_slewing_past_the_target_without_stopping_times_out(stub: AlpacaStub) -> None:
+    dome = DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=0.4))
+    stub.on_put["slewtoazimuth"] = lambda params: stub.values.update(azimuth=90.2, slewing=True)
+    with pytest.raises(DeviceTimeout, match="did not reach azimuth 90 deg"):
+        dome.slew_to_azimuth(90.0)
+
+
+def test_the_azimuth_tolerance_is_the_setting_and_inclusive(stub: AlpacaStub) -> None:
+    dome = DomeAdapter(fast_settings(stub.address, dome_azimuth_tolerance_deg=2.0))
+    stub.values.update(azimuth=92.0)
+    dome.slew_to_azimuth(90.0)
+    stub.values.update(azimuth=358.5)
+    dome.slew_to_azimuth(0.5)
+    assert commands_sent(stub) == []
+    stub.on_put["slewtoazimuth"] = lambda p: stub.values.update(azimuth=float(p["Azimuth"]))
+    stub.values.update(azimuth=92.1)
+    dome.slew_to_azimuth(90.0)
+    assert commands_sent(stub) == ["slewtoazimuth"]
+
+
+def test_the_altitude_tolerance_is_the_setting_and_inclusive(stub: AlpacaStub) -> None:
+    stub.values.update(cansetaltitude=True, azimuth=10.0, altitude=31.0)
+    dome = DomeAdapter(fast_settings(stub.address, dome_altitude_tolerance_deg=1.0))
+    dome.slew_to_alt_az(30.0, 10.0)
+    assert commands_sent(stub) == []
+    stub.on_put["slewtoaltitude"] = lambda p: stub.values.update(altitude=float(p["Altitude"]))
+    stub.values.update(altitude=31.1)
+    assert dome.slew_to_alt_az(30.0, 10.0).altitude_deg == 30.0
+    assert commands_sent(stub) == ["slewtoaltitude", "slewtoazimuth"]
