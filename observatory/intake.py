@@ -22,6 +22,7 @@ from observatory.clock import utc_now
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
+from observatory.orders.batch_names import batch_at_receipt
 from observatory.orders.hold import hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
@@ -79,11 +80,12 @@ def submit(
     """
     try:
         order = parse_order(data)
+        batch = batch_at_receipt(settings, order)
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
     pk, created = _store(
-        settings, order, assign_priority(order, settings, utc_now(settings)), parent_pk
+        settings, order, assign_priority(order, settings, utc_now(settings)), parent_pk, batch
     )
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
@@ -101,7 +103,11 @@ def submit(
 
 
 def _store(
-    settings: Settings, order: WorkOrderBase, priority: Priority, parent_pk: int | None
+    settings: Settings,
+    order: WorkOrderBase,
+    priority: Priority,
+    parent_pk: int | None,
+    batch: str | None = None,
 ) -> tuple[int, bool]:
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
@@ -127,6 +133,7 @@ def _store(
                     received_at=now,
                     updated_at=now,
                     parent_pk=parent_pk,
+                    batch=batch,
                 )
                 session.add(row)
                 session.flush()
@@ -274,6 +281,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     """
     try:
         order = parse_order(data)
+        batch = batch_at_receipt(settings, order)
         expected = route_for(order.request).task_name
         if expected != task_name:
             raise WorkOrderInvalid(
@@ -282,7 +290,8 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(settings, order, assign_priority(order, settings, utc_now(settings)), None)
+    priority = assign_priority(order, settings, utc_now(settings))
+    pk, created = _store(settings, order, priority, None, batch)
     if created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)

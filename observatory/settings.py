@@ -200,6 +200,13 @@ class ProcessorSettings(Section):
     missing_calibrations: Literal["fail", "skip"] = "fail"
     # Instrument profiles (*.toml), chosen by the frames' INSTRUME and TELESCOP.
     instruments_dir: Path = PROJECT_ROOT / "config" / "instruments"
+    # Folders a local batch (a path or file:// url) may come from; None: the data folder,
+    # the telescope's batch folder and the repository. A path elsewhere is refused at intake.
+    local_roots: list[Path] | None = None
+    # An archive (zip, tar, tar.gz) is refused above this many members, or when it
+    # expands to more than this many times its own size (a zip bomb).
+    max_archive_members: int = Field(default=20000, ge=1)
+    max_archive_ratio: float = Field(default=200.0, gt=1.0)
 
 
 class FileServerSettings(Section):
@@ -328,6 +335,13 @@ class Settings(BaseSettings):
     @property
     def repository_dir(self) -> Path:
         return self.processor.repository_dir or self.data_dir / "repository"
+
+    @property
+    def local_roots(self) -> list[Path]:
+        """Folders a local batch may come from (see ProcessorSettings.local_roots)."""
+        if self.processor.local_roots is not None:
+            return list(self.processor.local_roots)
+        return [self.data_dir, self.batches_dir, self.repository_dir]
 
     @property
     def products_dir(self) -> Path:

@@ -138,6 +138,9 @@ class WorkOrder(Base):
     parent_pk: Mapped[int | None] = mapped_column(
         ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
     )
+    # The file batch a calibrate/resume/restart order names, set at receipt, so that the
+    # batch's orders are found by name and never by parsing every stored url.
+    batch: Mapped[str | None] = mapped_column(String(200), index=True)
 
     parent: Mapped[WorkOrder | None] = relationship(remote_side=[pk], back_populates="children")
     children: Mapped[list[WorkOrder]] = relationship(

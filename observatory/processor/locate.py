@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlparse
 from observatory.errors import TransferRefused
 from observatory.settings import Settings
 from observatory.transfer import fetch_batch
+from observatory.transfer.batch_url import batch_name_of
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,16 @@ class LocatedBatch:
 
 
 def batch_name_from_url(url: str) -> str:
-    """The batch name a url names: its last path segment (``.../20261123-obs-42/``).
+    """The batch name a url names: its last path segment (``.../20261123-obs-42/``),
+    without an archive suffix (``.../night-42.tar.gz``), as intake recorded it.
 
     Raises TransferRefused when the url has no path segment."""
     parsed = urlparse(url)
-    path = unquote(parsed.path) if parsed.scheme else url
-    name = Path(path.rstrip("/")).name
+    if parsed.scheme.lower() in ("http", "https"):
+        path = unquote(parsed.path.rstrip("/").rsplit("/", 1)[-1])
+    else:
+        path = unquote(parsed.path) if parsed.scheme else url
+    name = batch_name_of(path)
     if not name:
         raise TransferRefused(f"{url!r} names no batch folder")
     return name

@@ -22,7 +22,7 @@ from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, ObservatoryError, StepFailed
 from observatory.processor.astrometry import solve_unit
 from observatory.processor.lights import calibrate_light_unit
-from observatory.processor.locate import LocatedBatch, batch_name_from_url, locate_batch
+from observatory.processor.locate import LocatedBatch, locate_batch
 from observatory.processor.plan import plan_units
 from observatory.processor.stacks import correct_flats, stack_bias, stack_dark, stack_flat
 from observatory.settings import Settings
@@ -110,26 +110,26 @@ def end_state(settings: Settings, work_order_pk: int) -> WorkOrderState:
 
 
 def batch_orders(session: Session, batch: str) -> list[WorkOrder]:
-    """The batch's latest calibrate order and the resume/restart orders after it."""
-    calibrates = [
-        order
-        for order in session.scalars(
-            select(WorkOrder)
-            .where(WorkOrder.request == "calibrate_file_batch")
-            .order_by(WorkOrder.pk.desc())
-        )
-        if batch_name_from_url(str(order.payload.get("url", ""))) == batch
-    ]
-    if not calibrates:
+    """The batch's latest calibrate order and the resume/restart orders after it, found
+    by the indexed ``batch`` column set at receipt (no stored url is parsed)."""
+    latest = session.scalars(
+        select(WorkOrder)
+        .where(WorkOrder.batch == batch, WorkOrder.request == "calibrate_file_batch")
+        .order_by(WorkOrder.pk.desc())
+        .limit(1)
+    ).one_or_none()
+    if latest is None:
         raise ObservatoryError(f"no calibrate_file_batch order names batch {batch!r}")
-    latest = calibrates[0]
     followers = session.scalars(
-        select(WorkOrder).where(
+        select(WorkOrder)
+        .where(
+            WorkOrder.batch == batch,
             WorkOrder.request.in_(["resume_file_batch", "restart_file_batch"]),
             WorkOrder.pk > latest.pk,
         )
+        .order_by(WorkOrder.pk)
     )
-    return [latest, *(o for o in followers if o.payload.get("batch") == batch)]
+    return [latest, *followers]
 
 
 def resume_point(settings: Settings, batch: str, exclude_pk: int) -> tuple[str, str | None]:

@@ -8,13 +8,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
+from observatory.transfer.batch_url import check_batch_url, check_local_root
 from observatory.transfer.download import download
 from observatory.transfer.http import open_get
-from observatory.transfer.local import local_path
 from observatory.transfer.manifest import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -23,7 +23,6 @@ from observatory.transfer.manifest import (
     read_local_manifest,
     verify_file,
 )
-from observatory.transfer.policy import split_url
 
 LOCK_NAME = ".transfer.lock"
 
@@ -55,10 +54,11 @@ def fetch_batch(settings: Settings, url: str) -> FetchedBatch:
     network), ChecksumMismatch (size or sha256). Concurrent fetches of one batch on this
     host take turns (a lock file in the folder).
     """
-    parts = split_url(settings, url)
-    if parts.scheme == "file":
-        return _verify_local(url, local_path(url, parts))
-    return _fetch_remote(settings, url)
+    checked = check_batch_url(settings, url)
+    if checked.folder is not None:
+        check_local_root(settings, url, checked.folder, resolve=True)
+        return _verify_local(url, checked.folder)
+    return _fetch_remote(settings, url, checked.name)
 
 
 def _verify_local(url: str, folder: Path) -> FetchedBatch:
@@ -71,14 +71,14 @@ def _verify_local(url: str, folder: Path) -> FetchedBatch:
     return FetchedBatch(manifest["batch"], folder, manifest, 0, url)
 
 
-def _fetch_remote(settings: Settings, url: str) -> FetchedBatch:
+def _fetch_remote(settings: Settings, url: str, name: str) -> FetchedBatch:
     parts = urlsplit(url)
     base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
     data, manifest_url = _get_manifest_bytes(settings, base + MANIFEST_NAME)
     manifest = parse_manifest(data, manifest_url)
     # Files sit beside the manifest, wherever redirects found it.
     base = urljoin(manifest_url, ".")
-    _check_name(url, manifest, unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]))
+    _check_name(url, manifest, name)
     _check_sizes(settings, url, manifest)
     folder = settings.repository_dir / manifest["batch"]
     folder.mkdir(parents=True, exist_ok=True)

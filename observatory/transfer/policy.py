@@ -21,7 +21,6 @@ METADATA_ADDRESSES = frozenset(
     for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
 )
 SUPPORTED_SCHEMES = ("file", "http", "https")
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".7z", ".gz")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def check_url(settings: Settings, url: str) -> None:
 
     A plain path counts as ``file``. Raises TransferRefused naming the url and the reason:
     a scheme not in ``settings.processor.allowed_schemes`` (or one no fetcher exists for),
-    user:password in the url, a file url naming a remote host, an archive, or an http(s)
+    user:password in the url, a file url naming a remote host, or an http(s)
     host that does not resolve or resolves to any non-public address (loopback, private,
     link-local, multicast, unspecified, reserved). Non-public addresses pass when
     ``processor.allow_private_addresses`` is set or the host is in
@@ -73,11 +72,6 @@ def split_url(settings: Settings, url: str) -> SplitResult:
         raise TransferRefused(f"refused url {url!r}: credentials (user@) are not allowed in urls")
     if scheme == "file" and parts.netloc not in ("", "localhost"):
         raise TransferRefused(f"refused url {url!r}: a file url must not name a remote host")
-    if parts.path.lower().rstrip("/").endswith(ARCHIVE_SUFFIXES):
-        raise TransferRefused(
-            f"refused url {url!r}: archives are not accepted; offer the batch folder with its "
-            "manifest.json"
-        )
     return parts._replace(scheme=scheme)
 
 
@@ -98,20 +92,29 @@ def check_http(settings: Settings, url: str, parts: SplitResult | None = None) -
     except ValueError as error:
         raise TransferRefused(f"refused url {url!r}: bad port ({error})") from error
     addresses = resolve(url, host, port)
-    listed = host.lower() in {h.lower() for h in settings.processor.allowed_hosts}
+    # Every address, not only the first: a host answering with a public and a private
+    # address would otherwise reach the private one on the connection's fallback.
     for address in addresses:
-        reason = refusal_reason(ipaddress.ip_address(address))
-        if reason is None:
-            continue
-        if reason != "a cloud metadata address" and (
-            listed or settings.processor.allow_private_addresses
-        ):
-            continue
-        raise TransferRefused(
-            f"refused url {url!r}: host {host!r} resolves to {address}, {reason} "
-            "(allow it with processor.allowed_hosts or processor.allow_private_addresses)"
-        )
+        check_address(settings, url, host, ipaddress.ip_address(address))
     return CheckedTarget(url, parts.scheme, host, port, addresses)
+
+
+def check_address(settings: Settings, url: str, host: str, address: IPAddress) -> None:
+    """Refuse ``address`` (which ``host`` names or resolves to) unless it is public, or
+    non-public and allowed (``processor.allowed_hosts``, ``allow_private_addresses``);
+    a cloud metadata address is never allowed."""
+    reason = refusal_reason(address)
+    if reason is None:
+        return
+    listed = host.lower() in {h.lower() for h in settings.processor.allowed_hosts}
+    if reason != "a cloud metadata address" and (
+        listed or settings.processor.allow_private_addresses
+    ):
+        return
+    raise TransferRefused(
+        f"refused url {url!r}: host {host!r} is {address}, {reason} "
+        "(allow it with processor.allowed_hosts or processor.allow_private_addresses)"
+    )
 
 
 def resolve(url: str, host: str, port: int) -> tuple[str, ...]:

@@ -97,10 +97,30 @@ def test_allowed_hosts_admit_that_host_only(make_settings: MakeSettings):
         check_url(settings, "http://127.0.0.1:8021/batches/x/")
 
 
-@pytest.mark.parametrize("suffix", ["batch.tar", "batch.tar.gz", "batch.tgz", "batch.zip"])
-def test_archives_are_refused(make_settings: MakeSettings, suffix: str):
-    with pytest.raises(TransferRefused, match="archives are not accepted"):
+def test_archive_urls_pass_the_policy(make_settings: MakeSettings):
+    """Archives are fetched and extracted safely (see test_archives), not refused by name."""
+    for suffix in ("batch.tar", "batch.tar.gz", "batch.zip"):
         check_url(make_settings(), f"https://93.184.216.34/{suffix}")
+
+
+def test_a_host_with_a_public_and_a_private_address_is_refused(
+    make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+):
+    """Every resolved address is checked, not only the first: the connection falls back
+    to the next address when the first does not answer."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_answers(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "mixed.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        public = real_getaddrinfo("93.184.216.34", port, *args, **kwargs)
+        private = real_getaddrinfo("10.0.0.5", port, *args, **kwargs)
+        return public + private
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_answers)
+    with pytest.raises(TransferRefused, match=r"10\.0\.0\.5, a private address"):
+        check_url(make_settings(), "http://mixed.test/batches/x/")
+    check_url(make_settings(allow_private_addresses=True), "http://mixed.test/batches/x/")
 
 
 def test_unresolvable_host_and_bad_port_are_refused(make_settings: MakeSettings):
