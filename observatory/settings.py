@@ -186,6 +186,9 @@ class ProcessorSettings(Section):
     # scale used when a frame's header has no XPIXSZ/FOCALLEN (None: no scale hint).
     solve_radius_deg: float = 2.0
     pixel_scale_arcsec: float | None = None
+    # astrometry.net index files for the in-process solver (solve-field, the fallback,
+    # finds its own through its configuration, /etc/astrometry.cfg).
+    index_glob: str = "/usr/share/astrometry/index-*.fits"
     # Transfers: schemes and hosts a batch url may name; private, loopback and link-local
     # addresses are refused unless allow_private_addresses is set.
     allowed_schemes: list[str] = Field(default_factory=lambda: ["file", "http", "https"])

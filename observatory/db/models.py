@@ -377,6 +377,10 @@ class CalibratedFrame(Base):
     dec_center_deg: Mapped[float | None] = mapped_column(Float)
     pixel_scale_arcsec: Mapped[float | None] = mapped_column(Float)
     solve_time_s: Mapped[float | None] = mapped_column(Float)
+    # Catalogue stars matched by the solution, and the solver that found it
+    # (``engine``: astrometry.net in process; ``solve-field``: its command, the fallback).
+    matched_stars: Mapped[int | None] = mapped_column(Integer)
+    plate_solver: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The file server of the host that wrote ``path`` (None: only on the host that made it).
     origin_url: Mapped[str | None] = mapped_column(Text)

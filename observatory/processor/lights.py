@@ -55,7 +55,8 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
         "bias_pk": rows["bias"].pk, "dark_pk": rows["dark"].pk, "flat_pk": rows["flat"].pk,
         "stats": dict(vars(statistics)), "wcs_status": WcsStatus.PENDING,
         "ra_center_deg": None, "dec_center_deg": None, "pixel_scale_arcsec": None,
-        "solve_time_s": None, "created_at": dt.datetime.now(dt.UTC),
+        "solve_time_s": None, "matched_stars": None, "plate_solver": None,
+        "created_at": dt.datetime.now(dt.UTC),
         "origin_url": settings.fileserver.public_url,
     }  # fmt: skip
     with session_scope(settings.sqlalchemy_url) as session:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
+from observatory.platesolve.frame import engine_usable
 from observatory.settings import Settings
 from observatory.simulator.sky.projection import angular_separation_deg
 from tests.unit.processor.conftest import (
@@ -165,6 +166,10 @@ def test_solved_centre_is_the_true_pointing(processed: Processed, night: Night) 
         )
         header = fits.getheader(processed.settings.products_dir / frame.path)
         assert header["WCSSTAT"] == "solved" and header["CTYPE1"].startswith("RA---TAN")
+        # The engine in process where it can run here, else solve-field.
+        solver = "engine" if engine_usable(processed.settings) else "solve-field"
+        assert frame.plate_solver == header["SOLVER"] == solver
+        assert frame.matched_stars is not None and frame.matched_stars >= 10
         assert header["BIASFILE"] == processed.masters["bias"].path
         assert header["FLATFILE"] == processed.masters["flat"].path
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing
+from observatory.platesolve.solvefield import run_solver
 from observatory.processor import astrometry, ingest_batch, run_unit, transfer_batch, units_of
-from observatory.processor.astrometry import run_solver
 from observatory.processor.imagetypes import normalise_imagetyp
 from observatory.settings import Settings
 from tests.unit.processor.conftest import Night, batch_url, run_chain
@@ -119,11 +119,12 @@ def test_solver_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     subprocess.run(["true"], check=True)
 
 
-def test_without_solve_field_the_frames_are_marked_skipped_with_the_reason(
-    settings: Settings, night: Night
+def test_without_any_solver_the_frames_are_marked_skipped_with_the_reason(
+    settings: Settings, night: Night, tmp_path: Path
 ) -> None:
+    nowhere = {"solve_field": "no-solver", "index_glob": str(tmp_path / "no-index-*.fits")}
     missing = settings.model_copy(
-        update={"processor": settings.processor.model_copy(update={"solve_field": "no-solver"})}
+        update={"processor": settings.processor.model_copy(update=nowhere)}
     )
     assert astrometry.solver_missing(settings) is None  # installed on this machine
     reason = astrometry.solver_missing(missing)
