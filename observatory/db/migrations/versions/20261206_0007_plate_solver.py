@@ -1,7 +1,7 @@
 """Plate solutions say which solver found them and how many catalogue stars matched.
 
-Revision ID: 0006_plate_solver
-Revises: 0005_real_frames
+Revision ID: 0007_plate_solver
+Revises: 0006_work_order_batch
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_plate_solver"
-down_revision: str | None = "0005_real_frames"
+revision: str = "0007_plate_solver"
+down_revision: str | None = "0006_work_order_batch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
