@@ -1,11 +1,9 @@
-"""The calibration chain of a file batch, declared in one place, and its bookkeeping.
+"""The work of the processor's steps and its bookkeeping.
 
-Steps, in order: ``transfer`` and ``ingest`` (one unit each, run by the task that took
-the order), then ``bias``, ``dark``, ``flat_dark``, ``flat``, ``light`` and
-``astrometry``, each split into independent units (see :mod:`observatory.processor.plan`)
-that any processor worker may run. A step succeeds when all its units did; a failed
-step is recorded and, by ``processor.on_step_failure``, the chain goes on to the next
-step ("continue") or stops ("stop").
+The order of the steps and what follows a failure are the driver's
+(:mod:`observatory.processor.driver`). Here: ``transfer`` (the batch made readable
+here), the units of the other steps (see :mod:`observatory.processor.plan`) run and
+gathered into a step's outputs, and the batch's earlier orders for a resume.
 """
 
 from __future__ import annotations
@@ -17,19 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
+from observatory.db.models import StepRun, StepState, WorkOrder
 from observatory.db.session import session_scope
-from observatory.errors import ConfigurationError, ObservatoryError, StepFailed
+from observatory.errors import ObservatoryError, StepFailed
 from observatory.processor.astrometry import solve_unit
 from observatory.processor.lights import calibrate_light_unit
 from observatory.processor.locate import LocatedBatch, locate_batch
 from observatory.processor.plan import plan_units
 from observatory.processor.stacks import correct_flats, stack_bias, stack_dark, stack_flat
 from observatory.settings import Settings
-
-STEPS = ("transfer", "ingest", "bias", "dark", "flat_dark", "flat", "light", "astrometry")
-# Steps whose failure leaves nothing to calibrate, whatever the policy.
-PREREQUISITES = ("transfer", "ingest")
 
 UNIT_RUNNERS: dict[str, Callable[[Settings, dict[str, Any]], dict[str, Any]]] = {
     "bias": stack_bias,
@@ -77,36 +71,12 @@ def gather(step: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     return {"units": len(outcomes), "results": {o["label"]: o["outputs"] for o in outcomes}}
 
 
-def stop_on_failure(settings: Settings, step: str) -> bool:
-    """Whether a failure of ``step`` ends the chain (policy, or a prerequisite)."""
-    policy = settings.processor.on_step_failure
-    if policy not in ("continue", "stop"):
-        raise ConfigurationError(f"processor.on_step_failure {policy!r} is not continue|stop")
-    return policy == "stop" or step in PREREQUISITES
-
-
 def latest_runs(session: Session, order_pks: list[int]) -> dict[str, StepRun]:
     """The most recent run of each step over the given orders."""
     runs = session.scalars(
         select(StepRun).where(StepRun.work_order_pk.in_(order_pks)).order_by(StepRun.pk)
     )
     return {run.step: run for run in runs}
-
-
-def end_state(settings: Settings, work_order_pk: int) -> WorkOrderState:
-    """succeeded when every step the order ran succeeded or was skipped for want of a
-    tool (astrometry without solve-field); partial when some failed and some calibration
-    step succeeded; failed otherwise."""
-    with session_scope(settings.sqlalchemy_url) as session:
-        states = {step: run.state for step, run in latest_runs(session, [work_order_pk]).items()}
-    if all(state in (StepState.SUCCEEDED, StepState.SKIPPED) for state in states.values()):
-        return WorkOrderState.SUCCEEDED
-    calibrated = [s for step, s in states.items() if step not in PREREQUISITES]
-    if StepState.SUCCEEDED in calibrated and not any(
-        states.get(step) == StepState.FAILED for step in PREREQUISITES
-    ):
-        return WorkOrderState.PARTIAL
-    return WorkOrderState.FAILED
 
 
 def batch_orders(session: Session, batch: str) -> list[WorkOrder]:
@@ -132,18 +102,15 @@ def batch_orders(session: Session, batch: str) -> list[WorkOrder]:
     return [latest, *followers]
 
 
-def resume_point(settings: Settings, batch: str, exclude_pk: int) -> tuple[str, str | None]:
-    """The batch's url and the first step whose latest run did not succeed (None when
-    every step did), over its latest calibrate order and the resumes after it."""
+def earlier_runs(
+    settings: Settings, batch: str, exclude_pk: int
+) -> tuple[str, dict[str, StepState]]:
+    """The batch's url and the state of each step's latest run over its latest calibrate
+    order and the resumes after it, leaving out the order ``exclude_pk``."""
     with session_scope(settings.sqlalchemy_url) as session:
         orders = [o for o in batch_orders(session, batch) if o.pk != exclude_pk]
-        url = str(orders[0].payload["url"])
         runs = latest_runs(session, [o.pk for o in orders])
-        for step in STEPS:
-            run = runs.get(step)
-            if run is None or run.state != StepState.SUCCEEDED:
-                return url, step
-    return url, None
+        return str(orders[0].payload["url"]), {step: run.state for step, run in runs.items()}
 
 
 def transfer_batch(settings: Settings, url: str) -> tuple[LocatedBatch, dict[str, Any]]:

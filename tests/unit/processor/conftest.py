@@ -3,7 +3,9 @@ simulator over HTTP, small (binned 2 x 2 to 1024 x 1024) so each test takes seco
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,10 @@ import pytest
 
 from observatory.db.models import ImageType
 from observatory.db.session import dispose_engines
-from observatory.processor import STEPS, ingest_batch, transfer_batch, unit_outcome, units_of
+from observatory.intake import submit
+from observatory.orders.lifecycle import Claim, claim
+from observatory.processor import STEPS, unit_outcome
+from observatory.processor.chain import advance, finish_fan_out, open_chain
 from observatory.settings import ProcessorSettings, Settings
 from observatory.simulator.frames import BINNING, Frame, SimulatedRig, write_batch
 from observatory.simulator.server import start_simulator_process
@@ -84,14 +89,37 @@ def batch_url(settings: Settings, name: str, frames: list[Frame], **extra: bytes
     return write_batch(settings.batches_dir / name, frames, extra)
 
 
+def calibrate_order(settings: Settings, url: str) -> Claim:
+    """A calibrate_file_batch order for ``url``, stored by the intake and claimed here,
+    as a processor worker takes it."""
+    published: list[int] = []
+
+    def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        published.append(work_order_pk)
+        return f"in-process-{work_order_pk}"
+
+    now = dt.datetime.now(dt.UTC).isoformat()
+    order = {"id": f"t-{uuid.uuid4().hex[:10]}", "request": "calibrate_file_batch",
+             "user": "tests", "datetime": now, "url": url}  # fmt: skip
+    submit(settings, order, publish)
+    claimed = claim(settings, published[0])
+    assert claimed is not None
+    return claimed
+
+
 def run_chain(
     settings: Settings, url: str, steps: tuple[str, ...] = STEPS[2:]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Transfer, ingest, then every unit of ``steps`` in this process, in order;
-    returns each step's unit outcomes."""
-    located, _ = transfer_batch(settings, url)
-    ingest_batch(settings, located)
-    return {
-        step: [unit_outcome(settings, u) for u in units_of(settings, located.name, url, step)]
-        for step in steps
-    }
+    """A calibrate order for ``url`` driven by the processor's driver in this process:
+    transfer, ingest, then ``steps`` in order, each fan-out's units run here one after
+    the other; returns each step's unit outcomes ([] for a step without units)."""
+    chain = open_chain(settings, calibrate_order(settings, url))
+    chain["steps"] = [*STEPS[:2], *steps]
+    where = {"task_id": "run_chain", "worker": "tests"}
+    outcomes: dict[str, list[dict[str, Any]]] = {step: [] for step in steps}
+    fan_out = advance(settings, chain, where).fan_out
+    while fan_out is not None:
+        outcomes[fan_out.step] = [unit_outcome(settings, unit) for unit in fan_out.units]
+        advanced = finish_fan_out(settings, chain, fan_out.step, outcomes[fan_out.step], where)
+        fan_out = advanced.fan_out
+    return outcomes
