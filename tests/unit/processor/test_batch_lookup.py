@@ -11,9 +11,17 @@ from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
 from observatory.intake import submit
-from observatory.processor.pipeline import resume_point
+from observatory.processor.driver import steps_to_run
+from observatory.processor.pipeline import earlier_runs
 from observatory.settings import Settings
 from tests.unit.test_intake import Broker, order
+
+
+def resume_point(settings: Settings, batch: str, exclude_pk: int) -> tuple[str, str | None]:
+    """The batch's url and the step a resume of it starts at (None: nothing to do)."""
+    url, earlier = earlier_runs(settings, batch, exclude_pk)
+    steps = steps_to_run("resume_file_batch", earlier)
+    return url, steps[0] if steps else None
 
 
 def store_malformed(settings: Settings, payload: dict[str, object]) -> None:
