@@ -18,6 +18,7 @@ from observatory.cli import (
     run,
     serve_files,
     simulate,
+    solve,
     stack,
     status,
     supervise,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         serve_files,
         supervise,
         report,
+        solve,
     ):
         module.register(commands)
     return parser
