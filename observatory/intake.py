@@ -26,6 +26,7 @@ from observatory.orders.batch_names import batch_at_receipt
 from observatory.orders.hold import hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
+from observatory.orders.receipt import settle_on_receipt
 from observatory.orders.routes import route_for
 from observatory.orders.states import transition
 from observatory.orders.validation import known_identity, parse_order
@@ -72,14 +73,16 @@ def submit(
     ``parent_pk`` names the work order on whose behalf the system submits this one (the
     observation whose batch a ``calibrate_file_batch`` order calibrates, say).
 
-    Raises WorkOrderInvalid (naming the field) for an invalid order, after recording it as
+    On receipt a target name is resolved and omitted exposures become the default plan
+    (:mod:`observatory.orders.receipt`). Raises WorkOrderInvalid (naming the field) for an
+    invalid order or one that cannot run, after recording it as
     ``rejected`` when its id and user are readable and not already taken by a received
     order. A rejected order does not take its id: the corrected order with the same id and
     user replaces the rejected row. Resubmitting an id already received from the same user
     returns the existing order (``created=False``) without storing or publishing anything.
     """
     try:
-        order = parse_order(data)
+        order = settle_on_receipt(settings, parse_order(data), utc_now(settings))
         batch = batch_at_receipt(settings, order)
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
@@ -280,7 +283,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     Raises WorkOrderInvalid for an invalid order or one sent to the wrong task.
     """
     try:
-        order = parse_order(data)
+        order = settle_on_receipt(settings, parse_order(data), utc_now(settings))
         batch = batch_at_receipt(settings, order)
         expected = route_for(order.request).task_name
         if expected != task_name:

@@ -131,6 +131,15 @@ class ClockSettings(Section):
     time_scale: float = Field(default=1.0, gt=0.0)
 
 
+class PlannedExposures(Section):
+    """A run of identical exposures in the site's default exposure plan."""
+
+    filter: str = Field(min_length=1, max_length=128)
+    exposure_s: float = Field(gt=0.0, le=86400.0)
+    count: int = Field(default=1, ge=1, le=1000)
+    binning: int = Field(default=1, ge=1, le=8)
+
+
 class TelescopeSettings(Section):
     """The imaging train and what the telescope queue may point at."""
 
@@ -154,6 +163,12 @@ class TelescopeSettings(Section):
     cover_timeout_s: float = 60.0
     # How often a busy telescope worker writes its heartbeat (read by the supervisor).
     heartbeat_interval_s: float = 5.0
+    # The exposures of an observation that gives none; empty: such an order is refused.
+    default_exposures: list[PlannedExposures] = Field(default_factory=list)
+    # The filter wheel's filter names and the camera's largest binning, checked at intake
+    # (None: not checked there; the devices still refuse what they cannot do).
+    filters: list[str] | None = None
+    max_binning: int | None = Field(default=None, ge=1)
 
 
 class SchedulingSettings(Section):

@@ -137,10 +137,22 @@ class ExposureSpec(_Strict):
     binning: int = Field(default=1, ge=1, le=8)
 
 
+class ResolvedTarget(_Strict):
+    """Where the intake found a target given by name (set on receipt, never submitted):
+    ICRS-aligned degrees, the name as the catalogue spells it, and the catalogue."""
+
+    ra_deg: float = Field(ge=0.0, lt=360.0, allow_inf_nan=False)
+    dec_deg: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    name: str
+    source: str
+
+
 class ObservationOrder(WorkOrderBase):
     """Observe a target given by ICRS coordinates (degrees) or by a name.
 
-    ``exposures`` omitted means the site's default exposure plan.
+    A name without ``ra``/``dec`` is resolved on receipt (:mod:`observatory.catalogues`):
+    the stored order then carries the coordinates found and ``resolved`` says where from.
+    ``exposures`` omitted means the site's default exposure plan, filled in on receipt.
     ``not_before``/``not_after`` bound the window in which the order may start.
     """
 
@@ -151,6 +163,7 @@ class ObservationOrder(WorkOrderBase):
     exposures: list[ExposureSpec] | None = Field(default=None, min_length=1, max_length=100)
     not_before: Moment | None = None
     not_after: Moment | None = None
+    resolved: ResolvedTarget | None = None
 
     @model_validator(mode="after")
     def _target_given(self) -> ObservationOrder:

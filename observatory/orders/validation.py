@@ -58,6 +58,8 @@ def parse_order(data: Any) -> WorkOrder:
         raise WorkOrderInvalid(f"a work order is a JSON object, not {type(data).__name__}")
     if "request" not in data:
         raise WorkOrderInvalid("request: field required")
+    if "resolved" in data:
+        raise WorkOrderInvalid("resolved: set by the observatory on receipt; give target instead")
     try:
         return WORK_ORDER_ADAPTER.validate_python(data)
     except ValidationError as error:

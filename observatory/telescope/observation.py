@@ -36,9 +36,13 @@ def observe(
     order = ObservationOrder.model_validate(claim.payload)
     check_window(order, utc_now(settings))
     target = resolve_target(order)
-    if not order.exposures:
+    # Intake fills in the default plan; an order stored before it did takes today's plan.
+    exposures = order.exposures or [
+        ExposureSpec.model_validate(entry.model_dump())
+        for entry in settings.telescope.default_exposures
+    ]
+    if not exposures:
         raise WorkOrderInvalid("exposures: no default exposure plan is configured; give one")
-    exposures = order.exposures
     check_altitude(settings, rig, target)
     return run_sequence(settings, claim, rig, publish, lambda run: _observe(run, target, exposures))
 

@@ -23,15 +23,15 @@ class Target:
 def resolve_target(order: ObservationOrder) -> Target:
     """The order's target as J2000 degrees.
 
-    Only coordinates are accepted: resolving a name needs a name service (Sesame, SIMBAD)
-    that an observatory without network cannot reach, and the installed catalogues
-    (Tycho-2 index files) carry no names. Raises :class:`WorkOrderInvalid` naming the
-    fields when ``ra``/``dec`` are missing.
+    A target given by name was resolved on receipt, which stored its coordinates
+    (:mod:`observatory.orders.receipt`). Raises :class:`WorkOrderInvalid` naming the
+    fields when ``ra``/``dec`` are missing all the same (an order stored before names
+    were resolved).
     """
     if order.ra is None or order.dec is None:
         raise WorkOrderInvalid(
-            f"ra, dec: target {order.target!r} cannot be resolved offline (no name catalogue"
-            " is available); give ra and dec in degrees (J2000)"
+            f"ra, dec: target {order.target!r} was not resolved on receipt; submit the order"
+            " again, or give ra and dec in degrees (J2000)"
         )
     name = order.target or f"RA {order.ra:.4f} Dec {order.dec:+.4f}"
     return Target(order.ra, order.dec, name)

@@ -202,3 +202,28 @@ def test_a_received_order_is_stored_once_and_keeps_its_id(settings: Settings) ->
     assert row(settings, first.pk).payload["azimuth_deg"] == 90.0
     assert len(broker.sent) == 1
     assert count(settings) == 1
+
+
+def test_an_observation_by_name_is_stored_with_its_coordinates_and_their_source(
+    settings: Settings,
+) -> None:
+    from observatory.settings import PlannedExposures
+
+    settings.telescope.default_exposures = [PlannedExposures(filter="R", exposure_s=5.0)]
+    broker = Broker()
+    receipt = submit(settings, order("observation", "m31", target="M 31", priority=None), broker)
+    payload = row(settings, receipt.pk).payload
+    assert (round(payload["ra"], 3), round(payload["dec"], 3)) == (10.685, 41.269)
+    assert payload["resolved"]["source"].startswith("OpenNGC")
+    assert payload["exposures"] == [{"filter": "R", "exposure_s": 5.0, "count": 1, "binning": 1}]
+
+
+def test_an_unknown_name_is_refused_at_receipt_and_recorded_as_rejected(
+    settings: Settings,
+) -> None:
+    broker = Broker()
+    with pytest.raises(WorkOrderInvalid, match=r"^target: 'Planet X' is not a name"):
+        submit(settings, order("observation", "x", target="Planet X"), broker)
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert session.scalars(select(WorkOrder.state)).all() == [WorkOrderState.REJECTED]
+    assert broker.sent == []

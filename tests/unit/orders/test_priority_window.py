@@ -45,6 +45,15 @@ def observation(order_id: str = "w1", **fields: Any) -> dict[str, Any]:
     } | fields
 
 
+# What the intake needs to accept an observation (it refuses one that could not run): a
+# position (near the pole, so up whenever its time comes) and exposures.
+RUNNABLE: dict[str, Any] = {
+    "ra": 10.0,
+    "dec": 85.0,
+    "exposures": [{"filter": "R", "exposure_s": 1.0}],
+}
+
+
 def iso(when: dt.datetime) -> str:
     return when.isoformat()
 
@@ -130,7 +139,7 @@ def test_observable_now_or_without_a_window_starts(settings: Settings) -> None:
 
 def test_claim_cancels_an_expired_order_with_the_reason(db_settings: Settings) -> None:
     now = dt.datetime.now(dt.UTC)
-    data = observation(not_before=iso(now - 2 * HOUR), not_after=iso(now - HOUR))
+    data = observation(not_before=iso(now - 2 * HOUR), not_after=iso(now - HOUR), **RUNNABLE)
     receipt = submit(db_settings, data, Broker())
     assert receipt.published
     assert claim(db_settings, receipt.pk) is None
@@ -145,7 +154,7 @@ def test_a_future_order_is_stored_unpublished_until_the_reconciler_sees_its_time
 ) -> None:
     broker = Broker()
     now = dt.datetime.now(dt.UTC)
-    receipt = submit(db_settings, observation(not_before=iso(now + HOUR)), broker)
+    receipt = submit(db_settings, observation(not_before=iso(now + HOUR), **RUNNABLE), broker)
     assert not receipt.published and "deferred until" in receipt.message
     row = stored(db_settings, receipt.pk)
     assert row.state == WorkOrderState.QUEUED and row.published_at is None
@@ -165,7 +174,7 @@ def test_a_future_order_is_stored_unpublished_until_the_reconciler_sees_its_time
 def test_a_deferred_order_waits_again_when_the_broker_is_down(db_settings: Settings) -> None:
     broker = Broker()
     now = dt.datetime.now(dt.UTC)
-    receipt = submit(db_settings, observation(not_before=iso(now + HOUR)), broker)
+    receipt = submit(db_settings, observation(not_before=iso(now + HOUR), **RUNNABLE), broker)
     with session_scope(db_settings.sqlalchemy_url) as session:
         session.execute(
             update(WorkOrder).where(WorkOrder.pk == receipt.pk).values(ready_at=now - HOUR)
@@ -181,7 +190,7 @@ def test_an_early_delivery_is_deferred_without_starting(db_settings: Settings) -
     now = dt.datetime.now(dt.UTC)
     pk = adopt(
         db_settings,
-        observation(not_before=iso(now + 2 * HOUR)),
+        observation(not_before=iso(now + 2 * HOUR), **RUNNABLE),
         "observatory.telescope.observe",
     )
     assert stored(db_settings, pk).published_at is not None
@@ -193,8 +202,10 @@ def test_an_early_delivery_is_deferred_without_starting(db_settings: Settings) -
 
 
 def test_priority_reasons_are_stored_with_the_order(db_settings: Settings) -> None:
-    receipt = submit(db_settings, observation(user="operator"), Broker())
+    receipt = submit(db_settings, observation(user="operator", **RUNNABLE), Broker())
     row = stored(db_settings, receipt.pk)
-    assert row.priority == 6.0
     assert row.priority_reasons is not None
-    assert [c["name"] for c in row.priority_reasons["components"]] == ["base", "submitter"]
+    components = row.priority_reasons["components"]
+    # A position given, its observability now (real time) counts too.
+    assert [c["name"] for c in components] == ["base", "submitter", "observability"]
+    assert row.priority == pytest.approx(6.0 + components[2]["value"])

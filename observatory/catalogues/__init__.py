@@ -1,0 +1,1 @@
+"""Offline catalogues that turn a target's name into coordinates (see :mod:`.names`)."""

@@ -1,0 +1,105 @@
+"""What the intake settles on receipt, so that an order accepted is an order that can run.
+
+An observation given by name gets the coordinates the offline catalogues find for it, an
+observation without exposures gets the site's default plan, and every filter and binning
+is checked against the imaging train the settings describe. The telescope would refuse
+the same orders later, after the order had waited in its queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from observatory.errors import WorkOrderInvalid
+from observatory.orders.models import (
+    CalibrationFramesOrder,
+    DarkSpec,
+    ExposureSpec,
+    FlatSpec,
+    ObservationOrder,
+    ResolvedTarget,
+    WorkOrder,
+)
+from observatory.settings import Settings
+
+
+def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) -> WorkOrder:
+    """``order`` as it is to be stored: targets resolved, default exposures filled in.
+
+    ``now`` (aware, the observatory's civil time) is the instant at which a body's position
+    is taken when the order gives no window. Raises WorkOrderInvalid naming the field: an
+    unknown name, no exposures and no default plan, a filter the wheel does not have or a
+    binning the camera cannot do (per ``telescope.filters`` and ``telescope.max_binning``).
+    """
+    if isinstance(order, ObservationOrder):
+        order = _with_exposures(settings, _with_coordinates(settings, order, now))
+        assert order.exposures is not None  # filled in above
+        _check_train(settings, "exposures", order.exposures)
+    elif isinstance(order, CalibrationFramesOrder):
+        _check_binning(settings, "binning", order.binning)
+        _check_train(settings, "flats", order.flats)
+        _check_train(settings, "darks", order.darks)
+    return order
+
+
+def window_instant(order: ObservationOrder, now: dt.datetime) -> dt.datetime:
+    """The instant that stands for the order's window: its middle, its start, or ``now``."""
+    if order.not_before and order.not_after:
+        return order.not_before + (order.not_after - order.not_before) / 2
+    if order.not_before and order.not_before > now:
+        return order.not_before
+    return now
+
+
+def _with_coordinates(
+    settings: Settings, order: ObservationOrder, now: dt.datetime
+) -> ObservationOrder:
+    if order.ra is not None or order.target is None:
+        return order  # coordinates given; a target name beside them is only a label
+    # Imported here: the catalogues load pyongc and astropy, which orders by coordinates
+    # never need.
+    from observatory.catalogues.names import resolve_name
+
+    found = resolve_name(order.target, window_instant(order, now), settings.site)
+    resolved = ResolvedTarget(
+        ra_deg=found.ra_deg, dec_deg=found.dec_deg, name=found.name, source=found.source
+    )
+    return order.model_copy(update={"ra": found.ra_deg, "dec": found.dec_deg, "resolved": resolved})
+
+
+def _with_exposures(settings: Settings, order: ObservationOrder) -> ObservationOrder:
+    if order.exposures is not None:
+        return order
+    plan = settings.telescope.default_exposures
+    if not plan:
+        raise WorkOrderInvalid(
+            "exposures: none given and no default exposure plan is configured"
+            " (telescope.default_exposures); give exposures"
+        )
+    exposures = [ExposureSpec.model_validate(entry.model_dump()) for entry in plan]
+    return order.model_copy(update={"exposures": exposures})
+
+
+def _check_train(
+    settings: Settings, field: str, specs: Sequence[ExposureSpec | DarkSpec | FlatSpec]
+) -> None:
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, DarkSpec):
+            _check_filter(settings, f"{field}.{index}.filter", spec.filter)
+        _check_binning(settings, f"{field}.{index}.binning", spec.binning)
+
+
+def _check_filter(settings: Settings, field: str, name: str) -> None:
+    filters = settings.telescope.filters
+    # The wheel matches names ignoring case when no exact match exists (devices.filterwheel).
+    if filters is not None and name.casefold() not in {f.casefold() for f in filters}:
+        raise WorkOrderInvalid(
+            f"{field}: {name!r} is not in the filter wheel ({', '.join(filters)})"
+        )
+
+
+def _check_binning(settings: Settings, field: str, binning: int) -> None:
+    largest = settings.telescope.max_binning
+    if largest is not None and binning > largest:
+        raise WorkOrderInvalid(f"{field}: the camera bins at most {largest} x {largest}")
