@@ -18,6 +18,7 @@ from observatory.db.models import WorkOrderState
 from observatory.errors import ObservatoryError
 from observatory.intake import adopt
 from observatory.logs import work_order_context
+from observatory.orders.cancel import CANCELLED_OUTPUT
 from observatory.orders.lifecycle import Claim, claim, finish
 from observatory.settings import Settings, get_settings
 from observatory.steps import record_step
@@ -53,7 +54,8 @@ def run_work_order(
 
     Returns the step's outputs (also stored on the step run), or a note when this delivery
     is a duplicate of one that already ran or runs the order. When the action raises, the
-    order ends in ``end_state(error)`` (default ``failed``) and the error propagates.
+    order ends in ``end_state(error)`` (default ``failed``) and the error propagates. When
+    its outputs carry ``cancelled`` (it stopped on a cancel request), it ends ``cancelled``.
     """
     settings = get_settings()
     work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order)
@@ -68,5 +70,10 @@ def run_work_order(
         except Exception as error:
             finish(settings, work_order_pk, end_state(error), f"{step}: {error}")
             raise
-        finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
+        cancelled = record.outputs.get(CANCELLED_OUTPUT)
+        if cancelled is not None:
+            # The action stopped on the order's cancel request, keeping what it had done.
+            finish(settings, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}")
+        else:
+            finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
         return record.outputs

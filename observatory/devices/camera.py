@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,6 +33,9 @@ CAMERA_PLATFORM7_VERSION = 4
 IMAGEBYTES_HEADER_BYTES = 44
 # ImageBytes transmission element types and their little-endian numpy dtypes.
 IMAGEBYTES_DTYPES = {1: "<i2", 2: "<i4", 3: "<f8", 6: "<u1", 8: "<u2", 9: "<u4"}
+
+# Asked while waiting for an image: a reason to stop waiting, or None to go on.
+Stop = Callable[[], str | None]
 
 
 class CameraState(enum.Enum):
@@ -183,14 +187,23 @@ class CameraAdapter:
         )
         return started
 
-    def wait_image_ready(self, exposure_s: float) -> ExposureStatus:
-        """Wait for ImageReady, at most ``exposure_s`` plus the readout timeout."""
+    def wait_image_ready(self, exposure_s: float, stop: Stop | None = None) -> ExposureStatus:
+        """Wait for ImageReady, at most ``exposure_s`` plus the readout timeout.
+
+        ``stop()``, asked on every poll, returns a reason to give up waiting (e.g. a cancel
+        request): that is raised as :class:`DeviceError` at once; the exposure is left to
+        the caller to abort.
+        """
+
+        def failed(status: ExposureStatus) -> str | None:
+            return _camera_failure(status) or (stop() if stop is not None else None)
+
         return self._client.wait_until(
             command="exposure",
             target="image ready",
             read_state=self.exposure_status,
             reached=lambda s: s.image_ready,
-            failed=_camera_failure,
+            failed=failed,
             timeout_s=exposure_s + self.telescope.readout_timeout_s,
         )
 
@@ -210,13 +223,16 @@ class CameraAdapter:
         start = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
         return start if start.tzinfo else start.replace(tzinfo=dt.UTC)
 
-    def expose(self, exposure_s: float, light: bool, binning: int = 1) -> Frame:
+    def expose(
+        self, exposure_s: float, light: bool, binning: int = 1, stop: Stop | None = None
+    ) -> Frame:
         """Take one exposure and download it (clear a left-over Error, binning, start,
-        wait, download). The frame says whether an Error had to be cleared first."""
+        wait, download). The frame says whether an Error had to be cleared first.
+        ``stop`` as in :meth:`wait_image_ready`."""
         cleared = self.clear_error()
         self.set_binning(binning)
         started = self.start_exposure(exposure_s, light)
-        self.wait_image_ready(exposure_s)
+        self.wait_image_ready(exposure_s, stop)
         data = self.download_image()
         start_utc = self.last_exposure_start_utc() or started
         temperature_c = self.ccd_temperature_c()

@@ -106,9 +106,12 @@ class BatchWriter:
         self.frames.append(written)
         return written
 
-    def finish(self, interrupted: str | None = None) -> dict[str, Any]:
+    def finish(
+        self, interrupted: str | None = None, cancelled: str | None = None
+    ) -> dict[str, Any]:
         """Write the manifest (``complete`` unless ``interrupted`` gives a reason) and close
-        the ``file_batches`` row; returns the manifest."""
+        the ``file_batches`` row; returns the manifest. A ``cancelled`` batch (the reason)
+        is complete: it holds the frames taken before the cancel, and only those."""
         manifest: dict[str, Any] = {
             "batch": self.name,
             "created_at": self.created_at.isoformat(),
@@ -117,6 +120,8 @@ class BatchWriter:
         }
         if interrupted is not None:
             manifest["interrupted"] = interrupted
+        if cancelled is not None:
+            manifest["cancelled"] = cancelled
         write_json_atomically(self.folder / MANIFEST_NAME, manifest)
         with session_scope(self.settings.sqlalchemy_url) as session:
             row = session.get_one(FileBatch, self.batch_pk)

@@ -6,12 +6,22 @@ and submits the ``calibrate_file_batch`` order, or, when anything interrupts the
 writes the manifest with ``complete: false``, marks the batch failed, closes the dome if
 this order opened it and conditions are not known to be safe, and raises
 :class:`SequenceInterrupted` chained to the cause.
+
+A cancel request (:mod:`observatory.orders.cancel`) is read from SQL at most once a
+second: between phases, before each frame, and while the camera exposes. Once seen, the
+exposure under way is aborted (AbortExposure), the mount stopped (slew aborted, tracking
+off), the dome closed if this order opened it (as at the end of the sequence), and the
+batch completed with the frames already written (its manifest lists exactly those
+files), which go to the processor like any batch. The sequence then returns normally
+with ``cancelled`` in its outputs; the order ends ``cancelled``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +29,9 @@ from typing import Any
 from observatory.db.models import ImageType
 from observatory.devices.dome import ShutterState
 from observatory.devices.mount import MountState
-from observatory.errors import DeviceError, ObservatoryError, UnsafeConditions
+from observatory.errors import DeviceError, ObservatoryError, OrderCancelled, UnsafeConditions
 from observatory.intake import Publisher, Receipt, submit
+from observatory.orders.cancel import CANCELLED_OUTPUT, CancelRequest, cancel_request
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings
 from observatory.supervisor.permit import require_opening_allowed
@@ -31,6 +42,9 @@ from observatory.telescope.heartbeat import HeartbeatWriter
 from observatory.telescope.rig import TelescopeRig, slave_dome
 
 log = logging.getLogger(__name__)
+
+# How often a running sequence reads its order's cancel request from SQL.
+CANCEL_POLL_S = 1.0
 
 
 class SequenceInterrupted(ObservatoryError):
@@ -54,13 +68,32 @@ class OrderRun:
     heartbeat: HeartbeatWriter
     dome_opened: bool = False
     notes: list[str] = field(default_factory=list)
+    cancel: CancelRequest | None = None
+    _cancel_read_s: float = -math.inf
 
     def event(self, device: str, event: str, **details: Any) -> None:
         record_device_event(self.settings, device, event, self.claim.pk, **details)
 
     def phase(self, name: str) -> None:
-        """Put the phase on the heartbeat (raises if the heartbeat stopped working)."""
+        """Put the phase on the heartbeat (raises if the heartbeat stopped working), after
+        checking for a cancel request (raises :class:`OrderCancelled`)."""
+        self.check_cancel()
         self.heartbeat.update(phase=name)
+
+    def cancel_reason(self) -> str | None:
+        """Who cancelled the order and why, once a request was made; None until then.
+        Reads SQL at most every ``CANCEL_POLL_S`` seconds."""
+        now_s = time.monotonic()
+        if self.cancel is None and now_s - self._cancel_read_s >= CANCEL_POLL_S:
+            self._cancel_read_s = now_s
+            self.cancel = cancel_request(self.settings, self.claim.pk)
+        return None if self.cancel is None else self.cancel.describe()
+
+    def check_cancel(self) -> None:
+        """Raise :class:`OrderCancelled` once the order's cancel request is seen."""
+        reason = self.cancel_reason()
+        if reason is not None:
+            raise OrderCancelled(reason)
 
     def read_dome_open(self) -> bool:
         is_open = self.rig.dome.status().shutter is not ShutterState.CLOSED
@@ -117,8 +150,16 @@ class OrderRun:
         light = imagetyp in (ImageType.LIGHT, ImageType.FLAT)
         camera = self.rig.camera
         details = {"imagetyp": imagetyp.value, "exposure_s": exposure_s, "filter": filter}
+        self.check_cancel()
         self.event("camera", "exposure_started", **details, binning=binning)
-        frame = camera.expose(exposure_s, light, binning)
+        try:
+            frame = camera.expose(exposure_s, light, binning, stop=self.cancel_reason)
+        except DeviceError as error:
+            if self.cancel is None:
+                raise
+            camera.abort()
+            self.event("camera", "exposure_aborted", **details, reason=self.cancel.describe())
+            raise OrderCancelled(self.cancel.describe()) from error
         if frame.error_cleared:
             self.event("camera", "error_cleared", state_before="Error", command="AbortExposure")
         self.event("camera", "exposure_ended", **details)
@@ -165,6 +206,26 @@ class OrderRun:
             log.exception("the dome could not be closed after an interruption")
             self.notes.append(f"closing the dome failed: {close_error}")
 
+    def stop_after_cancel(self, cancelled: OrderCancelled) -> None:
+        """Stop the mount (slew aborted, tracking off) and close the dome if this order
+        opened it. A device failure here is noted (and logged); the dome is then the
+        safety supervisor's to close."""
+        self.event("mount", "stop_requested", reason=str(cancelled))
+        try:
+            self.rig.mount.abort()
+            self.rig.mount.set_tracking(False)
+            self.event("mount", "stopped")
+        except ObservatoryError as stop_error:
+            log.exception("the mount could not be stopped after a cancel")
+            self.notes.append(f"stopping the mount failed: {stop_error}")
+        if not self.dome_opened:
+            return
+        try:
+            self.close_dome("order cancelled")
+        except ObservatoryError as close_error:
+            log.exception("the dome could not be closed after a cancel")
+            self.notes.append(f"closing the dome failed: {close_error}")
+
 
 Body = Callable[[OrderRun], dict[str, Any]]
 
@@ -185,6 +246,8 @@ def run_sequence(
         try:
             run.read_dome_open()
             outputs = body(run)
+        except OrderCancelled as cancelled:
+            return _end_cancelled(run, cancelled, publish)
         except BaseException as error:
             heartbeat.details["phase"] = "interrupted"
             reason = f"{type(error).__name__}: {error}"
@@ -199,7 +262,8 @@ def run_sequence(
                 batch=batch.name,
                 frames_written=batch.frame_count,
             ) from error
-        run.phase("finishing")
+        # No cancel check from here: the sequence is done, its batch is whole.
+        heartbeat.update(phase="finishing")
         manifest = batch.finish()
         receipt = submit_calibration(settings, batch, claim.pk, publish)
     return {
@@ -208,6 +272,25 @@ def run_sequence(
         "folder": str(batch.folder),
         "files": len(manifest["files"]),
         "calibration_order_pk": receipt.pk,
+    }
+
+
+def _end_cancelled(run: OrderRun, cancelled: OrderCancelled, publish: Publisher) -> dict[str, Any]:
+    # The frames already written form a consistent batch that the processor still takes.
+    run.heartbeat.details["phase"] = "cancelled"
+    run.stop_after_cancel(cancelled)
+    manifest = run.batch.finish(cancelled=str(cancelled))
+    receipt = None
+    if manifest["files"]:
+        receipt = submit_calibration(run.settings, run.batch, run.claim.pk, publish)
+    log.warning("%s: %s after %d frame(s)", run.claim.request, cancelled, run.batch.frame_count)
+    return {
+        CANCELLED_OUTPUT: str(cancelled),
+        "notes": run.notes,
+        "batch": run.batch.name,
+        "folder": str(run.batch.folder),
+        "files": len(manifest["files"]),
+        "calibration_order_pk": None if receipt is None else receipt.pk,
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from observatory.db.models import DeviceEvent, Exposure, FileBatch, Heartbeat, WorkOrder
 from observatory.db.session import session_scope
-from observatory.devices.camera import CameraAdapter, Frame
+from observatory.devices.camera import CameraAdapter, Frame, Stop
 from observatory.devices.dome import ShutterState
 from observatory.errors import UnsafeConditions
 from observatory.settings import Settings, SupervisorSettings
@@ -146,8 +146,10 @@ class UnsafeAfterFirstFrame(CameraAdapter):
         super().__init__(*args)
         self.address = address
 
-    def expose(self, exposure_s: float, light: bool, binning: int = 1) -> Frame:
-        frame = super().expose(exposure_s, light, binning)
+    def expose(
+        self, exposure_s: float, light: bool, binning: int = 1, stop: Stop | None = None
+    ) -> Frame:
+        frame = super().expose(exposure_s, light, binning, stop)
         set_safe(self.address, False)
         return frame
 
