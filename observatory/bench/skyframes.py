@@ -51,10 +51,13 @@ class SkyFrameMaker:
     """Renders frames of one camera (size, scale, PSF) at any pointing."""
 
     def __init__(
-        self, size_px: int, scale_arcsec: float, psf_fwhm_arcsec: float = 5.0, seed: int = 1,
-        catalogue: StarCatalogue | None = None,
+        self, size_px: int, scale_arcsec: float, psf_fwhm_arcsec: float | None = None,
+        seed: int = 1, catalogue: StarCatalogue | None = None,
     ) -> None:  # fmt: skip
-        """Raises CatalogueUnavailable when the index files or query-starkd are absent."""
+        """``psf_fwhm_arcsec`` defaults to 5" seeing, or 2 pixels on a coarser plate scale.
+        Raises CatalogueUnavailable when the index files or query-starkd are absent."""
+        if psf_fwhm_arcsec is None:
+            psf_fwhm_arcsec = max(5.0, 2.0 * scale_arcsec)
         spec = SensorSpec(width_px=size_px, height_px=size_px, pixel_size_um=PIXEL_UM)
         psf = Psf(psf_fwhm_arcsec / scale_arcsec)
         optics = Optics(scale_arcsec, psf, rotation_deg=0.5)

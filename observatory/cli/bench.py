@@ -2,8 +2,9 @@
 run, and written as JSON.
 
 Suites: ``calibration`` (stacking against the read bound and ccdproc, light calibration),
-``overhead`` (a work order against a bare Celery task on the same Redis) and
-``processor`` (one night's batch calibrated by one processor worker, then by two).
+``overhead`` (a work order against a bare Celery task on the same Redis),
+``processor`` (one night's batch calibrated by one processor worker, then by two) and
+``astrometry`` (plate solving in process against solve-field, on the same frames).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-SUITES = ("calibration", "overhead", "processor")
+SUITES = ("calibration", "overhead", "processor", "astrometry")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=Path, default=Path("var/bench/bench.json"), help="figures file"
     )
     calibration.add_arguments(parser)
+    parser.add_argument(
+        "--fields", type=int, default=6, help="sky fields per camera, astrometry suite (6)"
+    )
 
 
 def run_bench(argv: list[str]) -> int:
@@ -70,6 +74,13 @@ def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, 
 
         figures = calibration.run_from_options(options)
         return calibration.format_table(figures), figures
+    if suite == "astrometry":
+        from observatory.bench import astrometry
+
+        figures = astrometry.run_astrometry_benchmark(
+            options.fields, options.repeats, options.workdir
+        )
+        return astrometry.format_table(figures), figures
     # The overhead and processor benchmarks drive Celery, so they live with the workers
     # (observatory/ never imports Celery); the CLI composes them, as it composes the publisher.
     if suite == "processor":
