@@ -22,10 +22,12 @@ from observatory.processor.locate import LocatedBatch
 from observatory.processor.profiles import Profiles, load_profiles
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
+from observatory.transfer.listing import list_folder
 
 log = logging.getLogger(__name__)
 
-FITS_SUFFIXES = (".fits", ".fit", ".fts")
+# Ignored files named in the step's outputs; the count says how many there were.
+MAX_LISTED = 200
 
 
 def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
@@ -51,13 +53,20 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
         if row["state"] == ExposureState.OK:
             counts[row["imagetyp"]] = counts.get(row["imagetyp"], 0) + 1
     return {"batch": batch.name, "file_batch_pk": batch_pk, "files": len(rows),
-            "ok": counts, "rejected": rejected}  # fmt: skip
+            "ok": counts, "rejected": rejected, **ignored_outputs(batch)}  # fmt: skip
+
+
+def ignored_outputs(batch: LocatedBatch) -> dict[str, Any]:
+    """The files beside the frames that were not ingested, for the step's outputs: how
+    many, and their names (the first MAX_LISTED)."""
+    return {"ignored_count": len(batch.ignored), "ignored": list(batch.ignored[:MAX_LISTED])}
 
 
 def _batch_files(batch: LocatedBatch) -> list[str]:
+    """The manifest's files, else every FITS file at any depth (see transfer.listing)."""
     if batch.manifest is not None:
         return [str(entry["path"]) for entry in batch.manifest.get("files", [])]
-    return sorted(p.name for p in batch.folder.iterdir() if p.suffix.lower() in FITS_SUFFIXES)
+    return list(list_folder(batch.folder).frames)
 
 
 def _manifest_entry(batch: LocatedBatch, relative: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ with the masters cited in its header, and one ``calibrated_frames`` row per expo
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from observatory import __version__, calibration
@@ -19,10 +18,11 @@ from observatory.processor.products import load_master, product_file
 from observatory.processor.stacks import UnitContext
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
+from observatory.transfer.listing import frame_stem
 
 
 def calibrated_relative(batch: str, raw_path: str) -> str:
-    return f"{batch}/calibrated/{Path(raw_path).stem}.fits"
+    return f"{batch}/calibrated/{frame_stem(raw_path)}.fits"
 
 
 def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:

@@ -20,13 +20,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LocatedBatch:
     """A batch readable on this host: its name, folder, manifest (None when the folder
-    has none), the url it was named by and the bytes fetched to get it here."""
+    has none), the url it was named by, the bytes fetched to get it here and the files
+    beside its frames that are not calibrated (logs, previews, other formats)."""
 
     name: str
     folder: Path
     manifest: dict[str, Any] | None
     url: str
     bytes_fetched: int = 0
+    ignored: tuple[str, ...] = ()
 
 
 def batch_name_from_url(url: str) -> str:
@@ -47,12 +49,18 @@ def batch_name_from_url(url: str) -> str:
 
 def locate_batch(settings: Settings, url: str) -> LocatedBatch:
     """Make the batch at ``url`` readable here with ``observatory.transfer.fetch_batch``
-    (a local folder is verified in place against its manifest; an http(s) batch is
-    downloaded into the repository) and return where it is. Raises what the transfer
+    (a local folder is verified in place against its manifest, or one computed now; an
+    archive is extracted and an http(s) batch downloaded into the repository) and return
+    where it is. Raises what the transfer
     raises (TransferRefused, TransferFailed, ChecksumMismatch)."""
     fetched = fetch_batch(settings, url)
     return LocatedBatch(
-        fetched.name, Path(fetched.folder), fetched.manifest, url, fetched.bytes_fetched
+        fetched.name,
+        Path(fetched.folder),
+        fetched.manifest,
+        url,
+        fetched.bytes_fetched,
+        fetched.ignored,
     )
 
 

@@ -20,6 +20,7 @@ from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
 from observatory.processor.products import load_master, product_file, store_master
 from observatory.settings import Settings
+from observatory.transfer.listing import frame_stem
 
 
 class UnitContext:
@@ -107,7 +108,7 @@ def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
 
 def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
     """Where the flat-dark corrected copy of a raw flat is kept."""
-    return f"{batch}/flat_dark/{Path(exposure.path).stem}.fits"
+    return f"{batch}/flat_dark/{frame_stem(exposure.path)}.fits"
 
 
 def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:

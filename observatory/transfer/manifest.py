@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
@@ -19,6 +19,8 @@ PART_SUFFIX = ".part"
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 1024 * 1024
+# Subfolders a batch may nest its files in (capture programs use two or three).
+MAX_PATH_PARTS = 8
 
 
 def parse_manifest(data: bytes, source: str) -> dict[str, Any]:
@@ -36,8 +38,8 @@ def validate_manifest(manifest: Any, source: str) -> dict[str, Any]:
     """Check the manifest's shape and every name in it; returns it with sha256 lowercased.
 
     Raises TransferRefused naming the offending field: a batch name that is not one plain
-    path component, a file path with ``/``, ``\\``, ``..``, a leading dot, NUL or control
-    characters, a duplicate, a negative or non-integer size, a sha256 that is not 64 hex.
+    path component, a file path that :func:`check_file_name` refuses, a duplicate, a
+    negative or non-integer size, a sha256 that is not 64 hex.
     """
     if not isinstance(manifest, dict):
         raise TransferRefused(f"refused manifest {source}: not a JSON object")
@@ -69,14 +71,25 @@ def validate_manifest(manifest: Any, source: str) -> dict[str, Any]:
 
 
 def check_file_name(path: Any, where: str) -> None:
-    """Refuse a manifest file name that is not a plain file name inside the folder."""
+    """Refuse a manifest file path that is not a plain relative path inside the folder:
+    ``/``-separated parts (at most MAX_PATH_PARTS), none empty, hidden (``.``, ``..``,
+    ``.name``), with ``\\``, NUL or control characters, or longer than 255; the whole at
+    most 1024 characters; not a name the transfer reserves."""
     if not isinstance(path, str) or not path:
         raise TransferRefused(f"{where}: path {path!r} is not a file name")
     if any(ord(c) < 32 or c == "\x7f" for c in path):
         raise TransferRefused(f"{where}: path {path!r} holds control characters or NUL")
-    if "/" in path or "\\" in path or path.startswith(".") or len(path) > 255:
+    parts = path.split("/")
+    if (
+        len(path) > 1024
+        or len(parts) > MAX_PATH_PARTS
+        or any(
+            not part or part.startswith(".") or "\\" in part or len(part) > 255 for part in parts
+        )
+    ):
         raise TransferRefused(
-            f"{where}: path {path!r} is not a plain file name (no '/', '\\', '..', leading dot)"
+            f"{where}: path {path!r} is not a plain relative path (no leading '/', no empty, "
+            "'..' or hidden parts, no '\\')"
         )
     if path == MANIFEST_NAME or path.endswith(PART_SUFFIX):
         raise TransferRefused(f"{where}: path {path!r} is a name the transfer reserves")
@@ -89,6 +102,9 @@ def verify_file(folder: Path, entry: dict[str, Any]) -> None:
     file (a symlink, a device), ChecksumMismatch when its size or sha256 differ.
     """
     path = folder / entry["path"]
+    for parent in list(PurePosixPath(entry["path"]).parents)[:-1]:
+        if (folder / parent).is_symlink():
+            raise TransferRefused(f"refused {path}: its folder {parent} is a symbolic link")
     try:
         mode = path.lstat()
     except FileNotFoundError as error:

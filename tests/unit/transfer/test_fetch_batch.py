@@ -91,15 +91,27 @@ def test_local_batch_file_that_is_a_symlink_is_refused(loopback_settings: Settin
         fetch_batch(loopback_settings, str(path.parent))
 
 
-def test_local_folder_without_manifest_fails(loopback_settings: Settings):
+def test_local_folder_without_manifest_or_frames_fails(loopback_settings: Settings):
     folder = loopback_settings.batches_dir / NAME
     folder.mkdir(parents=True)
-    with pytest.raises(TransferFailed, match=r"no manifest\.json"):
+    with pytest.raises(TransferFailed, match=r"no FITS files .* and no manifest\.json"):
         fetch_batch(loopback_settings, str(folder))
 
 
 @pytest.mark.parametrize(
-    "bad_path", ["../x", "/etc/passwd", "sub/x.fits", "..", ".hidden", "a\x00b", "x.fits.part"]
+    "bad_path",
+    [
+        "../x",
+        "/etc/passwd",
+        "sub/../x.fits",
+        "sub//x.fits",
+        "..",
+        ".hidden",
+        "a/.b",
+        "a\\b",
+        "a\x00b",
+        "x.fits.part",
+    ],
 )
 def test_manifest_with_an_unsafe_path_is_refused(loopback_settings: Settings, bad_path: str):
     manifest = write_batch(loopback_settings.batches_dir)
