@@ -10,7 +10,8 @@ from observatory.calibration.bias import make_master_bias
 from observatory.calibration.clipping import SigmaClip
 from observatory.calibration.dark import dark_scale, make_master_dark
 from observatory.calibration.flat import central_region, correct_flat, make_master_flat
-from observatory.calibration.light import calibrate_light
+from observatory.calibration.light import CORRECTIONS, Corrections, calibrate_light
+from observatory.calibration.overscan import PreparedFrame
 from observatory.calibration.products import (
     CalibratedFrame,
     MasterFrame,
@@ -21,9 +22,12 @@ from observatory.calibration.stacking import combine_frames, tile_rows_for_budge
 from observatory.calibration.statistics import FrameStatistics, frame_statistics
 
 __all__ = [
+    "CORRECTIONS",
     "CalibratedFrame",
+    "Corrections",
     "FrameStatistics",
     "MasterFrame",
+    "PreparedFrame",
     "SigmaClip",
     "calibrate_light",
     "central_region",

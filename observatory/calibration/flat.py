@@ -31,14 +31,15 @@ from observatory.errors import FlatFieldInvalid
 def correct_flat(
     flat: FrameInput,
     master_bias: MasterFrame,
-    master_dark: MasterFrame,
+    master_dark: MasterFrame | None,
     *,
     exposure_s: float | None = None,
     allow_dark_scaling: bool = True,
     engine: Engine = "numba",
 ) -> CalibratedFrame:
     """Subtract the master bias and the master dark (matched, or scaled to the flat's
-    exposure) from one raw flat; float32 [adu].
+    exposure) from one raw flat; float32 [adu]. Without a master dark (a camera whose
+    darks are not needed, or none made) only the bias is subtracted.
 
     The exposure is ``exposure_s`` or the flat's EXPTIME. The input header is carried
     over with provenance cards added. Raises FrameMismatch (shapes), MasterFrameMissing
@@ -46,15 +47,19 @@ def correct_flat(
     master kinds).
     """
     require_kind(master_bias, "bias")
-    require_kind(master_dark, "dark")
     header = carried_header(frame_header(flat))
     exposure = exposure_of(header, exposure_s)
-    scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
-    data = correct_frame(flat, master_bias.data, master_dark.data, scale, engine=engine)
+    scale, dark = 0.0, np.zeros_like(master_bias.data)
+    if master_dark is not None:
+        require_kind(master_dark, "dark")
+        scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
+        dark = master_dark.data
+    data = correct_frame(flat, master_bias.data, dark, scale, engine=engine)
     header["EXPTIME"] = (exposure, "[s] exposure time")
     header["BIASFILE"] = (master_bias.label, "master bias subtracted")
-    header["DARKFILE"] = (master_dark.label, "master dark subtracted")
-    header["DARKSCAL"] = (scale, "factor applied to the master dark")
+    if master_dark is not None:
+        header["DARKFILE"] = (master_dark.label, "master dark subtracted")
+        header["DARKSCAL"] = (scale, "factor applied to the master dark")
     return CalibratedFrame(data, header)
 
 

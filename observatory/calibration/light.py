@@ -1,4 +1,12 @@
-"""Light-frame calibration: (raw - bias - dark) / flat."""
+"""Light-frame calibration: (raw - bias - dark) / flat, with any master possibly absent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.io import fits
 
 from observatory.calibration.correction import (
     correct_frame,
@@ -8,16 +16,51 @@ from observatory.calibration.correction import (
 )
 from observatory.calibration.dark import dark_scale
 from observatory.calibration.products import CalibratedFrame, MasterFrame, carried_header
-from observatory.calibration.sources import FrameInput
+from observatory.calibration.sources import FrameInput, FrameStack
 from observatory.calibration.stacking import Engine
 from observatory.errors import FrameMismatch
+
+CORRECTIONS = ("overscan", "trim", "bias", "dark", "flat")
+_LETTERS = {"overscan": "O", "trim": "T", "bias": "B", "dark": "D", "flat": "F"}
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """What happened to a frame, by correction: applied (with how), missing (with why)
+    and not needed (with why). Every one of ``CORRECTIONS`` is in exactly one of them."""
+
+    applied: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    not_needed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.missing)
+
+    def as_json(self) -> dict[str, object]:
+        applied = [c for c in CORRECTIONS if c in self.applied]
+        return {"applied": applied, "missing": dict(self.missing),
+                "not_needed": dict(self.not_needed)}  # fmt: skip
+
+    def write(self, header: fits.Header) -> None:
+        """CALSTAT (letters of the corrections applied, in order: O T B D F), the flag
+        card CALMISS (True when a needed correction was missing) and one HISTORY card
+        per correction."""
+        letters = "".join(_LETTERS[c] for c in CORRECTIONS if c in self.applied)
+        header["CALSTAT"] = (letters, "corrections applied: Overscan Trim Bias Dark Flat")
+        header["CALMISS"] = (self.incomplete, "a needed correction was missing (see HISTORY)")
+        for correction in CORRECTIONS:
+            for outcome, table in (("applied", self.applied), ("MISSING", self.missing),
+                                   ("not needed", self.not_needed)):  # fmt: skip
+                if correction in table:
+                    header.add_history(f"{correction}: {outcome}: {table[correction]}")
 
 
 def calibrate_light(
     light: FrameInput,
-    master_bias: MasterFrame,
-    master_dark: MasterFrame,
-    master_flat: MasterFrame,
+    master_bias: MasterFrame | None,
+    master_dark: MasterFrame | None,
+    master_flat: MasterFrame | None,
     *,
     exposure_s: float | None = None,
     allow_dark_scaling: bool = True,
@@ -25,35 +68,66 @@ def calibrate_light(
 ) -> CalibratedFrame:
     """Calibrate one light frame: ((raw - bias) - dark * scale) / flat, float32 [adu].
 
-    ``scale`` is 1 for a dark of the light's exposure, else the ratio of exposures
-    (see ``dark_scale``). The exposure is ``exposure_s`` or the light's EXPTIME. One
-    fused pass; a 4096 x 4096 frame takes well under 0.1 s. The light's header is
-    carried over with provenance cards added.
+    A master given as None is not applied (its term is left out). ``scale`` is 1 for a
+    dark of the light's exposure, else the ratio of exposures (see ``dark_scale``). The
+    exposure is ``exposure_s`` or the light's EXPTIME. One fused pass; a 4096 x 4096
+    frame takes well under 0.1 s. The light's header is carried over with provenance
+    cards added (BIASFILE, DARKFILE, DARKSCAL, FLATFILE; CALSTAT for a frame with every
+    master; otherwise the caller records what was applied with :class:`Corrections`).
 
     Raises FrameMismatch (shapes differ, or the light's FILTER is not the flat's),
     FlatFieldInvalid (flat pixels zero, negative or not finite), MasterFrameMissing
     (exposures differ and scaling is not allowed), ValueError (unknown exposure, wrong
     master kinds).
     """
-    require_kind(master_bias, "bias")
-    require_kind(master_dark, "dark")
-    require_kind(master_flat, "flat")
     header = carried_header(frame_header(light))
-    light_filter = header.get("FILTER")
-    if light_filter is not None and master_flat.filter_name not in (None, light_filter):
-        raise FrameMismatch(
-            f"light filter {light_filter!r} differs from {master_flat.label}'s "
-            f"{master_flat.filter_name!r}"
-        )
     exposure = exposure_of(header, exposure_s)
-    scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
+    if master_flat is not None:
+        require_kind(master_flat, "flat")
+        light_filter = header.get("FILTER")
+        if light_filter is not None and master_flat.filter_name not in (None, light_filter):
+            raise FrameMismatch(
+                f"light filter {light_filter!r} differs from {master_flat.label}'s "
+                f"{master_flat.filter_name!r}"
+            )
+    scale = 0.0
+    if master_dark is not None:
+        require_kind(master_dark, "dark")
+        scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
+    if master_bias is not None:
+        require_kind(master_bias, "bias")
+    bias, dark = _zeros_for(light, master_bias, master_dark)
     data = correct_frame(
-        light, master_bias.data, master_dark.data, scale, master_flat.data, engine=engine
-    )
+        light, bias, dark, scale, None if master_flat is None else master_flat.data,
+        engine=engine,
+    )  # fmt: skip
     header["EXPTIME"] = (exposure, "[s] exposure time")
-    header["BIASFILE"] = (master_bias.label, "master bias subtracted")
-    header["DARKFILE"] = (master_dark.label, "master dark subtracted")
-    header["DARKSCAL"] = (scale, "factor applied to the master dark")
-    header["FLATFILE"] = (master_flat.label, "master flat divided")
-    header["CALSTAT"] = ("BDF", "bias, dark and flat applied")
+    _cite(header, {"BIASFILE": master_bias, "DARKFILE": master_dark})
+    if master_dark is not None:
+        header["DARKSCAL"] = (scale, "factor applied to the master dark")
+    _cite(header, {"FLATFILE": master_flat})
+    if None not in (master_bias, master_dark, master_flat):
+        header["CALSTAT"] = ("BDF", "bias, dark and flat applied")
     return CalibratedFrame(data, header)
+
+
+def _zeros_for(
+    light: FrameInput, bias: MasterFrame | None, dark: MasterFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bias and dark arrays to subtract: the masters', or zeros in their place."""
+    present = [m.data for m in (bias, dark) if m is not None]
+    if present:
+        shape = present[0].shape
+    else:
+        with FrameStack([light]) as stack:
+            shape = stack.shape
+    zeros = np.zeros(shape, np.float32)
+    return (zeros if bias is None else bias.data), (zeros if dark is None else dark.data)
+
+
+def _cite(header: fits.Header, masters: Mapping[str, MasterFrame | None]) -> None:
+    comments = {"BIASFILE": "master bias subtracted", "DARKFILE": "master dark subtracted",
+                "FLATFILE": "master flat divided"}  # fmt: skip
+    for card, master in masters.items():
+        if master is not None:
+            header[card] = (master.label, comments[card])

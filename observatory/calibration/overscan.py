@@ -19,11 +19,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from astropy.io import fits
 
 from observatory.calibration.sections import Section
 from observatory.errors import FrameMismatch
 
 OverscanMethod = Literal["median", "mean", "fit"]
+
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A raw frame after overscan subtraction and trimming: float32 data [adu] and the
+    raw header (CCDData-like, so every calibration function takes it)."""
+
+    data: np.ndarray
+    header: fits.Header
 
 
 @dataclass(frozen=True)

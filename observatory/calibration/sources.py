@@ -26,7 +26,8 @@ from observatory.errors import FrameFormatUnsupported, FrameMismatch
 class ArrayLikeFrame(Protocol):
     """A CCDData-like object: anything with a 2-D ``data`` array."""
 
-    data: Any
+    @property
+    def data(self) -> Any: ...
 
 
 FrameInput = str | os.PathLike[str] | np.ndarray | ArrayLikeFrame

@@ -33,6 +33,7 @@ KEPT_CARDS = (
 )  # fmt: skip
 _STRUCTURAL = ("XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "EXTEND", "SIMPLE",
                "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM", "BZERO", "BSCALE", "BLANK")  # fmt: skip
+_COMMENTARY = ("COMMENT", "HISTORY", "")
 
 
 class ExposureRejected(ObservatoryError):
@@ -51,14 +52,14 @@ def image_planes(hdus: fits.HDUList) -> list[Plane]:
     return planes
 
 
-def merged_header(hdus: fits.HDUList, planes: list[Plane]) -> fits.Header:
-    """The primary header with the first image extension's own cards over it."""
+def merged_header(hdus: fits.HDUList, image_index: int) -> fits.Header:
+    """The primary header with the own cards of the image HDU ``image_index`` over it."""
     header = hdus[0].header.copy()
-    if planes and planes[0].index != 0:
-        for card in planes[0].header.cards:
-            if card.keyword and not card.keyword.startswith(_STRUCTURAL) and card.keyword not in (
-                "COMMENT", "HISTORY", ""):  # fmt: skip
-                header[card.keyword] = (card.value, card.comment)
+    if image_index != 0:
+        for card in hdus[image_index].header.cards:
+            keyword = card.keyword
+            if keyword and not keyword.startswith(_STRUCTURAL) and keyword not in _COMMENTARY:
+                header[keyword] = (card.value, card.comment)
     return header
 
 
@@ -71,7 +72,7 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
             warnings.simplefilter("always")
             with fits.open(path, checksum=True, memmap=False) as hdus:
                 planes = image_planes(hdus)
-                header = merged_header(hdus, planes)
+                header = merged_header(hdus, planes[0].index if planes else 0)
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
         raise ExposureRejected(f"not a readable FITS file: {error}") from error
     failed = [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
@@ -90,7 +91,7 @@ def _columns(header: fits.Header, planes: list[Plane], reader: CardReader) -> di
     profile = reader.profile
     imagetyp = reader.imagetyp()
     binning = reader.binning()
-    readout = readout_of(planes, profile, binning)
+    readout = readout_of(planes, profile, binning, header)
     rows, cols = planes[0].shape if readout is None else readout.shape
     return {
         "imagetyp": imagetyp.value,

@@ -1,8 +1,11 @@
 """The ``light`` step's unit: one light frame calibrated with the best masters.
 
+Overscan subtracted and trimmed (when the frame has a readout), then
 (raw - bias - dark x scale) / flat, written as ``products_dir/<batch>/calibrated/<name>``
 with the masters cited in its header, and one ``calibrated_frames`` row per exposure
-(upserted: a re-run replaces the file and resets the plate solution to pending).
+(upserted: a re-run replaces the file and resets the plate solution to pending). Under
+the ``skip`` rule a missing master leaves its correction out; the header (HISTORY,
+CALSTAT, the CALMISS flag) and the row's ``corrections`` and ``incomplete`` say so.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from typing import Any
 from observatory import __version__, calibration
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
-from observatory.processor import library
+from observatory.processor.corrections import choose_masters, geometry_corrections
 from observatory.processor.products import load_master, product_file
 from observatory.processor.stacks import UnitContext
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
 from observatory.transfer.listing import frame_stem
+
+ROLES = ("bias", "dark", "flat")
 
 
 def calibrated_relative(batch: str, raw_path: str) -> str:
@@ -26,23 +31,24 @@ def calibrated_relative(batch: str, raw_path: str) -> str:
 
 
 def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
-    """Calibrate one light; raises MasterFrameMissing naming the master no batch or
-    library holds (the frame is then left uncalibrated, never passed through)."""
+    """Calibrate one light; under ``fail`` raises MasterFrameMissing naming the master
+    no batch or library holds (the frame is then left uncalibrated, never passed
+    through)."""
     context = UnitContext(settings, unit)
     (exposure,) = context.exposures
-    wanted = context.wanted(exposure)
-    with session_scope(settings.sqlalchemy_url) as session:
-        rows = {
-            "bias": library.choose_bias(session, wanted),
-            "dark": library.choose_dark(session, wanted),
-            "flat": library.choose_flat(session, wanted),
-        }
-    masters = {role: load_master(settings, row) for role, row in rows.items()}
+    chosen = choose_masters(settings, exposure, context.wanted(exposure), ROLES)
+    masters = {role: load_master(settings, row) for role, row in chosen.rows.items()}
     result = calibration.calibrate_light(
-        context.raw(exposure), masters["bias"], masters["dark"], masters["flat"],
+        context.frame(exposure), masters.get("bias"), masters.get("dark"), masters.get("flat"),
         exposure_s=exposure.exptime_s,
     )  # fmt: skip
+    applied, not_needed = geometry_corrections(exposure.readout)
+    applied |= {role: row.path for role, row in chosen.rows.items()}
+    corrections = calibration.Corrections(
+        applied, dict(chosen.missing), not_needed | chosen.not_needed
+    )
     header = result.header
+    corrections.write(header)
     header["RAWFILE"] = (exposure.path, "raw frame in the batch")
     header["PIPENAME"] = ("observatory", "software that made this product")
     header["PIPEVERS"] = (__version__, "version of that software")
@@ -50,17 +56,25 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     relative = calibrated_relative(context.batch.name, exposure.path)
     calibration.write_product(product_file(settings, relative), result.data, header, overwrite=True)
     statistics = calibration.frame_statistics(result.data, 1)
+    rows = chosen.rows
     values = {
         "exposure_pk": exposure.pk, "path": relative,
-        "bias_pk": rows["bias"].pk, "dark_pk": rows["dark"].pk, "flat_pk": rows["flat"].pk,
+        "bias_pk": _pk(rows, "bias"), "dark_pk": _pk(rows, "dark"), "flat_pk": _pk(rows, "flat"),
         "stats": dict(vars(statistics)), "wcs_status": WcsStatus.PENDING,
         "ra_center_deg": None, "dec_center_deg": None, "pixel_scale_arcsec": None,
         "solve_time_s": None, "matched_stars": None, "plate_solver": None,
         "created_at": dt.datetime.now(dt.UTC),
         "origin_url": settings.fileserver.public_url,
+        "corrections": corrections.as_json(), "incomplete": corrections.incomplete,
     }  # fmt: skip
     with session_scope(settings.sqlalchemy_url) as session:
         upsert(session, CalibratedFrame, values, ["exposure_pk"])
     return {"exposure": exposure.path, "path": relative,
             "masters": {role: row.path for role, row in rows.items()},
-            "dark_scale": header["DARKSCAL"]}  # fmt: skip
+            "missing": dict(chosen.missing), "not_needed": corrections.not_needed,
+            "dark_scale": header.get("DARKSCAL")}  # fmt: skip
+
+
+def _pk(rows: dict[str, Any], role: str) -> int | None:
+    row = rows.get(role)
+    return None if row is None else int(row.pk)

@@ -89,12 +89,16 @@ def _packed(amps: list[Amplifier]) -> tuple[list[Amplifier], tuple[int, int]]:
     ], shape
 
 
-def readout_of(planes: list[Plane], profile: InstrumentProfile, binning: int) -> Readout | None:
+def readout_of(
+    planes: list[Plane], profile: InstrumentProfile, binning: int, header: fits.Header
+) -> Readout | None:
     """The readout of a file's image planes; None for one plain image used whole from
-    the primary HDU. Raises ReadoutUnreadable naming the card that is wrong."""
+    the primary HDU. One image is cut by the sections of ``header`` (the file's header,
+    primary and image cards together); several by their own. Raises ReadoutUnreadable
+    naming the card that is wrong."""
     method, order = profile.overscan_method, profile.overscan_order
     if len(planes) == 1:
-        plane = planes[0]
+        plane = Plane(planes[0].index, header, planes[0].shape)
         amps = _plane_amplifiers(plane, profile, "")
         if not amps:
             if plane.index == 0:

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from observatory import calibration
+from observatory.calibration.sources import FrameInput
 from observatory.calibration.stacking import CombineMethod
 from observatory.db import models
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, FrameMismatch
 from observatory.processor import library
+from observatory.processor.corrections import choose_masters
 from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
 from observatory.processor.products import load_master, product_file, store_master
+from observatory.processor.rawframes import raw_frame
 from observatory.settings import Settings
 from observatory.transfer.listing import frame_stem
 
@@ -36,6 +39,23 @@ class UnitContext:
 
     def raw(self, exposure: models.Exposure) -> Path:
         return self.folder / exposure.path
+
+    def frame(self, exposure: models.Exposure) -> FrameInput:
+        """The exposure as the calibration functions read it (overscan subtracted and
+        trimmed when it has a readout; else the raw file itself)."""
+        return raw_frame(self.raw(exposure), exposure.readout)
+
+    def stackable(self, exposure: models.Exposure) -> Path:
+        """A file of the exposure to combine: the raw file itself, or its overscan
+        subtracted and trimmed copy written under ``<batch>/prepared/`` (so that stacking
+        reads tiles from disk instead of holding every frame in memory)."""
+        if exposure.readout is None:
+            return self.raw(exposure)
+        frame = self.frame(exposure)
+        assert isinstance(frame, calibration.PreparedFrame)
+        relative = f"{self.batch.name}/prepared/{frame_stem(exposure.path)}.fits"
+        path = product_file(self.settings, relative)
+        return calibration.write_product(path, frame.data, frame.header, overwrite=True)
 
     def wanted(self, exposure: models.Exposure) -> library.Wanted:
         assert exposure.naxis1 is not None and exposure.naxis2 is not None
@@ -75,7 +95,7 @@ def stack_bias(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     context.require(settings.processor.min_bias_frames, f"bias group {unit['label']}")
     method, clip = combine_options(settings)
     master = calibration.make_master_bias(
-        [context.raw(e) for e in context.exposures], method=method, clip=clip,
+        [context.stackable(e) for e in context.exposures], method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
     return _store(context, master)
@@ -87,10 +107,18 @@ def _bias_for(context: UnitContext, exposure: models.Exposure) -> calibration.Ma
     return load_master(context.settings, row)
 
 
-def _dark_for(context: UnitContext, exposure: models.Exposure) -> calibration.MasterFrame:
-    with session_scope(context.settings.sqlalchemy_url) as session:
-        row = library.choose_dark(session, context.wanted(exposure))
-    return load_master(context.settings, row)
+def _dark_for(
+    context: UnitContext, exposure: models.Exposure
+) -> tuple[calibration.MasterFrame | None, str]:
+    """The flat's master dark and a line saying so; no master when its camera needs
+    none or (under ``skip``) none exists: the flat is then only bias-corrected. Raises
+    MasterFrameMissing under ``fail``."""
+    chosen = choose_masters(context.settings, exposure, context.wanted(exposure), ("dark",))
+    row = chosen.rows.get("dark")
+    if row is None:
+        why = {**chosen.missing, **chosen.not_needed}["dark"]
+        return None, f"dark: not subtracted from this flat: {why}"
+    return load_master(context.settings, row), f"dark: applied: {row.path}"
 
 
 def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +127,7 @@ def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     method, clip = combine_options(settings)
     bias = _bias_for(context, context.exposures[0])
     master = calibration.make_master_dark(
-        [context.raw(e) for e in context.exposures], bias, context.group["exptime_s"],
+        [context.stackable(e) for e in context.exposures], bias, context.group["exptime_s"],
         filter_name=context.group["filter"], method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
@@ -112,10 +140,12 @@ def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
 
 
 def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:
+    dark, history = _dark_for(context, exposure)
     corrected = calibration.correct_flat(
-        context.raw(exposure), _bias_for(context, exposure), _dark_for(context, exposure),
+        context.frame(exposure), _bias_for(context, exposure), dark,
         exposure_s=exposure.exptime_s,
     )  # fmt: skip
+    corrected.header.add_history(history)
     relative = corrected_flat_relative(context.batch.name, exposure)
     calibration.write_product(
         product_file(context.settings, relative), corrected.data, corrected.header, overwrite=True

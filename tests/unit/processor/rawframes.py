@@ -49,3 +49,67 @@ def overscan_frame(
     frame[:, cols:] = level
     frame += rng.normal(0, READ_NOISE_ADU, frame.shape)
     return uint16(frame)
+
+
+def write_night(folder: Path, files: dict[str, list[Any]]) -> str:
+    """Write a night's files (relative name -> HDUs) and a manifest; returns its url."""
+    import datetime as dt
+    import json
+
+    from observatory.hashing import sha256_of
+
+    entries = []
+    for name, hdus in files.items():
+        path = write(folder / name, hdus)
+        entries.append({"path": name, "size": path.stat().st_size, "sha256": sha256_of(path)})
+    manifest = {"batch": folder.name, "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                "complete": True, "files": entries}  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder.as_uri()
+
+
+# A professional CCD read through one amplifier: 3x3 binned, 60 x 40 data pixels and
+# 8 overscan columns on the right; the headers give TRIMSEC and BIASSEC with blanks.
+PRO_DATA_SHAPE = (40, 60)
+PRO_TRIMSEC = "[1:60, 1:40]"
+PRO_BIASSEC = "[61:68, 1:40]"
+
+
+def pro_ccd_night(seed: int = 7, lights: int = 2) -> dict[str, list[Any]]:
+    """A night of a cooled professional CCD: zeros, V dome flats and V lights, no darks;
+    OBSTYPE, CCDSUM '3 3', FILTNAME, DATE-OBS with UT, sexagesimal RA/DEC."""
+    rng = np.random.default_rng(seed)
+    rows, cols = PRO_DATA_SHAPE
+    y, x = np.mgrid[0:rows, 0:cols]
+    bias_pattern = 3.0 * np.sin(x / 5.0)
+    response = 1.0 + 0.05 * rng.standard_normal(PRO_DATA_SHAPE)
+    vignetting = 1.0 - 0.2 * (((x - cols / 2) / cols) ** 2 + ((y - rows / 2) / rows) ** 2)
+    sky = 400.0 + 2000.0 * np.exp(-((x - 20) ** 2 + (y - 15) ** 2) / 4.0)
+
+    def frame(obstype: str, exptime: float, signal: np.ndarray, minute: int) -> list[Any]:
+        data = overscan_frame(rng, bias_pattern + signal, overscan_cols=8)
+        return [primary(
+            data, OBSTYPE=obstype, EXPTIME=exptime, CCDSUM="3 3", FILTNAME="V",
+            DATE_OBS="2026-12-05", UT=f"02:{minute:02d}:00.0", RA="10:12:30.0",
+            DEC="+20:30:00", CCDTEMP=-100.0, INSTRUME="ProCCD 2k", TELESCOP="1.5m",
+            TRIMSEC=PRO_TRIMSEC, BIASSEC=PRO_BIASSEC, RDNOISE=4.0, SATURATE=65000,
+        )]  # fmt: skip
+
+    night: dict[str, list[Any]] = {}
+    for k in range(5):
+        night[f"zero_{k:03d}.fits"] = frame("zero", 0.0, np.zeros(PRO_DATA_SHAPE), k)
+    for k in range(5):
+        level = 15000.0 + 2000.0 * k
+        signal = rng.poisson(level * vignetting * response).astype(float)
+        night[f"domeflat_V_{k:03d}.fits"] = frame("dome flat", 3.0, signal, 10 + k)
+    for k in range(lights):
+        signal = rng.poisson(sky * vignetting * response).astype(float)
+        night[f"ngc1234_V_{k:03d}.fits"] = frame("object", 300.0, signal, 20 + k)
+    return night
+
+
+PRO_PROFILE = """
+name = "ProCCD"
+instrume = ["ProCCD 2k"]
+darks_needed = false
+"""

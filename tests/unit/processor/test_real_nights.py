@@ -1,0 +1,103 @@
+"""Nights of real cameras through the processor's steps, checked against ccdproc."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ccdproc
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.nddata import CCDData
+from sqlalchemy import select
+
+from observatory.calibration import central_region
+from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
+from observatory.db.session import dispose_engines, session_scope
+from observatory.settings import Settings
+from tests.unit.processor.conftest import make_settings, run_chain
+from tests.unit.processor.rawframes import (
+    PRO_BIASSEC,
+    PRO_DATA_SHAPE,
+    PRO_PROFILE,
+    PRO_TRIMSEC,
+    pro_ccd_night,
+    write_night,
+)
+
+RTOL = 1e-5
+
+
+@pytest.fixture
+def pro_settings(tmp_path: Path, _sqlite_migrated_file: Path) -> Iterator[Settings]:
+    instruments = tmp_path / "instruments"
+    instruments.mkdir()
+    (instruments / "proccd.toml").write_text(PRO_PROFILE)
+    made = make_settings(tmp_path / "data", _sqlite_migrated_file, instruments_dir=instruments)
+    yield made
+    dispose_engines(made.sqlalchemy_url)
+
+
+def ccdproc_prepared(path: Path) -> CCDData:
+    ccd = CCDData.read(path, unit="adu")
+    ccd = ccdproc.subtract_overscan(ccd, fits_section=PRO_BIASSEC, median=True)
+    return ccdproc.trim_image(ccd, fits_section=PRO_TRIMSEC)
+
+
+def ccdproc_reduction(folder: Path, night: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The night reduced with ccdproc alone: master bias, master flat, lights."""
+    names = sorted(night)
+    bias = ccdproc.combine(
+        [ccdproc_prepared(folder / n) for n in names if n.startswith("zero")], method="median"
+    )
+    flats = [ccdproc.subtract_bias(ccdproc_prepared(folder / n), bias)
+             for n in names if n.startswith("domeflat")]  # fmt: skip
+    rows, cols = central_region(PRO_DATA_SHAPE, 0.5)
+    levels = [np.median(f.data[rows, cols]) for f in flats]
+    combined = ccdproc.combine(flats, method="median", scale=[1 / level for level in levels])
+    flat = combined.divide(np.median(combined.data[rows, cols]) * combined.unit)
+    lights = {
+        n: ccdproc.flat_correct(
+            ccdproc.subtract_bias(ccdproc_prepared(folder / n), bias), flat, norm_value=1
+        ).data
+        for n in names
+        if n.startswith("ngc")
+    }
+    return {"bias": bias.data, "flat": flat.data, **lights}
+
+
+def test_cooled_pro_ccd_night_equals_ccdproc(pro_settings: Settings) -> None:
+    night = pro_ccd_night()
+    folder = pro_settings.batches_dir / "pro-night"
+    url = write_night(folder, night)
+    outcomes = run_chain(pro_settings, url, ("bias", "dark", "flat_dark", "flat", "light"))
+    failed = [o for units in outcomes.values() for o in units if not o["ok"]]
+    assert failed == []
+    expected = ccdproc_reduction(folder, night)
+    products = pro_settings.products_dir
+    with session_scope(pro_settings.sqlalchemy_url) as session:
+        masters = {m.kind.value: m.path for m in session.scalars(select(MasterFrame))}
+        exposures = {e.path: e for e in session.scalars(select(Exposure))}
+        frames = {f.exposure.path: f for f in session.scalars(select(CalibratedFrame))}
+        assert {e.binning for e in exposures.values()} == {3}
+        assert {e.profile for e in exposures.values()} == {"ProCCD"}
+        assert exposures["domeflat_V_000.fits"].cards["filter"] == "FILTNAME"
+        assert sorted(frames) == sorted(n for n in night if n.startswith("ngc"))
+        for name, frame in frames.items():
+            assert frame.corrections["applied"] == ["overscan", "trim", "bias", "flat"]
+            assert "dark" in frame.corrections["not_needed"] and not frame.incomplete
+            with fits.open(products / frame.path) as hdus:
+                assert hdus[0].data.shape == PRO_DATA_SHAPE
+                np.testing.assert_allclose(hdus[0].data, expected[name], rtol=RTOL)
+                header = hdus[0].header
+                assert header["CALSTAT"] == "OTBF" and header["CALMISS"] is False
+                assert header["DATE-OBS"] == "2026-12-05"
+                assert any("dark: not needed" in h for h in header["HISTORY"])
+    assert set(masters) == {"bias", "flat"}
+    for kind in ("bias", "flat"):
+        data = fits.getdata(products / masters[kind])
+        np.testing.assert_allclose(
+            data, expected[kind], rtol=RTOL, atol=1e-4 if kind == "bias" else 0
+        )
