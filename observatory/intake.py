@@ -1,10 +1,11 @@
 """Intake: validate a work order, store it, then publish it.
 
-The database is the truth and the broker only transport. An order is committed as
-``received``, then moved to ``queued`` and committed again, and only then published; its
-``published_at`` is stamped once the broker accepted the message. If the broker is down
-the order stays ``queued`` with no ``published_at``, and :func:`reconcile` publishes it
-later. Publishing twice is harmless: a task claims its order only once.
+The database is the truth and the broker only transport. An order is stored, moved from
+``received`` to ``queued`` and committed in one transaction, and only then published; its
+``published_at`` is stamped (a second transaction) once the broker accepted the message.
+If the broker is down the order stays ``queued`` with no ``published_at``, and
+:func:`reconcile` publishes it later. Publishing twice is harmless: a task claims its
+order only once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from observatory.clock import utc_now
 from observatory.db.models import WorkOrder, WorkOrderState
@@ -87,9 +89,8 @@ def submit(
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
-    pk, created = _store(
-        settings, order, assign_priority(order, settings, utc_now(settings)), parent_pk, batch
-    )
+    priority = assign_priority(order, settings, utc_now(settings))
+    pk, created, waiting = _store(settings, order, priority, parent_pk, batch)
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -102,7 +103,10 @@ def submit(
                 row.published_at is not None,
                 "already received; not stored again",
             )
-    return publish_order(settings, pk, publish)
+    if waiting is not None:
+        return waiting
+    route = route_for(order.request)
+    return _send(settings, pk, route.task_name, route.queue, priority.value, publish)
 
 
 def _store(
@@ -111,7 +115,12 @@ def _store(
     priority: Priority,
     parent_pk: int | None,
     batch: str | None = None,
-) -> tuple[int, bool]:
+    *,
+    adopted: bool = False,
+) -> tuple[int, bool, Receipt | None]:
+    """Store the order, queued, in one transaction; returns its pk, whether it was stored
+    now (not already known), and the receipt of an order that must wait unpublished
+    (see :func:`_queue`). An ``adopted`` order is marked published by its own message."""
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
     same = (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
@@ -140,14 +149,18 @@ def _store(
                 )
                 session.add(row)
                 session.flush()
-                return row.pk, True
+                if adopted:
+                    transition(row, WorkOrderState.QUEUED)
+                    row.published_at = now
+                    return row.pk, True, None
+                return row.pk, True, _queue(session, settings, row)
         except IntegrityError:
             # The same id from the same user: the order is already known (a resubmission,
             # possibly racing with the first submission).
             with session_scope(settings.sqlalchemy_url) as session:
                 existing = session.scalar(select(WorkOrder.pk).where(same, ~_rejected()))
             if existing is not None:
-                return existing, False
+                return existing, False, None
     raise PublishFailed(f"work order {payload['id']!r} could not be stored; submit it again")
 
 
@@ -205,20 +218,37 @@ def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:
     """
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get_one(WorkOrder, pk)
-        if row.state == WorkOrderState.RECEIVED:
-            transition(row, WorkOrderState.QUEUED)
-        if row.ready_at is not None and row.ready_at > utc_now(settings):
-            row.state_reason = f"deferred until {row.ready_at.isoformat()}"
-            log.info("work order %d %s", pk, row.state_reason)
-            return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
-        held = hold_on(session, row.queue)
-        if held is not None:
-            # Stays queued and unpublished; published on release (or by the reconciler).
-            row.state_reason = f"waiting: {held.describe()}"
-            return Receipt(pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+        waiting = _queue(session, settings, row)
+        if waiting is not None:
+            return waiting
         task_name, queue, priority = row.task_name, row.queue, row.priority
     if task_name is None or queue is None or priority is None:
         raise PublishFailed(f"work order {pk} has no route; it cannot be published")
+    return _send(settings, pk, task_name, queue, priority, publish)
+
+
+def _queue(session: Session, settings: Settings, row: WorkOrder) -> Receipt | None:
+    """Move a received order to ``queued`` (in the caller's transaction); the receipt of
+    an order that must stay unpublished for now (deferred, or its queue held), else None."""
+    if row.state == WorkOrderState.RECEIVED:
+        transition(row, WorkOrderState.QUEUED)
+    if row.ready_at is not None and row.ready_at > utc_now(settings):
+        row.state_reason = f"deferred until {row.ready_at.isoformat()}"
+        log.info("work order %d %s", row.pk, row.state_reason)
+        return Receipt(row.pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+    held = hold_on(session, row.queue)
+    if held is not None:
+        # Stays queued and unpublished; published on release (or by the reconciler).
+        row.state_reason = f"waiting: {held.describe()}"
+        return Receipt(row.pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+    return None
+
+
+def _send(
+    settings: Settings, pk: int, task_name: str, queue: str, priority: float, publish: Publisher
+) -> Receipt:
+    """Publish a committed, queued order, then stamp ``published_at`` (or, when the broker
+    refused, say why on the row; the reconciler publishes it later)."""
     try:
         task_id = publish(work_order_pk=pk, task_name=task_name, queue=queue, priority=priority)
     except PublishFailed as error:
@@ -294,10 +324,5 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
         _record_rejection(settings, data, str(error))
         raise
     priority = assign_priority(order, settings, utc_now(settings))
-    pk, created = _store(settings, order, priority, None, batch)
-    if created:
-        with session_scope(settings.sqlalchemy_url) as session:
-            row = session.get_one(WorkOrder, pk)
-            transition(row, WorkOrderState.QUEUED)
-            row.published_at = _now()
+    pk, _, _ = _store(settings, order, priority, None, batch, adopted=True)
     return pk

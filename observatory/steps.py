@@ -35,6 +35,8 @@ class StepRecord:
 
     run_pk: int
     attempt: int
+    work_order_pk: int
+    step: str
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -63,34 +65,68 @@ def record_step(
     """Record one attempt of ``step`` for a work order around the ``with`` body.
 
     The body fills ``record.outputs`` (JSON-serialisable). Any exception raised by the
-    body is recorded, reported to the admins and re-raised unchanged.
+    body is recorded, reported to the admins and re-raised unchanged. Two transactions:
+    the start, and the end.
     """
     url = settings.sqlalchemy_url
     with session_scope(url) as session:
-        run = StepRun(
-            work_order_pk=work_order_pk,
-            step=step,
-            attempt=_next_attempt(session, work_order_pk, step),
-            state=StepState.RUNNING,
-            task_id=task_id,
-            worker=worker,
-            started_at=_now(),
-        )
-        session.add(run)
-        session.flush()
-        record = StepRecord(run_pk=run.pk, attempt=run.attempt)
-    log.info("step %s of work order %d: attempt %d started", step, work_order_pk, record.attempt)
+        record = start_step(session, work_order_pk, step, task_id=task_id, worker=worker)
     try:
         yield record
     except Exception as error:
-        _record_failure(settings, work_order_pk, step, record, error)
+        with session_scope(url) as session:
+            label = fail_step(session, record, error)
+        report_failure(settings, record, label, error)
         raise
     with session_scope(url) as session:
-        run = session.get_one(StepRun, record.run_pk)
-        run.state = StepState.SUCCEEDED
-        run.ended_at = _now()
-        run.outputs = record.outputs
-    log.info("step %s of work order %d: succeeded", step, work_order_pk)
+        succeed_step(session, record)
+
+
+def start_step(
+    session: Session,
+    work_order_pk: int,
+    step: str,
+    *,
+    task_id: str | None = None,
+    worker: str | None = None,
+) -> StepRecord:
+    """Write the step's *running* row in the caller's transaction; returns its record."""
+    run = StepRun(
+        work_order_pk=work_order_pk,
+        step=step,
+        attempt=_next_attempt(session, work_order_pk, step),
+        state=StepState.RUNNING,
+        task_id=task_id,
+        worker=worker,
+        started_at=_now(),
+    )
+    session.add(run)
+    session.flush()
+    log.info("step %s of work order %d: attempt %d started", step, work_order_pk, run.attempt)
+    return StepRecord(run_pk=run.pk, attempt=run.attempt, work_order_pk=work_order_pk, step=step)
+
+
+def succeed_step(session: Session, record: StepRecord) -> None:
+    """End the step run *succeeded* with ``record.outputs``, in the caller's transaction."""
+    run = session.get_one(StepRun, record.run_pk)
+    run.state = StepState.SUCCEEDED
+    run.ended_at = _now()
+    run.outputs = record.outputs
+    log.info("step %s of work order %d: succeeded", record.step, record.work_order_pk)
+
+
+def fail_step(session: Session, record: StepRecord, error: BaseException) -> str:
+    """End the step run *failed* with the error and its traceback, in the caller's
+    transaction; returns how the admins are to be told which order it was. The caller
+    then commits and calls :func:`report_failure`."""
+    run = session.get_one(StepRun, record.run_pk)
+    run.state = StepState.FAILED
+    run.ended_at = _now()
+    run.error = _error_text(error)
+    run.traceback = "".join(traceback.format_exception(error))
+    run.outputs = record.outputs or None
+    order = session.get_one(WorkOrder, record.work_order_pk)
+    return f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
 
 
 def record_skipped_step(
@@ -113,27 +149,26 @@ def record_skipped_step(
         )
 
 
-def _record_failure(
-    settings: Settings, work_order_pk: int, step: str, record: StepRecord, error: Exception
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def report_failure(
+    settings: Settings, record: StepRecord, label: str, error: BaseException
 ) -> None:
-    text = f"{type(error).__name__}: {error}"
+    """Tell the log, Sentry and the admins that a step failed (after :func:`fail_step`
+    was committed). If the email cannot be sent, that is logged and written onto the row."""
+    text = _error_text(error)
     trace = "".join(traceback.format_exception(error))
-    with session_scope(settings.sqlalchemy_url) as session:
-        run = session.get_one(StepRun, record.run_pk)
-        run.state = StepState.FAILED
-        run.ended_at = _now()
-        run.error = text
-        run.traceback = trace
-        run.outputs = record.outputs or None
-        order = session.get_one(WorkOrder, work_order_pk)
-        label = f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
-    log.error("step %s of %s failed: %s", step, label, text)
+    log.error("step %s of %s failed: %s", record.step, label, text)
     report_to_sentry(error)
-    body = f"Step {step!r} (attempt {record.attempt}) of {label} failed.\n\n{text}\n\n{trace}"
+    body = (
+        f"Step {record.step!r} (attempt {record.attempt}) of {label} failed.\n\n{text}\n\n{trace}"
+    )
     try:
-        email_admins(settings, f"step {step} failed: {text[:120]}", body)
+        email_admins(settings, f"step {record.step} failed: {text[:120]}", body)
     except NotificationFailed as mail_error:
-        log.exception("the admins were not told of the failure of step %s", step)
+        log.exception("the admins were not told of the failure of step %s", record.step)
         with session_scope(settings.sqlalchemy_url) as session:
             run = session.get_one(StepRun, record.run_pk)
             run.error = f"{text}\n(admin email failed: {mail_error})"

@@ -15,13 +15,14 @@ from typing import Any
 from celery import Task
 
 from observatory.db.models import WorkOrderState
+from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
 from observatory.intake import adopt
 from observatory.logs import work_order_context
 from observatory.orders.cancel import CANCELLED_OUTPUT
-from observatory.orders.lifecycle import Claim, claim, finish
+from observatory.orders.lifecycle import Claim, claim, claim_in, finish_in
 from observatory.settings import Settings, get_settings
-from observatory.steps import record_step
+from observatory.steps import fail_step, report_failure, start_step, succeed_step
 
 log = logging.getLogger(__name__)
 
@@ -54,26 +55,40 @@ def run_work_order(
 
     Returns the step's outputs (also stored on the step run), or a note when this delivery
     is a duplicate of one that already ran or runs the order. When the action raises, the
-    order ends in ``end_state(error)`` (default ``failed``) and the error propagates. When
-    its outputs carry ``cancelled`` (it stopped on a cancel request), it ends ``cancelled``.
+    order ends in ``end_state(error)`` (default ``failed``), the admins are told, and the
+    error propagates. When its outputs carry ``cancelled`` (it stopped on a cancel
+    request), it ends ``cancelled``.
+
+    Two transactions: the claim with the step's start, and the step's end with the
+    order's (plus the intake's own, before the message was sent).
     """
     settings = get_settings()
-    work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order)
-    if claimed is None:
-        return {"duplicate": True, "work_order_pk": work_order_pk}
+    if (work_order_pk is None) == (order is None):
+        raise ObservatoryError("give exactly one of work_order_pk and order")
+    if work_order_pk is None:
+        work_order_pk = adopt(settings, order, task.name)
+    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+    where = {"task_id": task.request.id, "worker": task.request.hostname}
+    with session_scope(settings.sqlalchemy_url) as session:
+        claimed = claim_in(session, settings, work_order_pk, redelivered=redelivered)
+        if claimed is None:
+            return {"duplicate": True, "work_order_pk": work_order_pk}
+        record = start_step(session, work_order_pk, step, **where)
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
         try:
-            with record_step(
-                settings, work_order_pk, step, task_id=task.request.id, worker=task.request.hostname
-            ) as record:
-                record.outputs = action(claimed) or {}
+            record.outputs = action(claimed) or {}
         except Exception as error:
-            finish(settings, work_order_pk, end_state(error), f"{step}: {error}")
+            with session_scope(settings.sqlalchemy_url) as session:
+                label = fail_step(session, record, error)
+                finish_in(session, work_order_pk, end_state(error), f"{step}: {error}")
+            report_failure(settings, record, label, error)
             raise
         cancelled = record.outputs.get(CANCELLED_OUTPUT)
-        if cancelled is not None:
-            # The action stopped on the order's cancel request, keeping what it had done.
-            finish(settings, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}")
-        else:
-            finish(settings, work_order_pk, WorkOrderState.SUCCEEDED)
+        with session_scope(settings.sqlalchemy_url) as session:
+            succeed_step(session, record)
+            if cancelled is not None:
+                # The action stopped on the order's cancel request, keeping what it had done.
+                finish_in(session, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}")
+            else:
+                finish_in(session, work_order_pk, WorkOrderState.SUCCEEDED)
         return record.outputs

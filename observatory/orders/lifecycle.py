@@ -51,77 +51,78 @@ class Claim:
 
 def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | None:
     """Take the order for this delivery, or return None when another delivery has it or
-    the order may not start now (cancelled or deferred, see the module docstring)."""
+    the order may not start now (cancelled or deferred, see the module docstring).
+    One transaction (see :func:`claim_in`)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        return claim_in(session, settings, pk, redelivered=redelivered)
+
+
+def claim_in(
+    session: Session, settings: Settings, pk: int, *, redelivered: bool = False
+) -> Claim | None:
+    """:func:`claim` in the caller's transaction, so that the caller may write the first
+    step run in the same commit. Raises WorkOrderNotFound for an unknown pk."""
     now = dt.datetime.now(dt.UTC)
-    if not _may_start(settings, pk, now):
-        return None
-    with session_scope(settings.sqlalchemy_url) as session:
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(WorkOrder)
-            .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
-            .values(
-                state=WorkOrderState.RUNNING,
-                state_reason=None,
-                started_at=now,
-                updated_at=now,
-                attempts=WorkOrder.attempts + 1,
-            )
-        )
-        taken = result.rowcount
-        order = session.get(WorkOrder, pk)
-        if order is None:
-            raise WorkOrderNotFound(f"no work order with pk {pk}")
-        session.refresh(order)
-        if not taken:
-            if not (redelivered and order.state == WorkOrderState.RUNNING):
-                log.info("work order %d is %s; this delivery does nothing", pk, order.state)
-                return None
-            order.attempts += 1
-            order.updated_at = now
-            _close_abandoned_steps(session, pk, now)
-            log.warning(
-                "work order %d resumed after a lost worker (attempt %d)", pk, order.attempts
-            )
-        return Claim(
-            order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
-        )
-
-
-def _may_start(settings: Settings, pk: int, now: dt.datetime) -> bool:
+    order = session.get(WorkOrder, pk)
+    if order is None:
+        raise WorkOrderNotFound(f"no work order with pk {pk}")
     # Only a queued order is checked: a running one resumes whatever its window says.
-    with session_scope(settings.sqlalchemy_url) as session:
-        order = session.get(WorkOrder, pk)
-        if order is None:
-            raise WorkOrderNotFound(f"no work order with pk {pk}")
-        if order.state != WorkOrderState.QUEUED:
-            return True
-        held = hold_on(session, order.queue)
-        if held is not None:
-            # Published before the hold: back to unpublished, to be published on release.
-            session.execute(
-                update(WorkOrder)
-                .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
-                .values(published_at=None, state_reason=f"waiting: {held.describe()}")
-            )
-            log.info("work order %d not started: %s", pk, held.describe())
-            return False
-        # Windows and visibility are judged in the observatory's civil time.
-        decision = start_decision(settings, dict(order.payload), utc_now(settings))
-        if decision.verdict is Verdict.START:
-            return True
-        values: dict[str, Any] = {"state_reason": decision.reason, "updated_at": now}
-        if decision.verdict is Verdict.CANCEL:
-            values |= {"state": WorkOrderState.CANCELLED, "finished_at": now}
-        else:
-            values |= {"published_at": None, "ready_at": decision.until}
-        # Conditional, like the claim itself: a concurrent delivery may have started it.
+    if order.state == WorkOrderState.QUEUED and not _may_start(session, settings, order, now):
+        return None
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(WorkOrder)
+        .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
+        .values(
+            state=WorkOrderState.RUNNING,
+            state_reason=None,
+            started_at=now,
+            updated_at=now,
+            attempts=WorkOrder.attempts + 1,
+        )
+    )
+    taken = result.rowcount
+    session.refresh(order)
+    if not taken:
+        if not (redelivered and order.state == WorkOrderState.RUNNING):
+            log.info("work order %d is %s; this delivery does nothing", pk, order.state)
+            return None
+        order.attempts += 1
+        order.updated_at = now
+        _close_abandoned_steps(session, pk, now)
+        log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
+    return Claim(
+        order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
+    )
+
+
+def _may_start(session: Session, settings: Settings, order: WorkOrder, now: dt.datetime) -> bool:
+    held = hold_on(session, order.queue)
+    if held is not None:
+        # Published before the hold: back to unpublished, to be published on release.
         session.execute(
             update(WorkOrder)
-            .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
-            .values(**values)
+            .where(WorkOrder.pk == order.pk, WorkOrder.state == WorkOrderState.QUEUED)
+            .values(published_at=None, state_reason=f"waiting: {held.describe()}")
         )
-        log.info("work order %d not started (%s): %s", pk, decision.verdict, decision.reason)
+        log.info("work order %d not started: %s", order.pk, held.describe())
         return False
+    # Windows and visibility are judged in the observatory's civil time.
+    decision = start_decision(settings, dict(order.payload), utc_now(settings))
+    if decision.verdict is Verdict.START:
+        return True
+    values: dict[str, Any] = {"state_reason": decision.reason, "updated_at": now}
+    if decision.verdict is Verdict.CANCEL:
+        values |= {"state": WorkOrderState.CANCELLED, "finished_at": now}
+    else:
+        values |= {"published_at": None, "ready_at": decision.until}
+    # Conditional, like the claim itself: a concurrent delivery may have started it.
+    session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.pk == order.pk, WorkOrder.state == WorkOrderState.QUEUED)
+        .values(**values)
+    )
+    log.info("work order %d not started (%s): %s", order.pk, decision.verdict, decision.reason)
+    return False
 
 
 def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:
@@ -138,10 +139,16 @@ def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:
 def finish(settings: Settings, pk: int, state: WorkOrderState, reason: str | None = None) -> None:
     """Move a running order to its end state (see the transition table)."""
     with session_scope(settings.sqlalchemy_url) as session:
-        order = session.get(WorkOrder, pk)
-        if order is None:
-            raise WorkOrderNotFound(f"no work order with pk {pk}")
-        transition(order, state, reason)
+        finish_in(session, pk, state, reason)
+
+
+def finish_in(session: Session, pk: int, state: WorkOrderState, reason: str | None = None) -> None:
+    """:func:`finish` in the caller's transaction (with the last step run's end, say).
+    Raises WorkOrderNotFound, or InvalidTransition when the order may not end so."""
+    order = session.get(WorkOrder, pk)
+    if order is None:
+        raise WorkOrderNotFound(f"no work order with pk {pk}")
+    transition(order, state, reason)
 
 
 def cancel(settings: Settings, pk: int, reason: str) -> bool:
