@@ -5,7 +5,10 @@ A work order adds what makes it trustworthy: the SQL rows written on receipt, th
 the step run and the finish. This measures what that costs:
 
 - latency: submit (or ``send_task``) to start, one at a time, median of ``count``;
-- throughput: ``count`` sent at once, first send to last end, in orders per second.
+- throughput: ``count`` sent at once, first send to last end, in orders per second;
+- HTTP intake: ``http_orders`` posted at once to ``observatory api`` by ``http_clients``
+  clients; the rate at which they were stored and published, and a check that every one
+  was stored, published and run (none lost).
 
 The stack is private to the run: an embedded Redis on a free port, SQLite in a temporary
 folder, the bundled simulator and one dome worker (``workers.bench_app``, which also knows
@@ -25,13 +28,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import select
+import requests
+from sqlalchemy import func, select
 
 from observatory.db.migrate import upgrade
 from observatory.db.models import WorkOrder
@@ -184,8 +189,86 @@ def _summary(latencies: list[float], count: int, span_s: float) -> dict[str, flo
     }
 
 
-def run_overhead_benchmark(count: int = 50, workdir: Path | None = None) -> dict[str, Any]:
-    """Both paths measured on one private stack, bare first to warm the worker."""
+HTTP_TOKEN = "bench-" + uuid.uuid4().hex
+
+
+@contextmanager
+def http_intake(settings: Settings, folder: Path) -> Iterator[str]:
+    """``observatory api`` on a free port of this stack; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "OBSERVATORY_API__TOKENS": HTTP_TOKEN}
+    api = subprocess.Popen(
+        [sys.executable, "-m", "observatory.cli.main", "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "api.log", "wb"),  # noqa: SIM115 (closed with the process)
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(partial(_answers, base), 60, "the HTTP intake to answer")
+        yield base
+    finally:
+        api.terminate()
+        api.wait(30)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/health", timeout=2).status_code < 500
+    except requests.ConnectionError:
+        return False
+
+
+def measure_http_burst(
+    settings: Settings, base: str, count: int, clients: int
+) -> dict[str, float | int]:
+    """Post ``count`` dome_status orders at once from ``clients`` threads; the rate at which
+    the intake stored and published them, and how many were lost (not stored, not
+    published, or not run to the end). Raises RuntimeError when any request failed."""
+    run = uuid.uuid4().hex[:8]
+    headers = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+
+    def post_share(client: int) -> list[dict[str, Any]]:
+        with requests.Session() as session:
+            return [
+                session.post(
+                    f"{base}/work-orders", json=_order(run, index), headers=headers, timeout=60
+                ).json()
+                for index in range(client, count, clients)
+            ]
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        receipts = [r for share in pool.map(post_share, range(clients)) for r in share]
+    span_s = time.monotonic() - started
+    refused = [r for r in receipts if "pk" not in r]
+    if refused:
+        raise RuntimeError(f"benchmark: {len(refused)} orders refused, e.g. {refused[0]}")
+    pks = [int(r["pk"]) for r in receipts]
+    _wait(lambda: _orders_done(settings, pks), 120 + count, "every HTTP work order")
+    with session_scope(settings.sqlalchemy_url) as session:
+        stored = session.scalar(
+            select(func.count()).where(
+                WorkOrder.order_id.like(f"bench-{run}-%"),
+                WorkOrder.published_at.is_not(None),
+                WorkOrder.state == "succeeded",
+            )
+        )
+    return {
+        "orders": count,
+        "clients": clients,
+        "published_receipts": sum(bool(r["published"]) for r in receipts),
+        "lost": count - int(stored or 0),
+        "per_second": count / span_s,
+    }
+
+
+def run_overhead_benchmark(
+    count: int = 50, workdir: Path | None = None, http_orders: int = 1000, http_clients: int = 8
+) -> dict[str, Any]:
+    """Both paths measured on one private stack, bare first to warm the worker; then the
+    HTTP burst (none when ``http_orders`` is 0)."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-overhead-", dir=workdir) as folder,
         private_stack(Path(folder)) as settings,
@@ -197,6 +280,10 @@ def run_overhead_benchmark(count: int = 50, workdir: Path | None = None) -> dict
         order_serial = measure_work_orders(settings, count, at_once=False)
         bare_burst = measure_bare_tasks(settings, count, at_once=True)
         order_burst = measure_work_orders(settings, count, at_once=True)
+        http_burst: dict[str, float | int] = {}
+        if http_orders:
+            with http_intake(settings, Path(folder)) as base:
+                http_burst = measure_http_burst(settings, base, http_orders, http_clients)
     return {
         "count": count,
         "bare_latency_median_s": bare_serial["latency_median_s"],
@@ -205,6 +292,8 @@ def run_overhead_benchmark(count: int = 50, workdir: Path | None = None) -> dict
         "work_order_per_second": order_burst["per_second"],
         "latency_ratio": order_serial["latency_median_s"] / bare_serial["latency_median_s"],
         "throughput_ratio": bare_burst["per_second"] / order_burst["per_second"],
+        "throughput_fraction": order_burst["per_second"] / bare_burst["per_second"],
+        "http_burst": http_burst,
         "details": {
             "bare_serial": bare_serial,
             "work_order_serial": order_serial,
@@ -223,9 +312,21 @@ def format_overhead(results: dict[str, Any]) -> str:
             f"  submit to start, median  work order {order_ms:7.1f} ms  bare task {bare_ms:7.1f} ms"
             f"  ratio {r['latency_ratio']:.2f}x",
             f"  throughput, all at once  work order {r['work_order_per_second']:7.1f} /s"
-            f"  bare task {r['bare_per_second']:7.1f} /s  {r['throughput_ratio']:.2f}x slower",
+            f"  bare task {r['bare_per_second']:7.1f} /s  {r['throughput_ratio']:.2f}x slower"
+            f" ({r['throughput_fraction']:.2f}x the bare rate)",
+            *_http_line(r["http_burst"]),
         ]
     )
+
+
+def _http_line(http: dict[str, Any]) -> list[str]:
+    if not http:
+        return []
+    return [
+        f"  HTTP intake, {http['orders']} orders at once by {http['clients']} clients:"
+        f" {http['per_second']:.1f} stored and published /s,"
+        f" {http['published_receipts']} published receipts, {http['lost']} lost"
+    ]
 
 
 if __name__ == "__main__":

@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--orders", type=int, default=50, help="work orders per overhead measurement (50)"
     )
     parser.add_argument(
+        "--http-orders",
+        type=int,
+        default=1000,
+        help="work orders posted at once to the HTTP intake by 8 clients (1000; 0: none)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("var/bench/bench.json"), help="figures file"
     )
     calibration.add_arguments(parser)
@@ -90,5 +96,7 @@ def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, 
         return bench_processor.format_processor(figures), figures
     from workers import bench_overhead
 
-    figures = bench_overhead.run_overhead_benchmark(options.orders, options.workdir)
+    figures = bench_overhead.run_overhead_benchmark(
+        options.orders, options.workdir, http_orders=options.http_orders
+    )
     return bench_overhead.format_overhead(figures), figures

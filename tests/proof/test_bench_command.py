@@ -14,7 +14,8 @@ def test_overhead_suite_measures_work_orders_against_bare_tasks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "bench.json"
-    assert main(["bench", "--only", "overhead", "--orders", "5", "--json", str(target)]) == 0
+    command = ["bench", "--only", "overhead", "--orders", "5", "--http-orders", "40"]
+    assert main([*command, "--json", str(target)]) == 0
     figures = json.loads(target.read_text())["overhead"]
     assert figures["count"] == 5
     for key in ("bare_latency_median_s", "work_order_latency_median_s"):
@@ -26,4 +27,7 @@ def test_overhead_suite_measures_work_orders_against_bare_tasks(
     assert figures["throughput_ratio"] == pytest.approx(
         figures["bare_per_second"] / figures["work_order_per_second"]
     )
+    http = figures["http_burst"]
+    assert http["orders"] == 40 and http["clients"] == 8 and http["lost"] == 0
+    assert http["published_receipts"] == 40 and http["per_second"] > 0
     assert "work-order overhead" in capsys.readouterr().out
