@@ -20,7 +20,10 @@ ADMIN = "ops@example.org"
 
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path, smtp_server, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    database_url: str,
+    tmp_path,
+    smtp_server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Settings]:
     host, port, _ = smtp_server
     for key, value in {

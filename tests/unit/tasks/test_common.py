@@ -147,7 +147,7 @@ def test_an_order_sent_whole_by_another_program_is_stored_and_run(
 
 
 def test_an_order_sent_to_the_wrong_task_is_refused(settings: Settings, deliver: Deliver) -> None:
-    with pytest.raises(WorkOrderInvalid, match="observatory.dome.open, not observatory.dome"):
+    with pytest.raises(WorkOrderInvalid, match=r"observatory\.dome\.open, not observatory\.dome"):
         deliver(lambda _: {}, order=order("dome_open", "f2"))
 
 
