@@ -106,3 +106,7 @@ class OrderAmbiguous(ObservatoryError):
 
 class OrderCancelled(ObservatoryError):
     """A running order saw its cancel request and stopped; the message says who and why."""
+
+
+class AutofocusFailed(ObservatoryError):
+    """An autofocus run could not find best focus; the focuser was put back."""

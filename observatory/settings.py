@@ -60,6 +60,10 @@ class DeviceSettings(Section):
     covercalibrator_number: int = 0
     safetymonitor_address: str = "127.0.0.1:11111"
     safetymonitor_number: int = 0
+    # Optional: without an address no focuser command is ever sent (autofocus refused).
+    focuser_address: str | None = None
+    focuser_number: int = 0
+    focuser_move_timeout_s: float = 120.0
     # Seconds a device may take to reach a commanded state before DeviceTimeout.
     dome_move_timeout_s: float = 180.0
     shutter_timeout_s: float = 120.0
@@ -169,6 +173,18 @@ class TelescopeSettings(Section):
     # (None: not checked there; the devices still refuse what they cannot do).
     filters: list[str] | None = None
     max_binning: int | None = Field(default=None, ge=1)
+
+
+class FocusSettings(Section):
+    """Autofocus defaults (an ``autofocus`` order may override each)."""
+
+    exposure_s: float = Field(default=5.0, gt=0.0)
+    # Focuser steps between frames, and frames in a sweep (centred on the start).
+    step: int = Field(default=40, ge=1)
+    points: int = Field(default=9, ge=5, le=31)
+    binning: int = Field(default=1, ge=1, le=8)
+    # Stars with a peak above this (ADU) are left out of the half-flux diameters.
+    saturation_adu: float = Field(default=60000.0, gt=0.0)
 
 
 class SchedulingSettings(Section):
@@ -314,6 +330,7 @@ class Settings(BaseSettings):
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     telescope: TelescopeSettings = Field(default_factory=TelescopeSettings)
+    focus: FocusSettings = Field(default_factory=FocusSettings)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     fileserver: FileServerSettings = Field(default_factory=FileServerSettings)

@@ -15,9 +15,11 @@ from typing import Any
 from celery import Task, shared_task
 
 from observatory.db.models import WorkOrderState
+from observatory.errors import AutofocusFailed
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings, get_settings
+from observatory.telescope.autofocus import autofocus as autofocus_sequence
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe as observe_sequence
 from observatory.telescope.rig import TelescopeRig
@@ -35,6 +37,8 @@ def _rig() -> TelescopeRig:
 
 
 def _end_state(error: Exception) -> WorkOrderState:
+    if isinstance(error.__cause__, AutofocusFailed):
+        return WorkOrderState.FAILED  # its frames are not a partial result
     if isinstance(error, SequenceInterrupted) and error.frames_written:
         return WorkOrderState.PARTIAL
     if isinstance(error, TargetNotObservable):
@@ -70,3 +74,10 @@ def calibration_frames(
     self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     return _run(self, "calibration_frames", take_calibration_frames, work_order_pk, order)
+
+
+@shared_task(bind=True, name="observatory.telescope.autofocus")
+def autofocus(
+    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return _run(self, "autofocus", autofocus_sequence, work_order_pk, order)

@@ -456,3 +456,34 @@ class QueueHold(Base):
 
     def __repr__(self) -> str:
         return f"QueueHold(queue={self.queue!r}, held_by={self.held_by!r}, held_at={self.held_at})"
+
+
+class FocusRun(Base):
+    """One autofocus run: the V-curve measured, its fit, and where the focuser was left.
+
+    ``positions``, ``hfd_px`` and ``stars`` are parallel lists, one entry per frame (an
+    HFD of None: no star measured). ``best_position`` is None when the fit failed, and
+    ``reason`` then says why; the focuser was put back at ``position_before``.
+    """
+
+    __tablename__ = "focus_runs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    filter: Mapped[str | None] = mapped_column(String(64))
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    exposure_s: Mapped[float] = mapped_column(Float)
+    positions: Mapped[list[Any]] = mapped_column(json_list(), default=list)
+    hfd_px: Mapped[list[Any]] = mapped_column(json_list(), default=list)
+    stars: Mapped[list[Any]] = mapped_column(json_list(), default=list)
+    fit: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
+    best_position: Mapped[float | None] = mapped_column(Float)
+    position_before: Mapped[int] = mapped_column(Integer)
+    position_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"FocusRun(pk={self.pk}, filter={self.filter!r}, best={self.best_position})"

@@ -176,6 +176,28 @@ class ObservationOrder(WorkOrderBase):
         return self
 
 
+class AutofocusOrder(WorkOrderBase):
+    """Find best focus: frames at a sweep of focuser positions around the present one,
+    their stars' half-flux diameters fitted by a V-curve, the focuser moved to its
+    minimum. Each field left out takes the ``focus`` settings; without ``ra``/``dec`` the
+    field is the zenith's."""
+
+    request: Literal["autofocus"]
+    filter: Text | None = None
+    exposure_s: float | None = Field(default=None, gt=0.0, le=600.0, allow_inf_nan=False)
+    step: int | None = Field(default=None, ge=1, le=10000)
+    points: int | None = Field(default=None, ge=5, le=31)
+    binning: int | None = Field(default=None, ge=1, le=8)
+    ra: float | None = Field(default=None, ge=0.0, lt=360.0, allow_inf_nan=False)
+    dec: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _coordinates_together(self) -> AutofocusOrder:
+        if (self.ra is None) != (self.dec is None):
+            raise ValueError("ra and dec must be given together")
+        return self
+
+
 class DarkSpec(_Strict):
     exposure_s: PositiveSeconds
     count: int = Field(default=10, ge=1, le=1000)
@@ -248,6 +270,7 @@ WorkOrder = Annotated[
     | DomeSetAzimuthOrder
     | DomeGotoOrder
     | ObservationOrder
+    | AutofocusOrder
     | CalibrationFramesOrder
     | CalibrateFileBatchOrder
     | ResumeFileBatchOrder

@@ -36,6 +36,7 @@ DEFAULT_PRIORITY: dict[str, float] = {
     "dome_open": 7.0,
     "dome_set_azimuth": 7.0,
     "dome_goto": 7.0,
+    "autofocus": 6.0,  # before the observations it focuses
     "observation": 5.0,
     "calibration_frames": 4.0,
     "calibrate_file_batch": 3.0,

@@ -24,6 +24,7 @@ ROUTES: dict[str, Route] = {
     "dome_goto": Route("dome", "observatory.dome.goto"),
     "observation": Route("telescope", "observatory.telescope.observe"),
     "calibration_frames": Route("telescope", "observatory.telescope.calibration_frames"),
+    "autofocus": Route("telescope", "observatory.telescope.autofocus"),
     "calibrate_file_batch": Route("processor", "observatory.processor.calibrate_file_batch"),
     "resume_file_batch": Route("processor", "observatory.processor.resume_file_batch"),
     "restart_file_batch": Route("processor", "observatory.processor.restart_file_batch"),

@@ -12,7 +12,16 @@ from observatory.settings import Settings
 log = logging.getLogger(__name__)
 
 DEVICES = frozenset(
-    {"dome", "mount", "camera", "filterwheel", "covercalibrator", "safetymonitor", "supervisor"}
+    {
+        "dome",
+        "mount",
+        "camera",
+        "filterwheel",
+        "focuser",
+        "covercalibrator",
+        "safetymonitor",
+        "supervisor",
+    }
 )
 
 

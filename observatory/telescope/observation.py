@@ -65,9 +65,9 @@ def _observe(run: OrderRun, target: Target, exposures: list[ExposureSpec]) -> di
     run.phase("opening")
     rig.safety.require_safe()
     run.open_dome()
-    _uncover(run)
+    uncover(run)
     run.phase("slewing")
-    unparked = _point(run, target)
+    unparked = point_at(run, target)
     focal_length_mm = rig.mount.focal_length_mm()
     run.phase("exposing")
     for spec in exposures:
@@ -95,7 +95,7 @@ def _observe(run: OrderRun, target: Target, exposures: list[ExposureSpec]) -> di
     return {"target": target.name, "ra_deg": target.ra_deg, "dec_deg": target.dec_deg}
 
 
-def _uncover(run: OrderRun) -> None:
+def uncover(run: OrderRun) -> None:
     panel = run.rig.panel
     before = panel.status()
     panel.lamp_off()
@@ -104,7 +104,7 @@ def _uncover(run: OrderRun) -> None:
         run.event("covercalibrator", "cover_opened")
 
 
-def _point(run: OrderRun, target: Target) -> bool:
+def point_at(run: OrderRun, target: Target) -> bool:
     """Unpark, track and slew; returns whether the mount was parked before."""
     mount = run.rig.mount
     was_parked = mount.status().at_park

@@ -9,6 +9,7 @@ from observatory.devices.camera import CameraAdapter
 from observatory.devices.covercalibrator import CoverCalibratorAdapter
 from observatory.devices.dome import DomeAdapter, DomeState
 from observatory.devices.filterwheel import FilterWheelAdapter
+from observatory.devices.focuser import FocuserAdapter
 from observatory.devices.mount import MountAdapter, MountState
 from observatory.devices.safety import SafetyMonitorAdapter
 from observatory.settings import Settings
@@ -25,6 +26,8 @@ class TelescopeRig:
     filterwheel: FilterWheelAdapter
     panel: CoverCalibratorAdapter
     safety: SafetyMonitorAdapter
+    # None when the settings name no focuser: then nothing is sent to one.
+    focuser: FocuserAdapter | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelescopeRig:
@@ -36,6 +39,7 @@ class TelescopeRig:
             filterwheel=FilterWheelAdapter(devices, telescope),
             panel=CoverCalibratorAdapter(devices, telescope),
             safety=SafetyMonitorAdapter(devices),
+            focuser=FocuserAdapter(devices) if devices.focuser_address else None,
         )
 
 

@@ -231,14 +231,20 @@ Body = Callable[[OrderRun], dict[str, Any]]
 
 
 def run_sequence(
-    settings: Settings, claim: Claim, rig: TelescopeRig, publish: Publisher, body: Body
+    settings: Settings,
+    claim: Claim,
+    rig: TelescopeRig,
+    publish: Publisher,
+    body: Body,
+    process_batch: bool = True,
 ) -> dict[str, Any]:
     """Run ``body`` inside a batch and the heartbeat; see the module docstring.
 
     Returns the body's outputs plus ``batch``, ``folder``, ``files`` and
-    ``calibration_order_pk``. Raises :class:`SequenceInterrupted` (chained) on any
-    exception of the body; other ``BaseException``\\ s are re-raised after the batch is
-    closed as failed.
+    ``calibration_order_pk`` (None with ``process_batch`` false: the batch is kept but
+    not sent to the processor, as for focus frames). Raises
+    :class:`SequenceInterrupted` (chained) on any exception of the body; other
+    ``BaseException``\\ s are re-raised after the batch is closed as failed.
     """
     with HeartbeatWriter(settings, claim.pk) as heartbeat:
         batch = BatchWriter(settings, claim.pk, claim.request)
@@ -265,13 +271,13 @@ def run_sequence(
         # No cancel check from here: the sequence is done, its batch is whole.
         heartbeat.update(phase="finishing")
         manifest = batch.finish()
-        receipt = submit_calibration(settings, batch, claim.pk, publish)
+        receipt = submit_calibration(settings, batch, claim.pk, publish) if process_batch else None
     return {
         **outputs,
         "batch": batch.name,
         "folder": str(batch.folder),
         "files": len(manifest["files"]),
-        "calibration_order_pk": receipt.pk,
+        "calibration_order_pk": receipt.pk if receipt is not None else None,
     }
 
 

@@ -38,7 +38,16 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Ite
         # (test_supervisor.py). Disabled, the open permit asks the safety monitor only.
         "OBSERVATORY_SUPERVISOR__ENABLED": "false",
     }
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
+    roles = (
+        "DOME",
+        "TELESCOPE",
+        "CAMERA",
+        "FILTERWHEEL",
+        "COVERCALIBRATOR",
+        "SAFETYMONITOR",
+        "FOCUSER",
+    )
+    for role in roles:
         env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

@@ -23,6 +23,7 @@ TABLES = {
     "device_events",
     "heartbeats",
     "queue_holds",
+    "focus_runs",
 }
 
 

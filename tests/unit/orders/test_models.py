@@ -60,7 +60,7 @@ def test_every_request_has_a_route_and_a_model() -> None:
         "dome_status": {}, "dome_open": {}, "dome_close": {}, "dome_park": {},
         "dome_set_azimuth": {"azim": 90.0}, "dome_goto": {"alt": 45.0, "az": 180.0},
         "observation": {"ra": 10.0, "dec": 20.0},
-        "calibration_frames": {"bias_count": 5},
+        "calibration_frames": {"bias_count": 5}, "autofocus": {"filter": "L"},
         "calibrate_file_batch": {"url": "/data/batch"},
         "resume_file_batch": {"batch": "b1"}, "restart_file_batch": {"batch": "b1"},
     }  # fmt: skip

@@ -1,0 +1,148 @@
+"""Half-flux diameters of the stars in a frame, and the V-curve they make across focus.
+
+Pure functions on arrays. The half-flux diameter (HFD) is the diameter of the circle
+holding half a star's flux; unlike the FWHM it stays well defined far from focus, where a
+star becomes a disc (or a doughnut behind a central obstruction). Across focuser positions
+``x`` the HFD follows a hyperbola, ``hfd(x) = a * sqrt(1 + ((x - c) / b) ** 2)``: ``a`` is
+the HFD at best focus, ``c`` the best position and ``a / b`` the slope of its asymptotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sep
+from numpy.typing import NDArray
+from scipy.ndimage import median_filter
+from scipy.optimize import curve_fit
+
+from observatory.errors import AutofocusFailed
+
+DETECTION_SIGMA = 5.0
+# A fit whose residuals exceed this share of the median HFD (plus the noise floor of an
+# HFD measurement) is not a V-curve: faint or smeared stars, clouds, a moving mount.
+MAX_RELATIVE_RMS = 0.1
+NOISE_RMS_PX = 0.3
+EDGE_PX = 16
+
+
+@dataclass(frozen=True)
+class StarSizes:
+    """The HFD (pixels, median over measured stars) of one frame and how many stars."""
+
+    hfd_px: float | None
+    stars: int
+
+
+def measure_hfd(image: NDArray[np.generic], saturation_adu: float = 60000.0) -> StarSizes:
+    """The median HFD of the stars of ``image`` (rows, columns) whose peak stays below
+    ``saturation_adu``, away from the edges; ``hfd_px`` None when none was found.
+
+    A 3 x 3 median first removes hot pixels and cosmic-ray hits, which would otherwise
+    outnumber the stars of a raw frame and pin the median HFD near one pixel; it widens
+    every star alike, so the position of the curve's minimum does not move."""
+    data = median_filter(np.asarray(image, dtype=np.float32), size=3)
+    background = sep.Background(data)
+    data = data - background.back()
+    found = sep.extract(data, DETECTION_SIGMA, err=background.globalrms, minarea=5)
+    if len(found) == 0:
+        return StarSizes(None, 0)
+    ny, nx = data.shape
+    keep = (found["flag"] == 0) & (found["peak"] + background.globalback < saturation_adu)
+    keep &= (found["x"] > EDGE_PX) & (found["x"] < nx - EDGE_PX)
+    keep &= (found["y"] > EDGE_PX) & (found["y"] < ny - EDGE_PX)
+    stars = found[keep]
+    if len(stars) == 0:
+        return StarSizes(None, 0)
+    rmax = np.clip(8.0 * stars["a"], 6.0, 60.0)
+    radius, flags = sep.flux_radius(
+        data, stars["x"], stars["y"], rmax, 0.5, normflux=stars["flux"], subpix=5
+    )
+    good = (flags == 0) & np.isfinite(radius) & (radius > 0)
+    if not good.any():
+        return StarSizes(None, 0)
+    return StarSizes(float(np.median(2.0 * radius[good])), int(good.sum()))
+
+
+def hyperbola(x: NDArray[np.float64], a: float, b: float, c: float) -> NDArray[np.float64]:
+    """The V-curve model: HFD at focuser position ``x``."""
+    return a * np.sqrt(1.0 + ((x - c) / b) ** 2)
+
+
+@dataclass(frozen=True)
+class VCurveFit:
+    """A fitted V-curve: best position ``c`` (steps), HFD there ``a`` (pixels), asymptote
+    scale ``b`` (steps), and the RMS of the residuals (pixels)."""
+
+    a_px: float
+    b_steps: float
+    best_position: float
+    rms_px: float
+
+
+def fit_v_curve(
+    positions: list[int], hfds_px: list[float | None], min_points: int = 5
+) -> VCurveFit:
+    """Fit the hyperbola to the measured points (None HFDs are frames without stars).
+
+    Raises :class:`AutofocusFailed` saying why when the points cannot give a trustworthy
+    best position: too few measured frames, the smallest HFD at an end of the sweep
+    (best focus outside it), a curve too flat to show a minimum, or a fit that does not
+    converge or puts the minimum outside the sweep.
+    """
+    measured = [(p, h) for p, h in zip(positions, hfds_px, strict=True) if h is not None]
+    if len(measured) < min_points:
+        raise AutofocusFailed(
+            f"only {len(measured)} of {len(positions)} frames had stars to measure;"
+            f" at least {min_points} are needed"
+        )
+    x = np.array([p for p, _ in measured], dtype=np.float64)
+    y = np.array([h for _, h in measured], dtype=np.float64)
+    lowest = int(np.argmin(y))
+    if lowest in (0, len(x) - 1):
+        side = "below" if lowest == 0 else "above"
+        raise AutofocusFailed(
+            f"the smallest HFD ({y[lowest]:.2f} px) is at the end of the sweep, position"
+            f" {x[lowest]:.0f}: best focus lies {side} it; recentre the sweep"
+        )
+    if min(y[0], y[-1]) < 1.25 * y[lowest]:
+        raise AutofocusFailed(
+            f"the curve is too flat (HFD {y[0]:.2f}, {y[lowest]:.2f}, {y[-1]:.2f} px at the"
+            " ends and the middle): widen the step"
+        )
+    # Asymptote slope (px per step) from the steeper side, for the starting guess.
+    slope = max((y[0] - y[lowest]) / (x[lowest] - x[0]), (y[-1] - y[lowest]) / (x[-1] - x[lowest]))
+    guess = (y[lowest], max(y[lowest] / slope, 1.0), x[lowest])
+    span = x[-1] - x[0]
+    try:
+        params, _ = curve_fit(
+            hyperbola, x, y, p0=guess,
+            bounds=([1e-3, 1e-3, x[0] - span], [np.inf, np.inf, x[-1] + span]),
+            maxfev=5000,
+        )  # fmt: skip
+    except (RuntimeError, ValueError) as error:
+        raise AutofocusFailed(f"the V-curve fit did not converge: {error}") from error
+    a, b, c = (float(v) for v in params)
+    if not x[0] <= c <= x[-1]:
+        raise AutofocusFailed(
+            f"the fitted best position {c:.0f} lies outside the sweep {x[0]:.0f}..{x[-1]:.0f}"
+        )
+    rms = float(np.sqrt(np.mean((hyperbola(x, a, b, c) - y) ** 2)))
+    allowed_rms = MAX_RELATIVE_RMS * float(np.median(y)) + NOISE_RMS_PX
+    if rms > allowed_rms:
+        raise AutofocusFailed(
+            f"the points do not follow a V-curve (residuals {rms:.2f} px RMS, more than"
+            f" {allowed_rms:.2f}): stars too faint or too defocused to measure?"
+        )
+    return VCurveFit(a, b, c, rms)
+
+
+def sweep_positions(centre: int, step: int, points: int, max_step: int) -> list[int]:
+    """``points`` positions ``step`` apart centred on ``centre``, shifted (not clipped)
+    to stay within 0..max_step; raises ValueError when they cannot fit."""
+    span = step * (points - 1)
+    if span > max_step:
+        raise ValueError(f"a sweep of {points} x {step} steps exceeds the focuser's range")
+    first = min(max(centre - span // 2, 0), max_step - span)
+    return [first + i * step for i in range(points)]
