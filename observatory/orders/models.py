@@ -163,7 +163,8 @@ class ObservationOrder(WorkOrderBase):
     exposures: list[ExposureSpec] | None = Field(default=None, min_length=1, max_length=100)
     not_before: Moment | None = None
     not_after: Moment | None = None
-    resolved: ResolvedTarget | None = None
+    # Written by the intake only (a submitted order carrying it is refused).
+    resolved: ResolvedTarget | None = Field(default=None, json_schema_extra={"readOnly": True})
 
     @model_validator(mode="after")
     def _target_given(self) -> ObservationOrder:

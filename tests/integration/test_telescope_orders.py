@@ -3,19 +3,28 @@ the simulator -> a FITS batch, its rows, and the follow-up calibration order."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alpaca.telescope import Telescope
 from astropy.io import fits
 from sqlalchemy import select
 
+from observatory.clock import simulated_clock
 from observatory.db.models import Exposure, FileBatch, Heartbeat, StepRun, WorkOrder
 from observatory.db.session import session_scope
 from observatory.settings import Settings
-from observatory.stack import Stack
+from observatory.stack import DEVICE_ROLES, Stack
+from tests.helpers import free_port, wait_for
+from tests.integration.conftest import worker_ready
 from tests.integration.test_dome_orders import order, outcome, submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -111,3 +120,114 @@ def test_observation_and_calibration_frames_make_batches(stack: Stack) -> None:
         assert run.step == "observe" and run.outputs["files"] == 2
         beat = session.get_one(Heartbeat, "telescope-worker")
         assert beat.details["phase"] == "idle"
+
+
+# --- the original design's words, as written, on a simulated night ----------------------
+
+# At this instant (simulated) the night is dark at the site and both the design's example
+# field (RA 132.2, Dec +34.3) and M 31 stand about 42 degrees high.
+DESIGN_NIGHT_UTC = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+DESIGN_EXAMPLE = {
+    "id": "1",
+    "request": "observation",
+    "priority": None,
+    "datetime": "2019-03-05T14:34:54.234",
+    "ra": 132.23356,
+    "dec": 34.254534,
+    "user": "Main Module",
+}
+
+
+@pytest.fixture(scope="module")
+def design_night(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A stack of its own whose simulated clock reads :data:`DESIGN_NIGHT_UTC`, with the
+    embedded default's settings (its default exposure plan and filter wheel)."""
+    data_dir = tmp_path_factory.mktemp("design-night")
+    simulator = f"127.0.0.1:{(port := free_port())}"
+    settings = stack_settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database_url": f"sqlite:///{data_dir / 'observatory.db'}",
+            "embedded_redis_port": free_port(),
+            "clock": simulated_clock(DESIGN_NIGHT_UTC, 20.0),
+            "simulator": stack_settings.simulator.model_copy(update={"port": port}),
+            "devices": stack_settings.devices.model_copy(
+                update={f"{role}_address": simulator for role in DEVICE_ROLES}
+            ),
+        }
+    )
+    running = Stack(settings, processor_concurrency=1, with_beat=False)
+    try:
+        running.start()
+        for queue in ("dome", "telescope", "processor"):
+            wait_for(
+                lambda q=queue: worker_ready(running.log_path(f"worker-{q}")),
+                90,
+                message=f"the {queue} worker to be ready",
+            )
+        yield running
+    finally:
+        running.stop()
+
+
+def cli_submit(stack: Stack, order: dict[str, Any], *extra: str) -> subprocess.CompletedProcess:
+    """``observatory submit - [extra]`` as an operator runs it against ``stack``."""
+    return subprocess.run(
+        [sys.executable, "-m", "observatory.cli.main", "submit", "-", *extra],
+        input=json.dumps(order),
+        env={**os.environ, **stack.child_env()},
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+
+
+def stored_payload(settings: Settings, order_id: str) -> dict[str, Any]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return session.scalars(
+            select(WorkOrder.payload).where(WorkOrder.order_id == order_id)
+        ).one()
+
+
+@pytest.mark.slow
+def test_the_design_example_and_an_m31_order_succeed_as_written(design_night: Stack) -> None:
+    settings = design_night.settings
+    example = cli_submit(design_night, DESIGN_EXAMPLE, "--wait", "--timeout", "240")
+    assert example.returncode == 0, example.stderr
+    assert example.stdout.splitlines() == ["1", "succeeded"]
+    plan = [spec.model_dump() for spec in settings.telescope.default_exposures]
+    assert plan and stored_payload(settings, "1")["exposures"] == plan
+
+    m31 = {**DESIGN_EXAMPLE, "id": "m31", "target": "M 31"}
+    del m31["ra"], m31["dec"]
+    named = cli_submit(design_night, m31, "--wait", "--timeout", "240")
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.splitlines() == ["m31", "succeeded"]
+    payload = stored_payload(settings, "m31")
+    assert payload["resolved"]["name"] == "NGC0224"
+    assert payload["resolved"]["source"].startswith("OpenNGC")
+    with session_scope(settings.sqlalchemy_url) as session:
+        pk = session.scalars(select(WorkOrder.pk).where(WorkOrder.order_id == "m31")).one()
+    batch, rows, _ = check_batch(settings, pk)
+    assert len(rows) == sum(spec["count"] for spec in plan)
+    with fits.open(Path(batch.path) / rows[0].path) as hdul:
+        header = hdul[0].header
+    # The mount pointed at M 31 (J2000 00h42m44s +41d16m).
+    assert abs(header["DEC"] - 41.269) < 0.2
+    assert abs(header["RA"] - 10.685) < 0.3
+
+
+@pytest.mark.slow
+def test_an_unknown_name_exits_2_and_nothing_runs(design_night: Stack) -> None:
+    unknown = {**DESIGN_EXAMPLE, "id": "nowhere", "target": "Nowhere Nebula"}
+    del unknown["ra"], unknown["dec"]
+    refused = cli_submit(design_night, unknown)
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert refused.stderr.startswith("invalid work order: target: 'Nowhere Nebula' is not a name")
+    assert refused.stderr.count("\n") == 1
+    with session_scope(design_night.settings.sqlalchemy_url) as session:
+        row = session.scalars(select(WorkOrder).where(WorkOrder.order_id == "nowhere")).one()
+        assert row.state == "rejected" and row.published_at is None

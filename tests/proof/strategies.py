@@ -44,6 +44,10 @@ NOT_TEXT = st.one_of(
 )
 NOT_NUMBER = st.one_of(
     st.none(),
+    # JSON types are strict: a boolean is not a number, nor is a number written as text.
+    st.booleans(),
+    st.floats(min_value=0.0, max_value=80.0).map(str),
+    st.integers(min_value=0, max_value=80).map(str),
     st.text(alphabet="abcxyz :/", min_size=1, max_size=12),
     st.lists(st.floats(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
@@ -78,11 +82,56 @@ def valid_order(request: str) -> dict[str, Any]:
     }
 
 
+# Characters an id or user must not carry: controls (NUL first: PostgreSQL cannot store
+# it), bidirectional format marks (text that reads otherwise than it is), line breaks
+# (forged log lines).
+UNPRINTABLE = st.sampled_from(
+    ["\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\u200e", "\u200f", "\u202e", "\u2028", "\ufeff"]
+)
+
+
+def _hostile(order: dict[str, Any], **fields: Any) -> Malformed:
+    named = next(iter(fields))
+    return Malformed({**order, **fields}, named)
+
+
+def hostile_examples() -> list[Malformed]:
+    """The hostile and sloppy orders an operator found stored and published over HTTP,
+    each with the field its refusal must name."""
+    dome = valid_order("dome_set_azimuth")
+    observation = valid_order("observation")
+    batch = valid_order("calibrate_file_batch")
+    by_name = {k: v for k, v in observation.items() if k not in {"ra", "dec"}}
+    return [
+        _hostile(dome, azimuth=True),
+        _hostile(dome, azimuth_deg="132.2"),
+        _hostile(observation, ra="132.2"),
+        _hostile(observation, dec=False),
+        _hostile(dome, id="evil\x00\u202eorder"),
+        _hostile(dome, id="\u200fright-to-left"),
+        _hostile(dome, user="fuzzer\nforged log line"),
+        _hostile(dome, user="x" * 129),
+        _hostile(by_name, target="No Such Nebula 12345"),
+        _hostile(batch, url="file:///etc/passwd"),
+        _hostile(batch, url="/"),
+        _hostile(batch, url="../../../../etc"),
+        _hostile(batch, url="http://127.0.0.1:6399/"),
+        _hostile(batch, url="http://169.254.169.254/latest/"),
+    ]
+
+
 @st.composite
 def malformed_orders(draw: st.DrawFn) -> Malformed:
     request = draw(st.sampled_from(sorted(VALID_FIELDS)))
     order = valid_order(request)
-    kind = draw(st.sampled_from(["missing", "wrong_type", "unknown_field", "out_of_range"]))
+    kind = draw(
+        st.sampled_from(["missing", "wrong_type", "unknown_field", "out_of_range", "unprintable"])
+    )
+    if kind == "unprintable":
+        field = draw(st.sampled_from(["id", "user"]))
+        at = draw(st.integers(min_value=0, max_value=len(order[field])))
+        order[field] = order[field][:at] + draw(UNPRINTABLE) + order[field][at:]
+        return Malformed(order, field)
     if kind == "missing":
         field = draw(
             st.sampled_from(sorted({"datetime", "request"} | REQUIRED_FIELDS.get(request, set())))

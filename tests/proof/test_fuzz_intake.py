@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -33,7 +33,7 @@ from observatory.errors import WorkOrderInvalid
 from observatory.intake import submit
 from observatory.settings import Settings, get_settings
 from tests.helpers import free_port, wait_for
-from tests.proof.strategies import Malformed, malformed_orders
+from tests.proof.strategies import Malformed, hostile_examples, malformed_orders
 
 API_TOKEN = "fuzz-token"
 
@@ -42,6 +42,13 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+def with_hostile_examples(test: Any) -> Any:
+    """Run ``test`` on each of the hostile orders explicitly, besides the drawn ones."""
+    for hostile in reversed(hostile_examples()):
+        test = example(malformed=hostile)(test)
+    return test
 
 
 class RefusingBroker:
@@ -94,6 +101,7 @@ def assert_refused_cleanly(settings: Settings, malformed: Malformed, message: st
 
 @FUZZ
 @given(malformed=malformed_orders())
+@with_hostile_examples
 def test_python_intake_refuses_malformed_orders(
     intake_settings: Settings, malformed: Malformed
 ) -> None:
@@ -104,6 +112,7 @@ def test_python_intake_refuses_malformed_orders(
 
 @FUZZ
 @given(malformed=malformed_orders())
+@with_hostile_examples
 def test_cli_refuses_malformed_orders(intake_settings: Settings, malformed: Malformed) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
         json.dump(malformed.order, file)
@@ -169,6 +178,7 @@ def _answers(url: str) -> bool:
 
 @FUZZ
 @given(malformed=malformed_orders())
+@with_hostile_examples
 def test_http_intake_refuses_malformed_orders(
     intake_settings: Settings, api_url: str, malformed: Malformed
 ) -> None:
