@@ -12,6 +12,7 @@ everything passed: a refused archive leaves nothing behind.
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import tarfile
@@ -63,15 +64,24 @@ def staged(settings: Settings, url: str, name: str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    final = repository / name
-    if final.is_symlink():
+    try:
+        _swap_in(url, staging, repository / name)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise TransferRefused(f"refused {url}: {final} is a symbolic link")
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=repository))
-        final.rename(old / name)
-    staging.rename(final)
+
+
+def _swap_in(url: str, staging: Path, final: Path) -> None:
+    """Make ``staging`` the folder ``final``, an earlier copy removed; fetches of the same
+    batch on this host take turns (a lock file beside it)."""
+    with open(final.with_name(f".{final.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if final.is_symlink():
+            raise TransferRefused(f"refused {url}: {final} is a symbolic link")
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            final.rename(old / final.name)
+        staging.rename(final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

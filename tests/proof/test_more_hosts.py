@@ -69,6 +69,12 @@ def services(tmp_path: Path) -> Iterator[SharedServices]:
         database_url = server.create_database()
         (tmp_path / "services").mkdir()
         with shared_services(tmp_path / "services", database_url) as shared:
+            # The hosts serve their batches on loopback: the intake allows private
+            # addresses as the hosts' workers do (Host.worker_env), or it refuses the urls.
+            processor = shared.settings.processor.model_copy(
+                update={"allow_private_addresses": True}
+            )
+            shared.settings = shared.settings.model_copy(update={"processor": processor})
             yield shared
 
 

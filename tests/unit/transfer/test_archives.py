@@ -47,6 +47,15 @@ def tar_bytes(members: list[tarfile.TarInfo | tuple[str, bytes]], mode: str = "w
     return buffer.getvalue()
 
 
+def zip_with_symlink() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        info = zipfile.ZipInfo("sky.fits")
+        info.external_attr = (0o120777 << 16) | 0x20  # a Unix symbolic link
+        zipped.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
 def link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type, info.linkname = kind, target
@@ -59,10 +68,14 @@ def settings(make_settings: MakeSettings) -> Settings:
 
 
 def left_behind(settings: Settings) -> list[str]:
-    """What a refused archive left in the repository (the kept manifests aside)."""
+    """What a fetch left in the repository (the kept manifests and lock files aside)."""
     if not settings.repository_dir.exists():
         return []
-    return sorted(p.name for p in settings.repository_dir.iterdir() if p.name != ".manifests")
+    return sorted(
+        p.name
+        for p in settings.repository_dir.iterdir()
+        if p.name != ".manifests" and not p.name.endswith(".lock")
+    )
 
 
 def test_a_zip_served_by_a_query_url_is_extracted(settings: Settings, server: FaultServer):
@@ -122,6 +135,7 @@ HOSTILE = {
     "absolute member": (zip_bytes({"/etc/cron.d/evil": b"x"}), "absolute or Windows path"),
     "symlink in tar": (tar_bytes([link("sky.fits", "/etc/passwd", tarfile.SYMTYPE)]), "link"),
     "hard link in tar": (tar_bytes([link("sky.fits", "/etc/passwd", tarfile.LNKTYPE)]), "link"),
+    "symlink in zip": (zip_with_symlink(), "link or special file"),
     "device in tar": (tar_bytes([link("dev.fits", "", tarfile.CHRTYPE)]), "device"),
     "bomb": (zip_bytes({"big.fits": bytes(8 * 1024 * 1024)}), "decompression bomb"),
     "too many members": (
