@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from observatory.errors import WorkOrderInvalid
 from observatory.orders.models import (
+    AutofocusOrder,
     CalibrationFramesOrder,
     DarkSpec,
     ExposureSpec,
@@ -30,7 +31,8 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
     ``now`` (aware, the observatory's civil time) is the instant at which a body's position
     is taken when the order gives no window. Raises WorkOrderInvalid naming the field: an
     unknown name, no exposures and no default plan, a filter the wheel does not have or a
-    binning the camera cannot do (per ``telescope.filters`` and ``telescope.max_binning``).
+    binning the camera cannot do (per ``telescope.filters`` and ``telescope.max_binning``),
+    an autofocus without a focuser in the settings.
     """
     if isinstance(order, ObservationOrder):
         order = _with_exposures(settings, _with_coordinates(settings, order, now))
@@ -40,6 +42,8 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
         _check_binning(settings, "binning", order.binning)
         _check_train(settings, "flats", order.flats)
         _check_train(settings, "darks", order.darks)
+    elif isinstance(order, AutofocusOrder):
+        _check_focuser(settings, order)
     return order
 
 
@@ -103,3 +107,14 @@ def _check_binning(settings: Settings, field: str, binning: int) -> None:
     largest = settings.telescope.max_binning
     if largest is not None and binning > largest:
         raise WorkOrderInvalid(f"{field}: the camera bins at most {largest} x {largest}")
+
+
+def _check_focuser(settings: Settings, order: AutofocusOrder) -> None:
+    if settings.devices.focuser_address is None:
+        raise WorkOrderInvalid(
+            "request: autofocus needs a focuser, and none is configured (devices.focuser_address)"
+        )
+    if order.filter is not None:
+        _check_filter(settings, "filter", order.filter)
+    if order.binning is not None:
+        _check_binning(settings, "binning", order.binning)

@@ -131,3 +131,22 @@ def test_without_a_described_train_filters_and_binnings_are_left_to_the_devices(
     open_train = TelescopeSettings(default_exposures=TRAIN.default_exposures)
     exposures = [{"filter": "Z", "exposure_s": 10.0, "binning": 8}]
     assert settle(observation(ra=1.0, dec=2.0, exposures=exposures), open_train)
+
+
+def autofocus(**fields: Any) -> dict[str, Any]:
+    return {**observation(), "request": "autofocus", **fields}
+
+
+def test_autofocus_without_a_focuser_in_the_settings_is_refused() -> None:
+    without = Settings(telescope=TRAIN, devices={"focuser_address": None})
+    with pytest.raises(WorkOrderInvalid, match="focuser_address"):
+        settle_on_receipt(without, parse_order(autofocus()), NOW)
+
+
+def test_autofocus_checks_its_filter_and_binning_against_the_train() -> None:
+    with_focuser = Settings(telescope=TRAIN, devices={"focuser_address": "127.0.0.1:11111"})
+    settle_on_receipt(with_focuser, parse_order(autofocus(filter="Ha", binning=2)), NOW)
+    with pytest.raises(WorkOrderInvalid, match="filter: 'Y' is not in the filter wheel"):
+        settle_on_receipt(with_focuser, parse_order(autofocus(filter="Y")), NOW)
+    with pytest.raises(WorkOrderInvalid, match="binning: the camera bins at most 4"):
+        settle_on_receipt(with_focuser, parse_order(autofocus(binning=8)), NOW)
