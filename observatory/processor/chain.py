@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from observatory.db.models import StepRun, StepState, WorkOrderState
+from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
+from observatory.orders.cancel import CancelRequest
 from observatory.orders.lifecycle import Claim, finish
 from observatory.processor import astrometry, driver
 from observatory.processor.ingest import ingest_batch
@@ -91,14 +93,30 @@ def progress(
             .order_by(StepRun.pk)
         )
         latest = {run.step: (run.state, run.error) for run in runs}
+        cancel = cancel_asked(session, chain["work_order_pk"])
+    pending = [step for step in chain["steps"] if step not in latest]
+    solve_next = bool(pending) and pending[0] == "astrometry"
     return driver.Progress(
         steps=tuple(chain["steps"]),
         runs={step: StepState(state) for step, (state, _) in latest.items()},
         errors={step: error for step, (_, error) in latest.items() if error},
         policy=settings.processor.on_step_failure,
         units=units,
-        solver_missing=astrometry.solver_missing(settings),
+        # Asked only when astrometry is next: it looks for the solver's files.
+        solver_missing=astrometry.solver_missing(settings) if solve_next else None,
+        cancel=cancel,
     )
+
+
+def cancel_asked(session: Session, work_order_pk: int) -> str | None:
+    """Who asked the order to cancel and why ("cancelled by ops: clouds"), or None when
+    no one did: the processor's one reading of the request that
+    :mod:`observatory.orders.cancel` records on the order."""
+    order = session.get_one(WorkOrder, work_order_pk)
+    if order.cancel_requested_at is None:
+        return None
+    by, reason = order.cancelled_by or "", order.cancel_reason
+    return CancelRequest(order.cancel_requested_at, by, reason).describe()
 
 
 def advance(

@@ -35,8 +35,9 @@ class Progress:
 
     ``runs`` holds the state of the latest run of each step in this attempt of the order
     (``errors`` their error texts); ``units`` the units planned so far, by step;
-    ``solver_missing`` why plate solving cannot run here (None: it can); ``cancel`` why
-    the order was asked to cancel (None: it was not).
+    ``solver_missing`` why plate solving cannot run here (None: it can); ``cancel`` who
+    asked the order to cancel and why, as recorded on later steps and the order (None:
+    no cancel was asked).
     """
 
     steps: tuple[str, ...]
@@ -148,8 +149,7 @@ def decide(progress: Progress) -> Decision:
         return Finish(*end_state(progress.runs))
     step = pending[0]
     if progress.cancel is not None:
-        note = f"cancelled: {progress.cancel}"
-        return Stop(WorkOrderState.CANCELLED, note, tuple(pending), note)
+        return Stop(WorkOrderState.CANCELLED, progress.cancel, tuple(pending), progress.cancel)
     return _next_work(progress, step)
 
 

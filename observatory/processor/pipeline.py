@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from observatory.db.models import StepRun, StepState, WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError, StepFailed
+from observatory.orders.cancel import cancel_request
 from observatory.processor.astrometry import solve_unit
 from observatory.processor.lights import calibrate_light_unit
 from observatory.processor.locate import LocatedBatch, locate_batch
@@ -49,7 +50,14 @@ def run_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
 def unit_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     """Run one unit and describe what happened as JSON, for the step that gathers its
     units: ``{"label", "ok": True, "outputs"}`` or ``{"label", "ok": False, "error",
-    "traceback"}``. The error is not dropped: :func:`gather` raises it for the step."""
+    "traceback"}``. The error is not dropped: :func:`gather` raises it for the step.
+    A unit of an order (``work_order_pk``) asked to cancel before it starts does not run:
+    ``{"label", "ok": False, "cancelled": True, "error"}``."""
+    pk = unit.get("work_order_pk")
+    request = None if pk is None else cancel_request(settings, int(pk))
+    if request is not None:
+        return {"label": unit["label"], "ok": False, "cancelled": True,
+                "error": f"not run: {request.describe()}"}  # fmt: skip
     try:
         return {"label": unit["label"], "ok": True, "outputs": run_unit(settings, unit)}
     except Exception as error:  # noqa: BLE001  (carried to gather(), which raises it)

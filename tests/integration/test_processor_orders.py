@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame, StepRun
 from observatory.db.session import session_scope
+from observatory.orders.cancel import cancel_pk
 from observatory.processor import STEPS
 from observatory.settings import Settings
 from observatory.simulator.frames import write_batch
 from observatory.stack import Stack
+from tests.helpers import wait_for
 from tests.integration.test_dome_orders import outcome, submit
 from tests.unit.processor.conftest import Night, night  # noqa: F401  (fixture)
 
@@ -94,3 +96,18 @@ def test_failed_step_is_recorded_and_resumed_from(stack: Stack, night: Night) ->
     resumed = submit(settings, order("resume_file_batch", batch=folder.name))
     assert outcome(settings, resumed, 180).state == "partial"
     assert list(step_states(settings, resumed)) == list(STEPS[2:])
+
+
+def test_running_order_cancelled_skips_its_later_steps(stack: Stack, night: Night) -> None:  # noqa: F811
+    settings = stack.settings
+    folder = settings.batches_dir / "20261123-observation-903"
+    write_batch(folder, [*night.bias[:3], *night.darks[:3], *night.flats[:3], night.lights[0]])
+    calibrated_before = counts(settings)[2]
+    pk = submit(settings, order("calibrate_file_batch", url=str(folder)))
+    wait_for(lambda: "transfer" in step_states(settings, pk), 60, 0.02, "the transfer step")
+    assert cancel_pk(settings, pk, by="ops", reason="clouds").outcome == "requested"
+    ended = outcome(settings, pk, 120)
+    assert (ended.state, ended.state_reason) == ("cancelled", "cancelled by ops: clouds")
+    states = step_states(settings, pk)
+    assert states["transfer"] == "succeeded" and states["astrometry"] == "skipped"
+    assert counts(settings)[2] == calibrated_before  # the light step never ran

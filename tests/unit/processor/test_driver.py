@@ -123,8 +123,8 @@ def test_an_unknown_policy_is_refused_naming_it() -> None:
 
 
 def test_a_cancel_stops_before_the_next_step_and_skips_the_rest() -> None:
-    note = "cancelled: by ops: clouds"
-    answer = decide(Progress(STEPS, until("dark"), units=planned(), cancel="by ops: clouds"))
+    note = "cancelled by ops: clouds"
+    answer = decide(Progress(STEPS, until("dark"), units=planned(), cancel=note))
     assert answer == Stop(WorkOrderState.CANCELLED, note, STEPS[4:], note)
     # Asked before anything ran, the order does nothing at all.
     assert decide(Progress(STEPS, cancel="withdrawn")).skipped == STEPS
