@@ -47,7 +47,7 @@ class Corrections:
         card CALMISS (True when a needed correction was missing) and one HISTORY card
         per correction."""
         letters = "".join(_LETTERS[c] for c in CORRECTIONS if c in self.applied)
-        header["CALSTAT"] = (letters, "corrections applied: Overscan Trim Bias Dark Flat")
+        header["CALSTAT"] = (letters, "applied: Overscan Trim Bias Dark Flat")
         header["CALMISS"] = (self.incomplete, "a needed correction was missing (see HISTORY)")
         for correction in CORRECTIONS:
             for outcome, table in (("applied", self.applied), ("MISSING", self.missing),

@@ -91,6 +91,9 @@ class CalibratedRecord:
     solve_time_s: float | None
     stats: dict[str, Any]
     origin_url: str | None
+    # Corrections the frame needed but was calibrated without (processor
+    # missing_calibrations = "skip"): name -> why.
+    missing: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ def _calibrated(session: Session, batch_pks: list[int]) -> list[CalibratedRecord
             solve_time_s=frame.solve_time_s,
             stats=dict(frame.stats),
             origin_url=frame.origin_url,
+            missing=dict((frame.corrections or {}).get("missing", {})),
         )
         for frame, exposure, batch in rows
     ]

@@ -85,6 +85,7 @@ def render_page(page: PageInputs) -> str:
     sections = [
         _summary(page),
         _failures(page.failures),
+        _incomplete(content.calibrated),
         _timeline(page),
         _orders(content.orders),
         _steps(content.orders),
@@ -258,6 +259,21 @@ def _frames(frames: Sequence[CalibratedRecord], pictures: Mapping[int, FramePict
         figures.append(_figure("frame", f.pk, pictures.get(f.pk), caption, f"frame {f.path}"))
     body = "".join(figures) or '<p class="none">No calibrated frames this night.</p>'
     return f'<section id="frames"><h2>Calibrated frames ({len(frames)})</h2>{body}</section>'
+
+
+def _incomplete(frames: Sequence[CalibratedRecord]) -> str:
+    """The frames calibrated without a correction they needed, and why."""
+    rows = [
+        f"<tr><td>{e(f.batch)}</td><td>{e(f.path)}</td><td>{e(name)}</td><td>{e(why)}</td></tr>"
+        for f in frames
+        for name, why in f.missing.items()
+    ]
+    count = sum(1 for f in frames if f.missing)
+    table = _table(("Batch", "Frame", "Missing", "Why"), rows, "Every frame got every correction.")
+    return (
+        f'<section id="incomplete"><h2>Frames calibrated without a needed correction '
+        f"({count})</h2>{table}</section>"
+    )
 
 
 def _wcs_line(frame: CalibratedRecord) -> str:

@@ -113,3 +113,27 @@ name = "ProCCD"
 instrume = ["ProCCD 2k"]
 darks_needed = false
 """
+
+
+def theskyx_night(seed: int = 11) -> dict[str, list[Any]]:
+    """An amateur CCD as TheSkyX writes it: 'Bias Frame', 'Dark Frame', 'Light Frame',
+    OBJCTRA/OBJCTDEC sexagesimal, XBINNING/YBINNING, no overscan, and no flats."""
+    rng = np.random.default_rng(seed)
+    shape = (32, 48)
+    dark_current = 2.0 + rng.random(shape)
+
+    def frame(kind: str, exptime: float, signal: np.ndarray, minute: int) -> list[Any]:
+        data = uint16(BIAS_LEVEL_ADU + signal + rng.normal(0, READ_NOISE_ADU, shape))
+        return [primary(
+            data, IMAGETYP=kind, EXPTIME=exptime, XBINNING=1, YBINNING=1, FILTER="L",
+            DATE_OBS=f"2026-12-05T03:{minute:02d}:00", OBJCTRA="05 35 17.3",
+            OBJCTDEC="-05 23 28", CCD_TEMP=-20.0, INSTRUME="SBIG STL-11000M",
+        )]  # fmt: skip
+
+    night: dict[str, list[Any]] = {}
+    for k in range(3):
+        night[f"bias_{k}.fit"] = frame("Bias Frame", 0.0, np.zeros(shape), k)
+        night[f"dark_{k}.fit"] = frame("Dark Frame", 60.0, dark_current * 60, 5 + k)
+    for k in range(2):
+        night[f"m42_{k}.fit"] = frame("Light Frame", 60.0, dark_current * 60 + 800, 10 + k)
+    return night

@@ -24,6 +24,7 @@ from tests.unit.processor.rawframes import (
     PRO_PROFILE,
     PRO_TRIMSEC,
     pro_ccd_night,
+    theskyx_night,
     write_night,
 )
 
@@ -96,8 +97,47 @@ def test_cooled_pro_ccd_night_equals_ccdproc(pro_settings: Settings) -> None:
                 assert header["DATE-OBS"] == "2026-12-05"
                 assert any("dark: not needed" in h for h in header["HISTORY"])
     assert set(masters) == {"bias", "flat"}
+    corrected_flat = fits.getheader(products / "pro-night/flat_dark/domeflat_V_000.fits")
+    assert "DARKFILE" not in corrected_flat
+    assert "dark: not subtracted from this flat: profile ProCCD: darks are not needed" in str(
+        corrected_flat["HISTORY"]
+    )
     for kind in ("bias", "flat"):
         data = fits.getdata(products / masters[kind])
         np.testing.assert_allclose(
             data, expected[kind], rtol=RTOL, atol=1e-4 if kind == "bias" else 0
         )
+
+
+def test_night_without_flats_under_skip_says_what_is_missing(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file, missing_calibrations="skip")
+    url = write_night(settings.batches_dir / "skyx-night", theskyx_night())
+    outcomes = run_chain(settings, url, ("bias", "dark", "flat_dark", "flat", "light"))
+    assert [o["ok"] for o in outcomes["light"]] == [True, True]
+    with session_scope(settings.sqlalchemy_url) as session:
+        for frame in session.scalars(select(CalibratedFrame)):
+            assert frame.incomplete and frame.flat_pk is None and frame.dark_pk is not None
+            assert frame.corrections["applied"] == ["bias", "dark"]
+            assert "no master flat for filter L" in frame.corrections["missing"]["flat"]
+            header = fits.getheader(settings.products_dir / frame.path)
+            assert (header["CALSTAT"], header["CALMISS"]) == ("BD", True)
+            assert any(h.startswith("flat: MISSING: no master flat") for h in header["HISTORY"])
+            data = fits.getdata(settings.products_dir / frame.path)
+            # Bias and dark gone, no flat: the 800 adu of sky is left as it was.
+            assert abs(float(np.median(data)) - 800) < 5
+    dispose_engines(settings.sqlalchemy_url)
+
+
+def test_night_without_flats_under_fail_leaves_the_lights_uncalibrated(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file)
+    url = write_night(settings.batches_dir / "skyx-night", theskyx_night())
+    outcomes = run_chain(settings, url, ("bias", "dark", "flat_dark", "flat", "light"))
+    errors = [o["error"] for o in outcomes["light"]]
+    assert len(errors) == 2 and all("no master flat for filter L" in e for e in errors)
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert list(session.scalars(select(CalibratedFrame))) == []
+    dispose_engines(settings.sqlalchemy_url)

@@ -177,7 +177,12 @@ def seed_night(
                 pixel_scale_arcsec=1.5 if wcs else None,
                 solve_time_s=2.5 if wcs else None,
                 stats={"median": 50.0},
-            )
+                # The second frame was calibrated under "skip" without its flat.
+                corrections={"applied": ["bias", "dark"], "not_needed": {},
+                             "missing": {"flat": "no master flat for filter R"}}
+                if number == 1 else None,
+                incomplete=number == 1,
+            )  # fmt: skip
             session.add(frame)
             frames.append(frame)
         for minutes, device, event in [

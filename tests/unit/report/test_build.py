@@ -78,6 +78,10 @@ def test_report_shows_every_product_failure_and_the_timeline(
     assert "<b>bold</b>" not in text
     assert html.escape(CANCEL_REASON) in text
     assert "Traceback (most recent call last):" in text
+    # The frame calibrated without its flat is listed with why.
+    assert "Frames calibrated without a needed correction (1)" in text
+    assert f"<td>{BATCH}/calibrated_0002.fits</td><td>flat</td>" in text
+    assert "no master flat for filter R" in text
     # The timeline and its events.
     assert "timeline-img" in page.ids
     assert "shutter_opened" in text and "unsafe" in text
