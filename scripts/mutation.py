@@ -38,8 +38,7 @@ class Group:
 GROUPS: dict[str, Group] = {
     "states": Group(
         ("observatory/orders/states.py", "observatory/orders/lifecycle.py"),
-        ("tests/unit/orders/test_states.py", "tests/unit/orders/test_lifecycle.py",
-         "tests/unit/test_intake.py"),
+        ("tests/unit/orders", "tests/unit/tasks", "tests/unit/test_intake.py"),
     ),
     "intake": Group(
         ("observatory/intake.py",),
@@ -47,7 +46,7 @@ GROUPS: dict[str, Group] = {
     ),
     "steps": Group(
         ("observatory/steps.py", "tasks/common.py"),
-        ("tests/unit/test_steps.py", "tests/unit/tasks/test_common.py"),
+        ("tests/unit/test_steps.py", "tests/unit/tasks"),
     ),
     "celery-config": Group(("workers/config.py",), ("tests/unit/workers/test_config.py",)),
     "library": Group(
