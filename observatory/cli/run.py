@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
+from observatory.errors import ConfigurationError
 from observatory.logs import configure_logging
-from observatory.night.runner import NightResult, night_settings, run_night
+from observatory.night.runner import NightResult, Submit, night_settings, run_night
 from observatory.settings import get_settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser("run", help="run one simulated night end to end")
+    p = commands.add_parser("run", help="run simulated nights end to end (--chaos: with faults)")
     p.add_argument(
         "--time-scale",
         type=float,
@@ -23,6 +25,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per work order")
     p.add_argument("--no-report", action="store_true", help="do not write the night report")
+    p.add_argument(
+        "--nights", type=int, default=1, help="simulated nights back to back (default 1)"
+    )
+    p.add_argument(
+        "--chaos",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="inject a seeded schedule of faults through the nights",
+    )
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        default=None,
+        help="where the ledger's JSON goes (default data_dir/ledger.json)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
@@ -30,6 +48,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from observatory.cli.orders import submit_order  # composes the Celery publisher
 
     configure_logging("WARNING")
+    if args.nights < 1:
+        raise ConfigurationError(f"--nights must be at least 1, got {args.nights}")
+    if args.nights > 1 or args.chaos is not None:
+        return run_many(args, submit_order)
     settings = night_settings(get_settings(), args.time_scale, dt.datetime.now(dt.UTC))
     result = run_night(settings, submit_order, timeout_s=args.timeout)
     print_summary(result, settings.sqlalchemy_url)
@@ -38,6 +60,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"night report: {build_report(settings)}")
     return 0 if result.succeeded else 1
+
+
+def run_many(args: argparse.Namespace, submit: Submit) -> int:
+    """``--nights N`` / ``--chaos SEED``: the nights, then the ledger (exit 1 when one of
+    its must-be-zero figures is not)."""
+    from observatory.chaos.nights import run_nights
+
+    settings = get_settings()
+    ledger = run_nights(settings, submit, args.nights, chaos_seed=args.chaos,
+                        time_scale=args.time_scale, timeout_s=args.timeout)  # fmt: skip
+    path = args.ledger or settings.data_dir / "ledger.json"
+    ledger.write(path)
+    print()
+    print("\n".join(ledger.lines()))
+    print(f"  ledger JSON: {path}")
+    return 1 if ledger.problems() else 0
 
 
 def print_summary(result: NightResult, database: str) -> None:

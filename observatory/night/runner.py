@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from observatory.clock import simulated_clock
 from observatory.intake import Receipt
@@ -30,6 +30,19 @@ from observatory.settings import Settings
 from observatory.stack import Stack
 
 Submit = Callable[[dict[str, Any], Settings], Receipt]
+
+
+class NightHooks(Protocol):
+    """What a chaos night adds to a night (see :mod:`observatory.chaos.nights`)."""
+
+    with_beat: bool
+
+    def started(self, stack: Stack) -> None: ...
+
+    def poll(self) -> None: ...
+
+    def finishing(self, stack: Stack) -> None: ...
+
 
 FILTERS = ("R", "G")
 LIGHT_EXPOSURE_S = 20.0
@@ -102,10 +115,14 @@ def run_night(
     *,
     timeout_s: float = 600.0,
     out: TextIO = sys.stdout,
+    hooks: NightHooks | None = None,
 ) -> NightResult:
     """Start the stack on ``settings`` (see :func:`night_settings`), run the night's orders
     one after the other (each with the orders it spawned), stop the stack; returns the
-    outcomes and the summary. Raises TimeoutError when an order does not end in time."""
+    outcomes and the summary. Raises TimeoutError when an order does not end in time,
+    unless ``hooks`` keep going (then the order's outcome says it timed out).
+
+    ``hooks`` (a chaos night's) see the started stack, every poll, and the end."""
     result = NightResult()
     started = time.monotonic()
     clock = settings.clock
@@ -122,18 +139,37 @@ def run_night(
         f" x{clock.time_scale:g}); targets {', '.join(t.name for t in targets)}",
         file=out,
     )
-    stack = Stack(settings, with_beat=False)
+    stack = Stack(settings, with_beat=hooks is not None and hooks.with_beat)
     try:
         print("starting the embedded stack (Redis, SQLite, simulator, workers, supervisor)...",
               file=out, flush=True)  # fmt: skip
         stack.start()
+        if hooks is not None:
+            hooks.started(stack)
+
+        def poll() -> None:
+            stack.check()
+            if hooks is not None:
+                hooks.poll()
+
         orders = night_orders(targets, uuid.uuid4().hex[:6])
         for number, order in enumerate(orders, 1):
             print(f"[{number}/{len(orders)}] {order['request']}", file=out, flush=True)
             receipt = submit(order, settings)
-            result.outcomes += follow(settings, receipt.pk, timeout_s, out, on_poll=stack.check)
+            try:
+                result.outcomes += follow(settings, receipt.pk, timeout_s, out, on_poll=poll)
+            except TimeoutError as error:
+                if hooks is None:
+                    raise
+                print(f"    -> {error}; going on", file=out, flush=True)
+                result.outcomes.append(OrderOutcome(receipt.pk, receipt.order_id,
+                    order["request"], "timed out", str(error), timeout_s))  # fmt: skip
     finally:
-        stack.stop()
-        result.elapsed_s = time.monotonic() - started
+        try:
+            if hooks is not None:
+                hooks.finishing(stack)
+        finally:
+            stack.stop()
+            result.elapsed_s = time.monotonic() - started
     result.summary = summarise(settings, [o.pk for o in result.outcomes])
     return result

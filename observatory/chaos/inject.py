@@ -1,0 +1,217 @@
+"""Applying the faults of a chaos night to a running stack, and timing its recovery.
+
+Each fault runs on its own thread: wait for its time, apply it, hold it for its duration,
+undo it, then poll until the stack is whole again (see :meth:`Injector.recovered`). The
+threads only kill, signal and send device faults; restarts are the stack's own doing
+(:meth:`observatory.stack.Stack.check`, called from the night's main thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from observatory.chaos.schedule import Fault
+from observatory.devices.alpaca_errors import FOREIGN_ERRORS
+from observatory.embedded_redis import ping
+from observatory.stack import Child, Stack
+
+Undo = Callable[[], None] | None
+
+log = logging.getLogger(__name__)
+
+# Longest wait for the stack to recover from one fault before it counts as not recovered.
+RECOVERY_LIMIT_S = 180.0
+POLL_S = 0.2
+# Holds an exclusive SQLite lock from another process for the given seconds.
+LOCK_SCRIPT = (
+    "import sqlite3, sys, time\n"
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60)\n"
+    "db.execute('BEGIN EXCLUSIVE')\n"
+    "print('locked', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "db.execute('ROLLBACK')\n"
+)
+
+
+@dataclass
+class FaultRecord:
+    """What happened to one fault: ``recovery_s`` from its end (injection for an
+    instantaneous one) until the stack was whole again; None with ``error`` when the
+    fault could not be applied or the stack did not recover within RECOVERY_LIMIT_S."""
+
+    fault: Fault
+    applied_at_s: float | None = None
+    recovery_s: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        f = self.fault
+        return {
+            "night": f.night, "at_s": round(f.at_s, 1), "kind": f.kind, "target": f.target,
+            "spec": f.spec, "duration_s": f.duration_s,
+            "recovery_s": None if self.recovery_s is None else round(self.recovery_s, 2),
+            "error": self.error,
+        }  # fmt: skip
+
+
+class Injector:
+    """Applies one night's faults to ``stack`` from background threads."""
+
+    def __init__(self, stack: Stack, faults: list[Fault]) -> None:
+        self.stack = stack
+        self.records = [FaultRecord(fault) for fault in faults]
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._started = time.monotonic()
+        # A killed worker's "ready." count in its log when it was killed.
+        self._ready_before: dict[int, int] = {}
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        for record in self.records:
+            thread = threading.Thread(target=self._run, args=(record,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> list[FaultRecord]:
+        """Stop injecting (pending faults are dropped, active ones undone); returns the
+        records of the faults that were applied."""
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(RECOVERY_LIMIT_S)
+        return [r for r in self.records if r.applied_at_s is not None]
+
+    def _run(self, record: FaultRecord) -> None:
+        fault = record.fault
+        if self.stopping.wait(max(0.0, self._started + fault.at_s - time.monotonic())):
+            return
+        try:
+            undo = self._apply(fault)
+        except Exception as error:  # noqa: BLE001 - recorded in the ledger, not dropped
+            record.applied_at_s = time.monotonic() - self._started
+            record.error = f"not applied: {type(error).__name__}: {error}"
+            log.error("chaos: %s: %s", fault.describe(), record.error)
+            return
+        record.applied_at_s = time.monotonic() - self._started
+        log.warning("chaos: night %d +%.0f s: %s", fault.night, record.applied_at_s,
+                    fault.describe())  # fmt: skip
+        self.stopping.wait(fault.duration_s)
+        if undo is not None:
+            undo()
+        ended = time.monotonic()
+        while time.monotonic() - ended < RECOVERY_LIMIT_S:
+            if self.recovered(fault):
+                record.recovery_s = time.monotonic() - ended
+                return
+            time.sleep(POLL_S)
+        record.error = f"not recovered within {RECOVERY_LIMIT_S:.0f} s"
+
+    # -- faults -------------------------------------------------------------------------
+
+    def _apply(self, fault: Fault) -> Undo:
+        if fault.kind == "kill":
+            child = self._child(fault.target)
+            self._ready_before[id(fault)] = self._ready_count(fault.target)
+            assert child.process is not None
+            os.killpg(child.process.pid, signal.SIGKILL)
+            return None
+        if fault.kind == "redis":
+            redis = self.stack.redis
+            if redis is None or redis.process is None:
+                raise RuntimeError("the stack runs no embedded Redis")
+            redis.process.kill()
+            return None
+        if fault.kind == "db_lock":
+            return self._lock_database(fault.duration_s)
+        if fault.kind == "unsafe":
+            self._action("safetymonitor", "simulator:set_safe", "false")
+            return lambda: self._action("safetymonitor", "simulator:set_safe", "true")
+        self._action(fault.target, "simulator:fault", json.dumps(fault.spec))
+        if fault.duration_s:
+            return lambda: self._action(fault.target, "simulator:fault", '{"kind": "clear"}')
+        return None
+
+    def _lock_database(self, duration_s: float) -> Undo:
+        url = self.stack.settings.sqlalchemy_url
+        if not url.startswith("sqlite:///"):
+            raise RuntimeError("a database lock is simulated on SQLite only")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", LOCK_SCRIPT, url.removeprefix("sqlite:///"), repr(duration_s)],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        assert holder.stdout is not None
+        holder.stdout.readline()  # "locked": the lock is held from here on
+        return lambda: _wait_quietly(holder, duration_s + 60)
+
+    def _action(self, device_type: str, name: str, parameters: str) -> None:
+        from alpaca.device import Device
+
+        devices = self.stack.settings.devices
+        device = Device(getattr(devices, f"{device_type}_address"), device_type, 0, "http")
+        device.Connected = True
+        device.Action(name, parameters)
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def recovered(self, fault: Fault) -> bool:
+        """True when what the fault hit works again (see the module docstring)."""
+        if fault.kind == "kill":
+            child = self._child(fault.target)
+            if child.process is None or child.process.poll() is not None:
+                return False
+            if fault.target.startswith("worker-"):
+                return self._ready_count(fault.target) > self._ready_before[id(fault)]
+            return True
+        if fault.kind == "redis":
+            redis = self.stack.redis
+            return redis is not None and ping(redis.port)
+        if fault.kind == "db_lock":
+            return self._database_writable()
+        return self._device_answers(fault.target)
+
+    def _database_writable(self) -> bool:
+        url = self.stack.settings.sqlalchemy_url.removeprefix("sqlite:///")
+        try:
+            with sqlite3.connect(url, timeout=0.5, isolation_level=None) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+
+    def _device_answers(self, device_type: str) -> bool:
+        from alpaca.device import Device
+
+        devices = self.stack.settings.devices
+        device = Device(getattr(devices, f"{device_type}_address"), device_type, 0, "http")
+        try:
+            return bool(device.Connected)
+        except FOREIGN_ERRORS:
+            return False  # not answering yet is what is being timed
+
+    def _child(self, name: str) -> Child:
+        for child in self.stack.children:
+            if child.name == name:
+                return child
+        raise RuntimeError(f"the stack has no child {name!r}")
+
+    def _ready_count(self, name: str) -> int:
+        path = self.stack.log_path(name)
+        return path.read_bytes().count(b"ready.") if path.exists() else 0
+
+
+def _wait_quietly(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    process.wait(timeout_s)
+    if process.stdout is not None:
+        process.stdout.close()

@@ -1,0 +1,59 @@
+"""The ledger's audit reads what the database holds, and names every non-zero figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from observatory.chaos.ledger import Ledger, audit
+from observatory.db.models import (
+    Exposure,
+    FileBatch,
+    StepRun,
+    StepState,
+    WorkOrder,
+    WorkOrderState,
+)
+from observatory.db.session import session_scope
+
+
+def add_order(session, order_id: str, state: WorkOrderState, reason: str | None = None):  # type: ignore[no-untyped-def]
+    order = WorkOrder(order_id=order_id, user="t", request="dome_status", payload={},
+                      state=state, state_reason=reason)  # fmt: skip
+    session.add(order)
+    session.flush()
+    return order
+
+
+def test_audit_counts_states_lost_twice_and_duplicates(database_url: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(database_url) as session:
+        add_order(session, "ok", WorkOrderState.SUCCEEDED)
+        add_order(session, "bad", WorkOrderState.FAILED, "the dome did not answer")
+        add_order(session, "stuck", WorkOrderState.RUNNING)
+        twice = add_order(session, "twice", WorkOrderState.SUCCEEDED)
+        for attempt in (1, 2):
+            session.add(StepRun(work_order_pk=twice.pk, step="status", attempt=attempt,
+                                state=StepState.SUCCEEDED))  # fmt: skip
+        for name in ("b1", "b2"):
+            batch = FileBatch(name=name, path=f"/data/{name}")
+            session.add(batch)
+            session.flush()
+            session.add(Exposure(file_batch_pk=batch.pk, path="/data/same.fits",
+                                 imagetyp="bias", exptime_s=0.0, date_obs=now))  # fmt: skip
+    ledger = Ledger(nights=1, chaos_seed=None)
+    audit(ledger, database_url)
+    assert ledger.orders == {"submitted": 4, "succeeded": 2, "failed": 1, "running": 1}
+    assert ledger.lost == ["stuck"] and ledger.run_twice == ["twice"]
+    assert ledger.not_succeeded[0]["reason"] == "the dome did not answer"
+    assert ledger.duplicate_rows["exposures (path)"] == 1
+    problems = "\n".join(ledger.problems())
+    assert "1 orders lost" in problems and "ran a step twice" in problems
+    assert "duplicate rows in exposures (path)" in problems
+
+
+def test_a_clean_ledger_has_no_problems() -> None:
+    ledger = Ledger(nights=2, chaos_seed=5, dome_open_beyond_bound_s={"unsafe": 0.0})
+    ledger.faults = [{"night": 1, "at_s": 3.0, "kind": "redis", "target": "redis", "spec": {},
+                      "duration_s": 0.0, "recovery_s": 1.5, "error": None}]  # fmt: skip
+    assert ledger.problems() == []
+    assert any("recovered in 1.5 s" in line for line in ledger.lines())
