@@ -99,9 +99,8 @@ def test_cooled_pro_ccd_night_equals_ccdproc(pro_settings: Settings) -> None:
     assert set(masters) == {"bias", "flat"}
     corrected_flat = fits.getheader(products / "pro-night/flat_dark/domeflat_V_000.fits")
     assert "DARKFILE" not in corrected_flat
-    assert "dark: not subtracted from this flat: profile ProCCD: darks are not needed" in str(
-        corrected_flat["HISTORY"]
-    )
+    history = "".join(corrected_flat["HISTORY"])  # long HISTORY lines wrap over cards
+    assert "dark: not subtracted from this flat: profile ProCCD: darks are not needed" in history
     for kind in ("bias", "flat"):
         data = fits.getdata(products / masters[kind])
         np.testing.assert_allclose(
