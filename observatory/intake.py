@@ -178,7 +178,7 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
     fields = {
         "request": (request or "unknown")[:64],
         "payload": _jsonable(data),
-        "state_reason": reason,
+        "state_reason": _without_nul(reason),
         "updated_at": now,
         "finished_at": now,
     }
@@ -206,7 +206,19 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=repr))
+    """A refused order as it is recorded: JSON, with every NUL character (which
+    PostgreSQL cannot store, in text or JSON) shown as U+FFFD."""
+    return _without_nul(json.loads(json.dumps(data, default=repr)))
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def publish_order(settings: Settings, pk: int, publish: Publisher) -> Receipt:

@@ -28,6 +28,13 @@ def _json_kind(value: object) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
+def _printable_part(part: str | int) -> str:
+    # A field name given by the submitter may carry control characters (a NUL, a newline
+    # that would forge a log line): those are shown escaped.
+    text = str(part)
+    return repr(text) if unprintable(text) else text
+
+
 def describe_errors(error: ValidationError, request: object = None) -> str:
     """One problem per clause, ``field.path: message``, without the request-type prefix."""
     lines = []
@@ -44,7 +51,7 @@ def describe_errors(error: ValidationError, request: object = None) -> str:
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] in _TYPE_ERRORS:
                 message += f", not {_json_kind(item['input'])}"
-        location = ".".join(str(part) for part in loc) or "(order)"
+        location = ".".join(_printable_part(part) for part in loc) or "(order)"
         lines.append(f"{location}: {message}")
     return "; ".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -227,3 +228,23 @@ def test_an_unknown_name_is_refused_at_receipt_and_recorded_as_rejected(
     with session_scope(settings.sqlalchemy_url) as session:
         assert session.scalars(select(WorkOrder.state)).all() == [WorkOrderState.REJECTED]
     assert broker.sent == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"target": "M\x0031"},  # NUL in a name: refused, and PostgreSQL cannot store it
+        {"target": "M 31", "colour\x00": "red"},  # NUL in a key
+        {"target": "M 31", "note": "a\x00b"},  # NUL in an unknown field's value
+    ],
+)
+def test_a_rejection_with_nul_anywhere_is_recorded_without_it(
+    settings: Settings, fields: dict[str, Any]
+) -> None:
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order("observation", "nul", **fields), Broker())
+    with session_scope(settings.sqlalchemy_url) as session:
+        rejected = session.scalars(select(WorkOrder)).one()
+        assert rejected.state == WorkOrderState.REJECTED
+        assert "\x00" not in json.dumps(rejected.payload, ensure_ascii=False)
+        assert "\\u0000" not in json.dumps(rejected.payload)

@@ -185,3 +185,11 @@ def test_id_and_user_are_printable_text_of_limited_length(field: str, text: str)
 def test_printable_text_in_any_script_is_an_id() -> None:
     order = parse_order(base("dome_open", id="Sternwarte-Ω-観測-1", user="Jürgen Müller"))
     assert (order.id, order.user) == ("Sternwarte-Ω-観測-1", "Jürgen Müller")
+
+
+def test_a_field_name_with_control_characters_is_named_escaped_on_one_line() -> None:
+    with pytest.raises(WorkOrderInvalid) as refused:
+        parse_order(base("dome_open", **{"colour\nforged: line\x00": "red"}))
+    message = str(refused.value)
+    assert message.startswith("'colour\\nforged: line\\x00': Extra inputs")
+    assert "\n" not in message and "\x00" not in message
