@@ -185,6 +185,8 @@ class FocusSettings(Section):
     binning: int = Field(default=1, ge=1, le=8)
     # Stars with a peak above this (ADU) are left out of the half-flux diameters.
     saturation_adu: float = Field(default=60000.0, gt=0.0)
+    # On a change of filter, move the focuser by the difference of the wheel's FocusOffsets.
+    apply_filter_offsets: bool = True
 
 
 class SchedulingSettings(Section):

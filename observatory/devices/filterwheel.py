@@ -42,6 +42,12 @@ class FilterWheelAdapter:
         """The filters by slot (connects on first use)."""
         return [str(name) for name in self._client.call("names", lambda: self._wheel.Names)]
 
+    @cached_property
+    def focus_offsets(self) -> dict[str, int]:
+        """Focuser steps to add for each filter, relative to the others (by name)."""
+        offsets = self._client.call("focusoffsets", lambda: self._wheel.FocusOffsets)
+        return {name: int(offset) for name, offset in zip(self.names, offsets, strict=True)}
+
     def position(self) -> int | None:
         """The slot in the beam, or None while the wheel turns."""
         slot = int(self._client.call("position", lambda: self._wheel.Position))

@@ -191,6 +191,9 @@ class AutofocusOrder(WorkOrderBase):
     binning: int | None = Field(default=None, ge=1, le=8)
     ra: float | None = Field(default=None, ge=0.0, lt=360.0, allow_inf_nan=False)
     dec: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+    # Refocus only when the focuser's temperature is this many kelvin away from the last
+    # successful run's (routine refocusing); otherwise the order succeeds doing nothing.
+    when_drift_k: float | None = Field(default=None, ge=0.0, le=50.0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> AutofocusOrder:

@@ -9,6 +9,11 @@ point of the sweep, so any backlash is taken up the same way. When the fit fails
 focuser goes back where it was and the order fails, saying why. Either way the run is
 recorded in ``focus_runs``. The frames stay in the order's batch (not sent to the
 processor: they are not science).
+
+An order with ``when_drift_k`` first compares the focuser's temperature with that of the
+last successful run, and does nothing (succeeding, and saying so) while it is closer than
+that: the routine plan submits such orders through the night. Opening the dome goes
+through the safety supervisor's permit, as for observations (no opening at dawn).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from astropy.io import fits
+from sqlalchemy import select
 
 from observatory.db.models import FocusRun, ImageType
 from observatory.db.session import session_scope
@@ -43,12 +49,37 @@ def autofocus(
     if rig.focuser is None:
         raise ConfigurationError("autofocus: no focuser is configured (devices.focuser_address)")
     focuser = rig.focuser
+    if order.when_drift_k is not None:
+        unneeded = _focus_still_good(settings, focuser, order.when_drift_k)
+        if unneeded is not None:
+            return unneeded
     target = _field(settings, rig, order)
     check_altitude(settings, rig, target)
     return run_sequence(
         settings, claim, rig, publish, lambda run: _sweep(run, focuser, order, target),
         process_batch=False,
     )  # fmt: skip
+
+
+def _focus_still_good(
+    settings: Settings, focuser: FocuserAdapter, drift_k: float
+) -> dict[str, Any] | None:
+    """The outputs of a refocus not needed (temperature within ``drift_k`` of the last
+    successful run's), or None when a run is needed (no run yet, no sensor, drifted)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        last = session.scalars(
+            select(FocusRun)
+            .where(FocusRun.best_position.is_not(None), FocusRun.temperature_c.is_not(None))
+            .order_by(FocusRun.at.desc())
+            .limit(1)
+        ).one_or_none()
+        last_c = last.temperature_c if last is not None else None
+    now_c = focuser.temperature_c()
+    if last_c is None or now_c is None or abs(now_c - last_c) >= drift_k:
+        return None
+    return {"skipped": f"the temperature drifted {abs(now_c - last_c):.2f} K since the last"
+            f" autofocus, less than {drift_k:g} K", "temperature_c": now_c,
+            "last_focus_temperature_c": last_c}  # fmt: skip
 
 
 def _field(settings: Settings, rig: TelescopeRig, order: AutofocusOrder) -> Target:

@@ -130,10 +130,20 @@ class OrderRun:
             self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))
 
     def select_filter(self, name: str) -> str:
-        before = self.rig.filterwheel.current_filter()
-        selected = self.rig.filterwheel.select(name)
-        if selected != before:
-            self.event("filterwheel", "filter_selected", filter=selected)
+        """Turn ``name`` into the beam; with a focuser and ``focus.apply_filter_offsets``,
+        move it by the difference of the two filters' focus offsets."""
+        wheel = self.rig.filterwheel
+        before = wheel.current_filter()
+        selected = wheel.select(name)
+        if selected == before:
+            return selected
+        self.event("filterwheel", "filter_selected", filter=selected)
+        focuser = self.rig.focuser
+        if before is not None and focuser is not None and self.settings.focus.apply_filter_offsets:
+            shift = wheel.focus_offsets[selected] - wheel.focus_offsets[before]
+            if shift:
+                position = focuser.move_to(focuser.position() + shift)
+                self.event("focuser", "filter_offset_applied", steps=shift, position=position)
         return selected
 
     def take(

@@ -82,3 +82,24 @@ def test_a_sweep_that_misses_focus_fails_and_puts_the_focuser_back(stack: Stack)
     [run] = focus_runs(settings, pk)
     assert run.best_position is None and "end of the sweep" in (run.reason or "")
     assert device.Position == start == run.position_after == run.position_before
+
+
+def test_a_change_of_filter_keeps_focus_and_a_refocus_waits_for_drift(stack: Stack) -> None:
+    settings = stack.settings
+    device = focuser(settings)
+    device.Action("simulator:set_temperature", "8.0")
+    move(device, round(truth(device)["best_position_steps"] - 60))
+    fields = {"filter": "L", "exposure_s": 3.0, **zenith(settings)}
+    assert (
+        outcome(settings, submit(settings, order("autofocus", **fields)), 240).state == "succeeded"
+    )
+    plan = [{"filter": "Ha", "exposure_s": 1.0, "count": 1, "binning": 4}]
+    pk = submit(settings, order("observation", exposures=plan, **zenith(settings)))
+    assert outcome(settings, pk, timeout=120).state == "succeeded"
+    state = truth(device)  # Ha focuses 30 steps inside L: the focuser followed
+    assert (
+        abs(state["position_steps"] - state["best_position_steps"]) <= CRITICAL_FOCUS_ZONE_STEPS / 2
+    )
+    refocus = submit(settings, order("autofocus", when_drift_k=2.0, **fields))
+    row = outcome(settings, refocus, timeout=120)
+    assert row.state == "succeeded" and focus_runs(settings, refocus) == []

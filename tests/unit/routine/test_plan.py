@@ -29,7 +29,7 @@ def test_the_shipped_plan_is_valid_and_its_orders_validate() -> None:
     plan = load_plan(PROJECT_ROOT / "config" / "routine.toml")
     assert len(plan.entries) >= 3
     requests = {e.order["request"] for e in plan.entries}
-    assert requests == {"calibration_frames", "observation"}
+    assert requests == {"calibration_frames", "autofocus", "observation"}
     run_at = dt.datetime(2026, 11, 23, 21, 30, tzinfo=dt.UTC)
     for item in plan.entries:
         order = parse_order(order_for_run(plan, item, run_at))
