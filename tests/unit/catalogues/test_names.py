@@ -93,7 +93,12 @@ def test_the_sun_is_never_a_target() -> None:
         resolve_name("Sun", NIGHT, SITE)
 
 
-@pytest.mark.parametrize("name", ["Nowhere Nebula", "HIP 999999", "NGC 99999", "HD 48915", "M 111"])
+def test_an_hd_number_is_refused_saying_what_to_give_instead() -> None:
+    with pytest.raises(WorkOrderInvalid, match=r"^target: 'HD 48915': HD numbers are not"):
+        resolve_name("HD 48915", NIGHT, SITE)
+
+
+@pytest.mark.parametrize("name", ["Nowhere Nebula", "HIP 999999", "NGC 99999", "M 111"])
 def test_an_unknown_name_is_refused_naming_it(name: str) -> None:
     with pytest.raises(WorkOrderInvalid) as refused:
         resolve_name(name, NIGHT, SITE)
