@@ -4,12 +4,13 @@ real Celery worker processes, and a real SMTP server. No eager mode anywhere."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from observatory.settings import Settings, get_settings
+from observatory.settings import PROJECT_ROOT, Settings, get_settings
 from observatory.stack import Stack
 from tests.helpers import free_port, wait_for
 from tests.smtp import smtp_server  # noqa: F401  (fixture)
@@ -20,6 +21,9 @@ ADMIN = "admin@observatory.test"
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Iterator[Settings]:  # noqa: F811
     data_dir = tmp_path_factory.mktemp("stack")
+    # The shipped instrument profiles, in a folder a test may add a camera's profile to.
+    instruments = data_dir / "instruments"
+    shutil.copytree(PROJECT_ROOT / "config" / "instruments", instruments)
     smtp_host, smtp_port, _ = smtp_server
     simulator_port = free_port()
     env = {
@@ -37,6 +41,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Ite
         # The stack's tests drive the dome freely; the supervisor has its own tests
         # (test_supervisor.py). Disabled, the open permit asks the safety monitor only.
         "OBSERVATORY_SUPERVISOR__ENABLED": "false",
+        "OBSERVATORY_PROCESSOR__INSTRUMENTS_DIR": str(instruments),
     }
     roles = (
         "DOME",

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from astropy.io import fits
 from sqlalchemy import func, select
 
 from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame, StepRun
@@ -20,6 +21,7 @@ from observatory.stack import Stack
 from tests.helpers import wait_for
 from tests.integration.test_dome_orders import outcome, submit
 from tests.unit.processor.conftest import Night, night  # noqa: F401  (fixture)
+from tests.unit.processor.rawframes import PRO_DATA_SHAPE, PRO_PROFILE, pro_ccd_night, write
 
 pytestmark = [
     pytest.mark.integration,
@@ -111,3 +113,30 @@ def test_running_order_cancelled_skips_its_later_steps(stack: Stack, night: Nigh
     states = step_states(settings, pk)
     assert states["transfer"] == "succeeded" and states["astrometry"] == "skipped"
     assert counts(settings)[2] == calibrated_before  # the light step never ran
+
+
+def test_real_camera_night_in_a_plain_folder_is_calibrated(stack: Stack) -> None:
+    """A cooled CCD's night as its capture program leaves it: subfolders, a preview and a
+    log beside the frames, no manifest, overscan columns, CCDSUM, FILTNAME, no darks."""
+    settings = stack.settings
+    (settings.processor.instruments_dir / "proccd.toml").write_text(PRO_PROFILE)
+    folder = settings.batches_dir / "20261205-proccd"
+    for name, hdus in pro_ccd_night(lights=3).items():
+        kind = name.split("_")[0]
+        write(folder / {"zero": "zero", "domeflat": "flat"}.get(kind, "science") / name, hdus)
+    (folder / "science" / "preview.jpg").write_bytes(b"\xff\xd8\xff\xe0 preview")
+    (folder / "night.log").write_text("observing log\n")
+    pk = submit(settings, order("calibrate_file_batch", url=str(folder)))
+    outcome(settings, pk, 240)
+    states = step_states(settings, pk)
+    assert {states[s] for s in ("transfer", "ingest", "bias", "flat", "light")} == {"succeeded"}
+    with session_scope(settings.sqlalchemy_url) as session:
+        batch = session.scalars(select(FileBatch).where(FileBatch.name == folder.name)).one()
+        lights = [e for e in batch.exposures if e.imagetyp == "light"]
+        assert len(lights) == 3 and {e.profile for e in lights} == {"ProCCD"}
+        for exposure in lights:
+            frame = exposure.calibrated_frame
+            assert frame is not None and not frame.incomplete
+            assert frame.corrections["applied"] == ["overscan", "trim", "bias", "flat"]
+            data = fits.getdata(settings.products_dir / frame.path)
+            assert data.shape == PRO_DATA_SHAPE
