@@ -245,6 +245,20 @@ class ProcessorSettings(Section):
     max_archive_ratio: float = Field(default=200.0, gt=1.0)
 
 
+class QualitySettings(Section):
+    """Thresholds that flag a calibrated frame (the frame is kept; the flag says why).
+    None (or a filter absent from ``min_zero_point_mag``) means no such check."""
+
+    # Out of focus (or bad seeing): median FWHM of the stars above this [arcsec].
+    max_fwhm_arcsec: float | None = None
+    # Trailed: median ellipticity 1 - b/a above this.
+    max_ellipticity: float | None = 0.3
+    # Low transparency: zero point [mag for 1 ADU/s] below this, per filter name.
+    min_zero_point_mag: dict[str, float] = Field(default_factory=dict)
+    # Bright sky: sky surface brightness brighter than this [mag/arcsec^2].
+    min_sky_mag_per_arcsec2: float | None = None
+
+
 class FileServerSettings(Section):
     """The read-only HTTP server through which other hosts fetch this host's batches and
     products. ``public_url`` is how those hosts reach it (None: not served)."""
@@ -336,6 +350,7 @@ class Settings(BaseSettings):
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     fileserver: FileServerSettings = Field(default_factory=FileServerSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     flower: FlowerSettings = Field(default_factory=FlowerSettings)

@@ -26,6 +26,8 @@ PIXEL_UM = 9.0
 FILTER = "L"
 # Where the mount says it points, off the truth as a real mount's model leaves it.
 MOUNT_ERROR_DEG = (0.3, -0.2)
+# Pointings sampled along a trail (the simulator renders the star at each).
+TRAIL_STEPS = 24
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,20 @@ class SkyFrameMaker:
         )
         self._number = 0
 
-    def frame(self, ra_deg: float, dec_deg: float, exposure_s: float = 30.0) -> SkyFrame:
+    def frame(
+        self, ra_deg: float, dec_deg: float, exposure_s: float = 30.0, trail_arcsec: float = 0.0
+    ) -> SkyFrame:
+        """A frame centred on (ra, dec) [deg]; ``trail_arcsec`` > 0 drifts the pointing
+        east by that much during the exposure (tracking off), so the stars trail."""
         self._number += 1
+        path: tuple[tuple[float, float], ...] = ()
+        if trail_arcsec > 0:
+            step_deg = trail_arcsec / 3600.0 / np.cos(np.radians(dec_deg)) / (TRAIL_STEPS - 1)
+            path = tuple((ra_deg + i * step_deg, dec_deg) for i in range(TRAIL_STEPS))
         scene = Scene(
             exposure_s=exposure_s, light=True, exposure_number=self._number,
             sensor_temperature_c=-10.0, filter_name=FILTER, sky_visible=True,
-            pointing_deg=(ra_deg, dec_deg),
+            pointing_deg=(ra_deg, dec_deg), pointing_path_deg=path,
         )  # fmt: skip
         sensor = self.synthesizer.sensor
         raw = self.synthesizer.render(scene, Readout(0, 0, self.size_px, self.size_px))

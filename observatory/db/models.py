@@ -381,6 +381,10 @@ class CalibratedFrame(Base):
     # (``engine``: astrometry.net in process; ``solve-field``: its command, the fallback).
     matched_stars: Mapped[int | None] = mapped_column(Integer)
     plate_solver: Mapped[str | None] = mapped_column(Text)
+    # Image quality (FWHM, ellipticity, sky, stars, airmass, zero point, limiting
+    # magnitude; see observatory.quality) and why the settings' thresholds flag the frame.
+    quality: Mapped[dict[str, Any] | None] = mapped_column(json_dict(nullable=True))
+    quality_flags: Mapped[list[str]] = mapped_column(json_list(), default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The file server of the host that wrote ``path`` (None: only on the host that made it).
     origin_url: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ row (FITS pixel = 0-based + 1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sep
@@ -28,7 +28,8 @@ BOXES_ACROSS = 32
 
 @dataclass(frozen=True)
 class Sources:
-    """Objects found on a frame, brightest first; background in ADU."""
+    """Objects found on a frame, brightest first; background in ADU; ``image`` is the
+    background-subtracted frame they were found on (for photometry and shapes)."""
 
     x_px: NDArray[np.float64]
     y_px: NDArray[np.float64]
@@ -40,6 +41,7 @@ class Sources:
     background_adu: float
     background_rms_adu: float
     shape: tuple[int, int]
+    image: NDArray[np.float32] = field(repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.x_px)
@@ -91,4 +93,5 @@ def extract_sources(data: NDArray[np.generic]) -> Sources:
         background_adu=float(background.globalback),
         background_rms_adu=float(background.globalrms),
         shape=(int(data.shape[0]), int(data.shape[1])),
+        image=image,
     )

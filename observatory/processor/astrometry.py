@@ -1,9 +1,11 @@
-"""The ``astrometry`` step: plate-solve a calibrated frame (see :mod:`observatory.platesolve`).
+"""The ``astrometry`` step: plate-solve a calibrated frame (see :mod:`observatory.platesolve`)
+and measure its quality (see :mod:`observatory.quality`) from the same sources.
 
 The frame is read once; its sources are solved in process by astrometry.net's engine,
 with ``solve-field`` as the fallback, with the mount's RA/Dec and the plate scale as
 hints. A frame that does not solve is a recorded outcome (``wcs_status = unsolved``), not
-an error; a crashed solver is an error.
+an error; a crashed solver is an error. A frame the quality thresholds flag is kept; its
+flags say why.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from astropy.io import fits
 from sqlalchemy import select
 
 from observatory import calibration
-from observatory.db.models import CalibratedFrame, Exposure, WcsStatus
+from observatory.db.models import CalibratedFrame, Exposure, MasterFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.platesolve.frame import (
     PlateSolution,
@@ -25,6 +27,8 @@ from observatory.platesolve.frame import (
 from observatory.platesolve.hints import Hints, plate_scale_arcsec
 from observatory.processor.plan import exposures_of, file_batch
 from observatory.processor.products import product_here
+from observatory.processor.quality import observing_for
+from observatory.quality.assess import assess, quality_cards
 from observatory.settings import Settings
 
 
@@ -54,6 +58,8 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
             select(CalibratedFrame).where(CalibratedFrame.exposure_pk == exposure.pk)
         ).one()
         frame_pk, relative, origin_url = frame.pk, frame.path, frame.origin_url
+        bias = session.get(MasterFrame, frame.bias_pk) if frame.bias_pk is not None else None
+        bias_stats = dict(bias.stats) if bias is not None else None
     # The light step may have run on another host: fetch the frame from there.
     path = product_here(settings, relative, origin_url)
     with fits.open(path, memmap=False) as hdus:
@@ -66,7 +72,11 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     )
     outcome = solve_frame(settings, data, hints, path)
     solution = outcome.solution
+    quality = assess(
+        outcome, observing_for(settings, exposure, bias_stats, hints), settings.quality
+    )
     header.update(solution_cards(solution, outcome.seconds))
+    header.update(quality_cards(quality))
     calibration.write_product(path, data, header, overwrite=True)
     status = WcsStatus.SOLVED if solution else WcsStatus.UNSOLVED
     with session_scope(settings.sqlalchemy_url) as session:
@@ -80,9 +90,12 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
         row.pixel_scale_arcsec = solution.pixel_scale_arcsec if solution else None
         row.matched_stars = solution.matched_stars if solution else None
         row.plate_solver = solution.solver if solution else None
+        row.quality = quality.as_json()
+        row.quality_flags = list(quality.flags)
     return {"exposure": exposure.path, "wcs_status": status.value,
             "solve_time_s": round(outcome.seconds, 3),
             "solver": solution.solver if solution else None,
+            "fwhm_arcsec": quality.as_json()["fwhm_arcsec"], "flags": list(quality.flags),
             "ra_center_deg": row.ra_center_deg, "dec_center_deg": row.dec_center_deg}  # fmt: skip
 
 

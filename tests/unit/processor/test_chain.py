@@ -174,6 +174,28 @@ def test_solved_centre_is_the_true_pointing(processed: Processed, night: Night) 
         assert header["FLATFILE"] == processed.masters["flat"].path
 
 
+def test_quality_is_the_rendered_psf_and_zero_point(processed: Processed, night: Night) -> None:
+    """FWHM against the PSF the simulator rendered (its defocus included); the zero point
+    (ours for 1 ADU/s, the simulator's for 1 e-/s, hence its gain) where the engine's
+    catalogue matches give one."""
+    for seq, light in enumerate(night.lights, start=17):
+        frame = processed.calibrated[f"light_R_10s_{seq:04d}.fits"]
+        header = fits.getheader(processed.settings.products_dir / frame.path)
+        quality, rendered = frame.quality, light.truth["last_exposure"]
+        assert quality is not None and frame.quality_flags == []
+        assert quality["fwhm_px"] == pytest.approx(rendered["psf_fwhm_px"] / BINNING, rel=0.1)
+        assert header["FWHM"] == quality["fwhm_arcsec"] and header["QFLAGS"] == "none"
+        assert quality["airmass"] is not None and 1.0 <= quality["airmass"] < 3.0
+        if frame.plate_solver != "engine":
+            assert quality["zero_point_mag"] is None
+            continue
+        gain_mag = 2.5 * np.log10(light.truth["gain_e_per_adu"])
+        assert quality["zero_point_mag"] + gain_mag == pytest.approx(
+            light.truth["filter_model"]["zero_point_mag"], abs=0.05
+        )
+        assert quality["zero_point_stars"] >= 10 and header["MAGZPN"] == quality["zero_point_stars"]
+
+
 def test_masters_carry_their_provenance(processed: Processed) -> None:
     header = fits.getheader(processed.settings.products_dir / processed.masters["flat"].path)
     assert header["IMAGETYP"] == "MASTER FLAT" and header["NCOMBINE"] == 5
