@@ -1,7 +1,7 @@
 """Calibrated frames record their image quality and the flags its thresholds raise.
 
-Revision ID: 0008_frame_quality
-Revises: 0007_plate_solver
+Revision ID: 0009_frame_quality
+Revises: 0008_focus_runs
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008_frame_quality"
-down_revision: str | None = "0007_plate_solver"
+revision: str = "0009_frame_quality"
+down_revision: str | None = "0008_focus_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
