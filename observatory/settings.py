@@ -277,8 +277,22 @@ class SupervisorSettings(Section):
     stale_after_s: float = 30.0
     # After conditions turn safe, opening stays refused this long.
     hold_off_s: float = 300.0
-    # The telescope worker's heartbeat older than this, with the dome open, closes it.
-    heartbeat_timeout_s: float = 60.0
+    # A live worker's beat older than this, with the dome open, closes it: the dome is
+    # closed within this plus poll_interval_s plus the shutter's time after a worker dies.
+    heartbeat_timeout_s: float = 15.0
+    # The queues whose worker processes must be alive while the dome is open; each
+    # beats every liveness_interval_s, idle or busy (observatory.supervisor.liveness).
+    live_workers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["dome", "telescope"]
+    )
+    liveness_interval_s: float = Field(default=3.0, gt=0)
+    # Close an open dome that no dome or telescope order has used for this long (None: never).
+    idle_close_after_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("live_workers", mode="before")
+    @classmethod
+    def _split_workers(cls, value: Any) -> Any:
+        return _split_commas(value)
     close_attempts: int = 3
     # The Sun above this altitude counts as dawn: the dome is closed.
     dawn_sun_altitude_deg: float = -6.0

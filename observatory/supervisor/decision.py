@@ -8,9 +8,11 @@ no device, clock or database, so every rule is tested with plain values.
 The rules, in short: conditions are safe only when the safety monitor's last good reading
 says safe, the last read did not fail and that reading is younger than ``stale_after_s``
 (unknown, at start too, is unsafe). The dome is closed when conditions are not safe, at
-dawn (the Sun above ``dawn_sun_altitude_deg``), or when the telescope worker's heartbeat is
-older than ``heartbeat_timeout_s`` while the shutter is not known to be closed. Opening
-is allowed only when safe for ``hold_off_s`` without a break and it is not dawn.
+dawn (the Sun above ``dawn_sun_altitude_deg``), when the liveness beat of a worker in
+``live_workers`` is older than ``heartbeat_timeout_s`` (the stack is not alive), or, with
+``idle_close_after_s`` set, when no dome or telescope order used the open dome for that
+long; each only while the shutter is not known to be closed. Opening is allowed only when
+safe for ``hold_off_s`` without a break and it is not dawn.
 """
 
 from __future__ import annotations
@@ -37,14 +39,18 @@ class Readings:
 
     ``safety`` is the last good safety reading (None: never read); ``safety_error`` is the
     error of this poll's read when it failed. ``shutter`` is None when the dome could not
-    be read. ``heartbeat_at`` is the telescope worker's last beat (None: no row).
+    be read. ``heartbeats`` holds each live worker's last beat by queue (None: it never
+    beat, or it could not be read). ``last_used_at`` is when a dome or telescope order last
+    ran (None: never); ``busy`` whether one runs now.
     """
 
     safety: SafetyReading | None
     safety_error: str | None
     shutter: ShutterState | None
-    heartbeat_at: dt.datetime | None
+    heartbeats: dict[str, dt.datetime | None]
     sun_altitude_deg: float
+    last_used_at: dt.datetime | None = None
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,9 @@ class Memory:
     dawn: bool = False
     heartbeat_lost: bool = False
     opening_allowed: bool = False
+    # When this supervisor first saw the shutter not closed (None: closed).
+    open_since: dt.datetime | None = None
+    idle: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class Decision:
     """The verdict of one poll.
 
     ``close_reasons`` is empty when the dome may stay as it is; otherwise it names why it
-    must be closed (``unsafe: ...``, ``dawn: ...``, ``heartbeat_lost: ...``).
+    must be closed (``unsafe: ...``, ``dawn: ...``, ``heartbeat_lost: ...``, ``idle: ...``).
     ``opening_reason`` says why opening is refused, or what allows it.
     """
 
@@ -104,23 +113,52 @@ def safety_verdict(readings: Readings, now: dt.datetime, config: SupervisorSetti
     return None
 
 
+def _shutter_word(readings: Readings) -> str:
+    return "unknown" if readings.shutter is None else readings.shutter.name.lower()
+
+
 def heartbeat_lost_reason(
     readings: Readings, now: dt.datetime, config: SupervisorSettings
 ) -> str | None:
-    """Why the open dome has no live telescope worker, or None. A dome that cannot be
-    read counts as open; a missing heartbeat row counts as infinitely old."""
+    """Why the open dome has no live stack (a worker of ``live_workers`` not beating), or
+    None. A dome that cannot be read counts as open; a missing beat counts as infinitely
+    old."""
     if readings.shutter is ShutterState.CLOSED:
         return None
-    shutter = "unknown" if readings.shutter is None else readings.shutter.name.lower()
-    if readings.heartbeat_at is None:
-        return f"no telescope-worker heartbeat while the shutter is {shutter}"
-    age_s = (now - readings.heartbeat_at).total_seconds()
-    if age_s > config.heartbeat_timeout_s:
-        return (
-            f"telescope-worker heartbeat {age_s:.0f} s old (limit"
-            f" {config.heartbeat_timeout_s:g} s) while the shutter is {shutter}"
-        )
-    return None
+    lost = []
+    for queue in config.live_workers:
+        beat_at = readings.heartbeats.get(queue)
+        if beat_at is None:
+            lost.append(f"no {queue}-worker heartbeat")
+            continue
+        age_s = (now - beat_at).total_seconds()
+        if age_s > config.heartbeat_timeout_s:
+            lost.append(
+                f"{queue}-worker heartbeat {age_s:.0f} s old"
+                f" (limit {config.heartbeat_timeout_s:g} s)"
+            )
+    if not lost:
+        return None
+    return f"{', '.join(lost)} while the shutter is {_shutter_word(readings)}"
+
+
+def idle_reason(
+    readings: Readings, open_since: dt.datetime | None, now: dt.datetime, config: SupervisorSettings
+) -> str | None:
+    """Why the open dome counts as unused for ``idle_close_after_s``, or None (also when
+    that setting is off). Idle time runs from the later of the last dome or telescope
+    order and the moment this supervisor first saw the shutter open."""
+    limit_s = config.idle_close_after_s
+    if limit_s is None or readings.busy or open_since is None:
+        return None
+    since = max(t for t in (readings.last_used_at, open_since) if t is not None)
+    idle_s = (now - since).total_seconds()
+    if idle_s <= limit_s:
+        return None
+    return (
+        f"nothing used the dome for {idle_s:.0f} s (limit {limit_s:g} s) while the shutter"
+        f" is {_shutter_word(readings)}"
+    )
 
 
 def decide(
@@ -134,6 +172,8 @@ def decide(
         f"Sun at {readings.sun_altitude_deg:.1f} deg, above {config.dawn_sun_altitude_deg:g} deg"
     )
     lost_reason = heartbeat_lost_reason(readings, now, config)
+    open_since = None if readings.shutter is ShutterState.CLOSED else (memory.open_since or now)
+    unused_reason = idle_reason(readings, open_since, now, config)
 
     safe_since = (memory.safe_since or now) if safe else None
     allowed_from = safe_since + dt.timedelta(seconds=config.hold_off_s) if safe_since else None
@@ -148,6 +188,8 @@ def decide(
         close_reasons.append(f"dawn: {dawn_reason}")
     if lost_reason is not None:
         close_reasons.append(f"heartbeat_lost: {lost_reason}")
+    if unused_reason is not None:
+        close_reasons.append(f"idle: {unused_reason}")
 
     events: list[Event] = []
     if not safe and memory.unsafe is not True:
@@ -159,6 +201,8 @@ def decide(
         events.append(Event("dawn", {"sun_altitude_deg": readings.sun_altitude_deg}))
     if lost_reason is not None and not memory.heartbeat_lost:
         events.append(Event("heartbeat_lost", {"reason": lost_reason}))
+    if unused_reason is not None and not memory.idle:
+        events.append(Event("idle", {"reason": unused_reason}))
     if opening_allowed and not memory.opening_allowed:
         since = None if safe_since is None else safe_since.isoformat()
         events.append(Event("opening_allowed", {"safe_since": since}))
@@ -170,6 +214,8 @@ def decide(
         dawn=dawn,
         heartbeat_lost=lost_reason is not None,
         opening_allowed=opening_allowed,
+        open_since=open_since,
+        idle=unused_reason is not None,
     )
     return Decision(
         safe=safe,

@@ -5,7 +5,8 @@ never through Celery or Redis, so it keeps the dome safe when the broker is down
 queue is busy or every worker is dead. One poll every ``supervisor.poll_interval_s``:
 
 1. read the safety monitor (one retry only: a silent monitor must not hold the loop),
-   the dome's shutter, the telescope worker's heartbeat, and the Sun's altitude;
+   the dome's shutter, the live workers' beats (:mod:`~observatory.supervisor.liveness`),
+   when a dome or telescope order last used the dome, and the Sun's altitude;
 2. :func:`~observatory.supervisor.decision.decide`;
 3. publish the verdict as the open permit, record the decision's events;
 4. when the dome must close and is not closed: close it, confirm it reports Closed,
@@ -22,11 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from observatory import clock as observatory_clock
 from observatory import ephemeris
-from observatory.db.models import Heartbeat
+from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.db.types import utcnow
 from observatory.devices.dome import DomeAdapter, ShutterState
@@ -35,12 +37,10 @@ from observatory.devices.safety import SafetyMonitorAdapter
 from observatory.errors import DeviceError
 from observatory.notify import NotificationFailed, email_admins
 from observatory.settings import Settings
-from observatory.supervisor import events, permit
+from observatory.supervisor import events, liveness, permit
 from observatory.supervisor.decision import Decision, Memory, Readings, SafetyReading, decide
 
 log = logging.getLogger("observatory.supervisor")
-
-TELESCOPE_HEARTBEAT = "telescope-worker"
 
 
 class Supervisor:
@@ -89,14 +89,17 @@ class Supervisor:
         except DeviceError as error:
             safety_error = str(error)
         site = self.settings.site
+        last_used_at, busy = self._read_use()
         return Readings(
             safety=self.last_safety,
             safety_error=safety_error,
             shutter=self._read_shutter(),
-            heartbeat_at=self._read_heartbeat(),
+            heartbeats=self._read_heartbeats(),
             sun_altitude_deg=ephemeris.sun_altitude_deg(
                 self.clock(), site.latitude_deg, site.longitude_deg
             ),
+            last_used_at=last_used_at,
+            busy=busy,
         )
 
     def secure(self, decision: Decision, shutter: ShutterState | None) -> None:
@@ -185,18 +188,40 @@ class Supervisor:
             log.warning("dome unreadable, taken as open: %s", error)
             return None
 
-    def _read_heartbeat(self) -> dt.datetime | None:
-        # Heartbeats are written in wall-clock time (liveness, not astronomy); the decision
-        # works in the civil clock, so the beat is placed there by its wall-clock age.
+    def _read_heartbeats(self) -> dict[str, dt.datetime | None]:
+        # Beats are written in wall-clock time (liveness, not astronomy); the decision
+        # works in the civil clock, so each beat is placed there by its wall-clock age.
+        queues = self.settings.supervisor.live_workers
+        try:
+            beats = liveness.last_beats(self.settings, queues)
+        except SQLAlchemyError as error:
+            log.error("cannot read the workers' liveness, taken as lost: %s", error)
+            return dict.fromkeys(queues)
+        return {queue: self._civil(at) for queue, at in beats.items()}
+
+    def _read_use(self) -> tuple[dt.datetime | None, bool]:
+        """When a dome or telescope order last started or ended (civil clock), and whether
+        one runs now. Unreadable SQL counts as unused for long: the dome is closed."""
+        if self.settings.supervisor.idle_close_after_s is None:
+            return None, False
+        orders = WorkOrder.queue.in_(("dome", "telescope"))
         try:
             with session_scope(self.settings.sqlalchemy_url) as session:
-                row = session.get(Heartbeat, TELESCOPE_HEARTBEAT)
-                if row is None:
-                    return None
-                return self.clock() - (utcnow() - row.beat_at)
+                running = session.scalar(
+                    select(func.count()).where(orders, WorkOrder.state == WorkOrderState.RUNNING)
+                )
+                last = session.scalar(
+                    select(
+                        func.max(func.coalesce(WorkOrder.finished_at, WorkOrder.started_at))
+                    ).where(orders)
+                )
         except SQLAlchemyError as error:
-            log.error("cannot read the telescope heartbeat, taken as lost: %s", error)
-            return None
+            log.error("cannot read the dome's use, taken as unused: %s", error)
+            return self.clock() - dt.timedelta(days=365), False
+        return self._civil(last), bool(running)
+
+    def _civil(self, wall: dt.datetime | None) -> dt.datetime | None:
+        return None if wall is None else self.clock() - (utcnow() - wall)
 
     def _publish(self, decision: Decision, readings: Readings, now: dt.datetime) -> None:
         details: dict[str, Any] = {

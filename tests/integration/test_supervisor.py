@@ -27,13 +27,14 @@ from alpaca.safetymonitor import SafetyMonitor
 from sqlalchemy import select
 
 from observatory.db.migrate import upgrade
-from observatory.db.models import DeviceEvent, Heartbeat
+from observatory.db.models import DeviceEvent
 from observatory.db.session import dispose_engines, session_scope
 from observatory.devices.dome import DomeAdapter, ShutterState
 from observatory.devices.mount import MountAdapter
 from observatory.errors import UnsafeConditions
 from observatory.settings import Settings
 from observatory.simulator.server import SimulatorProcess, start_simulator_process
+from observatory.supervisor import liveness
 from observatory.supervisor.permit import opening_allowed, require_opening_allowed
 from tests.helpers import free_port, wait_for
 from tests.smtp import smtp_server  # noqa: F401  (fixture)
@@ -91,17 +92,9 @@ class Rig:
         dome.Action("simulator:fault", json.dumps(spec))
 
     def beat(self, at: dt.datetime | None = None) -> dt.datetime:
-        """Write the telescope worker's heartbeat as it would."""
+        """Write the telescope worker's liveness beat as it would."""
         beat_at = at or dt.datetime.now(dt.UTC)
-        with session_scope(self.settings.sqlalchemy_url) as session:
-            row = session.get(Heartbeat, "telescope-worker")
-            if row is None:
-                row = Heartbeat(
-                    name="telescope-worker", host="test", pid=os.getpid(), beat_at=beat_at
-                )
-                session.add(row)
-            row.beat_at = beat_at
-            row.details = {"phase": "observing", "dome_open": True}
+        liveness.beat(self.settings, "telescope", beat_at)
         return beat_at
 
     def wait_allowed(self, timeout_s: float) -> None:
@@ -173,6 +166,8 @@ def start_rig(
             "OBSERVATORY_SUPERVISOR__STALE_AFTER_S": "3",
             "OBSERVATORY_SUPERVISOR__HOLD_OFF_S": "1",
             "OBSERVATORY_SUPERVISOR__HEARTBEAT_TIMEOUT_S": "600",
+            # No dome worker runs here: the tests beat for the telescope worker alone.
+            "OBSERVATORY_SUPERVISOR__LIVE_WORKERS": "telescope",
             "OBSERVATORY_SUPERVISOR__CLOSE_ATTEMPTS": "2",
             # Never dawn unless a test asks: the Sun never rises above 90 degrees.
             "OBSERVATORY_SUPERVISOR__DAWN_SUN_ALTITUDE_DEG": "90",

@@ -38,17 +38,22 @@ def readings(
         safety=reading,
         safety_error=error,
         shutter=shutter,
-        heartbeat_at=at(now_s if heartbeat_s is None else heartbeat_s),
+        heartbeats=dict.fromkeys(CONFIG.live_workers, at(now_s))
+        | {"telescope": at(now_s if heartbeat_s is None else heartbeat_s)},
         sun_altitude_deg=sun_deg,
     )
 
 
-def run(steps: list[tuple[float, Readings]], memory: Memory | None = None) -> list[Decision]:
+def run(
+    steps: list[tuple[float, Readings]],
+    memory: Memory | None = None,
+    config: SupervisorSettings = CONFIG,
+) -> list[Decision]:
     """Feed readings through decide() in order, carrying the memory like the loop does."""
     decisions = []
     memory = memory or Memory()
     for now_s, reading in steps:
-        decision = decide(memory, reading, at(now_s), CONFIG)
+        decision = decide(memory, reading, at(now_s), config)
         memory = decision.memory
         decisions.append(decision)
     return decisions
@@ -164,7 +169,7 @@ def test_lost_heartbeat_with_the_dome_closed_is_no_concern() -> None:
 
 
 def test_missing_heartbeat_row_counts_as_lost_while_open() -> None:
-    reading = replace(readings(0), heartbeat_at=None)
+    reading = replace(readings(0), heartbeats={"dome": at(0)})
     (decision,) = run([(0, reading)])
     assert decision.close and "no telescope-worker heartbeat" in decision.close_reasons[0]
 
@@ -195,3 +200,38 @@ def test_event_details_are_json_safe() -> None:
     for decision in decisions:
         for event in decision.events:
             json.dumps(event.details)
+
+
+def test_a_dead_dome_worker_closes_the_open_dome_too() -> None:
+    reading = replace(readings(100), heartbeats={"dome": at(30), "telescope": at(100)})
+    (decision,) = run([(100, reading)])
+    assert decision.close_reasons == (
+        "heartbeat_lost: dome-worker heartbeat 70 s old (limit 60 s) while the shutter is open",
+    )
+
+
+def test_default_liveness_closes_within_twenty_seconds_of_a_death() -> None:
+    defaults = SupervisorSettings()
+    # The last beat, then a poll every poll_interval_s: the first poll past the timeout closes.
+    assert defaults.heartbeat_timeout_s + defaults.poll_interval_s <= 20.0
+    assert defaults.liveness_interval_s * 3 <= defaults.heartbeat_timeout_s
+    assert set(defaults.live_workers) == {"dome", "telescope"}
+
+
+IDLE = CONFIG.model_copy(update={"idle_close_after_s": 600.0})
+
+
+def test_an_open_dome_nothing_uses_closes_after_the_idle_limit() -> None:
+    steps = [(t, replace(readings(t), last_used_at=at(0))) for t in (0, 600, 601)]
+    decisions = run(steps, config=IDLE)
+    assert [d.close for d in decisions] == [False, False, True]
+    assert decisions[2].close_reasons[0].startswith("idle: nothing used the dome for 601 s")
+    assert "idle" in names(decisions[2])
+
+
+def test_a_busy_or_recently_used_dome_is_not_idle_and_the_limit_is_off_by_default() -> None:
+    busy = replace(readings(5000), last_used_at=at(0), busy=True)
+    assert not run([(5000, busy)], config=IDLE)[0].close
+    recent = replace(readings(5000), last_used_at=at(4500))
+    assert not run([(5000, recent)], config=IDLE)[0].close
+    assert not run([(5000, replace(recent, last_used_at=at(0)))])[0].close

@@ -9,9 +9,8 @@ import pytest
 from observatory.clock import simulated_clock
 from observatory.errors import UnsafeConditions
 from observatory.settings import Settings, SupervisorSettings
-from observatory.supervisor import permit
+from observatory.supervisor import liveness, permit
 from observatory.supervisor.loop import Supervisor
-from observatory.telescope.heartbeat import TELESCOPE_HEARTBEAT, write_heartbeat
 
 T0 = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
 
@@ -64,9 +63,9 @@ def test_liveness_is_wall_clock_time_in_a_simulated_night(database_url: str) -> 
     permit.publish(settings, {"opening_allowed": True, "reason": "safe"})
     assert permit.opening_allowed(settings) == (True, "safe")
 
-    write_heartbeat(settings, TELESCOPE_HEARTBEAT, {"phase": "exposing"})
+    liveness.beat(settings, "telescope")
     supervisor = Supervisor(settings)
-    heartbeat_at = supervisor._read_heartbeat()
+    heartbeat_at = supervisor._read_heartbeats()["telescope"]
     assert heartbeat_at is not None
     age_s = (supervisor.clock() - heartbeat_at).total_seconds()
     assert 0.0 <= age_s < 2.0  # seconds of wall clock, not the five hours between clocks
