@@ -13,6 +13,7 @@ from observatory.db.session import session_scope
 from observatory.db.types import utcnow
 from observatory.errors import FrameFormatUnsupported, NothingToReport
 from observatory.report.failures import night_failures
+from observatory.report.focus import draw_focus_curves, gather_focus_runs
 from observatory.report.gather import NightContent, gather_night
 from observatory.report.html import FramePicture, PageInputs, render_page
 from observatory.report.night import latest_night
@@ -60,10 +61,12 @@ def write_report(
             if night is None:
                 raise NothingToReport("no work orders in the database; name a night (YYYY-MM-DD)")
         content = gather_night(session, night)
+        focus_runs = gather_focus_runs(session, content.start, content.end)
     folder = output if output is not None else settings.data_dir / "reports" / night.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     masters, frames, problems = _draw_products(settings.products_dir, content, folder)
     timeline = draw_timeline(content.events, content.start, folder / "timeline.png")
+    curves = draw_focus_curves(focus_runs, folder / "focus.png")
     page = PageInputs(
         content=content,
         site_name=settings.site_name,
@@ -73,10 +76,16 @@ def write_report(
         timeline_src=timeline.name if timeline else None,
         shutter=shutter_spans(content.events, content.start),
         failures=night_failures(content, problems),
+        focus_runs=focus_runs,
+        focus_src=curves.name if curves else None,
     )
     index = folder / "index.html"
     _write_atomically(index, render_page(page))
-    drawn = sum(1 for p in [*masters.values(), *frames.values()] if p.src) + bool(timeline)
+    drawn = (
+        sum(1 for p in [*masters.values(), *frames.values()] if p.src)
+        + bool(timeline)
+        + bool(curves)
+    )
     elapsed = time.perf_counter() - started
     log.info("night report %s: %d pictures in %.2f s -> %s", night, drawn, elapsed, index)
     return ReportWritten(index, night, drawn, len(problems), elapsed)

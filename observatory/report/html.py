@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from observatory.report.failures import Failure
+from observatory.report.focus import FocusRecord, render_focus_section
 from observatory.report.gather import (
     CalibratedRecord,
     EventRecord,
@@ -63,6 +64,8 @@ class PageInputs:
     timeline_src: str | None
     shutter: Sequence[ShutterSpan]
     failures: Sequence[Failure]
+    focus_runs: Sequence[FocusRecord] = ()
+    focus_src: str | None = None
 
 
 def e(value: object) -> str:
@@ -87,6 +90,7 @@ def render_page(page: PageInputs) -> str:
         _failures(page.failures),
         _incomplete(content.calibrated),
         _timeline(page),
+        render_focus_section(page.focus_runs, page.focus_src),
         _orders(content.orders),
         _steps(content.orders),
         _masters(content.masters, page.masters),
@@ -102,6 +106,7 @@ def render_page(page: PageInputs) -> str:
             f'<p class="meta">{e(page.site_name)} &middot; {e(when(content.start))} to '
             f"{e(when(content.end))} UTC &middot; generated {e(when(page.generated_at))} UTC</p>",
             '<nav><a href="#failures">Failures</a><a href="#timeline">Timeline</a>'
+            '<a href="#focus">Autofocus</a>'
             '<a href="#orders">Work orders</a><a href="#steps">Step runs</a>'
             '<a href="#masters">Masters</a><a href="#frames">Calibrated frames</a></nav>',
             *sections,
