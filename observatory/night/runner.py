@@ -94,8 +94,11 @@ def night_orders(targets: list[Target], tag: str) -> list[dict[str, Any]]:
             darks=[{"exposure_s": LIGHT_EXPOSURE_S, "count": CALIBRATION_COUNT}],
             flats=[{"filter": name, "count": CALIBRATION_COUNT} for name in FILTERS],
         ),
+        # Focus on the zenith's stars before the first light (the focuser's offsets per
+        # filter keep it in focus through the filter changes after).
+        order(3, "autofocus", filter=FILTERS[0]),
     ]
-    for number, target in enumerate(targets, start=3):
+    for number, target in enumerate(targets, start=4):
         exposures = [
             {"filter": name, "exposure_s": LIGHT_EXPOSURE_S, "count": LIGHTS_PER_FILTER}
             for name in FILTERS
