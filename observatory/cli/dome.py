@@ -62,9 +62,10 @@ def cmd_dome(args: argparse.Namespace) -> int:
     # defaults of their own (a subcommand's default would undo the option given before it).
     if getattr(args, "direct", False):
         return _direct(args)
-    from observatory.cli.orders import submit_order, wait_for_outcome
+    from observatory.cli.orders import require_schema, submit_order, wait_for_outcome
 
     settings = get_settings()
+    require_schema(settings)
     receipt = submit_order(order_for(args), settings)
     state, reason = wait_for_outcome(settings, receipt.pk, getattr(args, "timeout", 600.0))
     if state == "succeeded" and args.dome_command == "status":

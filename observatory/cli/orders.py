@@ -10,7 +10,7 @@ from typing import Any
 
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
-from observatory.errors import WorkOrderInvalid
+from observatory.errors import ConfigurationError, WorkOrderInvalid
 from observatory.intake import Receipt, submit
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings, get_settings
@@ -62,6 +62,18 @@ def read_order_text(file: str) -> str:
     return text
 
 
+def require_schema(settings: Settings) -> None:
+    """Raise ConfigurationError when the database has never been migrated (a fresh data
+    folder before ``observatory up`` or ``observatory db upgrade``)."""
+    from observatory.db.migrate import current_revision
+
+    if current_revision(settings.sqlalchemy_url) is None:
+        raise ConfigurationError(
+            f"the database {settings.sqlalchemy_url} has no tables yet; run"
+            " `observatory db upgrade` (or start the stack with `observatory up`)"
+        )
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     try:
         text = read_order_text(args.file)
@@ -73,6 +85,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as error:
         print(f"invalid work order: not valid JSON: {error}", file=sys.stderr)
         return 2
+    require_schema(get_settings())
     try:
         receipt = submit_order(data)
     except WorkOrderInvalid as error:

@@ -88,3 +88,24 @@ def test_an_empty_file_is_refused_in_one_line(
     path = tmp_path / "empty.json"
     path.write_text(text)
     assert_one_line_refusal(*submit([str(path)], capsys), "is empty")
+
+
+def test_a_database_never_migrated_is_named_with_what_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from observatory.settings import get_settings
+
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OBSERVATORY_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    order = tmp_path / "order.json"
+    order.write_text(
+        '{"id": "1", "request": "dome_open", "datetime": "2026-12-06T20:00:00", "user": "me"}'
+    )
+    try:
+        code, out, err = submit([str(order)], capsys)
+    finally:
+        get_settings.cache_clear()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "has no tables yet; run `observatory db upgrade`" in err
