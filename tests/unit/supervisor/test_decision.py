@@ -235,3 +235,62 @@ def test_a_busy_or_recently_used_dome_is_not_idle_and_the_limit_is_off_by_defaul
     recent = replace(readings(5000), last_used_at=at(4500))
     assert not run([(5000, recent)], config=IDLE)[0].close
     assert not run([(5000, replace(recent, last_used_at=at(0)))])[0].close
+
+
+def test_a_night_records_each_event_once_with_its_details() -> None:
+    # Unknown, then safe (hold-off), allowed, then dawn; the heartbeat is lost in between.
+    steps = [
+        (0, readings(0, safe=None, shutter=ShutterState.CLOSED)),
+        (10, readings(10, shutter=ShutterState.CLOSED)),
+        (310, readings(310, shutter=ShutterState.CLOSED)),
+        (320, readings(320, shutter=ShutterState.OPEN, heartbeat_s=200)),
+        (330, readings(330, shutter=ShutterState.OPEN, heartbeat_s=200)),
+        (340, readings(340, shutter=ShutterState.OPEN, sun_deg=-5.5)),
+        (350, readings(350, shutter=ShutterState.OPEN, sun_deg=-5.0)),
+    ]
+    decisions = run(steps)
+    events = [[(e.event, e.details) for e in d.events] for d in decisions]
+    assert events == [
+        [("unsafe", {"reason": "safety monitor not read yet (unknown)"})],
+        [("hold_off_started", {"until": at(310).isoformat(), "hold_off_s": 300})],
+        [("opening_allowed", {"safe_since": at(10).isoformat()})],
+        [
+            (
+                "heartbeat_lost",
+                {
+                    "reason": "telescope-worker heartbeat 120 s old (limit 60 s)"
+                    " while the shutter is open"
+                },
+            )
+        ],
+        [],
+        [("dawn", {"sun_altitude_deg": -5.5})],
+        [],
+    ]
+    memories = [d.memory for d in decisions]
+    assert [m.unsafe for m in memories] == [True, False, False, False, False, False, False]
+    assert [m.heartbeat_lost for m in memories] == [False, False, False, True, True, False, False]
+    assert [m.dawn for m in memories] == [False, False, False, False, False, True, True]
+    assert [m.opening_allowed for m in memories] == [False, False, True, True, True, False, False]
+    assert decisions[2].opening_reason == "safe for the whole hold-off, Sun below the dawn limit"
+    assert decisions[5].opening_reason == "dawn: Sun at -5.5 deg, above -6 deg"
+
+
+def test_an_unreadable_shutter_is_named_unknown_in_the_lost_heartbeat_reason() -> None:
+    (decision,) = run([(100, readings(100, shutter=None, heartbeat_s=0))])
+    assert decision.close_reasons == (
+        "heartbeat_lost: telescope-worker heartbeat 100 s old (limit 60 s)"
+        " while the shutter is unknown",
+    )
+
+
+def test_dawn_while_safe_but_in_hold_off_names_dawn_not_unsafe() -> None:
+    (decision,) = run([(0, readings(0, sun_deg=-1.0))])
+    assert not decision.opening_allowed
+    assert decision.opening_reason == "dawn: Sun at -1.0 deg, above -6 deg"
+
+
+def test_unsafe_with_a_known_reason_refuses_naming_it() -> None:
+    (decision,) = run([(0, readings(0, safe=False))])
+    assert decision.opening_reason == "unsafe: safety monitor reports unsafe"
+    assert decision.allowed_from is None
