@@ -30,6 +30,7 @@ from observatory.fileserver.server import file_server_command
 from observatory.notify import NotificationFailed, email_admins
 from observatory.preflight import check_configuration
 from observatory.settings import Settings
+from observatory.simulator.address import check_simulator_address
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,9 @@ class Stack:
         docstring). Raises ConfigurationError, before anything runs, for a bad file."""
         s = self.settings
         check_configuration(s, with_beat=self.with_beat)
+        if s.simulator.enabled:
+            # Our devices must not reach a program already on the simulator's address.
+            check_simulator_address(s)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if s.is_embedded_broker:
             self.redis = EmbeddedRedis(s.data_dir, s.embedded_redis_port)
