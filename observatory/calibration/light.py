@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from observatory.calibration.correction import (
     require_kind,
 )
 from observatory.calibration.dark import dark_scale
+from observatory.calibration.overscan import Readout, calibrate_readout
 from observatory.calibration.products import CalibratedFrame, MasterFrame, carried_header
 from observatory.calibration.sources import FrameInput, FrameStack
 from observatory.calibration.stacking import Engine
@@ -65,8 +67,14 @@ def calibrate_light(
     exposure_s: float | None = None,
     allow_dark_scaling: bool = True,
     engine: Engine = "numba",
+    readout: Readout | None = None,
+    header: fits.Header | None = None,
 ) -> CalibratedFrame:
     """Calibrate one light frame: ((raw - bias) - dark * scale) / flat, float32 [adu].
+
+    With a ``readout``, ``light`` is the raw file's path and its overscan is subtracted
+    and the frame trimmed first, in the same pass (see ``overscan.calibrate_readout``);
+    ``header`` then replaces the file's primary header as the one carried over.
 
     A master given as None is not applied (its term is left out). ``scale`` is 1 for a
     dark of the light's exposure, else the ratio of exposures (see ``dark_scale``). The
@@ -80,7 +88,7 @@ def calibrate_light(
     (exposures differ and scaling is not allowed), ValueError (unknown exposure, wrong
     master kinds).
     """
-    header = carried_header(frame_header(light))
+    header = carried_header(header if header is not None else frame_header(light))
     exposure = exposure_of(header, exposure_s)
     if master_flat is not None:
         require_kind(master_flat, "flat")
@@ -96,11 +104,14 @@ def calibrate_light(
         scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
     if master_bias is not None:
         require_kind(master_bias, "bias")
-    bias, dark = _zeros_for(light, master_bias, master_dark)
-    data = correct_frame(
-        light, bias, dark, scale, None if master_flat is None else master_flat.data,
-        engine=engine,
-    )  # fmt: skip
+    bias, dark = _zeros_for(light if readout is None else readout, master_bias, master_dark)
+    flat = None if master_flat is None else master_flat.data
+    if readout is not None:
+        if not isinstance(light, str | os.PathLike):
+            raise ValueError("a light with a readout is given as the path of its raw file")
+        data = calibrate_readout(light, readout, _f32(bias), _f32(dark), scale, _f32_or_none(flat))
+    else:
+        data = correct_frame(light, bias, dark, scale, flat, engine=engine)
     header["EXPTIME"] = (exposure, "[s] exposure time")
     _cite(header, {"BIASFILE": master_bias, "DARKFILE": master_dark})
     if master_dark is not None:
@@ -111,13 +122,23 @@ def calibrate_light(
     return CalibratedFrame(data, header)
 
 
+def _f32(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _f32_or_none(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else _f32(array)
+
+
 def _zeros_for(
-    light: FrameInput, bias: MasterFrame | None, dark: MasterFrame | None
+    light: FrameInput | Readout, bias: MasterFrame | None, dark: MasterFrame | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bias and dark arrays to subtract: the masters', or zeros in their place."""
     present = [m.data for m in (bias, dark) if m is not None]
     if present:
         shape = present[0].shape
+    elif isinstance(light, Readout):
+        shape = light.shape
     else:
         with FrameStack([light]) as stack:
             shape = stack.shape

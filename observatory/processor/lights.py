@@ -18,6 +18,8 @@ from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.corrections import choose_masters, geometry_corrections
 from observatory.processor.products import load_master, product_file
+from observatory.processor.rawframes import raw_header
+from observatory.processor.readouts import readout_from_json
 from observatory.processor.stacks import UnitContext
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
@@ -38,9 +40,12 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     (exposure,) = context.exposures
     chosen = choose_masters(settings, exposure, context.wanted(exposure), ROLES)
     masters = {role: load_master(settings, row) for role, row in chosen.rows.items()}
+    path = context.raw(exposure)
+    readout = None if exposure.readout is None else readout_from_json(exposure.readout)
     result = calibration.calibrate_light(
-        context.frame(exposure), masters.get("bias"), masters.get("dark"), masters.get("flat"),
-        exposure_s=exposure.exptime_s,
+        path, masters.get("bias"), masters.get("dark"), masters.get("flat"),
+        exposure_s=exposure.exptime_s, readout=readout,
+        header=None if readout is None else raw_header(path, readout),
     )  # fmt: skip
     applied, not_needed = geometry_corrections(exposure.readout)
     applied |= {role: row.path for role, row in chosen.rows.items()}

@@ -5,12 +5,20 @@ from __future__ import annotations
 import ccdproc
 import numpy as np
 import pytest
+from astropy.io import fits
 from astropy.modeling import models
 from astropy.nddata import CCDData
 
-from observatory.calibration.overscan import Amplifier, Readout, prepare_image
+from observatory.calibration.correction import correct_frame
+from observatory.calibration.overscan import (
+    Amplifier,
+    Readout,
+    calibrate_readout,
+    prepare_image,
+    read_plane_values,
+)
 from observatory.calibration.sections import Section, parse_section
-from observatory.errors import FrameMismatch
+from observatory.errors import FlatFieldInvalid, FrameMismatch
 
 
 def test_sections_are_one_based_inclusive_with_blanks() -> None:
@@ -110,3 +118,39 @@ def test_amplifiers_must_tile_the_output() -> None:
     amp = Amplifier(Section((0, 10), (0, 5)), None, (0, 0))
     with pytest.raises(FrameMismatch, match="cover 50 of the 100"):
         prepare_image({0: raw}, Readout((amp,), (10, 10)))
+
+
+@pytest.mark.parametrize("with_flat", [True, False])
+def test_one_pass_calibration_equals_prepare_then_correct(tmp_path, with_flat: bool) -> None:
+    raw, sections = four_amplifier_frame()
+    path = tmp_path / "quad.fits"
+    fits.PrimaryHDU(raw).writeto(path)  # uint16: stored as int16 with BZERO 32768
+    placements = [(0, 0), (0, 20), (30, 0), (30, 20)]
+    readout = Readout(
+        tuple(Amplifier(parse_section(d), parse_section(s), p)
+              for (d, s), p in zip(sections, placements, strict=True)),
+        (60, 40),
+    )  # fmt: skip
+    rng = np.random.default_rng(9)
+    bias = rng.normal(0, 2, (60, 40)).astype(np.float32)
+    dark = rng.uniform(0, 3, (60, 40)).astype(np.float32)
+    flat = rng.uniform(0.8, 1.2, (60, 40)).astype(np.float32) if with_flat else None
+    one_pass = calibrate_readout(path, readout, bias, dark, 0.5, flat)
+    prepared = prepare_image(read_plane_values(path, [0]), readout)
+    np.testing.assert_array_equal(one_pass, correct_frame(prepared, bias, dark, 0.5, flat))
+    # A float file has no fast path: the same numbers through prepare_image.
+    fits.PrimaryHDU(raw.astype(np.float32)).writeto(tmp_path / "float.fits")
+    slow = calibrate_readout(tmp_path / "float.fits", readout, bias, dark, 0.5, flat)
+    np.testing.assert_array_equal(slow, one_pass)
+
+
+def test_one_pass_calibration_refuses_a_bad_flat(tmp_path) -> None:
+    path = tmp_path / "f.fits"
+    fits.PrimaryHDU(np.full((4, 6), 1000, np.uint16)).writeto(path)
+    readout = Readout((Amplifier(parse_section("[1:4,1:4]"), parse_section("[5:6,1:4]"), (0, 0)),),
+                      (4, 4))  # fmt: skip
+    flat = np.ones((4, 4), np.float32)
+    flat[1, 2] = 0
+    zeros = np.zeros((4, 4), np.float32)
+    with pytest.raises(FlatFieldInvalid, match="1 pixels"):
+        calibrate_readout(path, readout, zeros, zeros, 0.0, flat)
