@@ -15,11 +15,13 @@ def batch_at_receipt(settings: Settings, order: WorkOrderBase) -> str | None:
     (the transfer's own rule, on its face: no DNS, no file system), a resume or restart
     ``batch`` must be one plain folder name. Raises WorkOrderInvalid naming the field.
     """
-    try:
-        if isinstance(order, CalibrateFileBatchOrder):
+    if isinstance(order, CalibrateFileBatchOrder):
+        try:
             return check_batch_url(settings, order.url).name
-        name = getattr(order, "batch", None)
-        return None if name is None else check_batch_name(name, "refused")
+        except TransferRefused as error:
+            raise WorkOrderInvalid(f"url: {error}") from None
+    name = getattr(order, "batch", None)
+    try:
+        return None if name is None else check_batch_name(name, "batch")
     except TransferRefused as error:
-        field = "url" if isinstance(order, CalibrateFileBatchOrder) else "batch"
-        raise WorkOrderInvalid(f"{field}: {error}") from None
+        raise WorkOrderInvalid(str(error)) from None
