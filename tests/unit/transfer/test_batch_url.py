@@ -26,6 +26,9 @@ from tests.unit.transfer.conftest import MakeSettings
         ("http://169.254.169.254/latest/", "metadata"),
         ("http://10.0.0.7/batches/x/", "private"),
         ("http://localhost:8021/batches/x/", "loopback"),
+        ("http://frames.localhost/batches/x/", "loopback"),
+        ("http://0/batches/x/", "unspecified"),
+        ("https://example.org/.zip", "not one plain folder name"),
         ("http://127.1/batches/x/", "loopback"),
         ("http://2130706433/batches/x/", "loopback"),
         ("http://[::1]/batches/x/", "loopback"),
@@ -77,10 +80,15 @@ def test_accepted_urls_and_the_batch_names_they_name(make_settings: MakeSettings
         "https://example.org/get?allfiles": "get",
         "https://example.org/nights/night-7.tar.gz": "night-7",
         "https://example.org/nights/night-8.ZIP": "night-8",
+        "https://example.org/batches/M31-X/": "M31-X",
+        "http://example.org/batches/night.tar": "night",
+        "https://example.org/b/night.tgz": "night",
     }
     for url, name in cases.items():
         checked = check_batch_url(settings, url)
-        assert checked.name == name, url
+        assert (checked.url, checked.name) == (url, name)
+        assert checked.scheme == ("file" if "://" not in url or url.startswith("file") else
+                                  url.split(":", 1)[0])  # fmt: skip
     assert check_batch_url(settings, str(inside)).folder == inside
 
 
@@ -115,6 +123,17 @@ def test_a_symlink_inside_a_root_cannot_lead_out_of_it(make_settings: MakeSettin
         check_local_root(settings, str(link), link, resolve=True)
     with pytest.raises(TransferRefused, match="local_roots"):
         fetch_batch(settings, str(link))
+
+
+def test_a_root_reached_through_a_link_holds_what_lies_under_it(
+    make_settings: MakeSettings, tmp_path: Path
+):
+    """/data -> /mnt/disk1: folders under the link are inside the root (both resolved)."""
+    disk = tmp_path / "disk1"
+    write_batch(disk, "night-2")
+    (tmp_path / "data").symlink_to(disk)
+    settings = make_settings(local_roots=[tmp_path / "data"])
+    assert fetch_batch(settings, str(tmp_path / "data" / "night-2")).name == "night-2"
 
 
 def test_default_roots_are_the_data_batch_and_repository_folders(tmp_path: Path):
