@@ -28,6 +28,6 @@ def test_overhead_suite_measures_work_orders_against_bare_tasks(
         figures["bare_per_second"] / figures["work_order_per_second"]
     )
     http = figures["http_burst"]
-    assert http["orders"] == 40 and http["clients"] == 8 and http["lost"] == 0
+    assert http["orders"] == http["stored"] == 40 and http["clients"] == 8 and http["lost"] == 0
     assert http["published_receipts"] == 40 and http["per_second"] > 0
     assert "work-order overhead" in capsys.readouterr().out

@@ -56,3 +56,22 @@ def test_token_comparison() -> None:
     assert not token_matches("abc", ["abcd", "ab", ""])
     assert not token_matches("", ["abc"])
     assert token_matches("é", ["é"])  # non-ASCII tokens compare as UTF-8
+
+
+def test_each_refusal_says_exactly_what_is_wrong_and_how_to_authenticate(
+    client: TestClient, database_url: str, tmp_path: Path, broker: Broker
+) -> None:
+    # RFC 6750: a missing token gets a bare challenge, a wrong one error="invalid_token".
+    missing = client.post("/work-orders", json=order())
+    assert missing.json()["detail"] == "a bearer token is required (Authorization: Bearer <token>)"
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    wrong = client.post("/work-orders", json=order(), headers={"Authorization": "Bearer nope"})
+    assert wrong.json()["detail"] == "the bearer token is not valid"
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    closed = Settings(database_url=database_url, data_dir=tmp_path)
+    with TestClient(create_app(closed, broker, broker.probe)) as closed_client:
+        refused = closed_client.post("/work-orders", json=order(), headers=AUTH)
+    assert refused.json()["detail"] == (
+        "this intake accepts no requests: no API tokens are configured "
+        "(settings api.tokens, OBSERVATORY_API__TOKENS)"
+    )
