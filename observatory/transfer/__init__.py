@@ -2,7 +2,10 @@
 
 :func:`check_url` is the policy (schemes, credentials, addresses); :func:`check_batch_url`
 the rule for a batch url on its face, shared by intake and the transfer; :func:`fetch_batch`
-verifies or downloads a batch against its manifest; :func:`fetch_file` fetches one file.
+makes a batch readable here: a local folder verified in place (against its manifest, or one
+computed for a folder as capture programs leave it), an archive (zip, tar, tar.gz) extracted
+safely into the repository, or a remote folder downloaded against its manifest;
+:func:`fetch_file` fetches one file.
 """
 
 from observatory.transfer.batch import FetchedBatch, fetch_batch

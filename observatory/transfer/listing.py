@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from observatory.errors import TransferRefused
+from observatory.errors import TransferFailed, TransferRefused
 from observatory.hashing import sha256_of
 from observatory.transfer.manifest import MANIFEST_NAME, check_file_name
 
@@ -35,10 +35,11 @@ class Listing:
 
 def list_folder(folder: Path) -> Listing:
     """Every file under ``folder``, at any depth, as frames or ignored. Symbolic links
-    are never followed (a linked folder or file is listed as ignored). Reads no file."""
+    are never followed (a linked folder or file is listed as ignored). Reads no file.
+    Raises TransferFailed when a folder cannot be read (its frames would go missing)."""
     frames: list[str] = []
     ignored: list[str] = []
-    for top, dirs, files in os.walk(folder, followlinks=False):
+    for top, dirs, files in os.walk(folder, onerror=_unreadable, followlinks=False):
         relative_top = PurePosixPath(Path(top).relative_to(folder).as_posix())
         for name in sorted(dirs):
             if (Path(top) / name).is_symlink():
@@ -72,6 +73,10 @@ def frame_stem(relative: str) -> str:
     ``science/M31/light_001.fits.fz`` -> ``science/M31/light_001`` (so that frames of the
     same name in two subfolders never share a product name)."""
     return FRAME_NAME.sub("", relative)
+
+
+def _unreadable(error: OSError) -> None:
+    raise TransferFailed(f"cannot list {error.filename}: {error.strerror}") from error
 
 
 def _is_frame(path: Path, relative: str) -> bool:

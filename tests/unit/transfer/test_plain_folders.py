@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from observatory.errors import ChecksumMismatch, TransferRefused
+from observatory.errors import ChecksumMismatch, TransferFailed, TransferRefused
 from observatory.settings import Settings
 from observatory.transfer import fetch_batch
 from observatory.transfer.listing import frame_stem, list_folder
@@ -167,3 +167,9 @@ def test_listing_and_product_stems():
 def test_an_empty_listing(tmp_path: Path):
     listing = list_folder(tmp_path)
     assert listing.frames == () and listing.ignored == ()
+
+
+def test_a_folder_that_cannot_be_read_fails_the_listing(tmp_path: Path):
+    """os.walk would skip it in silence, and its frames would go missing."""
+    with pytest.raises(TransferFailed, match="cannot list"):
+        list_folder(tmp_path / "gone")
