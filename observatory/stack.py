@@ -112,9 +112,16 @@ class Stack:
             "OBSERVATORY_DATABASE_URL": s.sqlalchemy_url,
             "OBSERVATORY_DATA_DIR": str(s.data_dir),
         }
-        for role in DEVICE_ROLES:
-            key = f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"
-            env[key] = getattr(s.devices, f"{role}_address")
+        # Every device setting (addresses, timeouts): the workers and the supervisor act on
+        # the devices exactly as this process was told to.
+        for key, value in s.devices.model_dump().items():
+            if value is not None:  # None is every child's default too
+                env[f"OBSERVATORY_DEVICES__{key.upper()}"] = str(value)
+        # Settings a caller may have changed in code rather than in the environment.
+        env["OBSERVATORY_ROUTINE_PLAN"] = str(s.routine_plan)
+        env["OBSERVATORY_RECONCILE_AFTER_S"] = repr(s.reconcile_after_s)
+        if s.visibility_timeout_s is not None:
+            env["OBSERVATORY_VISIBILITY_TIMEOUT_S"] = repr(s.visibility_timeout_s)
         if s.clock.start_utc is not None:
             # A simulated night: every child reads the same civil time.
             env["OBSERVATORY_CLOCK__START_UTC"] = s.clock.start_utc.isoformat()

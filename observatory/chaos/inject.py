@@ -51,6 +51,7 @@ class FaultRecord:
 
     fault: Fault
     applied_at_s: float | None = None
+    applied: bool = False
     recovery_s: float | None = None
     error: str | None = None
 
@@ -59,6 +60,7 @@ class FaultRecord:
         return {
             "night": f.night, "at_s": round(f.at_s, 1), "kind": f.kind, "target": f.target,
             "spec": f.spec, "duration_s": f.duration_s,
+            "applied": self.applied,
             "recovery_s": None if self.recovery_s is None else round(self.recovery_s, 2),
             "error": self.error,
         }  # fmt: skip
@@ -103,6 +105,7 @@ class Injector:
             log.error("chaos: %s: %s", fault.describe(), record.error)
             return
         record.applied_at_s = time.monotonic() - self._started
+        record.applied = True
         log.warning("chaos: night %d +%.0f s: %s", fault.night, record.applied_at_s,
                     fault.describe())  # fmt: skip
         self.stopping.wait(fault.duration_s)

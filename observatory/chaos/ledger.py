@@ -59,7 +59,7 @@ class Ledger:
                 found.append(f"dome open {seconds:.1f} s beyond the bound while {condition}")
         if self.processes_left:
             found.append(f"{len(self.processes_left)} processes left behind")
-        unrecovered = [f for f in self.faults if f.get("recovery_s") is None]
+        unrecovered = [f for f in self.faults if f["applied"] and f["recovery_s"] is None]
         if unrecovered:
             found.append(f"{len(unrecovered)} faults without a recovery: {unrecovered[:3]}")
         return found
@@ -95,6 +95,8 @@ class Ledger:
         for fault in self.faults:
             recovery = fault["recovery_s"]
             shown = f"recovered in {recovery:.1f} s" if recovery is not None else fault["error"]
+            if not fault["applied"]:
+                shown = f"{fault['error']} (not counted)"
             spec = f" {fault['spec'].get('kind')}" if fault["spec"] else ""
             out.append(f"  fault night {fault['night']} +{fault['at_s']:.0f} s {fault['kind']} "
                        f"{fault['target']}{spec}: {shown}")  # fmt: skip

@@ -69,7 +69,8 @@ def run_many(args: argparse.Namespace, submit: Submit) -> int:
 
     settings = get_settings()
     ledger = run_nights(settings, submit, args.nights, chaos_seed=args.chaos,
-                        time_scale=args.time_scale, timeout_s=args.timeout)  # fmt: skip
+                        time_scale=args.time_scale, timeout_s=args.timeout,
+                        report=not args.no_report)  # fmt: skip
     path = args.ledger or settings.data_dir / "ledger.json"
     ledger.write(path)
     print()

@@ -53,7 +53,8 @@ def test_audit_counts_states_lost_twice_and_duplicates(database_url: str) -> Non
 
 def test_a_clean_ledger_has_no_problems() -> None:
     ledger = Ledger(nights=2, chaos_seed=5, dome_open_beyond_bound_s={"unsafe": 0.0})
-    ledger.faults = [{"night": 1, "at_s": 3.0, "kind": "redis", "target": "redis", "spec": {},
-                      "duration_s": 0.0, "recovery_s": 1.5, "error": None}]  # fmt: skip
+    fault = {"night": 1, "at_s": 3.0, "kind": "redis", "target": "redis", "spec": {}}
+    fault |= {"duration_s": 0.0, "applied": True, "recovery_s": 1.5, "error": None}
+    ledger.faults = [fault]
     assert ledger.problems() == []
     assert any("recovered in 1.5 s" in line for line in ledger.lines())

@@ -1,0 +1,55 @@
+"""Two simulated nights with chaos (``observatory run --nights 2 --chaos SEED``), read
+through their ledger as a new user would: nothing lost, nothing done twice, no duplicate
+rows, the dome never open unsafe beyond the bound, no process left behind, and every
+injected fault recovered from."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3000)]
+
+SEED = 7
+
+
+def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OBSERVATORY_")}
+    simulator_port = free_port()
+    env.update({
+        "OBSERVATORY_CONFIG": str(tmp_path / "absent.toml"),
+        "OBSERVATORY_DATA_DIR": str(tmp_path / "var"),
+        "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
+        "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
+    })  # fmt: skip
+    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
+        env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    ledger_path = tmp_path / "ledger.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "observatory.cli.main", "run", "--nights", "2",
+         "--chaos", str(SEED), "--ledger", str(ledger_path), "--no-report"],
+        env=env, capture_output=True, text=True, timeout=2700,
+    )  # fmt: skip
+    tail = done.stdout[-4000:] + done.stderr[-2000:]
+    assert ledger_path.exists(), tail
+    ledger = json.loads(ledger_path.read_text())
+    assert ledger["problems"] == [], ledger["problems"]
+    assert done.returncode == 0, tail
+    assert ledger["lost"] == [] and ledger["run_twice"] == []
+    assert sum(ledger["duplicate_rows"].values()) == 0
+    assert all(seconds == 0 for seconds in ledger["dome_open_beyond_bound_s"].values())
+    assert ledger["processes_left"] == []
+    kinds = {fault["kind"] for fault in ledger["faults"] if fault["applied"]}
+    assert {"kill", "redis", "db_lock", "device", "unsafe"} <= kinds, kinds
+    applied = [fault for fault in ledger["faults"] if fault["applied"]]
+    assert len(applied) >= 10 and all(fault["recovery_s"] is not None for fault in applied)
+    assert [night["night"] for night in ledger["per_night"]] == [1, 2]
+    assert ledger["orders"]["submitted"] >= 2 * 6
+    assert "ledger:" in done.stdout and "problems: none" in done.stdout
