@@ -2,23 +2,19 @@
 
 The settings themselves are validated when they are read (:func:`observatory.settings.
 load_settings`); this adds the files they name: the routine plan (read by beat), the
-simulator's device file (read by the simulator) and the instrument profiles under
-``config/instruments/`` when that folder exists. A child that met a bad file would only
-crash-loop; refusing here gives one clear line and starts nothing.
+simulator's device file (read by the simulator) and the instrument profiles of
+``processor.instruments_dir``, validated as the processor loads them. A child that met
+a bad file would only crash-loop; refusing here gives one clear line and starts nothing.
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 from observatory.errors import ConfigurationError
+from observatory.processor.profiles import load_profiles
 from observatory.routine.plan import load_plan
-from observatory.settings import PROJECT_ROOT, Settings
+from observatory.settings import Settings
 from observatory.simulator.config import load_config
 from observatory.simulator.observatory import Observatory
-
-INSTRUMENTS_DIR = PROJECT_ROOT / "config" / "instruments"
 
 
 def check_configuration(settings: Settings, *, with_beat: bool = True) -> None:
@@ -35,16 +31,4 @@ def check_configuration(settings: Settings, *, with_beat: bool = True) -> None:
             Observatory(config)
         except ConfigurationError as error:
             raise ConfigurationError(f"{path}: {error}") from error
-    check_instrument_files(INSTRUMENTS_DIR)
-
-
-def check_instrument_files(folder: Path) -> None:
-    """Each ``*.toml`` under ``folder`` must at least parse; the profiles' own loader, where
-    the project has one, validates their fields when it reads them."""
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ConfigurationError(f"{path}: {error}") from error
+    load_profiles(settings.processor.instruments_dir)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from observatory.errors import ConfigurationError
+from observatory.preflight import check_configuration
 from observatory.processor.profiles import load_profiles
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import PROJECT_ROOT, ProcessorSettings, Settings, SimulatorSettings
 
 
 def write(folder: Path, name: str, text: str) -> None:
@@ -49,3 +50,14 @@ def test_an_invalid_profile_is_refused_in_one_line(tmp_path: Path, text: str, sa
         load_profiles(tmp_path)
     message = str(caught.value)
     assert "\n" not in message and "bad.toml" in message and says in message
+
+
+def test_the_stack_refuses_to_start_with_an_invalid_profile(tmp_path: Path) -> None:
+    write(tmp_path, "cam", 'name = "cam"\noverscan_methd = "median"\n')
+    settings = Settings(
+        data_dir=tmp_path,
+        simulator=SimulatorSettings(enabled=False),
+        processor=ProcessorSettings(instruments_dir=tmp_path),
+    )
+    with pytest.raises(ConfigurationError, match=r"cam\.toml: overscan_methd: Extra inputs"):
+        check_configuration(settings, with_beat=False)
