@@ -10,6 +10,7 @@ until the mount reports the commanded state. Angles are degrees: right ascension
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from alpaca.telescope import Telescope
@@ -118,9 +119,15 @@ class MountAdapter:
             timeout_s=self.devices.connect_timeout_s,
         )
 
-    def slew_to_radec(self, ra_deg: float, dec_deg: float) -> MountState:
+    def slew_to_radec(
+        self, ra_deg: float, dec_deg: float, stop: Callable[[], str | None] | None = None
+    ) -> MountState:
         """Slew to J2000 ``ra_deg`` in [0, 360), ``dec_deg`` in [-90, 90] and wait until
-        the mount stops there. Tracking must be on (see :meth:`set_tracking`)."""
+        the mount stops there. Tracking must be on (see :meth:`set_tracking`).
+
+        ``stop()``, asked on every poll, returns a reason to give up waiting (e.g. a cancel
+        request): that is raised as :class:`DeviceError` at once, with the mount still
+        slewing; the caller stops it (:meth:`abort`)."""
         ra_deg, dec_deg = check_radec_deg(ra_deg, dec_deg)
         ra_hours = ra_deg / 15.0
         self._client.call(
@@ -132,6 +139,7 @@ class MountAdapter:
             target=target,
             read_state=self.status,
             reached=lambda s: not s.slewing,
+            failed=lambda _: stop() if stop is not None else None,
             timeout_s=self.telescope.slew_timeout_s,
         )
         off_deg = separation_deg(state.ra_deg, state.dec_deg, ra_deg, dec_deg)

@@ -113,7 +113,7 @@ def point_at(run: OrderRun, target: Target) -> bool:
         run.event("mount", "unparked")
     mount.set_tracking(True)
     run.event("mount", "slew_started", ra_deg=target.ra_deg, dec_deg=target.dec_deg)
-    state = mount.slew_to_radec(target.ra_deg, target.dec_deg)
+    state = run.slew_to(target.ra_deg, target.dec_deg)
     run.event(
         "mount",
         "slew_ended",

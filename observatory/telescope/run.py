@@ -129,6 +129,16 @@ class OrderRun:
         if moved is not None:
             self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))
 
+    def slew_to(self, ra_deg: float, dec_deg: float) -> MountState:
+        """Slew the mount and wait there; a cancel request seen meanwhile stops the wait
+        (:class:`OrderCancelled`; the mount is stopped after, see :meth:`stop_after_cancel`)."""
+        try:
+            return self.rig.mount.slew_to_radec(ra_deg, dec_deg, stop=self.cancel_reason)
+        except DeviceError as error:
+            if self.cancel is None:
+                raise
+            raise OrderCancelled(self.cancel.describe()) from error
+
     def select_filter(self, name: str) -> str:
         """Turn ``name`` into the beam; with a focuser and ``focus.apply_filter_offsets``,
         move it by the difference of the two filters' focus offsets."""

@@ -16,6 +16,7 @@ from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
 from observatory.devices.camera import CameraState
 from observatory.devices.dome import ShutterState
+from observatory.errors import DeviceError
 from observatory.orders.cancel import cancel_pk
 from observatory.settings import Settings
 from observatory.telescope.calibration import take_calibration_frames
@@ -114,3 +115,20 @@ def test_cancel_before_the_first_frame_submits_nothing(settings: Settings) -> No
     assert outputs["cancelled"] == "cancelled by ops" and outputs["files"] == 0
     assert outputs["calibration_order_pk"] is None
     assert watcher.camera.exposure_status().state is CameraState.IDLE
+
+
+def test_a_cancel_during_a_slew_stops_waiting_and_the_mount_is_stopped(
+    settings: Settings,
+) -> None:
+    mount = TelescopeRig.from_settings(settings).mount
+    mount.park()
+    mount.unpark()
+    mount.set_tracking(True)
+    # Four hours west on the equator, far from the park position: the slew is still under
+    # way at the first poll.
+    target_ra_deg = (mount.sidereal_time_hours() * 15.0 - 60.0) % 360.0
+    with pytest.raises(DeviceError, match="cancelled by ops"):
+        mount.slew_to_radec(target_ra_deg, 0.0, stop=lambda: "cancelled by ops")
+    assert mount.status().slewing
+    assert not mount.abort().slewing
+    mount.park()
