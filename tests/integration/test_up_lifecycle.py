@@ -189,3 +189,21 @@ def test_a_killed_redis_is_restarted_and_the_next_order_succeeds(
     )  # fmt: skip
     assert done.returncode == 0, done
     assert "succeeded" in done.stdout
+
+
+def test_an_invalid_instrument_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    (folder / "ccd.toml").write_text('name = "ccd"\ngian_e_per_adu = 1.5\n')
+    env = up_env(tmp_path, OBSERVATORY_PROCESSOR__INSTRUMENTS_DIR=str(folder))
+    done = subprocess.run(
+        [sys.executable, "-m", "observatory.cli.main", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ccd.toml" in lines[0], lines
+    assert not (tmp_path / "logs").exists()
