@@ -137,3 +137,56 @@ def theskyx_night(seed: int = 11) -> dict[str, list[Any]]:
     for k in range(2):
         night[f"m42_{k}.fit"] = frame("Light Frame", 60.0, dark_current * 60 + 800, 10 + k)
     return night
+
+
+def nina_fpack_night(seed: int = 13) -> dict[str, list[Any]]:
+    """A CMOS camera as NINA writes it, every file fpacked (the image in a CompImageHDU
+    after an empty primary HDU): BIAS, DARK, FLAT, LIGHT with EXPOSURE and XBINNING."""
+    rng = np.random.default_rng(seed)
+    shape = (24, 36)
+    response = 1.0 + 0.1 * rng.random(shape)
+
+    def frame(kind: str, seconds: float, signal: np.ndarray, minute: int) -> list[Any]:
+        data = uint16(BIAS_LEVEL_ADU + signal + rng.normal(0, 2.0, shape))
+        head = primary(
+            None, IMAGETYP=kind, EXPOSURE=seconds, XBINNING=1, YBINNING=1, FILTER="Ha",
+            DATE_OBS=f"2026-12-05T22:{minute:02d}:00.000", RA=83.82, DEC=-5.39,
+            CCD_TEMP=-10.0, INSTRUME="ZWO ASI294MM Pro",
+        )  # fmt: skip
+        return [head, fits.CompImageHDU(data.astype(np.int32), compression_type="RICE_1")]
+
+    night: dict[str, list[Any]] = {}
+    for k in range(3):
+        night[f"BIAS/bias_{k}.fits.fz"] = frame("BIAS", 0.0, np.zeros(shape), k)
+        night[f"DARK/dark_{k}.fits.fz"] = frame("DARK", 30.0, np.full(shape, 60.0), 3 + k)
+        night[f"FLAT/flat_{k}.fits.fz"] = frame("FLAT", 30.0, 60 + 20000 * response, 6 + k)
+        night[f"LIGHT/light_{k}.fits.fz"] = frame("LIGHT", 30.0, 60 + 2000 * response, 9 + k)
+    return night
+
+
+def mef_night(seed: int = 17) -> dict[str, list[Any]]:
+    """A two-CCD mosaic: every file a primary header and one extension per CCD with its
+    own BIASSEC/DATASEC and DETSEC; zeros, flats and lights ('zero', 'flat', 'object')."""
+    rng = np.random.default_rng(seed)
+
+    def frame(obstype: str, signal: float, minute: int) -> list[Any]:
+        hdus: list[Any] = [primary(None, OBSTYPE=obstype, EXPTIME=0.0 if obstype == "zero"
+                                   else 5.0, FILTER="r", DATE_OBS=f"2026-12-05T01:{minute:02d}:00",
+                                   INSTRUME="Mosaic2")]  # fmt: skip
+        for k in range(2):
+            level = 1000.0 + 50 * k
+            data = np.full((20, 34), level) + rng.normal(0, 2, (20, 34))
+            data[:, :30] += signal
+            ext = fits.ImageHDU(uint16(data), name=f"CCD{k + 1}")
+            ext.header["BIASSEC"] = "[31:34,1:20]"
+            ext.header["DATASEC"] = "[1:30,1:20]"
+            ext.header["DETSEC"] = f"[{1 + 30 * k}:{30 + 30 * k},1:20]"
+            hdus.append(ext)
+        return hdus
+
+    night: dict[str, list[Any]] = {}
+    for k in range(3):
+        night[f"zero{k}.fits"] = frame("zero", 0.0, k)
+        night[f"flat{k}.fits"] = frame("flat", 20000.0, 5 + k)
+        night[f"obj{k}.fits"] = frame("object", 1500.0, 10 + k)
+    return night

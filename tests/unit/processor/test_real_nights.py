@@ -23,8 +23,11 @@ from tests.unit.processor.rawframes import (
     PRO_DATA_SHAPE,
     PRO_PROFILE,
     PRO_TRIMSEC,
+    mef_night,
+    nina_fpack_night,
     pro_ccd_night,
     theskyx_night,
+    write,
     write_night,
 )
 
@@ -140,3 +143,47 @@ def test_night_without_flats_under_fail_leaves_the_lights_uncalibrated(
     with session_scope(settings.sqlalchemy_url) as session:
         assert list(session.scalars(select(CalibratedFrame))) == []
     dispose_engines(settings.sqlalchemy_url)
+
+
+def plain_folder(folder: Path, night: dict[str, list[Any]]) -> str:
+    """The night written as a capture program leaves it: no manifest."""
+    for name, hdus in night.items():
+        write(folder / name, hdus)
+    return str(folder)
+
+
+def test_fpacked_nina_night_in_subfolders_is_calibrated(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file)
+    url = plain_folder(settings.batches_dir / "nina-night", nina_fpack_night())
+    outcomes = run_chain(settings, url, ("bias", "dark", "flat_dark", "flat", "light"))
+    assert [o["ok"] for o in outcomes["light"]] == [True] * 3, outcomes["light"]
+    with session_scope(settings.sqlalchemy_url) as session:
+        frames = list(session.scalars(select(CalibratedFrame)))
+        assert sorted(f.path for f in frames) == [
+            f"nina-night/calibrated/LIGHT/light_{k}.fits" for k in range(3)
+        ]
+        for frame in frames:
+            assert frame.corrections["applied"] == ["trim", "bias", "dark", "flat"]
+            data = fits.getdata(settings.products_dir / frame.path)
+            # Flat-fielded 2000 adu x response: flat over the frame, at the flat's scale.
+            assert data.shape == (24, 36) and np.std(data) / np.mean(data) < 0.01
+
+
+def test_mosaic_night_is_assembled_from_its_extensions(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file, missing_calibrations="skip")
+    url = plain_folder(settings.batches_dir / "mosaic-night", mef_night())
+    outcomes = run_chain(settings, url, ("bias", "dark", "flat_dark", "flat", "light"))
+    assert [o["ok"] for o in outcomes["light"]] == [True] * 3, outcomes["light"]
+    with session_scope(settings.sqlalchemy_url) as session:
+        for frame in session.scalars(select(CalibratedFrame)):
+            assert frame.corrections["applied"] == ["overscan", "trim", "bias", "flat"]
+            assert "no master dark" in frame.corrections["missing"]["dark"]
+            data = fits.getdata(settings.products_dir / frame.path)
+            assert data.shape == (20, 60)
+            # Each CCD's own level is gone: both halves hold the same flat-fielded sky.
+            left, right = np.median(data[:, :30]), np.median(data[:, 30:])
+            assert abs(left - right) < 0.01 * left
