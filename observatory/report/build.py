@@ -18,6 +18,7 @@ from observatory.report.gather import NightContent, gather_night
 from observatory.report.html import FramePicture, PageInputs, render_page
 from observatory.report.night import latest_night
 from observatory.report.pictures import render_frame
+from observatory.report.quality import draw_quality, gather_quality
 from observatory.report.timeline import draw_timeline, shutter_spans
 from observatory.settings import Settings
 
@@ -62,11 +63,13 @@ def write_report(
                 raise NothingToReport("no work orders in the database; name a night (YYYY-MM-DD)")
         content = gather_night(session, night)
         focus_runs = gather_focus_runs(session, content.start, content.end)
+        quality = gather_quality(session, content.start, content.end)
     folder = output if output is not None else settings.data_dir / "reports" / night.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     masters, frames, problems = _draw_products(settings.products_dir, content, folder)
     timeline = draw_timeline(content.events, content.start, folder / "timeline.png")
     curves = draw_focus_curves(focus_runs, folder / "focus.png")
+    quality_plot = draw_quality(quality, folder / "quality.png")
     page = PageInputs(
         content=content,
         site_name=settings.site_name,
@@ -78,6 +81,8 @@ def write_report(
         failures=night_failures(content, problems),
         focus_runs=focus_runs,
         focus_src=curves.name if curves else None,
+        quality=quality,
+        quality_src=quality_plot.name if quality_plot else None,
     )
     index = folder / "index.html"
     _write_atomically(index, render_page(page))
@@ -85,6 +90,7 @@ def write_report(
         sum(1 for p in [*masters.values(), *frames.values()] if p.src)
         + bool(timeline)
         + bool(curves)
+        + bool(quality_plot)
     )
     elapsed = time.perf_counter() - started
     log.info("night report %s: %d pictures in %.2f s -> %s", night, drawn, elapsed, index)

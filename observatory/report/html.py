@@ -20,6 +20,7 @@ from observatory.report.gather import (
     NightContent,
     OrderRecord,
 )
+from observatory.report.quality import QualityRecord, render_quality_section
 from observatory.report.timeline import ShutterSpan
 
 CSS = """
@@ -66,6 +67,8 @@ class PageInputs:
     failures: Sequence[Failure]
     focus_runs: Sequence[FocusRecord] = ()
     focus_src: str | None = None
+    quality: Sequence[QualityRecord] = ()
+    quality_src: str | None = None
 
 
 def e(value: object) -> str:
@@ -91,6 +94,7 @@ def render_page(page: PageInputs) -> str:
         _incomplete(content.calibrated),
         _timeline(page),
         render_focus_section(page.focus_runs, page.focus_src),
+        render_quality_section(page.quality, page.quality_src),
         _orders(content.orders),
         _steps(content.orders),
         _masters(content.masters, page.masters),
@@ -106,7 +110,7 @@ def render_page(page: PageInputs) -> str:
             f'<p class="meta">{e(page.site_name)} &middot; {e(when(content.start))} to '
             f"{e(when(content.end))} UTC &middot; generated {e(when(page.generated_at))} UTC</p>",
             '<nav><a href="#failures">Failures</a><a href="#timeline">Timeline</a>'
-            '<a href="#focus">Autofocus</a>'
+            '<a href="#focus">Autofocus</a><a href="#quality">Image quality</a>'
             '<a href="#orders">Work orders</a><a href="#steps">Step runs</a>'
             '<a href="#masters">Masters</a><a href="#frames">Calibrated frames</a></nav>',
             *sections,

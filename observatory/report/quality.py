@@ -1,0 +1,159 @@
+"""Image quality through the night: FWHM, zero point and sky background per filter,
+drawn against time, a one-line verdict per observation, and the flagged frames with
+why (from ``calibrated_frames.quality`` and ``quality_flags``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a display
+
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from observatory.db.models import CalibratedFrame, Exposure
+from observatory.report.pictures import DPI, PNG_OPTIONS
+
+PANELS = (
+    ("fwhm_arcsec", 'FWHM (")'),
+    ("zero_point_mag", "zero point (mag, 1 ADU/s)"),
+    ("background_adu", "sky background (ADU)"),
+)
+
+
+@dataclass(frozen=True)
+class QualityRecord:
+    date_obs: dt.datetime
+    object: str | None
+    filter: str | None
+    path: str
+    quality: dict[str, Any]
+    flags: list[str]
+
+
+def gather_quality(session: Session, start: dt.datetime, end: dt.datetime) -> list[QualityRecord]:
+    """Calibrated lights taken between ``start`` and ``end`` that have quality figures."""
+    rows = session.execute(
+        select(CalibratedFrame, Exposure)
+        .join(Exposure, CalibratedFrame.exposure_pk == Exposure.pk)
+        .where(Exposure.date_obs >= start, Exposure.date_obs < end)
+        .where(CalibratedFrame.quality.is_not(None))
+        .order_by(Exposure.date_obs)
+    )
+    return [
+        QualityRecord(
+            exposure.date_obs,
+            exposure.object,
+            exposure.filter,
+            frame.path,
+            dict(frame.quality or {}),
+            list(frame.quality_flags),
+        )
+        for frame, exposure in rows
+    ]
+
+
+def draw_quality(records: Sequence[QualityRecord], path: Path) -> Path | None:
+    """FWHM, zero point and background against time, one series per filter; None
+    without records."""
+    if not records:
+        return None
+    figure = Figure(figsize=(10.0, 7.0), dpi=DPI)
+    filters = sorted({record.filter or "none" for record in records})
+    for row, (key, label) in enumerate(PANELS):
+        axes = figure.add_subplot(len(PANELS), 1, row + 1)
+        for name in filters:
+            points = [
+                (r.date_obs, r.quality[key])
+                for r in records
+                if (r.filter or "none") == name and r.quality.get(key) is not None
+            ]
+            if points:
+                axes.plot(*zip(*points, strict=True), "o-", markersize=4, label=name)
+        flagged = [
+            (r.date_obs, r.quality[key])
+            for r in records
+            if r.flags and r.quality.get(key) is not None
+        ]
+        if flagged:
+            axes.plot(*zip(*flagged, strict=True), "x", color="#b00020", markersize=9)
+        axes.set_ylabel(label, fontsize=8)
+        axes.tick_params(labelsize=7)
+    figure.axes[0].legend(fontsize=7, title="filter", title_fontsize=7)
+    figure.axes[-1].set_xlabel("UTC (red x: flagged)", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, pil_kwargs=PNG_OPTIONS)
+    return path
+
+
+def verdict(records: Sequence[QualityRecord]) -> str:
+    """One line on an observation's frames: median FWHM, zero point and limit, and how
+    many were flagged and why."""
+    fwhm = _median(records, "fwhm_arcsec")
+    zero_point = _median(records, "zero_point_mag")
+    limit = _median(records, "limiting_mag")
+    figures = [f"{len(records)} frames"]
+    if fwhm is not None:
+        figures.append(f'FWHM {fwhm:.1f}"')
+    if zero_point is not None:
+        figures.append(f"zero point {zero_point:.2f}")
+    if limit is not None:
+        figures.append(f"limit {limit:.1f} mag")
+    flagged = [r for r in records if r.flags]
+    if not flagged:
+        return ", ".join(figures) + ": good"
+    reasons = sorted({flag.split(":")[0] for r in flagged for flag in r.flags})
+    return ", ".join(figures) + f": {len(flagged)} flagged ({', '.join(reasons)})"
+
+
+def render_quality_section(records: Sequence[QualityRecord], picture_src: str | None) -> str:
+    """The report's ``quality`` section: the picture, a verdict per observation (object),
+    and the flagged frames with their flags."""
+    if not records:
+        return (
+            '<section id="quality"><h2>Image quality</h2><p class="none">No frames.</p></section>'
+        )
+    picture = (
+        f'<img id="quality-img" src="{html.escape(quote(picture_src))}" alt="FWHM, zero point'
+        ' and sky background through the night">'
+        if picture_src
+        else ""
+    )
+    by_object: dict[str, list[QualityRecord]] = {}
+    for record in records:
+        by_object.setdefault(record.object or "(no object)", []).append(record)
+    verdicts = "".join(
+        f"<li><b>{html.escape(name)}</b>: {html.escape(verdict(group))}</li>"
+        for name, group in by_object.items()
+    )
+    flagged = "".join(
+        f"<tr><td>{r.date_obs:%H:%M:%S}</td><td>{html.escape(r.path)}</td>"
+        f"<td>{html.escape('; '.join(r.flags))}</td></tr>"
+        for r in records
+        if r.flags
+    )
+    table = (
+        "<table><thead><tr><th>UTC</th><th>frame</th><th>flags</th></tr></thead>"
+        f"<tbody>{flagged}</tbody></table>"
+        if flagged
+        else '<p class="none">No frame flagged.</p>'
+    )
+    return (
+        f'<section id="quality"><h2>Image quality ({len(records)} frames)</h2>{picture}'
+        f"<ul>{verdicts}</ul>{table}</section>"
+    )
+
+
+def _median(records: Sequence[QualityRecord], key: str) -> float | None:
+    values = [r.quality[key] for r in records if r.quality.get(key) is not None]
+    return statistics.median(values) if values else None
