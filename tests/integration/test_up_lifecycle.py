@@ -92,6 +92,7 @@ def running_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[s
                 process.kill()
 
 
+@pytest.mark.slow
 def test_an_invalid_routine_plan_is_refused_before_anything_starts(tmp_path: Path) -> None:
     plan = tmp_path / "routine.toml"
     plan.write_text('[[entries]]\nname = "x"\nat = "sunset"\ncolour = "red"\n'
@@ -111,6 +112,7 @@ def test_an_invalid_routine_plan_is_refused_before_anything_starts(tmp_path: Pat
     assert not ping(int(env["OBSERVATORY_EMBEDDED_REDIS_PORT"]))
 
 
+@pytest.mark.slow
 def test_an_invalid_simulator_file_is_refused_before_anything_starts(tmp_path: Path) -> None:
     config = tmp_path / "simulator.toml"
     config.write_text("[dome]\nshutter_secconds = 8\n")
@@ -191,6 +193,7 @@ def test_a_killed_redis_is_restarted_and_the_next_order_succeeds(
     assert "succeeded" in done.stdout
 
 
+@pytest.mark.slow
 def test_an_invalid_instrument_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:
     folder = tmp_path / "instruments"
     folder.mkdir()

@@ -1,0 +1,40 @@
+"""Every configuration file the stack would read is validated before it starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from observatory.errors import ConfigurationError
+from observatory.preflight import check_configuration
+from observatory.routine.plan import RoutinePlanInvalid
+from observatory.settings import Settings
+
+
+def settings_with(tmp_path: Path, **changes: object) -> Settings:
+    return Settings(data_dir=tmp_path).model_copy(update=changes)
+
+
+def test_the_shipped_files_pass(tmp_path: Path) -> None:
+    check_configuration(settings_with(tmp_path))
+
+
+def test_a_routine_plan_with_an_unknown_key_names_it(tmp_path: Path) -> None:
+    plan = tmp_path / "routine.toml"
+    plan.write_text('[[entries]]\nname = "x"\nat = "sunset"\ncolour = "red"\n'
+                    '[entries.order]\nrequest = "dome_status"\n')  # fmt: skip
+    with pytest.raises(RoutinePlanInvalid, match="colour"):
+        check_configuration(settings_with(tmp_path, routine_plan=plan))
+    # Without beat nobody reads the plan.
+    check_configuration(settings_with(tmp_path, routine_plan=plan), with_beat=False)
+
+
+def test_a_simulator_device_section_with_an_unknown_key_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "simulator.toml"
+    config.write_text("[dome]\nshutter_secconds = 8\n")
+    simulator = Settings().simulator.model_copy(update={"config": config})
+    with pytest.raises(ConfigurationError) as raised:
+        check_configuration(settings_with(tmp_path, simulator=simulator))
+    message = str(raised.value)
+    assert "shutter_secconds" in message and str(config) in message and "\n" not in message
