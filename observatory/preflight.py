@@ -22,7 +22,7 @@ def check_configuration(settings: Settings, *, with_beat: bool = True) -> None:
     (RoutinePlanInvalid among them) naming the file and the key; reads only, starts
     nothing."""
     if with_beat:
-        load_plan(settings.routine_plan)
+        load_plan(settings.routine_plan, settings)
     if settings.simulator.enabled:
         path = settings.simulator.config
         config = load_config(path)

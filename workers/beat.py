@@ -106,7 +106,7 @@ class RoutineScheduler(PersistentScheduler):
 
     def setup_schedule(self) -> None:
         settings = get_settings()
-        self.plan = load_plan(settings.routine_plan)
+        self.plan = load_plan(settings.routine_plan, settings)
         log.info(
             "routine plan %s: %d entries (%d enabled)",
             settings.routine_plan,

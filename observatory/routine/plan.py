@@ -31,8 +31,10 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from observatory.errors import ConfigurationError, WorkOrderInvalid
+from observatory.orders.receipt import settle_on_receipt
 from observatory.orders.validation import parse_order
 from observatory.routine.sun import EVENTS
+from observatory.settings import Settings
 
 _AT = re.compile(
     r"^\s*(?P<event>[a-z_]+)\s*(?:(?P<sign>[+-])\s*(?P<amount>\d+(?:\.\d+)?)\s*"
@@ -146,8 +148,17 @@ def order_for_run(plan: RoutinePlan, entry: RoutineEntry, run_at: dt.datetime) -
     return order
 
 
-def parse_plan(data: dict[str, Any], source: str = "routine plan") -> RoutinePlan:
-    """Validate a decoded plan. Raises RoutinePlanInvalid naming the entry and the field."""
+def parse_plan(
+    data: dict[str, Any], source: str = "routine plan", settings: Settings | None = None
+) -> RoutinePlan:
+    """Validate a decoded plan. Raises RoutinePlanInvalid naming the entry and the field.
+
+    With ``settings``, each entry's order also passes the intake's receipt checks that do
+    not depend on the run's time (target names known to the catalogues, filters and
+    binnings of the imaging train, a default exposure plan for an order without
+    exposures, a focuser for autofocus), so a bad entry is refused when the plan is
+    loaded rather than at every run.
+    """
     raw_entries = data.get("entries", [])
     if not isinstance(raw_entries, list):
         raise RoutinePlanInvalid(f"{source}: entries must be an array of tables ([[entries]])")
@@ -163,7 +174,11 @@ def parse_plan(data: dict[str, Any], source: str = "routine plan") -> RoutinePla
     sample_at = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     for entry in plan.entries:
         try:
-            parse_order(order_for_run(plan, entry, sample_at))
+            order = parse_order(order_for_run(plan, entry, sample_at))
+            if settings is not None:
+                # Whether a name resolves does not depend on the instant; only a body's
+                # position does, and that is taken again at each run.
+                settle_on_receipt(settings, order, sample_at)
         except WorkOrderInvalid as error:
             raise RoutinePlanInvalid(f"{source}: entry {entry.name!r}: order: {error}") from error
     return plan
@@ -189,11 +204,12 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_plan(path: Path) -> RoutinePlan:
-    """Read and validate the plan file. Raises RoutinePlanInvalid (naming the file, the
-    entry and the field) for a missing, unreadable or invalid plan."""
+def load_plan(path: Path, settings: Settings | None = None) -> RoutinePlan:
+    """Read and validate the plan file (with ``settings``: see :func:`parse_plan`). Raises
+    RoutinePlanInvalid (naming the file, the entry and the field) for a missing,
+    unreadable or invalid plan."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise RoutinePlanInvalid(f"{path}: {error}") from error
-    return parse_plan(data, str(path))
+    return parse_plan(data, str(path), settings)

@@ -16,7 +16,7 @@ from observatory.routine.plan import (
     parse_at,
     parse_plan,
 )
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import PROJECT_ROOT, Settings
 
 CALIBRATION = {"request": "calibration_frames", "bias_count": 5}
 
@@ -106,3 +106,45 @@ def test_window_sets_not_after_from_the_run_time() -> None:
     run_at = dt.datetime(2026, 11, 23, 19, 0, tzinfo=dt.UTC)
     order = order_for_run(plan, plan.entries[0], run_at)
     assert order["not_after"] == "2026-11-23T19:20:00+00:00"
+
+
+def test_the_shipped_plan_passes_the_receipt_checks_of_the_default_settings() -> None:
+    settings = Settings()
+    plan = load_plan(PROJECT_ROOT / "config" / "routine.toml", settings)
+    assert len(plan.entries) >= 3
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        ({"request": "observation", "target": "Nowhere Nebula 99"}, "target: 'Nowhere Nebula 99'"),
+        (
+            {"request": "observation", "ra": 10.0, "dec": 20.0,
+             "exposures": [{"exposure_s": 5, "filter": "Halpha-9"}]},
+            "exposures.0.filter: 'Halpha-9' is not in the filter wheel",
+        ),
+        (
+            {"request": "calibration_frames", "bias_count": 5, "binning": 6},
+            "binning: the camera bins at most",
+        ),
+    ],
+)  # fmt: skip
+def test_receipt_checks_refuse_a_bad_entry_when_the_plan_is_loaded(
+    order: dict[str, Any], message: str
+) -> None:
+    settings = Settings(telescope={"filters": ["L", "R", "G", "B"], "max_binning": 4})
+    good = entry(name="good")
+    with pytest.raises(RoutinePlanInvalid) as caught:
+        parse_plan({"entries": [good, entry(name="bad", order=order)]}, "plan.toml", settings)
+    assert str(caught.value).startswith("plan.toml: entry 'bad': order: ")
+    assert message in str(caught.value)
+    # Without settings only the order's own schema is checked (time-free receipt checks
+    # need the imaging train and the catalogues).
+    parse_plan({"entries": [good, entry(name="bad", order=order)]}, "plan.toml")
+
+
+def test_an_observation_without_exposures_needs_a_default_plan() -> None:
+    settings = Settings(telescope={"default_exposures": []})
+    bare = {"request": "observation", "ra": 10.0, "dec": 20.0}
+    with pytest.raises(RoutinePlanInvalid, match=r"entry 'bare': order: exposures: none given"):
+        parse_plan({"entries": [entry(name="bare", order=bare)]}, "plan.toml", settings)
