@@ -177,8 +177,9 @@ def test_without_a_dark_of_the_exposure_time_the_batch_dark_is_scaled(
 
 def test_without_a_batch_dark_the_longest_library_dark_is_scaled(session: Session, batches) -> None:
     master(session, batches["yesterday"], DARK, exptime_s=20.0, hours=-1)
-    longest = master(session, batches["last-week"], DARK, exptime_s=300.0, hours=-170)
+    # The farther one first: nearest in time decides between two of the same length.
     master(session, batches["last-month"], DARK, exptime_s=300.0, hours=-700)
+    longest = master(session, batches["last-week"], DARK, exptime_s=300.0, hours=-170)
     master(session, batches["yesterday"], DARK, exptime_s=600.0, hours=-2, bad=True)
     master(session, batches["yesterday"], DARK, exptime_s=900.0, hours=-2, binning=2)
     master(session, batches["yesterday"], DARK, exptime_s=900.0, hours=-2, filter="V")
@@ -191,3 +192,28 @@ def test_a_zero_second_dark_is_never_scaled(session: Session, batches) -> None:
     master(session, batches["tonight"], DARK, exptime_s=0.0, hours=0)
     with pytest.raises(MasterFrameMissing, match="no master dark for 45 s exposures"):
         choose_dark(session, wanted(batches["tonight"], exptime_s=45.0))
+
+
+@pytest.mark.parametrize("shape", [(64, 24), (32, 48)])
+def test_a_master_differing_in_one_axis_is_not_used(session: Session, batches, shape) -> None:
+    master(session, batches["tonight"], BIAS, hours=0, shape=shape)
+    master(session, batches["tonight"], DARK, exptime_s=30.0, hours=0, shape=shape)
+    with pytest.raises(MasterFrameMissing):
+        choose_bias(session, wanted(batches["tonight"]))
+    with pytest.raises(MasterFrameMissing):
+        choose_dark(session, wanted(batches["tonight"], exptime_s=30.0))
+    with pytest.raises(MasterFrameMissing):
+        choose_dark(session, wanted(batches["tonight"], exptime_s=60.0))
+
+
+def test_a_dark_of_the_wanted_filter_and_time_comes_before_scaling_the_batch_dark(
+    session: Session, batches
+) -> None:
+    master(session, batches["tonight"], DARK, exptime_s=300.0, hours=0)
+    of_r = master(session, batches["yesterday"], DARK, exptime_s=30.0, filter="R", hours=-20)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk == of_r
+
+
+def test_a_short_dark_is_scaled_when_it_is_the_only_one(session: Session, batches) -> None:
+    short = master(session, batches["tonight"], DARK, exptime_s=0.5, hours=0)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=45.0)).pk == short
