@@ -25,7 +25,13 @@ from tests.proof.faults_stack import FaultStack, order, running_stack
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 VISIBILITY_TIMEOUT_S = 10.0
-STACK_ENV = {"OBSERVATORY_VISIBILITY_TIMEOUT_S": repr(VISIBILITY_TIMEOUT_S)}
+# No index files for the in-process solver: plate solving falls back to solve-field, a
+# unit long enough (about a second) and visible as a process, so a worker can be killed
+# in the middle of one.
+STACK_ENV = {
+    "OBSERVATORY_VISIBILITY_TIMEOUT_S": repr(VISIBILITY_TIMEOUT_S),
+    "OBSERVATORY_PROCESSOR__INDEX_GLOB": "/nonexistent/index-*.fits",
+}
 
 
 @pytest.fixture(scope="module")
