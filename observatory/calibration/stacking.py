@@ -169,9 +169,12 @@ def _combine_tile_numba(
         median_centre = clip.centre == "median"
         block = _block_columns(n, 17 if median_centre else 9, CLIP_BLOCK_BYTES, cols)
         iterations = -1 if clip.max_iterations is None else clip.max_iterations
+        # Integer frames hold no NaN or infinity (offset and scales are finite).
+        finite = stack.fast_int16 or np.dtype(stack.value_dtype).kind in "iub"
         failures = kernels.sigma_clip_rows(
             frames, row0, row1, group, source.offset, factors, scaled, float(clip.sigma_low),
-            float(clip.sigma_high), iterations, median_centre, sorting_network(n), block, out,
+            float(clip.sigma_high), iterations, median_centre, sorting_network(n), finite,
+            block, out,
         )  # fmt: skip
     if failures:
         raise OSError(f"{failures} reads of frame data failed (file truncated or unreadable)")
