@@ -91,10 +91,28 @@ def provenance_header(
     return header
 
 
+# The cards add_statistics writes, in FrameStatistics.header_cards() order.
+_STATISTICS_CARDS = FrameStatistics(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, 0).header_cards()
+
+
 def add_statistics(header: fits.Header, statistics: FrameStatistics) -> None:
     """Record ``statistics`` in ``header`` (in place)."""
     for keyword, value, comment in statistics.header_cards():
         header[keyword] = (value, comment)
+
+
+def recorded_statistics(header: fits.Header) -> FrameStatistics | None:
+    """The statistics ``add_statistics`` recorded in ``header``, or None when a card is
+    missing."""
+    keywords = [keyword for keyword, _, _ in _STATISTICS_CARDS]
+    if not all(keyword in header for keyword in keywords):
+        return None
+    values = [header[keyword] for keyword in keywords]
+    mean, median, std, robust_std, minimum, maximum, nonfinite = values
+    return FrameStatistics(
+        float(mean), float(median), float(std), float(robust_std), float(minimum),
+        float(maximum), int(header.get("NCOMBINE", 1)), int(nonfinite),
+    )  # fmt: skip
 
 
 def carried_header(source: fits.Header | None) -> fits.Header:
@@ -160,7 +178,8 @@ def read_master_frame(path: str | os.PathLike[str]) -> MasterFrame:
     """Load a master written by ``write_product``; its file name becomes its ``name``.
 
     Raises ValueError when IMAGETYP is not a master type, OSError when unreadable.
-    Statistics are recomputed from the data.
+    Statistics are the ones ``add_statistics`` recorded with the data (the checksums
+    vouch for both); recomputed from the data when a card is missing.
     """
     path = Path(path)
     with fits.open(path, memmap=False) as hdus:
@@ -171,11 +190,12 @@ def read_master_frame(path: str | os.PathLike[str]) -> MasterFrame:
     if kind is None:
         raise ValueError(f"{path}: IMAGETYP {header.get('IMAGETYP')!r} is not a master frame")
     exposure = header.get("EXPTIME")
+    frame_count = int(header.get("NCOMBINE", 1))
     return MasterFrame(
         kind=kind,
         data=data,
         header=header,
-        statistics=frame_statistics(data, int(header.get("NCOMBINE", 1))),
+        statistics=recorded_statistics(header) or frame_statistics(data, frame_count),
         exposure_s=float(exposure) if exposure is not None else None,
         filter_name=header.get("FILTER"),
         name=path.name,

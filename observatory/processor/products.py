@@ -118,19 +118,36 @@ def product_here(settings: Settings, relative: str, origin_url: str | None) -> P
     return local
 
 
+# Masters read by this process, by file (path, inode, size, modification time): every
+# light of a batch uses the same three. A master rewritten by a re-run is a new file, so
+# it is read again. The arrays are read-only, so no user can change a copy
+# that others share.
+_MASTERS: dict[tuple[str, int, int, int], calibration.MasterFrame] = {}
+_MASTERS_KEPT = 8
+
+
 def load_master(settings: Settings, row: models.MasterFrame) -> calibration.MasterFrame:
     """The master of ``row``, from this host's products or fetched from its origin.
 
-    Its ``name`` is the relative path (what provenance headers cite). Raises
-    MasterFrameMissing when the file is neither here nor fetchable, and what the
-    transfer raises when the fetch fails."""
+    Its ``name`` is the relative path (what provenance headers cite); its data are
+    read-only (shared with later calls in this process). Raises MasterFrameMissing when
+    the file is neither here nor fetchable, and what the transfer raises when the fetch
+    fails."""
     if not (settings.products_dir / row.path).exists() and not row.origin_url:
         raise MasterFrameMissing(
             f"master {row.path} is not on this host and no file server holds it"
         )
     local = product_here(settings, row.path, row.origin_url)
-    master = calibration.read_master_frame(local)
+    stat = local.stat()
+    key = (str(local), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    master = _MASTERS.get(key)
+    if master is None:
+        master = calibration.read_master_frame(local)
+        master.data.flags.writeable = False
+        while len(_MASTERS) >= _MASTERS_KEPT:
+            del _MASTERS[next(iter(_MASTERS))]
+        _MASTERS[key] = master
     return calibration.MasterFrame(
-        master.kind, master.data, master.header, master.statistics,
+        master.kind, master.data, master.header.copy(), master.statistics,
         master.exposure_s, master.filter_name, row.path,
     )  # fmt: skip
