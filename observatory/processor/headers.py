@@ -82,16 +82,25 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
         raise ExposureRejected("no HDU holds a 2-D image")
     profile = (profiles or Profiles()).for_camera(header.get("INSTRUME"), header.get("TELESCOP"))
     try:
-        return {**_columns(header, planes, CardReader(header, profile)), "profile": profile.name}
+        columns = _columns(header, planes, CardReader(header, profile), _plain_file(path))
+        return {**columns, "profile": profile.name}
     except (CardUnreadable, ReadoutUnreadable) as error:
         raise ExposureRejected(f"{error} (profile {profile.name})") from None
 
 
-def _columns(header: fits.Header, planes: list[Plane], reader: CardReader) -> dict[str, Any]:
+def _plain_file(path: Path) -> bool:
+    """Whether the file is stored as plain FITS (not gzip-compressed as a whole)."""
+    with open(path, "rb") as handle:
+        return handle.read(6) == b"SIMPLE"
+
+
+def _columns(
+    header: fits.Header, planes: list[Plane], reader: CardReader, plain_file: bool
+) -> dict[str, Any]:
     profile = reader.profile
     imagetyp = reader.imagetyp()
     binning = reader.binning()
-    readout = readout_of(planes, profile, binning, header)
+    readout = readout_of(planes, profile, binning, header, plain_file)
     rows, cols = planes[0].shape if readout is None else readout.shape
     return {
         "imagetyp": imagetyp.value,

@@ -11,9 +11,14 @@ CALSTAT, the CALMISS flag) and the row's ``corrections`` and ``incomplete`` say 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from astropy.io import fits
+
 from observatory import __version__, calibration
+from observatory.calibration.overscan import Readout
+from observatory.db import models
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.corrections import choose_masters, geometry_corrections
@@ -45,7 +50,7 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     result = calibration.calibrate_light(
         path, masters.get("bias"), masters.get("dark"), masters.get("flat"),
         exposure_s=exposure.exptime_s, readout=readout,
-        header=None if readout is None else raw_header(path, readout),
+        header=light_header(exposure, path, readout),
     )  # fmt: skip
     applied, not_needed = geometry_corrections(exposure.readout)
     applied |= {role: row.path for role, row in chosen.rows.items()}
@@ -79,6 +84,19 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
             "masters": {role: row.path for role, row in rows.items()},
             "missing": dict(chosen.missing), "not_needed": corrections.not_needed,
             "dark_scale": header.get("DARKSCAL")}  # fmt: skip
+
+
+def light_header(exposure: models.Exposure, path: Path, readout: Readout | None) -> fits.Header:
+    """The raw header the calibrated frame carries, its FILTER set to the filter ingest
+    read (from whichever card the profile names), so that the flat check and later
+    readers see one name for it."""
+    header = fits.getheader(path) if readout is None else raw_header(path, readout)
+    card = (exposure.cards or {}).get("filter")
+    if exposure.filter is None:
+        header.remove("FILTER", ignore_missing=True)
+    elif card != "FILTER":
+        header["FILTER"] = (exposure.filter, f"filter, read from {card}")
+    return header
 
 
 def _pk(rows: dict[str, Any], role: str) -> int | None:

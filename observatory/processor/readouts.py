@@ -90,18 +90,23 @@ def _packed(amps: list[Amplifier]) -> tuple[list[Amplifier], tuple[int, int]]:
 
 
 def readout_of(
-    planes: list[Plane], profile: InstrumentProfile, binning: int, header: fits.Header
+    planes: list[Plane],
+    profile: InstrumentProfile,
+    binning: int,
+    header: fits.Header,
+    plain_file: bool = True,
 ) -> Readout | None:
-    """The readout of a file's image planes; None for one plain image used whole from
-    the primary HDU. One image is cut by the sections of ``header`` (the file's header,
-    primary and image cards together); several by their own. Raises ReadoutUnreadable
-    naming the card that is wrong."""
+    """The readout of a file's image planes; None for one image used whole from the
+    primary HDU of a ``plain_file`` (not gzip-compressed: the calibration reads its
+    rows straight from disk). One image is cut by the sections of ``header`` (the
+    file's header, primary and image cards together); several by their own. Raises
+    ReadoutUnreadable naming the card that is wrong."""
     method, order = profile.overscan_method, profile.overscan_order
     if len(planes) == 1:
         plane = Plane(planes[0].index, header, planes[0].shape)
         amps = _plane_amplifiers(plane, profile, "")
         if not amps:
-            if plane.index == 0:
+            if plane.index == 0 and plain_file:
                 return None
             whole = Section((0, plane.shape[0]), (0, plane.shape[1]))
             return Readout(

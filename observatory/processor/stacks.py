@@ -17,7 +17,7 @@ from observatory.db import models
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, FrameMismatch
 from observatory.processor import library
-from observatory.processor.corrections import choose_masters
+from observatory.processor.corrections import choose_masters, geometry_corrections
 from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
 from observatory.processor.products import load_master, product_file, store_master
@@ -86,6 +86,12 @@ def combine_options(settings: Settings) -> tuple[CombineMethod, calibration.Sigm
 
 
 def _store(context: UnitContext, master: calibration.MasterFrame) -> dict[str, Any]:
+    """Store the master; its header says how overscan and trim cut the inputs."""
+    applied, not_needed = geometry_corrections(context.exposures[0].readout)
+    for correction in ("overscan", "trim"):
+        outcome = "applied" if correction in applied else "not needed"
+        why = applied.get(correction) or not_needed[correction]
+        master.header.add_history(f"inputs {correction}: {outcome}: {why}")
     binning = context.group["binning"]
     return store_master(context.settings, context.batch, master, context.exposures, binning)
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from observatory.db.models import Exposure
 from observatory.processor.headers import ExposureRejected, read_exposure
+from observatory.processor.lights import light_header
 from observatory.processor.profiles import InstrumentProfile, Profiles
 from tests.unit.processor.rawframes import primary, write
 
@@ -146,3 +148,11 @@ def test_image_in_an_extension_reads_the_primary_cards(tmp_path: Path) -> None:
     row = read_exposure(path)
     assert (row["naxis1"], row["naxis2"], row["imagetyp"]) == (10, 8, "light")
     assert row["readout"]["amplifiers"][0]["plane"] == 1
+
+
+def test_the_calibrated_frame_names_the_filter_ingest_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.fits", [primary(IMAGE, FILTER="slot 2", FILTNAME="V")])
+    named = Exposure(filter="V", cards={"filter": "FILTNAME"})
+    assert light_header(named, path, None)["FILTER"] == "V"
+    open_slot = write(tmp_path / "o.fits", [primary(IMAGE, FILTER="open")])
+    assert "FILTER" not in light_header(Exposure(filter=None, cards={}), open_slot, None)

@@ -109,3 +109,11 @@ def test_a_section_outside_the_image_names_its_card(tmp_path: Path) -> None:
                    **CARDS)  # fmt: skip
     with pytest.raises(ExposureRejected, match=r"section \[9:12,1:10\] lies outside"):
         read_exposure(write(tmp_path / "bad.fits", [head]))
+
+
+def test_a_gzipped_plain_frame_is_read_through_astropy(tmp_path: Path) -> None:
+    image = np.arange(48, dtype=np.uint16).reshape(6, 8)
+    path = write(tmp_path / "plain.fits.gz", [primary(image, **CARDS)])
+    row, data = prepared(path)
+    assert row["readout"] is not None and (row["naxis1"], row["naxis2"]) == (8, 6)
+    np.testing.assert_array_equal(data, image)

@@ -105,6 +105,8 @@ def test_cooled_pro_ccd_night_equals_ccdproc(pro_settings: Settings) -> None:
     history = "".join(corrected_flat["HISTORY"])  # long HISTORY lines wrap over cards
     assert "dark: not subtracted from this flat: profile ProCCD: darks are not needed" in history
     for kind in ("bias", "flat"):
+        history = "".join(fits.getheader(products / masters[kind])["HISTORY"])
+        assert "inputs overscan: applied: median of [61:68,1:40]" in history
         data = fits.getdata(products / masters[kind])
         np.testing.assert_allclose(
             data, expected[kind], rtol=RTOL, atol=1e-4 if kind == "bias" else 0
