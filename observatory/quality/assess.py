@@ -60,10 +60,13 @@ class FrameQuality:
     zero_point_stars: int
     limiting_mag: float | None
     flags: tuple[str, ...]
+    # Why a figure is missing, one phrase each (empty: every figure is there).
+    notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         values = asdict(self)
         values["flags"] = list(self.flags)
+        values["notes"] = list(self.notes)
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
 
 
@@ -95,7 +98,40 @@ def assess(
         else None
     )
     figures.update(_photometry(outcome, observing, shapes.fwhm_px, sky_adu_per_s_arcsec2))
-    return FrameQuality(**figures, flags=flags(figures, observing.filter_name, thresholds))
+    return FrameQuality(
+        **figures,
+        flags=flags(figures, observing.filter_name, thresholds),
+        notes=missing_notes(figures, outcome, observing, scale, pointing),
+    )
+
+
+def missing_notes(
+    figures: dict[str, Any], outcome: SolveOutcome, observing: Observing, scale: float | None,
+    pointing: tuple[float, float] | None,
+) -> tuple[str, ...]:  # fmt: skip
+    """Why each figure that is None could not be measured."""
+    notes = []
+    if figures["fwhm_px"] is None:
+        notes.append("no FWHM: no unsaturated, isolated star well above the noise")
+    elif figures["fwhm_arcsec"] is None:
+        notes.append("no FWHM in arcsec: unsolved and no plate scale in the header or settings")
+    if figures["airmass"] is None:
+        known = pointing is not None and observing.site_deg and observing.mid_exposure_utc
+        notes.append(
+            "no airmass: the pointing is below the horizon"
+            if known
+            else "no airmass: the pointing, site or time is unknown"
+        )
+    if figures["zero_point_mag"] is None:
+        if outcome.solution is None:
+            notes.append("no zero point: the frame is not plate-solved")
+        elif outcome.matches is None:
+            notes.append("no zero point: solved by solve-field, which names no catalogue stars")
+        else:
+            notes.append("no zero point: too few unsaturated catalogue stars with magnitudes")
+    if figures["sky_e_per_s_per_arcsec2"] is None and scale and not observing.gain_e_per_adu:
+        notes.append("no sky in e-/s/arcsec2: the gain is unknown")
+    return tuple(notes)
 
 
 def _airmass(observing: Observing, pointing: tuple[float, float] | None) -> float | None:
@@ -189,4 +225,6 @@ def quality_cards(quality: FrameQuality) -> fits.Header:
         if value is not None:
             cards[key] = (round(value, 4) if isinstance(value, float) else value, comment)
     cards["QFLAGS"] = ("; ".join(quality.flags) or "none", "quality flags")
+    if quality.notes:
+        cards["QNOTES"] = ("; ".join(quality.notes), "why quality figures are missing")
     return cards

@@ -50,6 +50,20 @@ def test_fwhm_and_zero_point_match_what_the_simulator_renders(sky_frame: SkyFram
     )
 
 
+def test_an_unsolved_frame_says_why_it_has_no_zero_point(sky_frame: SkyFrame) -> None:
+    require_engine()
+    settings = Settings()
+    hints = hints_from_header(sky_frame.header, settings)
+    wrong_scale = type(hints)(hints.ra_deg, hints.dec_deg, hints.radius_deg, 21.0)
+    outcome = solve_frame(settings, sky_frame.data, wrong_scale, path=None)
+    assert outcome.solution is None
+    observing = Observing(30.0, "L", None, None, SATURATION_ADU, 21.0, None, None)
+    quality = assess(outcome, observing, QualitySettings())
+    assert quality.zero_point_mag is None and quality.fwhm_px is not None
+    assert "no zero point: the frame is not plate-solved" in quality.notes
+    assert "no sky in e-/s/arcsec2: the gain is unknown" in quality.notes
+
+
 def test_trailed_stars_are_flagged_and_the_flag_says_why() -> None:
     require_engine()
     try:
