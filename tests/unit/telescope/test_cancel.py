@@ -44,6 +44,7 @@ def in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
     return thread, result
 
 
+@pytest.mark.slow
 def test_cancel_aborts_the_exposure_and_keeps_the_frames_taken(settings: Settings) -> None:
     rig = TelescopeRig.from_settings(settings)
     rig.mount.park()
