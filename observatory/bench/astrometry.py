@@ -154,6 +154,7 @@ def _ratios(cameras: dict[str, Any]) -> dict[str, Any]:
     for name, camera in cameras.items():
         median = camera["median"]
         ratios[f"engine_{name}_s"] = median["engine_s"]
+        ratios[f"engine_{name}_cpu_s"] = median["engine_cpu_s"]
         ratios[f"speedup_vs_solve_field_{name}"] = median["solve_field_s"] / median["engine_s"]
         ratios[f"engine_vs_floor_{name}"] = median["engine_s"] / median["floor_s"]
         ratios[f"centre_error_arcsec_{name}"] = median["engine_error_arcsec"]
