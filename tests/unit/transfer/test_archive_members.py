@@ -90,8 +90,9 @@ def test_hidden_members_are_skipped_and_the_rest_extracted(make_settings: MakeSe
     data = zip_of(
         ("__MACOSX/._a.fits", b"fork", 0o100644),
         ("a.fits", fits_like_bytes(1), 0o100644),
-        ("sub/", b"", 0o040755),
         ("sub/b.fits", fits_like_bytes(2), 0o100644),
+        ("sub/", b"", 0o040755),  # after its file
+        ("deep/er/", b"", 0o040755),  # no entry for deep/
     )
     assert fetch_archive(make_settings(), data) == ["a.fits", "sub/b.fits"]
     tarred = [tarfile.TarInfo("./night"), (".hidden.fits", b"x"), ("night/c.fits", b"c")]
@@ -129,3 +130,10 @@ def test_a_small_archive_that_compresses_well_is_no_bomb(make_settings: MakeSett
     """FITS headers are mostly blanks: below a megabyte, no ratio is refused."""
     small = zip_bytes({"header_only.fits": b" " * 900_000})
     assert fetch_archive(make_settings(max_archive_ratio=2.0), small) == ["header_only.fits"]
+
+
+def test_an_archive_of_frames_that_do_not_compress_is_extracted(make_settings: MakeSettings):
+    """Real frames compress little: two megabytes of noise pass every bound."""
+    noisy = {"a.fits": fits_like_bytes(7, 400), "b.fits": fits_like_bytes(8, 400)}
+    fetched = fetch_archive(make_settings(), zip_bytes(noisy), "noise.zip")
+    assert fetched == ["a.fits", "b.fits"]

@@ -97,6 +97,8 @@ def test_a_capture_folder_is_taken_as_it_is_and_left_untouched(settings: Setting
     assert fetched.manifest_file == settings.repository_dir / ".manifests" / f"{NAME}.json"
     kept = json.loads(fetched.manifest_file.read_text())
     assert kept["files"] == fetched.manifest["files"] and kept["computed"] is True
+    assert (kept["batch"], kept["complete"]) == (NAME, True) and kept["created_at"]
+    assert (fetched.url, fetched.bytes_fetched) == (str(folder), 0)
     assert again.manifest["files"] == fetched.manifest["files"]
 
 
