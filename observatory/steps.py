@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder
@@ -108,10 +108,13 @@ def start_step(
 
 def succeed_step(session: Session, record: StepRecord) -> None:
     """End the step run *succeeded* with ``record.outputs``, in the caller's transaction."""
-    run = session.get_one(StepRun, record.run_pk)
-    run.state = StepState.SUCCEEDED
-    run.ended_at = _now()
-    run.outputs = record.outputs
+    # One UPDATE, without loading the row first.
+    session.execute(
+        update(StepRun)
+        .where(StepRun.pk == record.run_pk)
+        .values(state=StepState.SUCCEEDED, ended_at=_now(), outputs=record.outputs)
+        .execution_options(synchronize_session=False)
+    )
     log.info("step %s of work order %d: succeeded", record.step, record.work_order_pk)
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LINKED = ("observatory", "tasks", "workers", "tests", "pyproject.toml")
+LINKED = ("observatory", "tasks", "workers", "tests", "config", "pyproject.toml")
 NOT_KILLED = ("survived", "no tests", "timeout", "suspicious", "skipped", "segfault")
 
 

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from observatory.clock import utc_now
@@ -69,7 +69,8 @@ def claim_in(
     # Only a queued order is checked: a running one resumes whatever its window says.
     if order.state == WorkOrderState.QUEUED and not _may_start(session, settings, order, now):
         return None
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+    # The new attempt count comes back with the UPDATE (RETURNING): no second read.
+    taken = session.execute(
         update(WorkOrder)
         .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
         .values(
@@ -79,17 +80,20 @@ def claim_in(
             updated_at=now,
             attempts=WorkOrder.attempts + 1,
         )
-    )
-    taken = result.rowcount
+        .returning(WorkOrder.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if taken is not None:
+        payload = dict(order.payload)
+        return Claim(order.pk, order.order_id, order.user, order.request, payload, taken)
     session.refresh(order)
-    if not taken:
-        if not (redelivered and order.state == WorkOrderState.RUNNING):
-            log.info("work order %d is %s; this delivery does nothing", pk, order.state)
-            return None
-        order.attempts += 1
-        order.updated_at = now
-        _close_abandoned_steps(session, pk, now)
-        log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
+    if not (redelivered and order.state == WorkOrderState.RUNNING):
+        log.info("work order %d is %s; this delivery does nothing", pk, order.state)
+        return None
+    order.attempts += 1
+    order.updated_at = now
+    _close_abandoned_steps(session, pk, now)
+    log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
     return Claim(
         order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
     )
