@@ -38,7 +38,12 @@ _COMMENTARY = ("COMMENT", "HISTORY", "")
 
 class ExposureRejected(ObservatoryError):
     """A raw file that cannot be calibrated: unreadable, corrupt, not FITS, bad checksum,
-    or headers that do not say what it is."""
+    or headers that do not say what it is. ``profile`` names the instrument profile that
+    read it, when one was chosen."""
+
+    def __init__(self, message: str, profile: str | None = None) -> None:
+        super().__init__(message)
+        self.profile = profile
 
 
 def image_planes(hdus: fits.HDUList) -> list[Plane]:
@@ -85,7 +90,7 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
         columns = _columns(header, planes, CardReader(header, profile), _plain_file(path))
         return {**columns, "profile": profile.name}
     except (CardUnreadable, ReadoutUnreadable) as error:
-        raise ExposureRejected(f"{error} (profile {profile.name})") from None
+        raise ExposureRejected(f"{error} (profile {profile.name})", profile.name) from None
 
 
 def _plain_file(path: Path) -> bool:

@@ -87,12 +87,14 @@ def _exposure_values(batch: LocatedBatch, relative: str, profiles: Profiles) -> 
             raise ExposureRejected(f"sha256 {checksum} differs from the manifest's {expected}")
         values = read_exposure(path, profiles)
     except ExposureRejected as error:
-        return _rejected(relative, checksum, str(error))
+        return _rejected(relative, checksum, str(error), error.profile)
     return {**values, "path": relative, "checksum": checksum,
             "state": ExposureState.OK, "error": None}  # fmt: skip
 
 
-def _rejected(relative: str, checksum: str | None, reason: str) -> dict[str, Any]:
+def _rejected(
+    relative: str, checksum: str | None, reason: str, profile: str | None = None
+) -> dict[str, Any]:
     # exptime_s and date_obs are NOT NULL: a rejected row holds 0 s and the ingest time;
     # only its path, state and error mean anything.
     return {
@@ -100,7 +102,7 @@ def _rejected(relative: str, checksum: str | None, reason: str) -> dict[str, Any
         "date_obs": dt.datetime.now(dt.UTC), "ra_deg": None, "dec_deg": None, "object": None,
         "ccd_temp_c": None, "binning": 1, "naxis1": None, "naxis2": None, "header": {},
         "checksum": checksum, "state": ExposureState.REJECTED, "error": reason,
-        "profile": None, "cards": None, "readout": None, "gain_e_per_adu": None,
+        "profile": profile, "cards": None, "readout": None, "gain_e_per_adu": None,
         "read_noise_e": None, "saturation_adu": None,
     }  # fmt: skip
 

@@ -138,8 +138,9 @@ def test_the_profile_of_the_camera_reads_its_cards(tmp_path: Path) -> None:
     mine = read(tmp_path, profiles, INSTRUME="ProCam", TELESCOP="1.5 m", **cards)
     assert (mine["profile"], mine["filter"], mine["imagetyp"]) == ("pro", "R", "flat")
     assert (mine["gain_e_per_adu"], mine["cards"]["gain"]) == (2.0, "profile pro")
-    with pytest.raises(ExposureRejected, match=r"twilight.*profile default"):
+    with pytest.raises(ExposureRejected, match=r"twilight.*profile default") as caught:
         read(tmp_path, profiles, INSTRUME="ProCam", TELESCOP="other", **cards)
+    assert caught.value.profile == "default"
 
 
 def test_image_in_an_extension_reads_the_primary_cards(tmp_path: Path) -> None:
