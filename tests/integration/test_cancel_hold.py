@@ -145,3 +145,40 @@ def test_a_held_telescope_queue_keeps_an_order_queued_until_released(
     assert wait_for(ended, 120, message="the released order")["state"] == "succeeded"
     with session_scope(stack.settings.sqlalchemy_url) as session:
         assert session.get_one(WorkOrder, pk).attempts == 1
+
+
+def test_a_message_delivered_while_held_does_not_start_and_runs_after_release(
+    stack: Stack,
+    api: str,  # noqa: F811
+) -> None:
+    # A long order keeps the telescope worker busy while the next one's message waits in
+    # the broker; the queue is held before the worker gets to it.
+    busy = observation(stack, 20, 60.0)
+    busy_pk = post(api, "/work-orders", busy).body["pk"]
+    wait_for(lambda: frames_taken(stack, busy_pk) >= 1, 120, message="the busy order's frame")
+    waiting = observation(stack, 1, 1.0)
+    created = post(api, "/work-orders", waiting)
+    assert created.status == 201 and created.body["published"] is True, created.body
+    try:
+        assert post(api, "/queues/telescope/hold", {"by": "tests"}).status == 200
+        post(api, f"/work-orders/{busy['id']}/cancel?user=night-operator")
+        wait_for(lambda: report(api, busy["id"])["state"] == "cancelled", 60, message="cancel")
+
+        def handed_back() -> bool:
+            body = report(api, waiting["id"])
+            return body["published_at"] is None and "held by tests" in (body["reason"] or "")
+
+        wait_for(handed_back, 30, message="the delivered message to be handed back")
+        time.sleep(2.0)
+        body = report(api, waiting["id"])
+        assert body["state"] == "queued" and body["started_at"] is None
+        assert step_runs(stack, created.body["pk"]) == 0
+    finally:
+        released = post(api, "/queues/telescope/release")
+    assert released.body["published"] == 1
+
+    def ended() -> dict[str, Any] | None:
+        state = report(api, waiting["id"])
+        return state if state["state"] not in {"queued", "running"} else None
+
+    assert wait_for(ended, 120, message="the released order")["state"] == "succeeded"
