@@ -1,4 +1,5 @@
-"""astrometry.net solves a simulated exposure at the simulator's true pointing."""
+"""astrometry.net (solve-field, and its engine in process) solves a simulated exposure at
+the simulator's true pointing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from observatory.platesolve.frame import ENGINE, engine_usable, solve_frame
+from observatory.platesolve.hints import Hints
+from observatory.settings import Settings
 from observatory.simulator.sky.projection import angular_separation_deg
 from tests.integration.simulator_optics.conftest import Rig
 
@@ -52,3 +56,31 @@ def test_solved_centre_is_the_true_pointing(
     solved_ra, solved_dec = wcs.all_pix2world([[centre_x, centre_y]], 0)[0]
     error_arcsec = angular_separation_deg(solved_ra, solved_dec, true_ra, true_dec) * 3600.0
     assert error_arcsec < 2.0
+
+
+@pytest.mark.parametrize(("hours_east", "declination_deg"), [(1.0, 20.0), (-0.7, 55.0)])
+def test_the_in_process_solver_finds_the_true_pointing(
+    rig: Rig, hours_east: float, declination_deg: float
+) -> None:
+    """A raw frame read over Alpaca, hinted as the processor hints it (the mount's RA/Dec,
+    the plate scale), solved by astrometry.net's engine in this process."""
+    if not engine_usable(Settings()):
+        pytest.skip("the astrometry package or its index files are not installed")
+    rig.open_dome()
+    rig.point(hours_east, declination_deg)
+    rig.expose(10.0)
+    image = np.frombuffer(rig.camera.ImageArrayRaw, dtype=np.uint16)
+    info = rig.camera.ImageArrayInfo  # filled in by the read above
+    image = image.reshape(info.Dimension1, info.Dimension2).T  # [y, x], as FITS holds it
+    truth = rig.camera_truth()
+    true_ra, true_dec = truth["last_exposure"]["true_pointing_deg"]
+    hints = Hints(
+        rig.telescope.RightAscension * 15.0, rig.telescope.Declination, 1.0,
+        truth["pixel_scale_arcsec"],
+    )  # fmt: skip
+    solution = solve_frame(Settings(), image, hints, path=None).solution
+    assert solution is not None and solution.solver == ENGINE
+    error_arcsec = 3600.0 * angular_separation_deg(
+        solution.ra_center_deg, solution.dec_center_deg, true_ra, true_dec
+    )
+    assert error_arcsec < 1.0
