@@ -257,6 +257,16 @@ class QualitySettings(Section):
     min_zero_point_mag: dict[str, float] = Field(default_factory=dict)
     # Bright sky: sky surface brightness brighter than this [mag/arcsec^2].
     min_sky_mag_per_arcsec2: float | None = None
+    # Calibration frames a master is not made from (observatory.calibration.screening):
+    # a bias or dark whose level is further than this many times its group's median
+    # noise from the group's median level,
+    calibration_level_sigma: float | None = Field(default=10.0, gt=0.0)
+    # or whose noise is more than this many times the group's median noise;
+    calibration_noise_ratio: float | None = Field(default=1.5, gt=1.0)
+    # a flat with more than this share of its raw pixels at the saturation level,
+    flat_max_saturated_fraction: float | None = Field(default=0.001, ge=0.0, le=1.0)
+    # or whose level (bias and dark taken off) is below this [ADU].
+    flat_min_level_adu: float | None = Field(default=100.0, ge=0.0)
 
 
 class FileServerSettings(Section):

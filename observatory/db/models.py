@@ -271,6 +271,10 @@ class Exposure(Base):
     gain_e_per_adu: Mapped[float | None] = mapped_column(Float)
     read_noise_e: Mapped[float | None] = mapped_column(Float)
     saturation_adu: Mapped[float | None] = mapped_column(Float)
+    # Why a calibration frame was left out of its master (observatory.calibration.
+    # screening); the frame is kept, and the list is set again whenever its group is
+    # stacked. Empty: not flagged.
+    quality_flags: Mapped[list[str]] = mapped_column(json_list(), default=list)
 
     file_batch: Mapped[FileBatch] = relationship(back_populates="exposures")
     calibrated_frame: Mapped[CalibratedFrame | None] = relationship(back_populates="exposure")

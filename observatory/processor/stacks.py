@@ -22,6 +22,7 @@ from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
 from observatory.processor.products import load_master, product_file, store_master
 from observatory.processor.rawframes import raw_frame
+from observatory.processor.screening import Screened, screen_flats, screen_group
 from observatory.settings import Settings
 from observatory.transfer.listing import frame_stem
 
@@ -85,26 +86,39 @@ def combine_options(settings: Settings) -> tuple[CombineMethod, calibration.Sigm
     return method, clip  # type: ignore[return-value]
 
 
-def _store(context: UnitContext, master: calibration.MasterFrame) -> dict[str, Any]:
-    """Store the master; its header says how overscan and trim cut the inputs."""
+def _store(
+    context: UnitContext, master: calibration.MasterFrame, screened: Screened
+) -> dict[str, Any]:
+    """Store the master; its header says how overscan and trim cut the inputs, the
+    step's outputs which frames were left out and why."""
     applied, not_needed = geometry_corrections(context.exposures[0].readout)
     for correction in ("overscan", "trim"):
         outcome = "applied" if correction in applied else "not needed"
         why = applied.get(correction) or not_needed[correction]
         master.header.add_history(f"inputs {correction}: {outcome}: {why}")
     binning = context.group["binning"]
-    return store_master(context.settings, context.batch, master, context.exposures, binning)
+    stored = store_master(context.settings, context.batch, master, context.exposures, binning)
+    return {**stored, "left_out": screened.left_out}
+
+
+def _screen(context: UnitContext, kind: str) -> Screened:
+    """Leave the group's flagged frames out of ``context.exposures`` (see
+    :mod:`observatory.processor.screening`)."""
+    screened = screen_group(context.settings, kind, context.exposures, context.frame)
+    context.exposures = screened.kept
+    return screened
 
 
 def stack_bias(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     context = UnitContext(settings, unit)
+    screened = _screen(context, "bias")
     context.require(settings.processor.min_bias_frames, f"bias group {unit['label']}")
     method, clip = combine_options(settings)
     master = calibration.make_master_bias(
         [context.stackable(e) for e in context.exposures], method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
-    return _store(context, master)
+    return _store(context, master, screened)
 
 
 def _bias_for(context: UnitContext, exposure: models.Exposure) -> calibration.MasterFrame:
@@ -129,6 +143,7 @@ def _dark_for(
 
 def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     context = UnitContext(settings, unit)
+    screened = _screen(context, "dark")
     context.require(settings.processor.min_dark_frames, f"dark group {unit['label']}")
     method, clip = combine_options(settings)
     bias = _bias_for(context, context.exposures[0])
@@ -137,7 +152,7 @@ def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
         filter_name=context.group["filter"], method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
-    return _store(context, master)
+    return _store(context, master, screened)
 
 
 def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
@@ -166,18 +181,22 @@ def correct_flats(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
 
 def stack_flat(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     """A master flat from the group's flat-dark corrected flats; a corrected copy that
-    is not on this host (made elsewhere) is made again here from the raw flat."""
+    is not on this host (made elsewhere) is made again here from the raw flat. Flagged
+    flats (see :mod:`observatory.processor.screening`) are left out."""
     context = UnitContext(settings, unit)
-    context.require(settings.processor.min_flat_frames, f"flat group {unit['label']}")
-    method, clip = combine_options(settings)
     corrected = []
     for exposure in context.exposures:
         path = settings.products_dir / corrected_flat_relative(context.batch.name, exposure)
         if not path.exists():
             path = product_file(settings, _correct_one(context, exposure))
         corrected.append(path)
+    screened = screen_flats(settings, context.exposures, corrected, context.folder)
+    corrected = [p for e, p in zip(context.exposures, corrected, strict=True) if e in screened.kept]
+    context.exposures = screened.kept
+    context.require(settings.processor.min_flat_frames, f"flat group {unit['label']}")
+    method, clip = combine_options(settings)
     master = calibration.make_master_flat(
         corrected, filter_name=context.group["filter"] or "", method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
-    return _store(context, master)
+    return _store(context, master, screened)

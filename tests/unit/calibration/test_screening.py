@@ -1,0 +1,62 @@
+"""The calibration frame checks as functions: group outliers, saturated and faint flats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from observatory.calibration.screening import (
+    FlatLimits,
+    GroupLimits,
+    Level,
+    flat_flags,
+    group_flags,
+    measure,
+    saturated_fraction,
+)
+
+LIMITS = GroupLimits(level_sigma=10.0, noise_ratio=1.5)
+
+
+def test_level_and_noise_are_robust_median_and_sigma() -> None:
+    data = np.random.default_rng(1).normal(1000.0, 8.0, (512, 512))
+    data[100:110, 100:110] = 60000.0  # hot pixels and a cosmic ray barely move them
+    found = measure(data)
+    assert found.level_adu == pytest.approx(1000.0, abs=0.2)
+    assert found.noise_adu == pytest.approx(8.0, rel=0.03)
+
+
+def test_a_frame_off_its_groups_level_or_noisier_is_flagged_with_why() -> None:
+    levels = [Level(1000.0 + d, 8.0) for d in (0.0, 1.0, -1.0, 2.0)]
+    levels += [Level(1100.0, 8.0), Level(1000.5, 20.0)]
+    flags = group_flags("dark", levels, LIMITS)
+    assert flags[:4] == [[], [], [], []]
+    assert flags[4] == [
+        "dark level: 1100.0 ADU is +99.2 ADU from the group's median 1000.8"
+        " (more than 10 x the median noise 8.00 ADU)"
+    ]
+    assert flags[5] == ["dark noise: 20.00 ADU is more than 1.5 x the group's median 8.00 ADU"]
+
+
+def test_a_group_too_small_for_a_reference_is_not_checked() -> None:
+    assert group_flags("bias", [Level(1000.0, 8.0), Level(5000.0, 80.0)], LIMITS) == [[], []]
+
+
+def test_checks_set_to_none_are_off() -> None:
+    levels = [Level(1000.0, 8.0)] * 3 + [Level(2000.0, 80.0)]
+    assert group_flags("bias", levels, GroupLimits(None, None)) == [[]] * 4
+    assert flat_flags(Level(5.0, 1.0), 0.5, FlatLimits(None, None)) == []
+
+
+def test_saturated_and_underexposed_flats() -> None:
+    plane = np.full((100, 100), 30000, dtype=np.uint16)
+    plane[:2] = 65535
+    assert saturated_fraction([plane], 65535.0) == pytest.approx(0.02)
+    limits = FlatLimits(min_level_adu=100.0, max_saturated_fraction=0.001)
+    assert flat_flags(Level(20000.0, 100.0), 0.0, limits) == []
+    assert flat_flags(Level(20000.0, 100.0), 0.02, limits) == [
+        "flat saturated: 2.00 % of the pixels at the saturation level (more than 0.1 %)"
+    ]
+    assert flat_flags(Level(40.0, 5.0), 0.0, limits) == [
+        "flat underexposed: level 40.0 ADU < 100 ADU"
+    ]
