@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from astropy.coordinates import Angle
 from astropy.io import fits
@@ -42,17 +43,36 @@ _KELVIN_ABOVE = 100.0
 _TIME_CARDS = ("TIME-OBS", "UT", "UTSTART", "UT-START")
 
 
+T = TypeVar("T")
+
+
 class CardUnreadable(ObservatoryError):
     """A header card that is present but cannot be read, or a required one absent."""
 
 
 class CardReader:
-    """The quantities of one header, read with a profile's cards."""
+    """The quantities of one header, read with a profile's cards.
+
+    What a frame is (image type, exposure, time, binning, filter) must be read, or the
+    reader raises. What only describes it (pointing, object, temperature, gain, read
+    noise, saturation) is read with :meth:`optional`: a card that cannot be read leaves
+    the value unknown and a line in ``problems``, and the frame is still calibrated."""
 
     def __init__(self, header: fits.Header, profile: InstrumentProfile) -> None:
         self.header = header
         self.profile = profile
         self.used: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def optional(self, read: Callable[[], T]) -> T | None:
+        """``read()``, or None with the problem noted when its card cannot be read."""
+        used = dict(self.used)
+        try:
+            return read()
+        except CardUnreadable as error:
+            self.used = used  # the card that failed is not where the value came from
+            self.problems.append(f"{error}: left unknown")
+            return None
 
     def _first(self, quantity: str) -> tuple[str, Any] | None:
         for card in self.profile.cards.get(quantity, DEFAULT_CARDS[quantity]):  # type: ignore[call-overload]

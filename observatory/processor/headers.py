@@ -107,25 +107,26 @@ def _columns(
     binning = reader.binning()
     readout = readout_of(planes, profile, binning, header, plain_file)
     rows, cols = planes[0].shape if readout is None else readout.shape
-    return {
+    optional = reader.optional
+    values = {
         "imagetyp": imagetyp.value,
         "exptime_s": reader.exptime_s(),
         "filter": reader.filter(),
         "date_obs": reader.date_obs(),
-        "ra_deg": reader.ra_deg(),
-        "dec_deg": reader.dec_deg(),
-        "object": reader.object(),
-        "ccd_temp_c": reader.ccd_temp_c(),
+        "ra_deg": optional(reader.ra_deg),
+        "dec_deg": optional(reader.dec_deg),
+        "object": optional(reader.object),
+        "ccd_temp_c": optional(reader.ccd_temp_c),
         "binning": binning,
         "naxis1": int(cols),
         "naxis2": int(rows),
-        "gain_e_per_adu": reader.number("gain", profile.gain_e_per_adu),
-        "read_noise_e": reader.number("read_noise", profile.read_noise_e),
-        "saturation_adu": reader.number("saturation", profile.saturation_adu),
+        "gain_e_per_adu": optional(lambda: reader.number("gain", profile.gain_e_per_adu)),
+        "read_noise_e": optional(lambda: reader.number("read_noise", profile.read_noise_e)),
+        "saturation_adu": optional(lambda: reader.number("saturation", profile.saturation_adu)),
         "readout": readout_json(readout),
-        "cards": dict(reader.used),
         "header": {key: _json_value(header[key]) for key in KEPT_CARDS if key in header},
     }
+    return values | {"cards": dict(reader.used), "error": "; ".join(reader.problems) or None}
 
 
 def _json_value(value: object) -> Any:

@@ -88,8 +88,8 @@ def _exposure_values(batch: LocatedBatch, relative: str, profiles: Profiles) -> 
         values = read_exposure(path, profiles)
     except ExposureRejected as error:
         return _rejected(relative, checksum, str(error), error.profile)
-    return {**values, "path": relative, "checksum": checksum,
-            "state": ExposureState.OK, "error": None}  # fmt: skip
+    # An ok row's error names the descriptive cards that could not be read, if any.
+    return {**values, "path": relative, "checksum": checksum, "state": ExposureState.OK}
 
 
 def _rejected(

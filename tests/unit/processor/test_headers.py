@@ -113,11 +113,9 @@ def test_two_filters_and_insflnam(tmp_path: Path) -> None:
      ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "yesterday"}, "DATE-OBS"),
      ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
        "CCDSUM": "2 1"}, "CCDSUM"),
-     ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
-       "OBJCTDEC": "north"}, "OBJCTDEC"),
      ({"EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00"}, "IMAGETYP, OBSTYPE"),
      ({"IMAGETYP": "light", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05T01:00:00",
-       "GAIN": "high"}, "GAIN")],
+       "DATASEC": "[1:10 1:8]"}, "DATASEC")],
 )  # fmt: skip
 def test_a_value_that_cannot_be_read_names_its_card(
     tmp_path: Path, cards: dict[str, Any], named: str
@@ -157,3 +155,16 @@ def test_the_calibrated_frame_names_the_filter_ingest_read(tmp_path: Path) -> No
     assert light_header(named, path, None)["FILTER"] == "V"
     open_slot = write(tmp_path / "o.fits", [primary(IMAGE, FILTER="open")])
     assert "FILTER" not in light_header(Exposure(filter=None, cards={}), open_slot, None)
+
+
+def test_a_descriptive_card_that_cannot_be_read_is_noted_and_the_frame_kept(
+    tmp_path: Path,
+) -> None:
+    row = read(tmp_path, IMAGETYP="light", EXPTIME=1.0, DATE_OBS="2026-12-05T01:00:00",
+               RA="153:07:30", OBJCTDEC="north", GAIN="high", CCD_TEMP=-5.0)  # fmt: skip
+    assert (row["ra_deg"], row["dec_deg"], row["gain_e_per_adu"]) == (None, None, None)
+    assert row["ccd_temp_c"] == -5.0 and row["cards"]["ccd_temp"] == "CCD-TEMP"
+    assert not {"ra", "dec", "gain"} & set(row["cards"])
+    assert "RA '153:07:30' is not an angle: left unknown" in row["error"]
+    assert "OBJCTDEC 'north' is not an angle" in row["error"]
+    assert "GAIN 'high' is not a number" in row["error"]
