@@ -126,7 +126,9 @@ def transfer_batch(settings: Settings, url: str) -> tuple[LocatedBatch, dict[str
     located = locate_batch(settings, url)
     outputs = {"batch": located.name, "folder": str(located.folder), "url": url,
                "bytes_fetched": located.bytes_fetched,
-               "files": len((located.manifest or {}).get("files", []))}  # fmt: skip
+               "files": len((located.manifest or {}).get("files", [])),
+               "ignored_count": len(located.ignored),
+               "manifest_computed": bool((located.manifest or {}).get("computed"))}  # fmt: skip
     if located.manifest is not None and located.manifest.get("complete") is False:
         outputs["interrupted"] = located.manifest.get("interrupted")
     return located, outputs

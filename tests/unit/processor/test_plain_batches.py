@@ -50,6 +50,7 @@ def test_a_capture_folder_is_calibrated_and_left_as_it_was(
         paths = sorted(e.path for e in session.scalars(select(Exposure)))
         calibrated = sorted(f.path for f in session.scalars(select(CalibratedFrame)))
         ingest = session.scalars(select(StepRun).where(StepRun.step == "ingest")).one()
+        transfer = session.scalars(select(StepRun).where(StepRun.step == "transfer")).one()
     assert len(paths) == 11 and all(p.endswith(".FIT") and "/" in p for p in paths)
     light_name = Path(calibrated[0]).name
     assert calibrated == [
@@ -57,6 +58,8 @@ def test_a_capture_folder_is_calibrated_and_left_as_it_was(
         f"2026-11-23/calibrated/science/M42/{light_name}",
     ]
     assert all((settings.products_dir / path).is_file() for path in calibrated)
+    assert transfer.outputs is not None and transfer.outputs["manifest_computed"] is True
+    assert (transfer.outputs["files"], transfer.outputs["ignored_count"]) == (11, 2)
     assert ingest.outputs is not None and ingest.outputs["ignored_count"] == 2
     assert set(ingest.outputs["ignored"]) == {
         "NINA-2026-11-23.log", f"science/M31/{Path(light_name).stem}.jpg"
