@@ -18,8 +18,8 @@ from scipy.ndimage import median_filter
 from scipy.optimize import curve_fit
 
 from observatory.errors import AutofocusFailed
+from observatory.platesolve.sources import extract_sources
 
-DETECTION_SIGMA = 5.0
 # A fit whose residuals exceed this share of the median HFD (plus the noise floor of an
 # HFD measurement) is not a V-curve: faint or smeared stars, clouds, a moving mount.
 MAX_RELATIVE_RMS = 0.1
@@ -41,24 +41,18 @@ def measure_hfd(image: NDArray[np.generic], saturation_adu: float = 60000.0) -> 
 
     A 3 x 3 median first removes hot pixels and cosmic-ray hits, which would otherwise
     outnumber the stars of a raw frame and pin the median HFD near one pixel; it widens
-    every star alike, so the position of the curve's minimum does not move."""
-    data = median_filter(np.asarray(image, dtype=np.float32), size=3)
-    background = sep.Background(data)
-    data = data - background.back()
-    found = sep.extract(data, DETECTION_SIGMA, err=background.globalrms, minarea=5)
-    if len(found) == 0:
+    every star alike, so the position of the curve's minimum does not move. The stars
+    are those of the project's one extraction (:func:`extract_sources`)."""
+    found = extract_sources(median_filter(np.asarray(image, dtype=np.float32), size=3))
+    ny, nx = found.shape
+    keep = (found.flag == 0) & (found.peak_adu + found.background_adu < saturation_adu)
+    keep &= (found.x_px > EDGE_PX) & (found.x_px < nx - EDGE_PX)
+    keep &= (found.y_px > EDGE_PX) & (found.y_px < ny - EDGE_PX)
+    if not keep.any():
         return StarSizes(None, 0)
-    ny, nx = data.shape
-    keep = (found["flag"] == 0) & (found["peak"] + background.globalback < saturation_adu)
-    keep &= (found["x"] > EDGE_PX) & (found["x"] < nx - EDGE_PX)
-    keep &= (found["y"] > EDGE_PX) & (found["y"] < ny - EDGE_PX)
-    stars = found[keep]
-    if len(stars) == 0:
-        return StarSizes(None, 0)
-    rmax = np.clip(8.0 * stars["a"], 6.0, 60.0)
-    radius, flags = sep.flux_radius(
-        data, stars["x"], stars["y"], rmax, 0.5, normflux=stars["flux"], subpix=5
-    )
+    rmax = np.clip(8.0 * found.a_px[keep], 6.0, 60.0)
+    radius, flags = sep.flux_radius(found.image, found.x_px[keep], found.y_px[keep], rmax, 0.5,
+                                    normflux=found.flux_adu[keep], subpix=5)  # fmt: skip
     good = (flags == 0) & np.isfinite(radius) & (radius > 0)
     if not good.any():
         return StarSizes(None, 0)
