@@ -373,35 +373,66 @@ def _start_clipping(buf, keep, ordered, width, state, centre_median, full_networ
 
 
 @_kernel
-def _clip_once_finite(buf, width, sigma_low, sigma_high, sums, line, x0):
+def _row_address(frames, raw, first, row, x0, k):
+    """Address of frame k's value at (source row ``row``, column ``x0``) (see
+    :func:`_load_block`)."""
+    positions, from_files, source_proto, cols = frames[1], frames[2], frames[4], frames[5]
+    if from_files:
+        return raw[k].ctypes.data + ((row - first) * cols + x0) * source_proto.itemsize
+    return positions[k] + (row * cols + x0) * source_proto.itemsize
+
+
+@_kernel
+def _value_at(frames, address, x, offset, factor, use_scales):
+    """The value :func:`_load_block` then :func:`_shift_and_scale` make of the source
+    word at ``address``, column ``x`` (the same operations, so the same bits)."""
+    kind, source_proto = frames[3], frames[4]
+    if kind == SOURCE_BE_INT16:
+        word = numba.carray(_voidptr(address), (x + 1,), np.uint16)[x]
+        value = np.float64(np.int16((word >> 8) | (word << 8)))
+    else:
+        value = np.float64(numba.carray(_voidptr(address), (x + 1,), source_proto.dtype)[x])
+    if offset != 0.0:
+        value = value + offset
+    if use_scales:
+        value = value * factor
+    return value
+
+
+@_kernel
+def _clip_once_finite(frames, raw, first, row, x0, width, offset, scales, use_scales,
+                      sigma_low, sigma_high, sums, line):  # fmt: skip
     """ccdproc's default clip (one round about the mean) of a block whose values are all
     finite (integer frames): ``line[x0 + x]`` = the mean of the values inside the bounds.
 
-    The same operations in the same order as :func:`_start_clipping` then
-    :func:`_clip_round` (no value is left out, so every count is n), in two passes: the
-    sum with each column's extremes, then the squared deviations. A column whose
-    extremes lie inside its bounds averages every value, which is its mean already; only
-    the others are summed again."""
+    The same operations in the same order as :func:`_load_block`, :func:`_shift_and_scale`,
+    :func:`_start_clipping` then :func:`_clip_round` (no value is left out, so every count
+    is n), in two passes over the source words, decoded as they are read: the sum with
+    each column's extremes, then the squared deviations. A column whose extremes lie
+    inside its bounds averages every value, which is its mean already; only the others
+    are summed again."""
     total, squares, least, most, lower, upper = sums
-    n = buf.shape[0]
+    n = frames[1].shape[0]
     for x in range(width):
         total[x] = 0.0
         squares[x] = 0.0
         least[x] = np.inf
         most[x] = -np.inf
     for k in range(n):
-        row = buf[k]
+        address = _row_address(frames, raw, first, row, x0, k)
+        factor = scales[k]
         for x in range(width):
-            value = row[x]
+            value = _value_at(frames, address, x, offset, factor, use_scales)
             total[x] += value
             least[x] = min(least[x], value)
             most[x] = max(most[x], value)
     for x in range(width):
         total[x] = total[x] / n
     for k in range(n):
-        row = buf[k]
+        address = _row_address(frames, raw, first, row, x0, k)
+        factor = scales[k]
         for x in range(width):
-            deviation = row[x] - total[x]
+            deviation = _value_at(frames, address, x, offset, factor, use_scales) - total[x]
             squares[x] += deviation * deviation
     for x in range(width):
         std = np.sqrt(squares[x] / n)
@@ -414,7 +445,8 @@ def _clip_once_finite(buf, width, sigma_low, sigma_high, sums, line, x0):
         inside_total = 0.0
         inside_count = 0.0
         for k in range(n):
-            value = buf[k, x]
+            address = _row_address(frames, raw, first, row, x0, k)
+            value = _value_at(frames, address, x, offset, scales[k], use_scales)
             if lower[x] <= value and value <= upper[x]:
                 inside_total += value
                 inside_count += 1.0
@@ -469,11 +501,14 @@ def sigma_clip_rows(
         for row in range(start, stop):
             for x0 in range(0, cols, block):
                 width = min(block, cols - x0)
+                if once_finite:
+                    _clip_once_finite(
+                        frames, raw, start - row_shift, row - row_shift, x0, width,
+                        load_offset, scales, use_scales, sigma_low, sigma_high, sums, out[row],
+                    )  # fmt: skip
+                    continue
                 _load_block(frames, raw, start - row_shift, row - row_shift, x0, width, buf)
                 _shift_and_scale(buf, width, load_offset, scales, use_scales)
-                if once_finite:
-                    _clip_once_finite(buf, width, sigma_low, sigma_high, sums, out[row], x0)
-                    continue
                 _start_clipping(buf, keep, ordered, width, state, centre_median, full_network)
                 rounds = 0
                 while True:
