@@ -140,7 +140,10 @@ _DUPLICATE_QUERIES: dict[str, Any] = {
     "work_orders (order_id, user)": select(WorkOrder.order_id, WorkOrder.user).group_by(
         WorkOrder.order_id, WorkOrder.user
     ),
-    "exposures (path)": select(Exposure.path).group_by(Exposure.path),
+    # An exposure's path is relative to its batch folder.
+    "exposures (batch, path)": select(Exposure.file_batch_pk, Exposure.path).group_by(
+        Exposure.file_batch_pk, Exposure.path
+    ),
     "master_frames (batch, group)": select(MasterFrame.file_batch_pk, MasterFrame.group_key)
     .where(MasterFrame.file_batch_pk.is_not(None))
     .group_by(MasterFrame.file_batch_pk, MasterFrame.group_key),

@@ -8,6 +8,8 @@ from observatory.chaos.ledger import Ledger, audit
 from observatory.db.models import (
     Exposure,
     FileBatch,
+    MasterFrame,
+    MasterKind,
     StepRun,
     StepState,
     WorkOrder,
@@ -38,17 +40,23 @@ def test_audit_counts_states_lost_twice_and_duplicates(database_url: str) -> Non
             batch = FileBatch(name=name, path=f"/data/{name}")
             session.add(batch)
             session.flush()
-            session.add(Exposure(file_batch_pk=batch.pk, path="/data/same.fits",
+            # The same exposure path in two batches is two files: not a duplicate.
+            session.add(Exposure(file_batch_pk=batch.pk, path="bias_0001.fits",
                                  imagetyp="bias", exptime_s=0.0, date_obs=now))  # fmt: skip
+            # Two masters written to one file are.
+            session.add(MasterFrame(kind=MasterKind.BIAS, file_batch_pk=batch.pk, naxis1=8,
+                naxis2=8, path="masters/bias.fits", n_inputs=1, inputs=[1], method="median",
+                date_obs=now))  # fmt: skip
     ledger = Ledger(nights=1, chaos_seed=None)
     audit(ledger, database_url)
     assert ledger.orders == {"submitted": 4, "succeeded": 2, "failed": 1, "running": 1}
     assert ledger.lost == ["stuck"] and ledger.run_twice == ["twice"]
     assert ledger.not_succeeded[0]["reason"] == "the dome did not answer"
-    assert ledger.duplicate_rows["exposures (path)"] == 1
+    assert ledger.duplicate_rows["exposures (batch, path)"] == 0
+    assert ledger.duplicate_rows["master_frames (path)"] == 1
     problems = "\n".join(ledger.problems())
     assert "1 orders lost" in problems and "ran a step twice" in problems
-    assert "duplicate rows in exposures (path)" in problems
+    assert "duplicate rows in master_frames (path)" in problems
 
 
 def test_a_clean_ledger_has_no_problems() -> None:
