@@ -13,10 +13,12 @@ everything passed: a refused archive leaves nothing behind.
 from __future__ import annotations
 
 import fcntl
+import glob
 import re
 import shutil
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -28,6 +30,9 @@ from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
 from observatory.transfer.manifest import CHUNK_BYTES, MANIFEST_NAME, check_file_name
 
+# Staging folders and downloads of a batch untouched this long were left by a process that
+# died (a worker killed mid-extraction); the next fetch of that batch removes them.
+LEFTOVER_AGE_S = 3600.0
 # Below this many bytes written, no ratio is a bomb (FITS headers alone compress ~100x).
 RATIO_FLOOR_BYTES = 1024 * 1024
 S_IFMT, S_IFREG, S_IFDIR = 0o170000, 0o100000, 0o040000
@@ -58,6 +63,7 @@ def staged(settings: Settings, url: str, name: str) -> Iterator[Path]:
     raises."""
     repository = settings.repository_dir
     repository.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(repository, name)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.extract-", dir=repository))
     try:
         yield staging
@@ -68,6 +74,23 @@ def staged(settings: Settings, url: str, name: str) -> Iterator[Path]:
         _swap_in(url, staging, repository / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def sweep_leftovers(repository: Path, name: str, older_than_s: float = LEFTOVER_AGE_S) -> list[str]:
+    """Remove the staging folders, earlier copies and archive downloads of batch ``name``
+    not modified for ``older_than_s`` seconds; returns their names. Recent ones may belong
+    to a fetch running now and are kept."""
+    cutoff = time.time() - older_than_s
+    removed = []
+    for kind in ("extract", "old", "archive"):
+        for path in repository.glob(f".{glob.escape(name)}.{kind}-*"):
+            if path.lstat().st_mtime < cutoff:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed.append(path.name)
+    return removed
 
 
 def _swap_in(url: str, staging: Path, final: Path) -> None:

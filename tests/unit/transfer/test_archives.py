@@ -4,7 +4,9 @@ content; hostile archives refused with a clear error and nothing left behind."""
 from __future__ import annotations
 
 import io
+import os
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -172,3 +174,25 @@ def test_a_corrupt_archive_fails_clearly(settings: Settings, server: FaultServer
     with pytest.raises(TransferFailed, match="unreadable zip archive"):
         fetch_batch(settings, server.url("/get?cut"))
     assert left_behind(settings) == []
+
+
+def test_leftovers_of_a_killed_fetch_are_swept_by_the_next(settings: Settings):
+    """A worker killed mid-extraction leaves its staging folder and download behind; the
+    next fetch of that batch removes them once they are old, and never a recent one."""
+    repository = settings.repository_dir
+    stale_folder, stale_download = (
+        repository / ".night-8.extract-x1",
+        repository / ".night-8.archive-y1",
+    )
+    fresh, other = repository / ".night-8.extract-x2", repository / ".night-9.extract-x3"
+    for folder in (stale_folder, fresh, other):
+        (folder / "zero").mkdir(parents=True)
+    stale_download.write_bytes(b"PK partial")
+    for path in (stale_folder, stale_download, other):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    archive = settings.batches_dir / "night-8.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(tar_bytes([("zero/bias.fits", fits_like_bytes(4))]))
+    fetch_batch(settings, str(archive))
+    assert not stale_folder.exists() and not stale_download.exists()
+    assert fresh.exists() and other.exists()
