@@ -6,23 +6,16 @@ hidden members (``.DS_Store``, ``__MACOSX/._x``) are skipped. The total size, ea
 member's size, the member count and the expansion ratio are bounded by the settings
 (``processor.max_batch_bytes``, ``max_file_bytes``, ``max_archive_members``,
 ``max_archive_ratio``) as the bytes are written, whatever the archive declares. The
-extraction goes into a hidden staging folder that only becomes the batch folder when
-everything passed: a refused archive leaves nothing behind.
+extraction goes into a staging folder (:mod:`observatory.transfer.staging`) that only
+becomes the batch folder when everything passed: a refused archive leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import fcntl
-import glob
 import re
-import shutil
 import tarfile
-import tempfile
-import time
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -30,9 +23,6 @@ from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
 from observatory.transfer.manifest import CHUNK_BYTES, MANIFEST_NAME, check_file_name
 
-# Staging folders and downloads of a batch untouched this long were left by a process that
-# died (a worker killed mid-extraction); the next fetch of that batch removes them.
-LEFTOVER_AGE_S = 3600.0
 # Below this many bytes written, no ratio is a bomb (FITS headers alone compress ~100x).
 RATIO_FLOOR_BYTES = 1024 * 1024
 S_IFMT, S_IFREG, S_IFDIR = 0o170000, 0o100000, 0o040000
@@ -54,59 +44,6 @@ def archive_kind_of(head: bytes) -> str | None:
     if head[257:262] == b"ustar":
         return "tar"
     return None
-
-
-@contextmanager
-def staged(settings: Settings, url: str, name: str) -> Iterator[Path]:
-    """A hidden staging folder in the repository that becomes ``<repository>/<name>``
-    (replacing an earlier copy) when the block ends normally, and is removed when it
-    raises."""
-    repository = settings.repository_dir
-    repository.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(repository, name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.extract-", dir=repository))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        _swap_in(url, staging, repository / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def sweep_leftovers(repository: Path, name: str, older_than_s: float = LEFTOVER_AGE_S) -> list[str]:
-    """Remove the staging folders, earlier copies and archive downloads of batch ``name``
-    not modified for ``older_than_s`` seconds; returns their names. Recent ones may belong
-    to a fetch running now and are kept."""
-    cutoff = time.time() - older_than_s
-    removed = []
-    for kind in ("extract", "old", "archive"):
-        for path in repository.glob(f".{glob.escape(name)}.{kind}-*"):
-            if path.lstat().st_mtime < cutoff:
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-                removed.append(path.name)
-    return removed
-
-
-def _swap_in(url: str, staging: Path, final: Path) -> None:
-    """Make ``staging`` the folder ``final``, an earlier copy removed; fetches of the same
-    batch on this host take turns (a lock file beside it)."""
-    with open(final.with_name(f".{final.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if final.is_symlink():
-            raise TransferRefused(f"refused {url}: {final} is a symbolic link")
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-            final.rename(old / final.name)
-        staging.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def extract_into(settings: Settings, url: str, archive: Path, folder: Path) -> int:

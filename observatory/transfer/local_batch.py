@@ -9,11 +9,12 @@ from pathlib import Path
 
 from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
-from observatory.transfer.archive import archive_kind, extract_into, staged
+from observatory.transfer.archive import archive_kind, extract_into
 from observatory.transfer.batch_url import check_local_root
 from observatory.transfer.fetched import FetchedBatch, check_name, manifest_bytes, write_atomically
 from observatory.transfer.listing import compute_manifest, list_folder
 from observatory.transfer.manifest import MANIFEST_NAME, read_local_manifest, verify_file
+from observatory.transfer.staging import staged
 
 # Manifests computed for folders that brought none, by batch name. A batch name never
 # starts with a dot, so this folder never collides with a batch's own.
