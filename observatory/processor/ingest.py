@@ -52,8 +52,12 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     for row in rows:
         if row["state"] == ExposureState.OK:
             counts[row["imagetyp"]] = counts.get(row["imagetyp"], 0) + 1
+    # Ok frames with a descriptive card that could not be read (its value left unknown).
+    unread = {row["path"]: row["error"] for row in rows
+              if row["state"] == ExposureState.OK and row.get("error")}  # fmt: skip
     return {"batch": batch.name, "file_batch_pk": batch_pk, "files": len(rows),
-            "ok": counts, "rejected": rejected, **ignored_outputs(batch)}  # fmt: skip
+            "ok": counts, "rejected": rejected, "unread_cards": unread,
+            **ignored_outputs(batch)}  # fmt: skip
 
 
 def ignored_outputs(batch: LocatedBatch) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from observatory.calibration import central_region
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
+from observatory.processor import ingest_batch, transfer_batch
 from observatory.settings import Settings
 from tests.unit.processor.conftest import make_settings, run_chain
 from tests.unit.processor.rawframes import (
@@ -189,3 +190,21 @@ def test_mosaic_night_is_assembled_from_its_extensions(
             # Each CCD's own level is gone: both halves hold the same flat-fielded sky.
             left, right = np.median(data[:, :30]), np.median(data[:, 30:])
             assert abs(left - right) < 0.01 * left
+
+
+def test_ingest_lists_frames_with_cards_it_could_not_read(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file)
+    night = theskyx_night()
+    night["m42_0.fit"][0].header["OBJCTDEC"] = "north"
+    url = write_night(settings.batches_dir / "skyx-night", night)
+    outputs = ingest_batch(settings, transfer_batch(settings, url)[0])
+    assert outputs["rejected"] == {}
+    assert outputs["unread_cards"] == {
+        "m42_0.fit": "OBJCTDEC 'north' is not an angle: left unknown"
+    }
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = session.scalars(select(Exposure).where(Exposure.path == "m42_0.fit")).one()
+        assert (row.state, row.dec_deg, row.ra_deg) == ("ok", None, pytest.approx(83.822, 1e-4))
+    dispose_engines(settings.sqlalchemy_url)
