@@ -147,7 +147,7 @@ def nina_fpack_night(seed: int = 13) -> dict[str, list[Any]]:
     response = 1.0 + 0.1 * rng.random(shape)
 
     def frame(kind: str, seconds: float, signal: np.ndarray, minute: int) -> list[Any]:
-        data = uint16(BIAS_LEVEL_ADU + signal + rng.normal(0, 2.0, shape))
+        data = uint16(BIAS_LEVEL_ADU + signal + rng.normal(0, READ_NOISE_ADU, shape))
         head = primary(
             None, IMAGETYP=kind, EXPOSURE=seconds, XBINNING=1, YBINNING=1, FILTER="Ha",
             DATE_OBS=f"2026-12-05T22:{minute:02d}:00.000", RA=83.82, DEC=-5.39,
