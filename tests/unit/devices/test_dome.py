@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from observatory import dome_api
 from observatory.devices.dome import DomeAdapter, DomeState, ShutterState
 from observatory.errors import DeviceError, DeviceRefused, DeviceTimeout, InvalidTarget
-from tests.unit.devices.alpaca_stub import AlpacaStub
+from tests.unit.devices.alpaca_stub import AlpacaStub, Reply
 from tests.unit.devices.conftest import fast_settings
 
 COMMANDS = ("openshutter", "closeshutter", "slewtoazimuth", "slewtoaltitude", "park", "findhome")
@@ -231,3 +232,108 @@ def test_the_altitude_tolerance_is_the_setting_and_inclusive(stub: AlpacaStub) -
     stub.values.update(altitude=31.1)
     assert dome.slew_to_alt_az(30.0, 10.0).altitude_deg == 30.0
     assert commands_sent(stub) == ["slewtoaltitude", "slewtoazimuth"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "call", "message"),
+    [
+        ("cansetshutter", DomeAdapter.open_shutter, "cannot move its shutter (CanSetShutter"),
+        ("cansetshutter", DomeAdapter.close_shutter, "cannot move its shutter (CanSetShutter"),
+        ("cansetazimuth", lambda d: d.slew_to_azimuth(10.0), "cannot turn in azimuth (CanSetAz"),
+        ("cansetazimuth", lambda d: d.slew_to_alt_az(20.0, 10.0), "cannot turn in azimuth (CanSe"),
+        ("canpark", DomeAdapter.park, "cannot park (CanPark is false)"),
+        ("canfindhome", DomeAdapter.find_home, "cannot find home (CanFindHome is false)"),
+    ],
+)
+def test_a_refusal_names_what_the_dome_cannot_do_and_its_flag(
+    stub: AlpacaStub, flag: str, call, message: str
+) -> None:
+    stub.values[flag] = False
+    with pytest.raises(DeviceRefused) as caught:
+        call(DomeAdapter(fast_settings(stub.address)))
+    assert f"dome 0 at {stub.address} {message}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("member", "call"),
+    [
+        ("openshutter", DomeAdapter.open_shutter),
+        ("closeshutter", DomeAdapter.close_shutter),
+        ("slewtoazimuth", lambda d: d.slew_to_azimuth(10.0)),
+        ("park", DomeAdapter.park),
+        ("findhome", DomeAdapter.find_home),
+        ("abortslew", DomeAdapter.abort),
+    ],
+)
+def test_a_device_error_names_the_command_that_failed(stub: AlpacaStub, member: str, call) -> None:
+    stub.values.update(shutterstatus=0 if member == "closeshutter" else 1)
+    stub.script(member, Reply(error_number=0x40B, error_message="refused by the driver"))
+    with pytest.raises(DeviceError) as caught:
+        call(DomeAdapter(fast_settings(stub.address)))
+    assert f"dome 0 at {stub.address} {member}" in str(caught.value)
+    assert "refused by the driver" in str(caught.value)
+    assert commands_sent(stub) == [member] or member == "abortslew"
+
+
+@pytest.mark.parametrize(
+    ("member", "call", "target"),
+    [
+        ("closeshutter", DomeAdapter.close_shutter, "shutter closed"),
+        ("park", DomeAdapter.park, "park position"),
+        ("findhome", DomeAdapter.find_home, "findhome position"),
+    ],
+)
+def test_a_move_that_never_arrives_times_out_naming_command_and_target(
+    stub: AlpacaStub, member: str, call, target: str
+) -> None:
+    stub.values.update(shutterstatus=0)
+    # Accepted, and moving for ever.
+    stub.on_put[member] = lambda params: stub.values.update(slewing=True, shutterstatus=3)
+    settings = fast_settings(stub.address, shutter_timeout_s=0.3, dome_move_timeout_s=0.3)
+    with pytest.raises(DeviceTimeout) as caught:
+        call(DomeAdapter(settings))
+    assert f"dome 0 at {stub.address} {member} did not reach {target} within 0.3 s" in str(
+        caught.value
+    )
+
+
+def test_park_and_home_that_stop_short_fail_at_once_naming_why(stub: AlpacaStub) -> None:
+    for member, call in (("park", DomeAdapter.park), ("findhome", DomeAdapter.find_home)):
+        # Accepted, but at rest and not there: stopped by someone else.
+        stub.on_put[member] = lambda params: stub.values.update(slewing=False)
+        with pytest.raises(DeviceError) as caught:
+            call(DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=30)))
+        assert f"{member} to {member} position failed: the dome stopped before reaching" in str(
+            caught.value
+        )
+
+
+def test_a_shutter_error_is_named_as_such(stub: AlpacaStub) -> None:
+    stub.on_put["openshutter"] = lambda params: stub.values.update(shutterstatus=4)
+    stub.values["shutterstatus"] = 1
+    with pytest.raises(DeviceError) as caught:
+        DomeAdapter(fast_settings(stub.address)).open_shutter()
+    assert "openshutter to shutter open failed: the shutter reports an error" in str(caught.value)
+
+
+def test_abort_stops_the_dome_and_waits_until_it_no_longer_slews(stub: AlpacaStub) -> None:
+    stub.values.update(slewing=True)
+    stub.on_put["abortslew"] = lambda params: None
+    reads = settle_after(stub, 3)
+    state = DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=5)).abort()
+    assert not state.slewing and len(reads) >= 3
+    assert [m for _, m in stub.requests if m == "abortslew"] == ["abortslew"]
+
+
+def test_an_abort_that_does_not_stop_the_dome_times_out(stub: AlpacaStub) -> None:
+    stub.values.update(slewing=True)
+    stub.on_put["abortslew"] = lambda params: None
+    with pytest.raises(DeviceTimeout) as caught:
+        DomeAdapter(fast_settings(stub.address, dome_move_timeout_s=0.3)).abort()
+    assert "abortslew did not reach slewing false within 0.3 s" in str(caught.value)
+
+
+def test_a_state_names_its_altitude_only_when_the_dome_has_one() -> None:
+    state = DomeState(12.0, ShutterState.OPEN, False, False, False, True, altitude_deg=None)
+    assert "altitude" not in str(state)
+    assert ", altitude 30.00 deg" in str(replace(state, altitude_deg=30.0))
