@@ -30,7 +30,7 @@ from observatory.fileserver.server import file_server_command
 from observatory.notify import NotificationFailed, email_admins
 from observatory.preflight import check_configuration
 from observatory.settings import Settings
-from observatory.simulator.address import check_simulator_address
+from observatory.simulator.address import check_device_addresses, check_simulator_address
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,6 @@ REDIS_STOP_TIMEOUT_S = 2.0
 DEATH_WINDOW_S = 600.0
 MAX_RESTART_DELAY_S = 60.0
 REPORT_AFTER_DEATHS = 3
-
-DEVICE_ROLES = ("dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor")
 
 
 @dataclass
@@ -135,7 +133,8 @@ class Stack:
         s = self.settings
         check_configuration(s, with_beat=self.with_beat)
         if s.simulator.enabled:
-            # Our devices must not reach a program already on the simulator's address.
+            # Our devices must reach our simulator, and nothing else on this machine.
+            check_device_addresses(s)
             check_simulator_address(s)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if s.is_embedded_broker:

@@ -5,11 +5,16 @@ another program already listening there (another simulator, or an observatory's 
 Alpaca devices on the default port 11111), the devices would drive that program. So the
 address is tried by binding it, which sends nothing to whoever holds it, and a taken
 address stops the stack before it starts anything.
+
+For the same reason a device on this machine at any other address than the simulator's
+(the embedded default's 127.0.0.1:11111 left behind when the simulator moved to another
+port) is refused: on this machine, the stack that starts the simulator drives only it.
 """
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 from observatory.errors import ConfigurationError
@@ -43,3 +48,34 @@ def check_simulator_address(settings: Settings) -> None:
                 f"={host}:N), or set OBSERVATORY_SIMULATOR__ENABLED=false to drive the devices"
                 " the settings name"
             ) from None
+
+
+DEVICE_ROLES = (
+    "dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor", "focuser",
+)  # fmt: skip
+
+
+def check_device_addresses(settings: Settings) -> None:
+    """Raise ConfigurationError naming the first device whose address is on this machine
+    (loopback or ``localhost``) but not the simulator's. Devices elsewhere, and devices
+    with no address, pass: the settings name them."""
+    simulator = f"{settings.simulator.host}:{settings.simulator.port}"
+    for role in DEVICE_ROLES:
+        address: str | None = getattr(settings.devices, f"{role}_address")
+        if address is None or address == simulator or not _on_this_machine(address):
+            continue
+        raise ConfigurationError(
+            f"devices.{role}_address {address} is on this machine but the simulator this stack"
+            f" starts is at {simulator}; point it there (OBSERVATORY_DEVICES__{role.upper()}"
+            f"_ADDRESS={simulator}) or set OBSERVATORY_SIMULATOR__ENABLED=false"
+        )
+
+
+def _on_this_machine(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

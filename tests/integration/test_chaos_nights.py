@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from observatory.simulator.address import DEVICE_ROLES
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3000)]
@@ -29,8 +30,8 @@ def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
     })  # fmt: skip
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
-        env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    for role in DEVICE_ROLES:
+        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     ledger_path = tmp_path / "ledger.json"
     done = subprocess.run(
         [sys.executable, "-m", "observatory.cli.main", "run", "--nights", "2",

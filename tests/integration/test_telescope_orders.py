@@ -22,7 +22,8 @@ from observatory.clock import simulated_clock
 from observatory.db.models import Exposure, FileBatch, Heartbeat, StepRun, WorkOrder
 from observatory.db.session import session_scope
 from observatory.settings import Settings
-from observatory.stack import DEVICE_ROLES, Stack
+from observatory.simulator.address import DEVICE_ROLES
+from observatory.stack import Stack
 from tests.helpers import free_port, wait_for
 from tests.integration.conftest import worker_ready
 from tests.integration.test_dome_orders import order, outcome, submit

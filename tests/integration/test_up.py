@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from observatory.embedded_redis import ping
+from observatory.simulator.address import DEVICE_ROLES
 from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,6 +28,8 @@ def test_up_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(redis_port),
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
     })  # fmt: skip
+    for role in DEVICE_ROLES:
+        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     up = subprocess.Popen(
         [sys.executable, "-m", "observatory.cli.main", "up"],
         env=env,

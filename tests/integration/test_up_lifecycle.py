@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from observatory.embedded_redis import EmbeddedRedis, ping
+from observatory.simulator.address import DEVICE_ROLES
 from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -35,8 +36,8 @@ def up_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
         "OBSERVATORY_SIMULATOR__TIME_SCALE": "20",
     })  # fmt: skip
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
-        env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    for role in DEVICE_ROLES:
+        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     env.update(extra)
     return env
 

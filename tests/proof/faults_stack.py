@@ -33,6 +33,7 @@ from observatory.devices.dome import DomeAdapter, ShutterState
 from observatory.intake import Receipt, submit
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
+from observatory.simulator.address import DEVICE_ROLES
 from observatory.stack import Child, Stack, worker_command
 from tests.helpers import free_port, wait_for
 from tests.smtp import Mailbox
@@ -104,8 +105,8 @@ def stack_env(data_dir: Path, smtp: RestartableSmtp, overrides: dict[str, str]) 
         "OBSERVATORY_SUPERVISOR__CLOSE_ATTEMPTS": "2",
         "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "60",
     }
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
-        env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    for role in DEVICE_ROLES:
+        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
     env.update(overrides)
     return env
 

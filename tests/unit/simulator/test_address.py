@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from observatory.settings import Settings, SimulatorSettings
-from observatory.simulator.address import SimulatorAddressTaken, check_simulator_address
+from observatory.errors import ConfigurationError
+from observatory.settings import DeviceSettings, Settings, SimulatorSettings
+from observatory.simulator.address import (
+    DEVICE_ROLES,
+    SimulatorAddressTaken,
+    check_device_addresses,
+    check_simulator_address,
+)
 from tests.helpers import free_port
 
 
@@ -77,8 +83,8 @@ def test_run_and_up_refuse_in_one_line_and_send_nothing(
         "OBSERVATORY_SIMULATOR__PORT": str(foreign.port),
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
     }
-    for role in ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR"):
-        env[f"OBSERVATORY_DEVICES__{role}_ADDRESS"] = address
+    for role in DEVICE_ROLES:
+        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = address
     done = subprocess.run(
         [sys.executable, "-m", "observatory.cli.main", *command],
         env=env,
@@ -92,3 +98,24 @@ def test_run_and_up_refuse_in_one_line_and_send_nothing(
     assert "OBSERVATORY_SIMULATOR__PORT" in lines[0]
     assert foreign.connections == 0
     assert not (tmp_path / "logs").exists()  # no child was started
+
+
+def test_a_device_on_this_machine_elsewhere_than_the_simulator_is_refused(tmp_path: Path) -> None:
+    port = free_port()
+    simulator = f"127.0.0.1:{port}"
+    on_simulator = {f"{role}_address": simulator for role in DEVICE_ROLES}
+    settings = Settings(
+        data_dir=tmp_path,
+        simulator=SimulatorSettings(port=port),
+        devices=DeviceSettings.model_validate(on_simulator),
+    )
+    check_device_addresses(settings)
+    # The embedded default's port left behind for one device, after the simulator moved.
+    left_behind = settings.devices.model_copy(update={"focuser_address": "localhost:11111"})
+    with pytest.raises(ConfigurationError, match=r"devices\.focuser_address localhost:11111"):
+        check_device_addresses(settings.model_copy(update={"devices": left_behind}))
+    # Devices on other hosts, or without an address, are the settings' to name.
+    elsewhere = settings.devices.model_copy(
+        update={"focuser_address": None, "dome_address": "192.0.2.10:11111"}
+    )
+    check_device_addresses(settings.model_copy(update={"devices": elsewhere}))
