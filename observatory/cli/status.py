@@ -43,9 +43,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         for held in holds(settings):
             print(f"HELD: {held.describe()}")
     for item in result:
+        reason = item["reason"] or ""
+        cancel = item["cancel"]
+        if item["state"] == "running" and cancel is not None:
+            # Asked to stop: say so until the worker has ended it.
+            reason = f"stopping: cancel requested by {cancel['by']} {reason}".rstrip()
         print(
             f"{item['id']:<24} {item['user']:<16} {item['request']:<22} {item['state']:<10} "
-            f"{item['reason'] or ''}"
+            f"{reason}"
         )
         for step in item["steps"]:
             print(

@@ -68,3 +68,14 @@ def test_hold_shows_in_status_and_release_says_what_it_published(
     assert "queue telescope released; 0 waiting order(s) published" in capsys.readouterr().out
     assert main(["hold", "mount"]) == 2
     assert "no queue 'mount'" in capsys.readouterr().err
+
+
+def test_status_says_a_running_order_is_stopping_after_a_cancel(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receipt = submit(settings, order(order_id="busy"), Broker())
+    claim(settings, receipt.pk)
+    assert main(["cancel", "busy", "--by", "ops"]) == 0
+    assert capsys.readouterr().out == "busy: running; asked to stop (cancelled by ops)\n"
+    assert main(["status"]) == 0
+    assert "running    stopping: cancel requested by ops" in capsys.readouterr().out
