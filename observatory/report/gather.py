@@ -94,6 +94,9 @@ class CalibratedRecord:
     # Corrections the frame needed but was calibrated without (processor
     # missing_calibrations = "skip"): name -> why.
     missing: dict[str, str] = field(default_factory=dict)
+    # Image quality figures (None: not measured) and why they flag the frame.
+    quality: dict[str, Any] | None = None
+    quality_flags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,8 @@ def _calibrated(session: Session, batch_pks: list[int]) -> list[CalibratedRecord
             stats=dict(frame.stats),
             origin_url=frame.origin_url,
             missing=dict((frame.corrections or {}).get("missing", {})),
+            quality=dict(frame.quality) if frame.quality is not None else None,
+            quality_flags=list(frame.quality_flags),
         )
         for frame, exposure, batch in rows
     ]

@@ -20,7 +20,7 @@ from observatory.report.gather import (
     NightContent,
     OrderRecord,
 )
-from observatory.report.quality import QualityRecord, render_quality_section
+from observatory.report.quality import QualityRecord, quality_caption, render_quality_section
 from observatory.report.timeline import ShutterSpan
 
 CSS = """
@@ -40,6 +40,7 @@ figcaption { font-size: 12px; }
 #timeline-img { max-width: 100%; }
 .missing { padding: 2em; background: #fbeaea; border: 1px solid #e0b4b4; }
 .none { color: #777; font-style: italic; }
+.flags { color: #b3261e; } .notes { color: #777; }
 """
 
 
@@ -91,10 +92,10 @@ def render_page(page: PageInputs) -> str:
     sections = [
         _summary(page),
         _failures(page.failures),
+        render_quality_section(page.quality, page.quality_src),
         _incomplete(content.calibrated),
         _timeline(page),
         render_focus_section(page.focus_runs, page.focus_src),
-        render_quality_section(page.quality, page.quality_src),
         _orders(content.orders),
         _steps(content.orders),
         _masters(content.masters, page.masters),
@@ -110,7 +111,7 @@ def render_page(page: PageInputs) -> str:
             f'<p class="meta">{e(page.site_name)} &middot; {e(when(content.start))} to '
             f"{e(when(content.end))} UTC &middot; generated {e(when(page.generated_at))} UTC</p>",
             '<nav><a href="#failures">Failures</a><a href="#timeline">Timeline</a>'
-            '<a href="#focus">Autofocus</a><a href="#quality">Image quality</a>'
+            '<a href="#quality">Image quality</a><a href="#focus">Autofocus</a>'
             '<a href="#orders">Work orders</a><a href="#steps">Step runs</a>'
             '<a href="#masters">Masters</a><a href="#frames">Calibrated frames</a></nav>',
             *sections,
@@ -263,7 +264,8 @@ def _frames(frames: Sequence[CalibratedRecord], pictures: Mapping[int, FramePict
         caption = (
             f"<b>{e(f.object or '(no object)')}</b> {e(f.filter or 'no filter')}, "
             f"{f.exptime_s:g} s, {e(when(f.date_obs))} UTC<br>{_wcs_line(f)}<br>"
-            f"batch {e(f.batch)}: {e(f.path)}<br>{e(_stats(f.stats))}"
+            f"batch {e(f.batch)}: {e(f.path)}<br>{e(_stats(f.stats))}<br>"
+            f"{quality_caption(f.quality, f.quality_flags)}"
         )
         figures.append(_figure("frame", f.pk, pictures.get(f.pk), caption, f"frame {f.path}"))
     body = "".join(figures) or '<p class="none">No calibrated frames this night.</p>'

@@ -97,23 +97,54 @@ def draw_quality(records: Sequence[QualityRecord], path: Path) -> Path | None:
 
 
 def verdict(records: Sequence[QualityRecord]) -> str:
-    """One line on an observation's frames: median FWHM, zero point and limit, and how
-    many were flagged and why."""
-    fwhm = _median(records, "fwhm_arcsec")
-    zero_point = _median(records, "zero_point_mag")
-    limit = _median(records, "limiting_mag")
-    figures = [f"{len(records)} frames"]
-    if fwhm is not None:
-        figures.append(f'FWHM {fwhm:.1f}"')
-    if zero_point is not None:
-        figures.append(f"zero point {zero_point:.2f}")
-    if limit is not None:
-        figures.append(f"limit {limit:.1f} mag")
+    """One line on an observation's frames: how many, how many good, how many flagged and
+    why (the phrase before the flag's colon), the median FWHM over all of them, and the
+    median zero point and limiting magnitude per filter (zero points of different filters
+    do not mix), e.g. ``6 frames, 5 good, 1 flagged out of focus; median FWHM 3.1",
+    ZP 21.30 (R), limit 19.8 (R)``."""
     flagged = [r for r in records if r.flags]
-    if not flagged:
-        return ", ".join(figures) + ": good"
-    reasons = sorted({flag.split(":")[0] for r in flagged for flag in r.flags})
-    return ", ".join(figures) + f": {len(flagged)} flagged ({', '.join(reasons)})"
+    counts = [f"{len(records)} frame{'' if len(records) == 1 else 's'}",
+              f"{len(records) - len(flagged)} good"]  # fmt: skip
+    if flagged:
+        reasons = sorted({flag.split(":")[0] for r in flagged for flag in r.flags})
+        counts.append(f"{len(flagged)} flagged {' / '.join(reasons)}")
+    fwhm = _median(records, "fwhm_arcsec")
+    figures = [f'median FWHM {fwhm:.1f}"' if fwhm is not None else "no FWHM"]
+    by_filter: dict[str, list[QualityRecord]] = {}
+    for record in records:
+        by_filter.setdefault(record.filter or "no filter", []).append(record)
+    for key, label, digits in (("zero_point_mag", "ZP", 2), ("limiting_mag", "limit", 1)):
+        per_filter = [
+            f"{value:.{digits}f} ({name})"
+            for name, group in by_filter.items()
+            if (value := _median(group, key)) is not None
+        ]
+        if per_filter:
+            figures.append(f"{label} {', '.join(per_filter)}")
+    return f"{', '.join(counts)}; {', '.join(figures)}"
+
+
+def quality_caption(quality: dict[str, Any] | None, flags: Sequence[str]) -> str:
+    """A frame's quality for its picture's caption (HTML, escaped): FWHM, zero point and
+    limit where measured, why a figure is missing, and its flags or "not flagged"."""
+    if quality is None:
+        return '<span class="quality none">quality not measured</span>'
+    shown = [
+        form.format(value)
+        for key, form in (("fwhm_arcsec", 'FWHM {:.2f}"'), ("zero_point_mag", "ZP {:.2f}"),
+                          ("limiting_mag", "limit {:.1f}"), ("ellipticity", "ellipticity {:.2f}"))
+        if isinstance(value := quality.get(key), int | float)
+    ]  # fmt: skip
+    text = html.escape(", ".join(shown) or "no figures")
+    notes = quality.get("notes") or []
+    if notes:
+        text += f'<br><span class="notes">{html.escape("; ".join(map(str, notes)))}</span>'
+    if not flags:
+        return f'<span class="quality">{text}; not flagged</span>'
+    return (
+        f'<span class="quality">{text}</span><br>'
+        f'<span class="flags">flagged: {html.escape("; ".join(flags))}</span>'
+    )
 
 
 def render_quality_section(records: Sequence[QualityRecord], picture_src: str | None) -> str:
@@ -133,7 +164,7 @@ def render_quality_section(records: Sequence[QualityRecord], picture_src: str | 
     for record in records:
         by_object.setdefault(record.object or "(no object)", []).append(record)
     verdicts = "".join(
-        f"<li><b>{html.escape(name)}</b>: {html.escape(verdict(group))}</li>"
+        f'<li class="verdict"><b>{html.escape(name)}</b>: {html.escape(verdict(group))}</li>'
         for name, group in by_object.items()
     )
     flagged = "".join(
