@@ -60,3 +60,10 @@ def test_saturated_and_underexposed_flats() -> None:
     assert flat_flags(Level(40.0, 5.0), 0.0, limits) == [
         "flat underexposed: level 40.0 ADU < 100 ADU"
     ]
+
+
+def test_the_noise_of_a_quiet_integer_frame_is_not_quantised() -> None:
+    rng = np.random.default_rng(3)
+    noises = [measure(np.round(rng.normal(500.0, 1.6, (24, 36)))).noise_adu for _ in range(5)]
+    assert all(n == pytest.approx(1.6, rel=0.15) for n in noises)
+    assert group_flags("bias", [Level(500.0, n) for n in noises], LIMITS) == [[]] * 5
