@@ -42,7 +42,16 @@ from tests.proof.third_party_alpaca import ThirdPartyServer, third_party_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROLES = ("DOME", "TELESCOPE", "CAMERA", "FILTERWHEEL", "COVERCALIBRATOR", "SAFETYMONITOR")
+# The focuser too: a change of filter moves it by the wheel's focus offsets.
+ROLES = (
+    "DOME",
+    "TELESCOPE",
+    "CAMERA",
+    "FILTERWHEEL",
+    "COVERCALIBRATOR",
+    "SAFETYMONITOR",
+    "FOCUSER",
+)
 
 
 @pytest.fixture(scope="module")
