@@ -100,6 +100,18 @@ class CalibratedRecord:
 
 
 @dataclass(frozen=True)
+class LeftOutRecord:
+    """A calibration frame flagged and left out of its master, and why."""
+
+    batch: str
+    path: str
+    imagetyp: str
+    filter: str | None
+    exptime_s: float
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
 class EventRecord:
     at: dt.datetime
     device: str
@@ -117,6 +129,7 @@ class NightContent:
     masters: list[MasterRecord] = field(default_factory=list)
     calibrated: list[CalibratedRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    left_out: list[LeftOutRecord] = field(default_factory=list)
 
 
 def gather_night(session: Session, night: dt.date) -> NightContent:
@@ -131,6 +144,7 @@ def gather_night(session: Session, night: dt.date) -> NightContent:
         masters=_masters(session, batch_pks),
         calibrated=_calibrated(session, batch_pks),
         events=_events(session, start, end),
+        left_out=_left_out(session, batch_pks),
     )
 
 
@@ -259,4 +273,18 @@ def _events(session: Session, start: dt.datetime, end: dt.datetime) -> list[Even
             work_order_pk=e.work_order_pk,
         )
         for e in events
+    ]
+
+
+def _left_out(session: Session, batch_pks: list[int]) -> list[LeftOutRecord]:
+    rows = session.execute(
+        select(Exposure, FileBatch.name)
+        .join(FileBatch, Exposure.file_batch_pk == FileBatch.pk)
+        .where(FileBatch.pk.in_(batch_pks), Exposure.imagetyp != "light")
+        .order_by(FileBatch.name, Exposure.date_obs, Exposure.pk)
+    )
+    return [
+        LeftOutRecord(batch, e.path, e.imagetyp, e.filter, e.exptime_s, list(e.quality_flags))
+        for e, batch in rows
+        if e.quality_flags
     ]

@@ -20,7 +20,12 @@ from observatory.report.gather import (
     NightContent,
     OrderRecord,
 )
-from observatory.report.quality import QualityRecord, quality_caption, render_quality_section
+from observatory.report.quality import (
+    QualityRecord,
+    quality_caption,
+    render_left_out,
+    render_quality_section,
+)
 from observatory.report.timeline import ShutterSpan
 
 CSS = """
@@ -98,6 +103,7 @@ def render_page(page: PageInputs) -> str:
         render_focus_section(page.focus_runs, page.focus_src),
         _orders(content.orders),
         _steps(content.orders),
+        render_left_out(content.left_out),
         _masters(content.masters, page.masters),
         _frames(content.calibrated, page.frames),
     ]

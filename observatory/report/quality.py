@@ -22,12 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import CalibratedFrame, Exposure
+from observatory.report.gather import LeftOutRecord
 from observatory.report.pictures import DPI, PNG_OPTIONS
 
 PANELS = (
     ("fwhm_arcsec", 'FWHM (")'),
     ("zero_point_mag", "zero point (mag, 1 ADU/s)"),
-    ("background_adu", "sky background (ADU)"),
+    # Per second, so that frames of different exposure times compare.
+    ("background_adu_per_s", "sky background (ADU/s/px)"),
 )
 
 
@@ -39,6 +41,18 @@ class QualityRecord:
     path: str
     quality: dict[str, Any]
     flags: list[str]
+    exptime_s: float = 0.0
+
+    def figure(self, key: str) -> float | None:
+        """A quality figure, or None when not measured; ``background_adu_per_s`` is the
+        background divided by the exposure time."""
+        if key == "background_adu_per_s":
+            background = self.quality.get("background_adu")
+            if background is None or self.exptime_s <= 0:
+                return None
+            return float(background) / self.exptime_s
+        value = self.quality.get(key)
+        return None if value is None else float(value)
 
 
 def gather_quality(session: Session, start: dt.datetime, end: dt.datetime) -> list[QualityRecord]:
@@ -58,6 +72,7 @@ def gather_quality(session: Session, start: dt.datetime, end: dt.datetime) -> li
             frame.path,
             dict(frame.quality or {}),
             list(frame.quality_flags),
+            exposure.exptime_s,
         )
         for frame, exposure in rows
     ]
@@ -74,16 +89,14 @@ def draw_quality(records: Sequence[QualityRecord], path: Path) -> Path | None:
         axes = figure.add_subplot(len(PANELS), 1, row + 1)
         for name in filters:
             points = [
-                (r.date_obs, r.quality[key])
+                (r.date_obs, value)
                 for r in records
-                if (r.filter or "none") == name and r.quality.get(key) is not None
+                if (r.filter or "none") == name and (value := r.figure(key)) is not None
             ]
             if points:
                 axes.plot(*zip(*points, strict=True), "o-", markersize=4, label=name)
         flagged = [
-            (r.date_obs, r.quality[key])
-            for r in records
-            if r.flags and r.quality.get(key) is not None
+            (r.date_obs, value) for r in records if r.flags and (value := r.figure(key)) is not None
         ]
         if flagged:
             axes.plot(*zip(*flagged, strict=True), "x", color="#b00020", markersize=9)
@@ -188,3 +201,26 @@ def render_quality_section(records: Sequence[QualityRecord], picture_src: str | 
 def _median(records: Sequence[QualityRecord], key: str) -> float | None:
     values = [r.quality[key] for r in records if r.quality.get(key) is not None]
     return statistics.median(values) if values else None
+
+
+def render_left_out(records: Sequence[LeftOutRecord]) -> str:
+    """The calibration frames flagged and left out of the masters, with why."""
+    if not records:
+        return (
+            '<section id="left-out"><h2>Calibration frames left out of the masters</h2>'
+            '<p class="none">No calibration frame was flagged.</p></section>'
+        )
+    rows = "".join(
+        f"<tr><td>{html.escape(r.batch)}</td><td>{html.escape(r.path)}</td>"
+        f"<td>{html.escape(r.imagetyp)}</td><td>{html.escape(r.filter or '')}</td>"
+        f"<td>{r.exptime_s:g}</td><td>{html.escape('; '.join(r.reasons))}</td></tr>"
+        for r in records
+    )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("batch", "frame", "type", "filter", "exposure (s)", "why")
+    )
+    return (
+        f'<section id="left-out"><h2>Calibration frames left out of the masters'
+        f" ({len(records)})</h2><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
+    )

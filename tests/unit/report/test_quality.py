@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from observatory.db.models import CalibratedFrame
+from observatory.db.models import CalibratedFrame, Exposure, FileBatch
 from observatory.db.session import session_scope
 from observatory.report import build_report
 from observatory.settings import load_settings
-from tests.unit.report.seeding import NIGHT, seed_night
+from tests.unit.report.seeding import BATCH, EVENING, NIGHT, seed_night
 
 
 def set_quality(url: str) -> int:
@@ -93,3 +93,27 @@ def test_verdicts_keep_filters_apart_and_captions_say_each_frames_quality(
     )
     assert "the frame is &lt;not&gt; solved" in captions[seeded.frame_pks[3]]
     assert "quality not measured" in captions[seeded.frame_pks[4]]
+
+
+def test_calibration_frames_left_out_of_the_masters_are_listed_with_why(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(database_url=database_url, data_dir=tmp_path)
+    seed_night(database_url, settings.products_dir)
+    reason = "bias level: 1203.0 ADU is +200.0 ADU from the group's median <1003.0>"
+    with session_scope(database_url) as session:
+        batch = session.scalars(select(FileBatch).where(FileBatch.name == BATCH)).one()
+        for number, flags in enumerate([[reason], []]):
+            session.add(
+                Exposure(
+                    file_batch_pk=batch.pk, path=f"bias_{number}.fits", imagetyp="bias",
+                    exptime_s=0.0, date_obs=EVENING, quality_flags=flags,
+                )
+            )  # fmt: skip
+
+    text = build_report(settings, NIGHT, None).read_text(encoding="utf-8")
+
+    section = text.split('<section id="left-out">', 1)[1].split("</section>", 1)[0]
+    assert "(1)</h2>" in section and "bias_0.fits" in section and "bias_1.fits" not in section
+    assert "from the group&#x27;s median &lt;1003.0&gt;" in section
+    assert text.index('id="left-out"') < text.index('id="masters"')
