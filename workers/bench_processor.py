@@ -5,7 +5,8 @@ The night is taken once from the bundled simulator (bias, darks, flats in two fi
 and lights of a real star field in two filters, binned 2 x 2 so plate solving is
 reliable) and written as a telescope batch under a distinct name for each measurement.
 Each measurement starts its workers fresh (``celery -A workers.app worker -Q processor
--c 1``), submits a ``calibrate_file_batch`` order and times submit -> order finished;
+-c 1``), lets them calibrate one copy untimed (warm), then submits a
+``calibrate_file_batch`` order for another and times submit -> order finished;
 each step's span comes from ``step_runs`` (a chord step is recorded when its last unit
 ends, so a step's span is its end minus the previous step's end).
 """
@@ -203,14 +204,17 @@ def measure(
     services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int
 ) -> dict[str, Any]:
     """Calibrate a fresh copy of the night (batch ``batch``) with ``workers`` fresh worker
-    processes sharing ``folder`` as their data folder; workers stopped after."""
-    batch_folder = folder / "batches" / batch
-    write_batch(batch_folder, list(frames))
+    processes sharing ``folder`` as their data folder, once they have calibrated another
+    copy (not timed: a night's workers are warm, their compiled kernels and index files
+    loaded, after the first batch); workers stopped after."""
     env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
     try:
         for index in range(workers):
             services.start_worker(f"processor{index + 1}", env, folder / "workers.log")
-        figures = calibrate(services, str(batch_folder))
+        for name in (f"{batch}-warm", batch):
+            batch_folder = folder / "batches" / name
+            write_batch(batch_folder, list(frames))
+            figures = calibrate(services, str(batch_folder))
     finally:
         services.stop_workers()
     if figures["state"] != "succeeded":
@@ -221,8 +225,8 @@ def measure(
 def run_processor_benchmark(
     workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER
 ) -> dict[str, Any]:
-    """Take the night once, then calibrate copies of it: a warm-up with one worker (file
-    caches, the solver's index files), then one worker, then two; returns the figures."""
+    """Take the night once, then calibrate copies of it with one worker, then with two
+    (each after a warm-up batch on the same workers); returns the figures."""
     frames = take_night(lights_per_filter)
     night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     with (
@@ -230,9 +234,8 @@ def run_processor_benchmark(
         shared_services(Path(name)) as services,
     ):
         folder = Path(name)
-        measure(services, frames, folder, f"{night}-bench-1", 1)
-        one = measure(services, frames, folder, f"{night}-bench-2", 1)
-        two = measure(services, frames, folder, f"{night}-bench-3", 2)
+        one = measure(services, frames, folder, f"{night}-bench-1", 1)
+        two = measure(services, frames, folder, f"{night}-bench-2", 2)
     counts = {str(kind): sum(f.imagetyp == kind for f in frames) for kind in ImageType}
     return {
         "frames": {kind: count for kind, count in counts.items() if count},
