@@ -1,6 +1,6 @@
 """Masters are never made from flagged calibration frames: a bias off its group's level,
-a saturated flat and an underexposed flat are flagged, left out and named in the step's
-outputs, and the masters equal those stacked without them."""
+a dark with a light leak, a saturated flat and an underexposed flat are flagged, left out
+and named in the step's outputs, and the masters equal those stacked without them."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ STEPS = ("bias", "dark", "flat_dark", "flat")
 
 def bad_frames(night: Night) -> list[Frame]:
     shifted = dataclasses.replace(night.bias[5], data=night.bias[5].data + 200)
+    leaked = dataclasses.replace(night.darks[0], data=night.darks[0].data + 500)
     saturated_data = night.flats[0].data.copy()
     saturated_data[: saturated_data.shape[0] // 4] = 65535
     saturated = dataclasses.replace(night.flats[0], data=saturated_data)
@@ -32,7 +33,7 @@ def bad_frames(night: Night) -> list[Frame]:
         night.bias[6], imagetyp=ImageType.FLAT, exposure_s=night.flats[0].exposure_s,
         filter="R", date_obs=night.flats[-1].date_obs,
     )  # fmt: skip
-    return [shifted, saturated, faint]
+    return [shifted, leaked, saturated, faint]
 
 
 def masters_of(settings: Settings) -> dict[str, np.ndarray]:
@@ -62,6 +63,11 @@ def test_flagged_frames_are_left_out_of_the_masters_and_named(
         bias_left["reasons"][0].startswith("bias level:")
         and "+200.0 ADU" in bias_left["reasons"][0]
     )
+    (dark_left,) = outcomes["dark"][0]["outputs"]["left_out"]
+    assert (
+        dark_left["reasons"][0].startswith("dark level:")
+        and "+500.0 ADU" in dark_left["reasons"][0]
+    )
     flat_left = outcomes["flat"][0]["outputs"]["left_out"]
     assert [r["reasons"][0].split(":")[0] for r in flat_left] == [
         "flat saturated", "flat underexposed",
@@ -69,12 +75,13 @@ def test_flagged_frames_are_left_out_of_the_masters_and_named(
     assert outcomes["flat"][0]["outputs"]["inputs"] == len(night.flats)
     ours, reference = masters_of(flagged), masters_of(clean)
     assert np.array_equal(ours["bias"], reference["bias"])
+    assert np.array_equal(ours["dark"], reference["dark"])
     assert np.array_equal(ours["flat"], reference["flat"])
     with session_scope(flagged.sqlalchemy_url) as session:
         rows = {e.path: e.quality_flags for e in session.scalars(select(Exposure))}
         master_flat = session.scalars(select(MasterFrame).where(MasterFrame.kind == "flat")).one()
         flat_inputs = {session.get_one(Exposure, pk).path for pk in master_flat.inputs}
-    left_paths = {r["exposure"] for r in [bias_left, *flat_left]}
+    left_paths = {r["exposure"] for r in [bias_left, dark_left, *flat_left]}
     assert {path for path, flags in rows.items() if flags} == left_paths
     assert not flat_inputs & left_paths  # kept in the batch, left out of the master
     assert left_paths <= set(rows)
