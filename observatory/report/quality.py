@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never a display
 
+import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -104,6 +105,8 @@ def draw_quality(records: Sequence[QualityRecord], path: Path) -> Path | None:
         axes.tick_params(labelsize=7)
     figure.axes[0].legend(fontsize=7, title="filter", title_fontsize=7)
     figure.axes[-1].set_xlabel("UTC (red x: flagged)", fontsize=8)
+    for axes in figure.axes:
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=dt.UTC))
     figure.tight_layout()
     figure.savefig(path, pil_kwargs=PNG_OPTIONS)
     return path
