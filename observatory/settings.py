@@ -303,6 +303,7 @@ class SupervisorSettings(Section):
     @classmethod
     def _split_workers(cls, value: Any) -> Any:
         return _split_commas(value)
+
     close_attempts: int = 3
     # The Sun above this altitude counts as dawn: the dome is closed.
     dawn_sun_altitude_deg: float = -6.0
