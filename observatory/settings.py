@@ -299,14 +299,14 @@ class SupervisorSettings(Section):
     # Close an open dome that no dome or telescope order has used for this long (None: never).
     idle_close_after_s: float | None = Field(default=None, gt=0)
 
+    close_attempts: int = 3
+    # The Sun above this altitude counts as dawn: the dome is closed.
+    dawn_sun_altitude_deg: float = -6.0
+
     @field_validator("live_workers", mode="before")
     @classmethod
     def _split_workers(cls, value: Any) -> Any:
         return _split_commas(value)
-
-    close_attempts: int = 3
-    # The Sun above this altitude counts as dawn: the dome is closed.
-    dawn_sun_altitude_deg: float = -6.0
 
 
 class ApiSettings(Section):
