@@ -264,9 +264,11 @@ def _send(
     try:
         task_id = publish(work_order_pk=pk, task_name=task_name, queue=queue, priority=priority)
     except PublishFailed as error:
-        log.warning("work order %d stored but not published: %s", pk, error)
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
+            log.warning(
+                "work order %r (pk %d) stored but not published: %s", row.order_id, pk, error
+            )
             row.state_reason = f"not yet published: {error}"
             return Receipt(pk, row.order_id, row.user, row.state, True, False, str(error))
     with session_scope(settings.sqlalchemy_url) as session:

@@ -42,6 +42,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.id is None:
         for held in holds(settings):
             print(f"HELD: {held.describe()}")
+        if not result:
+            # An empty answer says so, rather than print nothing.
+            print("no work orders match")
     for item in result:
         reason = item["reason"] or ""
         cancel = item["cancel"]

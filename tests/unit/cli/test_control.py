@@ -79,3 +79,12 @@ def test_status_says_a_running_order_is_stopping_after_a_cancel(
     assert capsys.readouterr().out == "busy: running; asked to stop (cancelled by ops)\n"
     assert main(["status"]) == 0
     assert "running    stopping: cancel requested by ops" in capsys.readouterr().out
+
+
+def test_status_says_when_no_order_matches(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out == "no work orders match\n"
+    assert main(["status", "--json"]) == 0
+    assert capsys.readouterr().out == "[]\n"
