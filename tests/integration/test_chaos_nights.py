@@ -50,7 +50,7 @@ def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None
     kinds = {fault["kind"] for fault in ledger["faults"] if fault["applied"]}
     assert {"kill", "redis", "db_lock", "device", "unsafe"} <= kinds, kinds
     applied = [fault for fault in ledger["faults"] if fault["applied"]]
-    assert len(applied) >= 10 and all(fault["recovery_s"] is not None for fault in applied)
+    assert len(applied) >= 8 and all(fault["recovery_s"] is not None for fault in applied)
     assert [night["night"] for night in ledger["per_night"]] == [1, 2]
     assert ledger["orders"]["submitted"] >= 2 * 6
     assert "ledger:" in done.stdout and "problems: none" in done.stdout
