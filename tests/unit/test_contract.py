@@ -6,7 +6,9 @@ messages, the make targets. Real argparse and the real HTTP application; no stac
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,13 @@ def test_solve_takes_several_files() -> None:
     assert [str(f) for f in args.files] == ["a.fits", "b.fit"] and args.json
 
 
+def test_solve_json_names_its_fields(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["solve", str(tmp_path / "absent.fits"), "--json"]) == 2  # none could be read
+    [result] = json.loads(capsys.readouterr().out)
+    assert {"file", "solved", "ra_deg", "dec_deg", "scale_arcsec", "seconds"} <= set(result)
+    assert result["solved"] is False
+
+
 def test_bench_lists_its_four_suites(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(bench.SUITES) == BENCH_SUITES
     only = option(subcommands(build_parser())["bench"], "--only")
@@ -163,6 +172,13 @@ def test_each_named_setting_exists(path: str) -> None:
     settings = Settings(**({section[0]: {key: value}} if section else {key: value}))
     holder = getattr(settings, section[0]) if section else settings
     assert getattr(holder, key) is not None
+
+
+def test_the_embedded_default_is_valid_and_has_a_default_exposure_plan() -> None:
+    embedded = tomllib.loads((PROJECT_ROOT / "config" / "observatory.toml").read_text())
+    settings = Settings(**embedded)
+    # The design's own observation example (no exposures) runs on the embedded default.
+    assert settings.telescope.default_exposures
 
 
 def test_missing_calibrations_is_fail_or_skip() -> None:
