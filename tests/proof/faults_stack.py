@@ -198,10 +198,15 @@ class FaultStack:
         return process.pid
 
     def restart_dead(self, name: str) -> None:
-        """Let the stack restart its dead children, and wait for worker ``name``."""
+        """Let the stack restart its dead children, and wait for worker ``name``. The
+        stack is checked until then: a child that died before is restarted after a delay."""
         before = self.log(name).count("ready.")
-        self.stack.check()
-        self.wait_ready(name, before + 1)
+
+        def restarted() -> bool:
+            self.stack.check()
+            return self.log(name).count("ready.") >= before + 1
+
+        wait_for(restarted, 90, 0.25, message=f"{name} to be restarted and ready")
 
     def add_worker(self, name: str, queue: str) -> Child:
         """Start one more worker process (``-c 1``) on ``queue`` under its own node name."""
