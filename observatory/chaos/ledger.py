@@ -27,6 +27,11 @@ from observatory.db.models import (
 from observatory.db.session import session_scope
 from observatory.orders.states import FINAL_STATES
 
+# A long-lived process may end a later night with at most this much more resident memory
+# than it needed on the first (the nights differ in what they do; a leak grows steadily).
+MEMORY_GROWTH_FACTOR = 1.5
+MEMORY_GROWTH_SLACK_MB = 100.0
+
 
 @dataclass
 class Ledger:
@@ -59,10 +64,26 @@ class Ledger:
                 found.append(f"dome open {seconds:.1f} s beyond the bound while {condition}")
         if self.processes_left:
             found.append(f"{len(self.processes_left)} processes left behind")
+        found += self.memory_growth()
         unrecovered = [f for f in self.faults if f["applied"] and f["recovery_s"] is None]
         if unrecovered:
             found.append(f"{len(unrecovered)} faults without a recovery: {unrecovered[:3]}")
         return found
+
+    def memory_growth(self) -> list[str]:
+        """Processes whose largest resident memory in a later night exceeds the first
+        night's by more than MEMORY_GROWTH_FACTOR (plus MEMORY_GROWTH_SLACK_MB)."""
+        if len(self.per_night) < 2:
+            return []
+        first = self.per_night[0]["max_rss_mb"]
+        grown = []
+        for night in self.per_night[1:]:
+            for name, rss_mb in night["max_rss_mb"].items():
+                bound_mb = first.get(name, rss_mb) * MEMORY_GROWTH_FACTOR + MEMORY_GROWTH_SLACK_MB
+                if rss_mb > bound_mb:
+                    grown.append(f"{name} grew to {rss_mb:.0f} MiB on night {night['night']} "
+                                 f"(first night {first[name]:.0f} MiB)")  # fmt: skip
+        return grown
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,3 +66,15 @@ def test_a_clean_ledger_has_no_problems() -> None:
     ledger.faults = [fault]
     assert ledger.problems() == []
     assert any("recovered in 1.5 s" in line for line in ledger.lines())
+
+
+def test_memory_that_keeps_growing_is_a_problem() -> None:
+    ledger = Ledger(nights=3, chaos_seed=1)
+    ledger.per_night = [
+        {"night": n, "max_rss_mb": {"worker-processor": rss, "beat": 230.0}}
+        for n, rss in ((1, 900.0), (2, 1100.0), (3, 1700.0))
+    ]
+    assert ledger.memory_growth() == [
+        "worker-processor grew to 1700 MiB on night 3 (first night 900 MiB)"
+    ]
+    assert ledger.memory_growth()[0] in ledger.problems()
