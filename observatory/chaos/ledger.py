@@ -27,8 +27,8 @@ from observatory.db.models import (
 from observatory.db.session import session_scope
 from observatory.orders.states import FINAL_STATES
 
-# A long-lived process may end a later night with at most this much more resident memory
-# than it needed on the first (the nights differ in what they do; a leak grows steadily).
+# A long-lived process may need at most this much more resident memory in a later night
+# than in the first two (the nights differ in what they do; a leak grows steadily).
 MEMORY_GROWTH_FACTOR = 1.5
 MEMORY_GROWTH_SLACK_MB = 100.0
 
@@ -71,18 +71,23 @@ class Ledger:
         return found
 
     def memory_growth(self) -> list[str]:
-        """Processes whose largest resident memory in a later night exceeds the first
-        night's by more than MEMORY_GROWTH_FACTOR (plus MEMORY_GROWTH_SLACK_MB)."""
-        if len(self.per_night) < 2:
+        """Processes whose largest resident memory in a night from the third on exceeds
+        MEMORY_GROWTH_FACTOR times (plus MEMORY_GROWTH_SLACK_MB) the largest of the first
+        two nights, which set the level (one night may do much less than another)."""
+        if len(self.per_night) < 3:
             return []
-        first = self.per_night[0]["max_rss_mb"]
-        grown = []
-        for night in self.per_night[1:]:
+        level: dict[str, float] = {}
+        for night in self.per_night[:2]:
             for name, rss_mb in night["max_rss_mb"].items():
-                bound_mb = first.get(name, rss_mb) * MEMORY_GROWTH_FACTOR + MEMORY_GROWTH_SLACK_MB
-                if rss_mb > bound_mb:
+                level[name] = max(level.get(name, 0.0), rss_mb)
+        grown = []
+        for night in self.per_night[2:]:
+            for name, rss_mb in night["max_rss_mb"].items():
+                if name not in level:
+                    continue
+                if rss_mb > level[name] * MEMORY_GROWTH_FACTOR + MEMORY_GROWTH_SLACK_MB:
                     grown.append(f"{name} grew to {rss_mb:.0f} MiB on night {night['night']} "
-                                 f"(first night {first[name]:.0f} MiB)")  # fmt: skip
+                                 f"(first two nights {level[name]:.0f} MiB)")  # fmt: skip
         return grown
 
     def write(self, path: Path) -> None:

@@ -72,9 +72,12 @@ def test_memory_that_keeps_growing_is_a_problem() -> None:
     ledger = Ledger(nights=3, chaos_seed=1)
     ledger.per_night = [
         {"night": n, "max_rss_mb": {"worker-processor": rss, "beat": 230.0}}
-        for n, rss in ((1, 900.0), (2, 1100.0), (3, 1700.0))
+        for n, rss in ((1, 900.0), (2, 1100.0), (3, 1900.0))
     ]
     assert ledger.memory_growth() == [
-        "worker-processor grew to 1700 MiB on night 3 (first night 900 MiB)"
+        "worker-processor grew to 1900 MiB on night 3 (first two nights 1100 MiB)"
     ]
     assert ledger.memory_growth()[0] in ledger.problems()
+    # Two nights set the level and judge nothing.
+    ledger.per_night = ledger.per_night[:2]
+    assert ledger.memory_growth() == []
