@@ -85,3 +85,23 @@ def test_skipped_step_is_a_recorded_outcome(settings: Settings) -> None:
     record_skipped_step(settings, pk, "astrometry", "solve-field is not installed")
     [run] = runs(settings)
     assert run.state == StepState.SKIPPED and run.error == "solve-field is not installed"
+
+
+def test_a_skipped_step_is_an_attempt_of_its_own_with_its_reason(settings: Settings) -> None:
+    pk = submit(settings, order(order_id="skips"), Broker()).pk
+    record_skipped_step(settings, pk, "astrometry", "no index files", task_id="t-9")
+    record_skipped_step(settings, pk, "astrometry", "still no index files")
+    first, second = runs(settings)
+    assert (first.attempt, second.attempt) == (1, 2)
+    assert first.task_id == "t-9" and first.step == "astrometry"
+    assert first.started_at is not None and first.started_at == first.ended_at
+    assert second.error == "still no index files"
+
+
+def test_outputs_written_before_a_failure_are_kept(settings: Settings) -> None:
+    pk = submit(settings, order(order_id="partial"), Broker()).pk
+    with pytest.raises(DomeJammed), record_step(settings, pk, "stack_darks") as record:
+        record.outputs = {"masters": 2}
+        raise DomeJammed("third group failed")
+    [run] = runs(settings)
+    assert run.state == StepState.FAILED and run.outputs == {"masters": 2}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+
 import pytest
 from sqlalchemy import select
 
@@ -9,8 +11,10 @@ from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError, WorkOrderInvalid
 from observatory.intake import submit
+from observatory.orders.cancel import CANCELLED_OUTPUT
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings
+from tasks.common import claim_delivery
 from tests.helpers import wait_for
 from tests.unit.tasks.conftest import ADMIN, Deliver
 from tests.unit.test_intake import Broker, order
@@ -157,3 +161,100 @@ def test_exactly_one_of_pk_and_order(settings: Settings, deliver: Deliver, both:
     data = order("dome_status", "f3") if both else None
     with pytest.raises(ObservatoryError, match="exactly one of work_order_pk and order"):
         deliver(lambda _: {}, pk, data)
+
+
+def test_an_action_that_stopped_on_a_cancel_request_ends_the_order_cancelled(
+    settings: Settings, deliver: Deliver
+) -> None:
+    pk = queued(settings)
+    outputs = deliver(lambda _: {CANCELLED_OUTPUT: "withdrawn by the PI", "frames": 3}, pk)
+    assert outputs["frames"] == 3
+    row, [run] = stored(settings, pk)
+    assert row.state == WorkOrderState.CANCELLED
+    assert row.state_reason == "dome_status: withdrawn by the PI"
+    assert run.state == StepState.SUCCEEDED and run.outputs == outputs
+
+
+def test_the_end_state_is_chosen_from_the_error_raised(
+    settings: Settings, deliver: Deliver
+) -> None:
+    def by_error(error: Exception) -> WorkOrderState:
+        return WorkOrderState.PARTIAL if isinstance(error, ShutterJammed) else WorkOrderState.FAILED
+
+    jammed, broken = queued(settings, "a"), queued(settings, "b")
+    for pk, error in ((jammed, ShutterJammed("jam")), (broken, ValueError("bad"))):
+
+        def action(_: Claim, error: Exception = error) -> dict:
+            raise error
+
+        with pytest.raises(type(error)):
+            deliver(action, pk, end_state=by_error)
+    assert stored(settings, jammed)[0].state == WorkOrderState.PARTIAL
+    assert stored(settings, broken)[0].state == WorkOrderState.FAILED
+
+
+def test_the_failure_record_and_email_carry_the_error_and_its_traceback(
+    settings: Settings, deliver: Deliver, smtp_server
+) -> None:
+    _, _, mailbox = smtp_server
+    before = len(mailbox.messages)
+    pk = queued(settings, "tb")
+
+    def action(_: Claim) -> dict:
+        raise ShutterJammed("x" * 200)
+
+    with pytest.raises(ShutterJammed):
+        deliver(action, pk, step="open_dome")
+    _, [run] = stored(settings, pk)
+    assert (run.traceback or "").startswith("Traceback (most recent call last):\n  File ")
+    assert run.traceback.endswith(f"ShutterJammed: {'x' * 200}\n")
+    [mail] = wait_for(lambda: mailbox.messages[before:], 10, message="the admins' email")
+    # The subject carries the first 120 characters of the error.
+    error_text = f"ShutterJammed: {'x' * 200}"
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert subject.endswith(f"step open_dome failed: {error_text[:120]}")
+    body = mail.get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert (
+        "Step 'open_dome' (attempt 1) of work order 'tb' (dome_status, user 'Main Module')" in body
+    )
+    assert run.traceback.strip() in body
+
+
+def test_neither_or_both_of_pk_and_order_is_refused_with_one_line(
+    settings: Settings, deliver: Deliver
+) -> None:
+    with pytest.raises(ObservatoryError, match=r"^give exactly one of work_order_pk and order$"):
+        deliver(lambda _: {})
+
+
+def test_claim_delivery_claims_once_and_adopts_a_whole_order(
+    settings: Settings, celery_task
+) -> None:
+    pk = queued(settings, "cd")
+    celery_task.push_request(id="t", hostname="h", delivery_info={"redelivered": False})
+    try:
+        first = claim_delivery(celery_task, settings, pk, None)
+        again = claim_delivery(celery_task, settings, pk, None)
+        adopted_pk, adopted = claim_delivery(
+            celery_task, settings, None, order("dome_status", "whole")
+        )
+        with pytest.raises(ObservatoryError, match="exactly one"):
+            claim_delivery(celery_task, settings, pk, order("dome_status", "both"))
+    finally:
+        celery_task.pop_request()
+    assert first[0] == pk and first[1] is not None and first[1].attempt == 1
+    assert again == (pk, None)
+    assert adopted is not None and adopted.order_id == "whole" and adopted.pk == adopted_pk
+
+
+def test_claim_delivery_resumes_a_running_order_only_when_redelivered(
+    settings: Settings, celery_task
+) -> None:
+    pk = queued(settings, "rd")
+    for redelivered, expected_attempt in ((False, 1), (False, None), (True, 2)):
+        celery_task.push_request(id="t", hostname="h", delivery_info={"redelivered": redelivered})
+        try:
+            _, claimed = claim_delivery(celery_task, settings, pk, None)
+        finally:
+            celery_task.pop_request()
+        assert (claimed.attempt if claimed else None) == expected_attempt
