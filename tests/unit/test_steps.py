@@ -105,3 +105,17 @@ def test_outputs_written_before_a_failure_are_kept(settings: Settings) -> None:
         raise DomeJammed("third group failed")
     [run] = runs(settings)
     assert run.state == StepState.FAILED and run.outputs == {"masters": 2}
+
+
+def test_attempts_are_counted_per_order_and_step(settings: Settings) -> None:
+    first = submit(settings, order(order_id="n1"), Broker()).pk
+    second = submit(settings, order(order_id="n2"), Broker()).pk
+    for pk, step in ((first, "bias"), (first, "dark"), (second, "bias"), (first, "bias")):
+        with record_step(settings, pk, step):
+            pass
+    assert [(r.work_order_pk, r.step, r.attempt) for r in runs(settings)] == [
+        (first, "bias", 1),
+        (first, "dark", 1),
+        (second, "bias", 1),
+        (first, "bias", 2),
+    ]
