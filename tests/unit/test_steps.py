@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import select
 
@@ -119,3 +121,51 @@ def test_attempts_are_counted_per_order_and_step(settings: Settings) -> None:
         (second, "bias", 1),
         (first, "bias", 2),
     ]
+
+
+def step_log(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name == "observatory.steps"
+    ]
+
+
+def test_each_attempt_is_logged_with_its_step_order_and_outcome(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    pk = submit(settings, order(order_id="logged"), Broker()).pk
+    caplog.set_level(logging.INFO, logger="observatory.steps")
+    with record_step(settings, pk, "open_dome"):
+        pass
+    with pytest.raises(DomeJammed), record_step(settings, pk, "open_dome"):
+        raise DomeJammed("stalled")
+    assert step_log(caplog) == [
+        ("INFO", f"step open_dome of work order {pk}: attempt 1 started"),
+        ("INFO", f"step open_dome of work order {pk}: succeeded"),
+        ("INFO", f"step open_dome of work order {pk}: attempt 2 started"),
+        (
+            "ERROR",
+            "step open_dome of work order 'logged' (dome_open, user 'Main Module') failed:"
+            " DomeJammed: stalled",
+        ),
+    ]
+
+
+def test_an_email_that_cannot_be_sent_is_logged_naming_the_step(
+    database_url: str, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        admin_emails=["ops@x.org"],
+        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), attempts=1),
+    )
+    pk = submit(settings, order(order_id="unmailed"), Broker()).pk
+    caplog.set_level(logging.INFO, logger="observatory.steps")
+    with pytest.raises(DomeJammed), record_step(settings, pk, "close_dome"):
+        raise DomeJammed("stalled")
+    assert step_log(caplog)[-1] == (
+        "ERROR",
+        "the admins were not told of the failure of step close_dome",
+    )

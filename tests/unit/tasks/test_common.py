@@ -238,7 +238,8 @@ def test_claim_delivery_claims_once_and_adopts_a_whole_order(
         adopted_pk, adopted = claim_delivery(
             celery_task, settings, None, order("dome_status", "whole")
         )
-        with pytest.raises(ObservatoryError, match="exactly one"):
+        one_line = r"^give exactly one of work_order_pk and order$"
+        with pytest.raises(ObservatoryError, match=one_line):
             claim_delivery(celery_task, settings, pk, order("dome_status", "both"))
     finally:
         celery_task.pop_request()
