@@ -24,6 +24,8 @@ from observatory.platesolve.sources import extract_sources
 # HFD measurement) is not a V-curve: faint or smeared stars, clouds, a moving mount.
 MAX_RELATIVE_RMS = 0.1
 NOISE_RMS_PX = 0.3
+# Each end of a sweep must reach this multiple of the smallest HFD.
+MIN_RISE = 1.25
 EDGE_PX = 16
 
 
@@ -100,11 +102,7 @@ def fit_v_curve(
             f"the smallest HFD ({y[lowest]:.2f} px) is at the end of the sweep, position"
             f" {x[lowest]:.0f}: best focus lies {side} it; recentre the sweep"
         )
-    if min(y[0], y[-1]) < 1.25 * y[lowest]:
-        raise AutofocusFailed(
-            f"the curve is too flat (HFD {y[0]:.2f}, {y[lowest]:.2f}, {y[-1]:.2f} px at the"
-            " ends and the middle): widen the step"
-        )
+    _require_both_sides_rise(x, y, lowest)
     # Asymptote slope (px per step) from the steeper side, for the starting guess.
     slope = max((y[0] - y[lowest]) / (x[lowest] - x[0]), (y[-1] - y[lowest]) / (x[-1] - x[lowest]))
     guess = (y[lowest], max(y[lowest] / slope, 1.0), x[lowest])
@@ -130,6 +128,26 @@ def fit_v_curve(
             f" {allowed_rms:.2f}): stars too faint or too defocused to measure?"
         )
     return VCurveFit(a, b, c, rms)
+
+
+def _require_both_sides_rise(x: NDArray[np.float64], y: NDArray[np.float64], lowest: int) -> None:
+    """Each end of the sweep must be at least MIN_RISE times the smallest HFD: a curve
+    flat on both sides needs a wider step; flat on one side, a sweep centred further
+    that way."""
+    low_end, high_end = y[0] >= MIN_RISE * y[lowest], y[-1] >= MIN_RISE * y[lowest]
+    if low_end and high_end:
+        return
+    figures = (
+        f"HFD {y[0]:.2f} px at {x[0]:.0f}, {y[lowest]:.2f} px at {x[lowest]:.0f},"
+        f" {y[-1]:.2f} px at {x[-1]:.0f}"
+    )
+    if not low_end and not high_end:
+        raise AutofocusFailed(f"the curve is too flat ({figures}): widen the step")
+    side = "below" if not low_end else "above"
+    raise AutofocusFailed(
+        f"the curve barely rises {side} its smallest HFD ({figures}): best focus lies near"
+        f" the end of the sweep; recentre it further {side}"
+    )
 
 
 def sweep_positions(centre: int, step: int, points: int, max_step: int) -> list[int]:

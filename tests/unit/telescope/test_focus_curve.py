@@ -88,6 +88,13 @@ def test_a_flat_curve_is_refused() -> None:
         fit_v_curve(positions, hfds)
 
 
+def test_best_focus_near_an_end_of_the_sweep_is_refused_saying_which() -> None:
+    positions = sweep_positions(30100, 40, 9, 60000)
+    hfds = list(hyperbola(np.array(positions, dtype=float), 2.0, 25.0, 30235.0))
+    with pytest.raises(AutofocusFailed, match=r"barely rises above .* recentre it further above"):
+        fit_v_curve(positions, hfds)
+
+
 def test_points_that_are_not_a_v_curve_are_refused() -> None:
     positions = sweep_positions(30786, 40, 9, 60000)
     hfds: list[float | None] = [15.8, 16.1, 16.2, 15.2, 18.7, 18.5, 3.7, 3.5, 25.3]
