@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import DBAPIError
+
 from observatory import __version__
 from observatory.cli import (
     api,
@@ -24,6 +26,7 @@ from observatory.cli import (
     supervise,
 )
 from observatory.errors import ObservatoryError
+from observatory.settings import get_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; an ObservatoryError (bad input, configuration) is one line and
+    exit 2."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
         # The benchmark parses its own options.
@@ -61,12 +66,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.handler(args)
+        code = _handle(args)
     except ObservatoryError as error:
         print(f"observatory {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    return code
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        code: int = args.handler(args)
+    except DBAPIError:
+        # On a data folder whose database was never migrated every command meets missing
+        # tables: that is said in one line (ConfigurationError); other errors go on.
+        orders.require_schema(get_settings())
+        raise
     return code
 
 

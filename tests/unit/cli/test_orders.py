@@ -109,3 +109,27 @@ def test_a_database_never_migrated_is_named_with_what_to_run(
     assert code == 2 and out == ""
     assert err.count("\n") == 1
     assert "has no tables yet; run `observatory db upgrade`" in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["status"], ["status", "7"], ["cancel", "7"], ["hold", "dome"], ["report"]]
+)
+def test_every_command_on_a_database_never_migrated_says_so_in_one_line(
+    argv: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from observatory.cli.main import main
+    from observatory.settings import get_settings
+
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OBSERVATORY_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        code = main(argv)
+    finally:
+        get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "has no tables yet; run `observatory db upgrade`" in err
