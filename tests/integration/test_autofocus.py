@@ -81,7 +81,8 @@ def test_a_sweep_that_misses_focus_fails_and_puts_the_focuser_back(stack: Stack)
     assert "end of the sweep" in (row.state_reason or "")
     [run] = focus_runs(settings, pk)
     assert run.best_position is None and "end of the sweep" in (run.reason or "")
-    assert device.Position == start == run.position_after == run.position_before
+    # (Selecting L may have moved it first, by the wheel's focus offsets.)
+    assert device.Position == run.position_after == run.position_before
 
 
 def test_a_change_of_filter_keeps_focus_and_a_refocus_waits_for_drift(stack: Stack) -> None:
