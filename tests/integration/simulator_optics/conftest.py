@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from alpaca.camera import Camera
 from alpaca.dome import Dome
+from alpaca.focuser import Focuser
 from alpaca.telescope import Telescope
 
 from observatory.simulator.config import DEFAULT_CONFIG_PATH
@@ -38,20 +39,28 @@ def config_with(tmp_path: Path, replacements: dict[str, str]) -> Path:
 
 
 class Rig:
-    """The mount, camera and dome of one simulator, connected, through alpyca."""
+    """The mount, camera, dome and focuser of one simulator, connected, through alpyca."""
 
     def __init__(self, simulator: SimulatorProcess) -> None:
         self.telescope = Telescope(simulator.address, 0)
         self.camera = Camera(simulator.address, 0)
         self.dome = Dome(simulator.address, 0)
-        for device in (self.telescope, self.camera, self.dome):
+        self.focuser = Focuser(simulator.address, 0)
+        for device in (self.telescope, self.camera, self.dome, self.focuser):
             device.Connect()
-        for device in (self.telescope, self.camera, self.dome):
+        for device in (self.telescope, self.camera, self.dome, self.focuser):
             wait_for(lambda d=device: not d.Connecting, timeout=10, interval=0.02)
 
     def open_dome(self) -> None:
         self.dome.OpenShutter()
         wait_for(lambda: self.dome.ShutterStatus == 0, timeout=10, interval=0.02)
+
+    def focus(self) -> None:
+        """Move the focuser to best focus, read from the simulator's truth (the simulated
+        focuser, like a real one, starts away from it and frames are defocused until moved)."""
+        state = json.loads(self.focuser.Action("simulator:state", ""))
+        self.focuser.Move(round(state["best_position_steps"]))
+        wait_for(lambda: not self.focuser.IsMoving, timeout=30, interval=0.02)
 
     def point(self, hours_east_of_meridian: float, declination_deg: float) -> float:
         """Unpark, track and slew; returns the target RA in hours once arrived."""

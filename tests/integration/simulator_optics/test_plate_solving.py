@@ -30,6 +30,7 @@ def test_solved_centre_is_the_true_pointing(
     rig: Rig, tmp_path: Path, hours_east: float, declination_deg: float
 ) -> None:
     rig.open_dome()
+    rig.focus()
     rig.point(hours_east, declination_deg)
     rig.expose(10.0)
     image = np.frombuffer(rig.camera.ImageArrayRaw, dtype=np.uint16)
@@ -67,6 +68,7 @@ def test_the_in_process_solver_finds_the_true_pointing(
     if not engine_usable(Settings()):
         pytest.skip("the astrometry package or its index files are not installed")
     rig.open_dome()
+    rig.focus()
     rig.point(hours_east, declination_deg)
     rig.expose(10.0)
     image = np.frombuffer(rig.camera.ImageArrayRaw, dtype=np.uint16)
