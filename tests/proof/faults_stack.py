@@ -35,6 +35,7 @@ from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
 from observatory.simulator.address import DEVICE_ROLES
 from observatory.stack import Child, Stack, worker_command
+from observatory.supervisor.permit import opening_allowed
 from tests.helpers import free_port, wait_for
 from tests.smtp import Mailbox
 from workers.publish import app_for, publisher
@@ -260,6 +261,13 @@ class FaultStack:
             runs = list(session.scalars(query))
             session.expunge_all()
             return runs
+
+    def wait_for_permit(self, timeout_s: float = 30) -> None:
+        """Wait until the supervisor has published a verdict allowing the dome to open.
+
+        Right after the stack starts, the supervisor's first polls refuse (conditions not
+        yet safe for the whole hold-off); an opener asked then is rightly refused."""
+        wait_for(lambda: opening_allowed(self.settings)[0], timeout_s, 0.1, "the open permit")
 
     def supervisor_events(self) -> list[tuple[str, dict[str, Any]]]:
         with session_scope(self.settings.sqlalchemy_url) as session:
