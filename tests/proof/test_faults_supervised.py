@@ -17,7 +17,6 @@ from sqlalchemy import select
 from observatory.db.models import Exposure, FileBatch, WorkOrder
 from observatory.db.session import session_scope
 from observatory.devices.dome import ShutterState
-from observatory.telescope.heartbeat import HeartbeatWriter
 from tests.helpers import wait_for
 from tests.proof.faults_stack import ADMIN, FaultStack, order, running_stack, zenith
 
@@ -182,24 +181,37 @@ def test_device_errors_are_retried_then_fail_naming_the_device(stack: FaultStack
 def test_stuck_shutter_fails_the_close_and_the_supervisor_closes_once_repaired(
     stack: FaultStack,
 ) -> None:
-    settings = stack.settings
-    attempts = settings.supervisor.close_attempts
     mails_before = len(stack.smtp.messages)
     events_before = len(stack.supervisor_events())
-    # The test stands in for a telescope order that keeps the dome open: it beats the
-    # telescope worker's heartbeat, so the supervisor leaves the open dome alone.
-    with HeartbeatWriter(settings, work_order_pk=0):
-        opened = stack.submit(order("dome_open")).pk
-        assert stack.outcome(opened).state == "succeeded", stack.state(opened)
-        stack.fault("dome", {"kind": "stuck_shutter", "mode": "moving"})
-        close = stack.submit(order("dome_close")).pk
-        outcome = stack.outcome(close, timeout_s=60)
-    stopped_s = time.monotonic()
+    # The worker processes beat whether or not an order runs, so the supervisor leaves
+    # the open dome alone while the stack is alive.
+    stack.wait_for_permit()
+    opened = stack.submit(order("dome_open")).pk
+    assert stack.outcome(opened).state == "succeeded", stack.state(opened)
+    stack.fault("dome", {"kind": "stuck_shutter", "mode": "moving"})
+    close = stack.submit(order("dome_close")).pk
+    outcome = stack.outcome(close, timeout_s=60)
     assert outcome.state == "failed"
     assert outcome.reason is not None and outcome.reason.startswith("close_dome: ")
     assert "shutter closed" in outcome.reason and "dome 0" in outcome.reason
 
-    # The heartbeat stops: the supervisor tries to close, retries, gives up and mails.
+    # The telescope worker dies: its heartbeat stops, the supervisor tries to close,
+    # retries, gives up and mails.
+    stack.kill("worker-telescope")
+    stopped_s = time.monotonic()
+    try:
+        closed_after_repair(stack, events_before, mails_before, stopped_s)
+    finally:
+        stack.fault("dome", {"kind": "clear"})
+        stack.restart_dead("worker-telescope")
+
+
+def closed_after_repair(
+    stack: FaultStack, events_before: int, mails_before: int, stopped_s: float
+) -> None:
+    """The supervisor's part of the stuck-shutter test, from the heartbeat's end."""
+    attempts = stack.settings.supervisor.close_attempts
+
     def close_failed() -> bool:
         return "close_failed" in [name for name, _ in stack.supervisor_events()[events_before:]]
 
@@ -235,6 +247,13 @@ def test_stuck_shutter_fails_the_close_and_the_supervisor_closes_once_repaired(
     )
 
 
+def noted_mail_failure(stack: FaultStack, pk: int) -> str | None:
+    """The error of the order's one step run once it notes the failed admin email."""
+    [run] = stack.steps(pk)
+    error = run.error or ""
+    return error if "(admin email failed: could not email the admins" in error else None
+
+
 def test_smtp_down_when_a_step_fails(stack: FaultStack) -> None:
     """The step's error is recorded whatever the mail does; the email is retried and
     delivered when the server comes back in time, else the failure is noted on the row."""
@@ -268,13 +287,18 @@ def test_smtp_down_when_a_step_fails(stack: FaultStack) -> None:
         pk = stack.submit(order("dome_set_azimuth", azimuth_deg=40.0)).pk
         outcome = stack.outcome(pk, timeout_s=60)
         elapsed_s = time.monotonic() - started_s
+        # The step and the order end in one commit and the admins are told after it, so
+        # the server stays down until the failed email is noted on the row.
+        error = wait_for(
+            lambda: noted_mail_failure(stack, pk),
+            attempts * (stack.settings.smtp.timeout_s + 5.0),
+            message="the failed email noted on the step",
+        )
     finally:
         stack.smtp.start()
         stack.fault("dome", {"kind": "clear"})
     print(f"SMTP down for good: order {outcome.state} after {elapsed_s:.2f} s")
     assert outcome.state == "failed"
-    [run] = stack.steps(pk)
-    assert run.error is not None and "encoder fault" in run.error
-    assert "(admin email failed: could not email the admins" in run.error
+    assert error is not None and "encoder fault" in error
     made = stack.log("worker-dome").count(note) - notes_before
     assert made == attempts, f"{made} email attempts logged, expected {attempts}"
