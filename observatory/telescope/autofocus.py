@@ -32,7 +32,7 @@ from observatory.orders.lifecycle import Claim
 from observatory.orders.models import AutofocusOrder
 from observatory.settings import Settings
 from observatory.telescope.focus_curve import VCurveFit, fit_v_curve, measure_hfd, sweep_positions
-from observatory.telescope.observation import check_altitude, point_at, uncover
+from observatory.telescope.observation import check_altitude, leave_as_found, open_and_point
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
 from observatory.telescope.targets import Target
@@ -96,12 +96,7 @@ def _sweep(
     rig, focus = run.rig, run.settings.focus
     exposure_s = order.exposure_s or focus.exposure_s
     binning = order.binning or focus.binning
-    run.phase("opening")
-    rig.safety.require_safe()
-    run.open_dome()
-    uncover(run)
-    run.phase("slewing")
-    unparked = point_at(run, target)
+    unparked = open_and_point(run, target)
     filter_name = run.select_filter(order.filter) if order.filter else None
     filter_name = filter_name or rig.filterwheel.current_filter()
     before = focuser.position()
@@ -117,12 +112,7 @@ def _sweep(
         _move_from_below(focuser, before, step)  # an interrupted sweep leaves it as found
         raise
     fit = _fit_or_restore(run, focuser, record, step)
-    run.phase("closing")
-    if run.dome_opened:
-        run.close_dome("autofocus finished")
-    if unparked:
-        rig.mount.park()
-        run.event("mount", "parked")
+    leave_as_found(run, unparked, "autofocus finished")
     return {
         "best_position": record.position_after,
         "hfd_px": round(fit.a_px, 3),

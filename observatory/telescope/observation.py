@@ -62,12 +62,7 @@ def check_altitude(settings: Settings, rig: TelescopeRig, target: Target) -> flo
 
 def _observe(run: OrderRun, target: Target, exposures: list[ExposureSpec]) -> dict[str, Any]:
     rig = run.rig
-    run.phase("opening")
-    rig.safety.require_safe()
-    run.open_dome()
-    uncover(run)
-    run.phase("slewing")
-    unparked = point_at(run, target)
+    unparked = open_and_point(run, target)
     focal_length_mm = rig.mount.focal_length_mm()
     run.phase("exposing")
     for spec in exposures:
@@ -86,13 +81,29 @@ def _observe(run: OrderRun, target: Target, exposures: list[ExposureSpec]) -> di
                 mount=mount,
                 focal_length_mm=focal_length_mm,
             )
+    leave_as_found(run, unparked, "observation finished")
+    return {"target": target.name, "ra_deg": target.ra_deg, "dec_deg": target.dec_deg}
+
+
+def open_and_point(run: OrderRun, target: Target) -> bool:
+    """Safe, dome open, cover off, the mount tracking ``target``; returns whether the
+    mount was parked before (so that :func:`leave_as_found` parks it again)."""
+    run.phase("opening")
+    run.rig.safety.require_safe()
+    run.open_dome()
+    uncover(run)
+    run.phase("slewing")
+    return point_at(run, target)
+
+
+def leave_as_found(run: OrderRun, unparked: bool, reason: str) -> None:
+    """Close the dome if this order opened it, park the mount if it unparked it."""
     run.phase("closing")
     if run.dome_opened:
-        run.close_dome("observation finished")
+        run.close_dome(reason)
     if unparked:
-        rig.mount.park()
+        run.rig.mount.park()
         run.event("mount", "parked")
-    return {"target": target.name, "ra_deg": target.ra_deg, "dec_deg": target.dec_deg}
 
 
 def uncover(run: OrderRun) -> None:
