@@ -14,7 +14,7 @@ run: install system-deps
 # The suite runs in a random order (pytest-randomly); the seed is printed, and a failure
 # prints the command that runs the same order again. `-p no:randomly` keeps file order.
 test: install system-deps
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 # The inner loop, under three minutes on two cores: no slow, PostgreSQL or proof tests.
 test-fast: install
