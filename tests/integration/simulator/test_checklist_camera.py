@@ -12,6 +12,7 @@ import re
 import struct
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from alpaca.camera import Camera, CameraStates
@@ -70,8 +71,19 @@ def wait_image(api: Api) -> None:
     wait_for(lambda: api.value(f"{CAMERA}/imageready"), 20, 0.02, "image ready")
 
 
-def test_first_use_refusals(api: Api) -> None:
+@pytest.fixture
+def unused_api(tmp_path: Path) -> Iterator[Api]:
+    """A connected camera of a simulator of its own, which no other test has exposed."""
+    with open_checklist_simulator(tmp_path) as simulator:
+        client = Api(simulator)
+        client.ok(f"{CAMERA}/connected", Connected="true")
+        yield client
+        client.session.close()
+
+
+def test_first_use_refusals(unused_api: Api) -> None:
     """Before any exposure: no image (0x40B) and no LastExposure* (0x402)."""
+    api = unused_api
     assert api.value(f"{CAMERA}/imageready") is False
     assert api.value(f"{CAMERA}/camerastate") == IDLE
     assert api.get(f"{CAMERA}/imagearray")["ErrorNumber"] == 0x40B

@@ -91,8 +91,19 @@ def overhead_radec(api: Api, hour_angle_h: float = 0.0, dec_deg: float = 30.0) -
     return {"RightAscension": f"{ra_h:.6f}", "Declination": f"{dec_deg}"}
 
 
-def test_targets_read_before_set_are_value_not_set(api: Api) -> None:
+@pytest.fixture
+def unused_api(tmp_path: Path) -> Iterator[Api]:
+    """A connected mount of a simulator of its own, whose targets no other test has set."""
+    with open_checklist_simulator(tmp_path) as simulator:
+        client = Api(simulator)
+        client.ok(f"{MOUNT}/connected", Connected="true")
+        yield client
+        client.session.close()
+
+
+def test_targets_read_before_set_are_value_not_set(unused_api: Api) -> None:
     """ConformU accepts ValueNotSet (0x402) or InvalidOperation (0x40B); the notes ask 0x402."""
+    api = unused_api
     for member in ("targetrightascension", "targetdeclination"):
         assert api.get(f"{MOUNT}/{member}")["ErrorNumber"] == 0x402
 

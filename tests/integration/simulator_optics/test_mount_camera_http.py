@@ -100,6 +100,10 @@ def test_json_and_imagebytes_forms_agree(rig: Rig, simulator: SimulatorProcess) 
 
 def test_state_machine_order(rig: Rig) -> None:
     camera = rig.camera
+    # The simulator's first exposure builds its sky on the StartExposure call (0.6 s wall,
+    # longer than the 20 s exposure at this time scale), so a first PUT returns with the
+    # camera already Reading. Expose once first, whether or not an earlier test has.
+    rig.expose(1.0, light=False)
     camera.StartExposure(20.0, False)
     states, percents = [], []
     while not camera.ImageReady:
