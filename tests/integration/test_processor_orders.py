@@ -42,6 +42,21 @@ def step_states(settings: Settings, pk: int) -> dict[str, str]:
         return {run.step: str(run.state) for run in runs}
 
 
+def batch_counts(settings: Settings, batch_name: str) -> tuple[int, int, int]:
+    """Exposures, master frames and calibrated frames of the batch named ``batch_name``
+    (other tests' batches share the stack's database)."""
+    in_batch = FileBatch.name == batch_name
+    with session_scope(settings.sqlalchemy_url) as session:
+        exposures = select(func.count()).select_from(Exposure).join(FileBatch)
+        masters = select(func.count()).select_from(MasterFrame).join(FileBatch)
+        calibrated = select(func.count()).select_from(CalibratedFrame).join(Exposure)
+        return (
+            int(session.scalar(exposures.where(in_batch)) or 0),
+            int(session.scalar(masters.where(in_batch)) or 0),
+            int(session.scalar(calibrated.join(FileBatch).where(in_batch)) or 0),
+        )
+
+
 def counts(settings: Settings) -> tuple[int, int, int]:
     with session_scope(settings.sqlalchemy_url) as session:
         return tuple(  # type: ignore[return-value]
@@ -63,10 +78,13 @@ def test_batch_calibrated_then_resumed_and_restarted(stack: Stack, night: Night)
         exposures = {e.path: e for e in batch.exposures}
         assert exposures["broken.fits"].state == "rejected"
         assert {m.kind for m in batch.master_frames} == {"bias", "dark", "flat"}
-        frame = session.scalars(select(CalibratedFrame)).one()
+        frame = session.scalars(
+            select(CalibratedFrame).join(Exposure).where(Exposure.file_batch_pk == batch.pk)
+        ).one()
         assert frame.wcs_status == "solved" and frame.path.startswith(folder.name + "/")
-    before = counts(settings)
+    before = batch_counts(settings, folder.name)
     assert before == (11, 3, 1)
+    before_all = counts(settings)  # rerunning steps leaves no rows outside the batch either
 
     resumed = submit(settings, order("resume_file_batch", batch=folder.name))
     assert outcome(settings, resumed, 60).state == "succeeded"
@@ -75,7 +93,8 @@ def test_batch_calibrated_then_resumed_and_restarted(stack: Stack, night: Night)
     restarted = submit(settings, order("restart_file_batch", batch=folder.name))
     assert outcome(settings, restarted, 180).state == "succeeded"
     assert step_states(settings, restarted) == dict.fromkeys(STEPS, "succeeded")
-    assert counts(settings) == before
+    assert batch_counts(settings, folder.name) == before
+    assert counts(settings) == before_all
 
 
 def test_failed_step_is_recorded_and_resumed_from(stack: Stack, night: Night) -> None:  # noqa: F811
