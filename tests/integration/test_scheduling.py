@@ -61,7 +61,11 @@ def test_waiting_orders_start_most_urgent_first(stack: Stack) -> None:
     )
     wait_for(lambda: load(settings, blocker).state == "running", 60, message="the blocker")
     now = dt.datetime.now(dt.UTC)
-    priorities = [1.0, 9.0, 5.0, 3.0, 7.0]
+    # The least urgent is sent first. By day at the site every order loses
+    # scheduling.unobservable_penalty (2); these stay a whole unit apart and above 1 with
+    # or without it, so no two share a broker priority level (0 and 1 would, and run in
+    # the order sent).
+    priorities = [3.0, 9.0, 5.0, 4.0, 7.0]
     waiting = {send(settings, observation(settings, priority=p)): p for p in priorities}
     expired = send(
         settings,
