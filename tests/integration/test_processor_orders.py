@@ -99,6 +99,11 @@ def test_batch_calibrated_then_resumed_and_restarted(stack: Stack, night: Night)
 
 def test_failed_step_is_recorded_and_resumed_from(stack: Stack, night: Night) -> None:  # noqa: F811
     settings = stack.settings
+    # The library's masters, made here rather than left by whichever test ran before.
+    library = settings.batches_dir / "20261123-observation-900"
+    write_batch(library, [*night.bias[:3], *night.darks[:3], *night.flats[:3]])
+    made = submit(settings, order("calibrate_file_batch", url=str(library)))
+    assert outcome(settings, made, 180).state == "succeeded"
     folder = settings.batches_dir / "20261123-observation-902"
     # Two bias frames are fewer than processor.min_bias_frames: the bias step fails, the
     # light is calibrated with the library's masters, and the order ends partial.
