@@ -30,7 +30,7 @@ class FocuserSettings(DeviceSettings):
     max_increment: int = Field(default=60000, gt=0)
     step_size_um: float = Field(default=4.0, gt=0)
     speed_steps_per_s: float = Field(default=1000.0, gt=0)
-    start_position: int = Field(default=30150, ge=0)
+    start_position: int = Field(default=30100, ge=0)
     best_position_at_reference: int = Field(default=30150, ge=0)
     reference_temperature_c: float = 10.0
     temperature_coefficient_steps_per_k: float = -3.0

@@ -8,7 +8,6 @@ import requests
 from alpaca.exceptions import (
     InvalidOperationException,
     ParkedException,
-    ValueNotSetException,
 )
 
 from observatory.simulator.server import SimulatorProcess
@@ -34,8 +33,8 @@ def test_parked_and_tracking_rules(rig: Rig) -> None:
     telescope.Tracking = False
     with pytest.raises(InvalidOperationException):
         telescope.SlewToCoordinatesAsync(telescope.SiderealTime, 30.0)
-    with pytest.raises(ValueNotSetException):
-        _ = telescope.TargetRightAscension
+    # (Targets read before any was set: test_checklist_telescope.py, on a fresh simulator;
+    # this module's simulator is shared, so another test may have set them.)
     assert telescope.UTCDate is not None
     reply = requests.get(f"{telescope.base_url}/utcdate", timeout=5).json()
     assert reply["Value"].endswith("Z")
