@@ -1,6 +1,8 @@
 """A file batch being written: its folder, FITS files, ``manifest.json`` and SQL rows.
 
-The folder is ``settings.batches_dir / <night>-<request>-<work order pk>``. Each frame is
+The folder is ``settings.batches_dir / <night>-<request>-<work order pk>``, the night
+being that of the observatory's clock (a simulated night's date on a simulated night).
+Each frame is
 written as FITS and recorded at once as an ``exposures`` row, so an interruption leaves
 on record what was taken. :meth:`BatchWriter.finish` writes the manifest last and
 atomically, and closes the ``file_batches`` row as ``complete`` or ``failed``.
@@ -19,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import func, select
 
+from observatory.clock import utc_now
 from observatory.db.models import Exposure, FileBatch, FileBatchState
 from observatory.db.session import session_scope
 from observatory.settings import Settings
@@ -55,15 +58,17 @@ class WrittenFrame:
 class BatchWriter:
     """Writes one telescope order's batch. Not thread-safe.
 
-    A redelivered order (its worker died) writes into the same batch: the files already
-    there stay, new ones continue the sequence numbers.
+    A redelivered order (its worker died) writes into the same batch, whatever the clock
+    reads by then: the files already there stay, new ones continue the sequence numbers.
     """
 
     def __init__(self, settings: Settings, work_order_pk: int, request: str) -> None:
         self.settings = settings
         self.work_order_pk = work_order_pk
         now = dt.datetime.now(dt.UTC)
-        self.name = batch_name(request, work_order_pk, now, settings.site.longitude_deg)
+        self.name = self._earlier_name() or batch_name(
+            request, work_order_pk, utc_now(settings), settings.site.longitude_deg
+        )
         self.folder = (settings.batches_dir / self.name).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.frames: list[WrittenFrame] = []
@@ -129,6 +134,16 @@ class BatchWriter:
             row.completed_at = dt.datetime.now(dt.UTC)
             row.manifest = manifest
         return manifest
+
+    def _earlier_name(self) -> str | None:
+        # The batch an earlier attempt of this order opened, if any.
+        with session_scope(self.settings.sqlalchemy_url) as session:
+            return session.scalar(
+                select(FileBatch.name)
+                .where(FileBatch.work_order_pk == self.work_order_pk)
+                .order_by(FileBatch.pk)
+                .limit(1)
+            )
 
     def _open_row(self, now: dt.datetime) -> tuple[int, dt.datetime]:
         with session_scope(self.settings.sqlalchemy_url) as session:

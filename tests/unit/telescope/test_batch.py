@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from observatory.db.models import Exposure, FileBatch, ImageType
 from observatory.db.session import session_scope
-from observatory.settings import Settings
+from observatory.settings import ClockSettings, Settings
 from observatory.telescope.batch import MANIFEST_NAME, BatchWriter, batch_name, night_of
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
 from tests.unit.telescope.conftest import claimed_order
@@ -159,3 +159,25 @@ def test_interrupted_batch_lists_what_was_written_and_fails(
         "bias_none_0s_0002.fits"
     )
     assert len(again.finish()["files"]) == 2
+
+
+def test_batch_takes_the_date_of_the_observatory_clocks_night(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Nights simulated back to back in one afternoon: each batch carries its own night's
+    # date, not the wall clock's; a redelivery keeps the batch the first attempt opened.
+    names = []
+    for dusk in (
+        dt.datetime(2026, 12, 6, 17, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC),
+    ):
+        clock = ClockSettings(start_utc=dusk, epoch_unix_s=None, time_scale=1.0)
+        settings = Settings(database_url=database_url, data_dir=tmp_path, clock=clock)
+        claimed = claimed_order(settings, Broker(), "calibration_frames", bias_count=1)
+        names.append(BatchWriter(settings, claimed.pk, claimed.request).name)
+        later = clock.model_copy(update={"start_utc": dusk + dt.timedelta(hours=20)})
+        again = BatchWriter(
+            settings.model_copy(update={"clock": later}), claimed.pk, claimed.request
+        )
+        assert again.name == names[-1]
+    assert [name.split("-")[0] for name in names] == ["20261206", "20261207"]
