@@ -17,6 +17,7 @@ from observatory.devices.dome import DomeAdapter
 from observatory.orders.lifecycle import Claim
 from observatory.settings import get_settings
 from observatory.supervisor.permit import require_opening_allowed
+from observatory.telescope.heartbeat import require_dome_not_slaved
 from tasks.common import run_work_order
 
 
@@ -29,6 +30,13 @@ def _dome() -> DomeAdapter:
 def _arrive(command: Any) -> dict[str, Any]:
     arrived = command()
     return {"arrived": arrived, "status": dome_api.dome_status(_dome())}
+
+
+def _turn(command: Any) -> dict[str, Any]:
+    """``_arrive`` for a command that turns the dome: refused (DomeSlaved) while a
+    telescope order keeps the slit on the mount, before anything is sent."""
+    require_dome_not_slaved(get_settings())
+    return _arrive(command)
 
 
 @shared_task(bind=True, name="observatory.dome.status")
@@ -74,14 +82,14 @@ def park(
     return run_work_order(
         self,
         "park_dome",
-        lambda _: _arrive(lambda: dome_api.park_dome(_dome())),
+        lambda _: _turn(lambda: dome_api.park_dome(_dome())),
         work_order_pk,
         order,
     )
 
 
 def _set_azimuth(claim: Claim) -> dict[str, Any]:
-    return _arrive(lambda: dome_api.set_azimuth(claim.payload["azimuth_deg"], _dome()))
+    return _turn(lambda: dome_api.set_azimuth(claim.payload["azimuth_deg"], _dome()))
 
 
 @shared_task(bind=True, name="observatory.dome.set_azimuth")
@@ -93,7 +101,7 @@ def set_azimuth(
 
 def _goto(claim: Claim) -> dict[str, Any]:
     payload = claim.payload
-    return _arrive(
+    return _turn(
         lambda: dome_api.goto_alt_az(payload["altitude_deg"], payload["azimuth_deg"], _dome())
     )
 

@@ -3,6 +3,10 @@
 The safety supervisor reads row ``telescope-worker``; a stale beat with the dome open
 means a dead worker, and the supervisor closes the dome. Beats go through SQL (not the
 broker) so that a dead worker is told apart from a dead broker.
+
+The same row tells the dome worker when an order has slaved the dome to the mount
+(``dome_slaved``): a dome order that would turn the dome then is refused
+(:func:`require_dome_not_slaved`) rather than fight the observation for the slit.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ class HeartbeatFailed(ObservatoryError):
     """The heartbeat could not be written; the supervisor would take the worker for dead."""
 
 
+class DomeSlaved(ObservatoryError):
+    """The dome follows a running telescope order; turning it now would fight that order."""
+
+
 def write_heartbeat(settings: Settings, name: str, details: dict[str, Any]) -> dt.datetime:
     """Upsert the ``heartbeats`` row ``name`` with this host, pid, now and ``details``."""
     now = dt.datetime.now(dt.UTC)
@@ -43,8 +51,8 @@ def write_heartbeat(settings: Settings, name: str, details: dict[str, Any]) -> d
 
 class HeartbeatWriter:
     """Beats every ``settings.telescope.heartbeat_interval_s`` from a background thread
-    while used as a context manager; details are ``work_order_pk``, ``phase`` and
-    ``dome_open``.
+    while used as a context manager; details are ``work_order_pk``, ``phase``,
+    ``dome_open`` and ``dome_slaved`` (the order keeps the slit on the mount).
 
     :meth:`update` changes the details (written at once) and raises
     :class:`HeartbeatFailed` if the background thread could not write its last beat, so
@@ -60,6 +68,7 @@ class HeartbeatWriter:
             "work_order_pk": work_order_pk,
             "phase": "starting",
             "dome_open": None,
+            "dome_slaved": False,
         }
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,11 +89,11 @@ class HeartbeatWriter:
         self._stop.set()
         self._thread.join()
         with self._lock:
-            self.details.update(work_order_pk=None, phase="idle")
+            self.details.update(work_order_pk=None, phase="idle", dome_slaved=False)
         self._beat()
 
     def update(self, **details: Any) -> None:
-        """Change ``phase`` and/or ``dome_open`` and beat now."""
+        """Change ``phase``, ``dome_open`` and/or ``dome_slaved`` and beat now."""
         self.check()
         with self._lock:
             self.details.update(details)
@@ -110,3 +119,30 @@ class HeartbeatWriter:
                 log.exception("heartbeat %s not written", self.name)
                 self._error = error
                 return
+
+
+def require_dome_not_slaved(settings: Settings, now: dt.datetime | None = None) -> None:
+    """Raise :class:`DomeSlaved`, naming the order, when the telescope worker's last beat
+    says a running order keeps the dome's slit on the mount and that beat is younger than
+    ``supervisor.heartbeat_timeout_s`` (an older one is a dead worker's, whose dome the
+    supervisor closes). Closing, opening and reading the dome are never refused."""
+    now = now or dt.datetime.now(dt.UTC)
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = session.get(Heartbeat, TELESCOPE_HEARTBEAT)
+        if row is None:
+            return
+        details, beat_at = dict(row.details or {}), row.beat_at
+    if beat_at.tzinfo is None:
+        beat_at = beat_at.replace(tzinfo=dt.UTC)
+    age_s = (now - beat_at).total_seconds()
+    order_pk = details.get("work_order_pk")
+    if (
+        order_pk is None
+        or not details.get("dome_slaved")
+        or age_s > (settings.supervisor.heartbeat_timeout_s)
+    ):
+        return
+    raise DomeSlaved(
+        f"the dome follows telescope work order {order_pk} (its slit is kept on the mount);"
+        " cancel that order or wait until it ends before turning the dome"
+    )

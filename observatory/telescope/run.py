@@ -125,6 +125,9 @@ class OrderRun:
     def slave_dome(self, mount: MountState) -> None:
         """Bring the slit to the mount when it is off by more than the tolerance."""
         tolerance_deg = self.settings.telescope.dome_slit_tolerance_deg
+        if not self.heartbeat.details.get("dome_slaved"):
+            # Told before the first move: the dome worker then refuses to turn the dome.
+            self.heartbeat.update(dome_slaved=True)
         moved = slave_dome(self.rig.dome, mount, tolerance_deg)
         if moved is not None:
             self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))

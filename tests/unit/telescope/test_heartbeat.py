@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+
+import pytest
 
 from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
 from observatory.settings import Settings, TelescopeSettings
-from observatory.telescope.heartbeat import HeartbeatWriter
+from observatory.telescope.heartbeat import DomeSlaved, HeartbeatWriter, require_dome_not_slaved
 from tests.helpers import wait_for
 
 
@@ -27,11 +30,39 @@ def test_beats_while_running_and_says_idle_after(sqlite_url: str, tmp_path: Path
     )
     with HeartbeatWriter(settings, work_order_pk=42) as heartbeat:
         first = read(settings)
-        assert first.details == {"work_order_pk": 42, "phase": "starting", "dome_open": None}
+        assert first.details == {
+            "work_order_pk": 42,
+            "phase": "starting",
+            "dome_open": None,
+            "dome_slaved": False,
+        }
         assert first.pid == os.getpid()
         wait_for(lambda: read(settings).beat_at > first.beat_at, 5, message="a second beat")
         heartbeat.update(phase="exposing", dome_open=True)
         assert read(settings).details["phase"] == "exposing"
         assert read(settings).details["dome_open"] is True
     last = read(settings)
-    assert last.details == {"work_order_pk": None, "phase": "idle", "dome_open": True}
+    assert last.details == {
+        "work_order_pk": None,
+        "phase": "idle",
+        "dome_open": True,
+        "dome_slaved": False,
+    }
+
+
+def test_dome_turns_are_refused_only_while_a_live_order_slaves_the_dome(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=sqlite_url, data_dir=tmp_path)
+    require_dome_not_slaved(settings)  # no telescope worker ever beat
+    with HeartbeatWriter(settings, work_order_pk=7) as heartbeat:
+        require_dome_not_slaved(settings)  # running, but the slit is not kept on the mount
+        heartbeat.update(dome_slaved=True)
+        with pytest.raises(DomeSlaved, match="telescope work order 7"):
+            require_dome_not_slaved(settings)
+        # A beat older than the supervisor's bound is a dead worker's: not a holder.
+        later = read(settings).beat_at.replace(tzinfo=dt.UTC) + dt.timedelta(
+            seconds=settings.supervisor.heartbeat_timeout_s + 1
+        )
+        require_dome_not_slaved(settings, now=later)
+    require_dome_not_slaved(settings)  # the order ended
