@@ -136,6 +136,12 @@ def prepare_image(planes: Mapping[int, np.ndarray], readout: Readout) -> np.ndar
     return out
 
 
+def check_tiling(readout: Readout) -> None:
+    """Raise FrameMismatch unless the amplifiers' data tile the output exactly once
+    (no gap, no overlap): what an assembled readout must do."""
+    _tiling(readout)
+
+
 def _tiling(readout: Readout) -> tuple[Amplifier, ...]:
     """The amplifiers, checked to tile the output exactly once. Raises FrameMismatch."""
     boxes = []

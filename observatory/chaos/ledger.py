@@ -167,9 +167,9 @@ _DUPLICATE_QUERIES: dict[str, Any] = {
         WorkOrder.order_id, WorkOrder.user
     ),
     # An exposure's path is relative to its batch folder.
-    "exposures (batch, path)": select(Exposure.file_batch_pk, Exposure.path).group_by(
-        Exposure.file_batch_pk, Exposure.path
-    ),
+    "exposures (batch, path, detector)": select(
+        Exposure.file_batch_pk, Exposure.path, Exposure.detector
+    ).group_by(Exposure.file_batch_pk, Exposure.path, Exposure.detector),
     "master_frames (batch, group)": select(MasterFrame.file_batch_pk, MasterFrame.group_key)
     .where(MasterFrame.file_batch_pk.is_not(None))
     .group_by(MasterFrame.file_batch_pk, MasterFrame.group_key),

@@ -235,12 +235,16 @@ class Exposure(Base):
     """
 
     __tablename__ = "exposures"
-    __table_args__ = (UniqueConstraint("file_batch_pk", "path"),)
+    __table_args__ = (UniqueConstraint("file_batch_pk", "path", "detector"),)
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     file_batch_pk: Mapped[int] = mapped_column(ForeignKey("file_batches.pk", ondelete="CASCADE"))
     # Relative to the batch folder.
     path: Mapped[str] = mapped_column(Text)
+    # The detector of a multi-extension file calibrated extension by extension (its
+    # EXTNAME, CCDNAME, ...; see processor.detectors): one row per extension. Empty: the
+    # file is one detector (a plain image, or extensions assembled into one by DETSEC).
+    detector: Mapped[str] = mapped_column(String(64), default="", server_default="")
     imagetyp: Mapped[str] = mapped_column(String(16))
     exptime_s: Mapped[float] = mapped_column(Float)
     filter: Mapped[str | None] = mapped_column(String(32))
@@ -287,17 +291,24 @@ class Exposure(Base):
 
 
 def master_group_key(
-    kind: MasterKind | str, filter: str | None, exptime_s: float | None, binning: int
+    kind: MasterKind | str,
+    filter: str | None,
+    exptime_s: float | None,
+    binning: int,
+    detector: str | None = "",
 ) -> str:
     """The text that names a master frame's calibration group, e.g.
-    ``"dark|filter=|exptime_s=30.000|binning=1"``.
+    ``"dark|filter=|exptime_s=30.000|binning=1"``, or with ``|detector=im2`` for one
+    detector of a multi-extension camera.
 
     Kind, filter, exposure time (to the millisecond) and binning, with an empty field for
     "none", so that two masters of the same group in one batch compare equal even where
-    SQL would treat their NULLs as distinct.
+    SQL would treat their NULLs as distinct. A single detector (empty name) adds nothing,
+    so the keys of masters made before detectors were named are unchanged.
     """
     exptime = "" if exptime_s is None else f"{exptime_s:.3f}"
-    return f"{MasterKind(kind)}|filter={filter or ''}|exptime_s={exptime}|binning={binning}"
+    key = f"{MasterKind(kind)}|filter={filter or ''}|exptime_s={exptime}|binning={binning}"
+    return f"{key}|detector={detector}" if detector else key
 
 
 class MasterFrame(Base):
@@ -324,6 +335,8 @@ class MasterFrame(Base):
     filter: Mapped[str | None] = mapped_column(String(32))
     exptime_s: Mapped[float | None] = mapped_column(Float)
     binning: Mapped[int] = mapped_column(Integer, default=1)
+    # The detector it calibrates (see Exposure.detector); empty: a single detector.
+    detector: Mapped[str] = mapped_column(String(64), default="", server_default="")
     naxis1: Mapped[int] = mapped_column(Integer)
     naxis2: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(Text)
@@ -357,7 +370,11 @@ def _derive_group_key(
     if frame.binning is None:
         # Column defaults are applied after this hook; the key needs the value now.
         frame.binning = 1
-    frame.group_key = master_group_key(frame.kind, frame.filter, frame.exptime_s, frame.binning)
+    if frame.detector is None:
+        frame.detector = ""
+    frame.group_key = master_group_key(
+        frame.kind, frame.filter, frame.exptime_s, frame.binning, frame.detector
+    )
 
 
 class CalibratedFrame(Base):

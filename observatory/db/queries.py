@@ -78,7 +78,7 @@ def upsert_master_frame(session: Session, **values: Any) -> MasterFrame:
     """Insert a master frame, or replace the one of the same batch and group.
 
     ``values`` are MasterFrame column values (``kind``, ``file_batch_pk``, ``filter``,
-    ``exptime_s``, ``binning``, ``naxis1``, ``naxis2``, ``path``, ``n_inputs``,
+    ``exptime_s``, ``binning``, ``detector``, ``naxis1``, ``naxis2``, ``path``, ``n_inputs``,
     ``inputs``, ``stats``, ``method``, ``date_obs``, optionally ``is_bad``); ``group_key``
     is derived. One atomic statement, so a step re-run (even a concurrent one) leaves one
     row per group, with the newest values and the original pk. Masters without a batch
@@ -90,9 +90,10 @@ def upsert_master_frame(session: Session, **values: Any) -> MasterFrame:
     unknown = set(values) - set(columns.keys())
     if unknown:
         raise ValueError(f"not MasterFrame columns: {sorted(unknown)}")
-    row = {"binning": 1, "is_bad": False, "stats": {}, "created_at": utcnow(), **values}
+    row = {"binning": 1, "detector": "", "is_bad": False, "stats": {}, "created_at": utcnow(),
+           **values}  # fmt: skip
     row["group_key"] = master_group_key(
-        row["kind"], row.get("filter"), row.get("exptime_s"), row["binning"]
+        row["kind"], row.get("filter"), row.get("exptime_s"), row["binning"], row["detector"]
     )
     insert = _dialect_insert(session)(MasterFrame).values(**row)
     replaced = {name: insert.excluded[name] for name in row if name != "created_at"}

@@ -92,7 +92,8 @@ def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
         row.plate_solver = solution.solver if solution else None
         row.quality = quality.as_json()
         row.quality_flags = list(quality.flags)
-    return {"exposure": exposure.path, "wcs_status": status.value,
+    return {"exposure": exposure.path, "detector": exposure.detector,
+            "wcs_status": status.value,
             "solve_time_s": round(outcome.seconds, 3),
             "solver": solution.solver if solution else None,
             "fwhm_arcsec": quality.as_json()["fwhm_arcsec"], "flags": list(quality.flags),

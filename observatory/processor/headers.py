@@ -7,7 +7,9 @@ and its cards say what it is (see :mod:`observatory.processor.cards`). Anything 
 raises :class:`ExposureRejected` naming the card or why.
 
 The header read is the primary header with the (first) image extension's cards over it,
-so a file whose primary HDU holds only the observation's cards reads like a plain one.
+so a file whose primary HDU holds only the observation's cards reads like a plain one; a
+multi-extension file calibrated extension by extension gives one row per extension, each
+read with that extension's cards over the primary's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from astropy.io import fits
 
 from observatory.errors import ObservatoryError
 from observatory.processor.cards import CardReader, CardUnreadable
+from observatory.processor.detectors import detector_names, separate_detectors
 from observatory.processor.profiles import Profiles
 from observatory.processor.readouts import Plane, ReadoutUnreadable, readout_json, readout_of
 
@@ -68,16 +71,21 @@ def merged_header(hdus: fits.HDUList, image_index: int) -> fits.Header:
     return header
 
 
-def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any]:
-    """Column values of the ``exposures`` row of the FITS file at ``path`` (all but
-    ``file_batch_pk``, ``path`` and ``checksum``), read with the profile of its camera.
-    Raises ExposureRejected."""
+def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[str, Any]]:
+    """Column values of the ``exposures`` rows of the FITS file at ``path`` (all but
+    ``file_batch_pk``, ``path`` and ``checksum``), read with the profile of its camera:
+    one row (``detector`` empty) for a file that is one image, one per image extension
+    for a multi-extension file calibrated extension by extension (see
+    :mod:`observatory.processor.detectors`), each read from the primary header with its
+    extension's cards over it. Raises ExposureRejected (naming the extension whose cards
+    are wrong: the file is refused whole)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with fits.open(path, checksum=True, memmap=False) as hdus:
                 planes = image_planes(hdus)
-                header = merged_header(hdus, planes[0].index if planes else 0)
+                headers = {plane.index: merged_header(hdus, plane.index) for plane in planes}
+                header = headers[planes[0].index] if planes else hdus[0].header.copy()
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
         raise ExposureRejected(f"not a readable FITS file: {error}") from error
     failed = [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
@@ -86,11 +94,30 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
     if not planes:
         raise ExposureRejected("no HDU holds a 2-D image")
     profile = (profiles or Profiles()).for_camera(header.get("INSTRUME"), header.get("TELESCOP"))
+    where = ""
     try:
-        columns = _columns(header, planes, CardReader(header, profile), _plain_file(path))
-        return {**columns, "profile": profile.name}
+        reader = CardReader(header, profile)
+        if not separate_detectors(planes, profile, reader.binning()):
+            columns = _columns(header, planes, reader, _plain_file(path))
+            return [{**columns, "profile": profile.name, "detector": ""}]
+        rows = []
+        for plane, name in zip(planes, detector_names(planes, profile), strict=True):
+            where = f"HDU {plane.index} ({name}): "
+            own = headers[plane.index]
+            columns = _columns(own, [plane], CardReader(own, profile), plain_file=False)
+            rows.append({**columns, "profile": profile.name, "detector": name})
+        return rows
     except (CardUnreadable, ReadoutUnreadable) as error:
-        raise ExposureRejected(f"{error} (profile {profile.name})", profile.name) from None
+        raise ExposureRejected(f"{where}{error} (profile {profile.name})", profile.name) from None
+
+
+def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any]:
+    """The one ``exposures`` row of a file that is one image (see :func:`read_exposures`).
+    Raises ExposureRejected, and ValueError for a file of several detectors."""
+    rows = read_exposures(path, profiles)
+    if len(rows) != 1:
+        raise ValueError(f"{path} holds {len(rows)} detectors: read it with read_exposures")
+    return rows[0]
 
 
 def _plain_file(path: Path) -> bool:

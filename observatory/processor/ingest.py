@@ -1,7 +1,8 @@
 """The ``ingest`` step: every file of a batch into ``exposures``, rejected ones with why.
 
-Rows are upserted on (batch, path): a re-run, or a batch whose exposures the telescope
-already recorded, updates rows in place and never adds a second one.
+Rows are upserted on (batch, path, detector): a re-run, or a batch whose exposures the
+telescope already recorded, updates rows in place and never adds a second one. A
+multi-extension file calibrated extension by extension has one row per detector.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import Exposure, ExposureState, FileBatch, FileBatchState
 from observatory.db.session import session_scope
 from observatory.hashing import sha256_of
-from observatory.processor.headers import ExposureRejected, read_exposure
+from observatory.processor.headers import ExposureRejected, read_exposures
 from observatory.processor.locate import LocatedBatch
 from observatory.processor.profiles import Profiles, load_profiles
 from observatory.processor.upsert import upsert
@@ -40,12 +41,16 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     folder errors.
     """
     profiles = load_profiles(settings.processor.instruments_dir)
-    rows = [_exposure_values(batch, relative, profiles) for relative in _batch_files(batch)]
+    files = [_exposure_values(batch, relative, profiles) for relative in _batch_files(batch)]
     with session_scope(settings.sqlalchemy_url) as session:
         batch_pk = _upsert_file_batch(session, batch)
-        for row in rows:
-            _upsert_exposure(session, {"file_batch_pk": batch_pk, **row})
+        for file_rows in files:
+            _replace_exposures(session, batch_pk, file_rows)
+    rows = [row for file_rows in files for row in file_rows]
     rejected = {row["path"]: row["error"] for row in rows if row["state"] == ExposureState.REJECTED}
+    # Files calibrated extension by extension: their detectors.
+    detectors = {rows_[0]["path"]: [r["detector"] for r in rows_] for rows_ in files
+                 if len(rows_) > 1}  # fmt: skip
     for path, reason in rejected.items():
         log.warning("batch %s: %s rejected: %s", batch.name, path, reason)
     counts: dict[str, int] = {}
@@ -55,7 +60,8 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     # Ok frames with a descriptive card that could not be read (its value left unknown).
     unread = {row["path"]: row["error"] for row in rows
               if row["state"] == ExposureState.OK and row.get("error")}  # fmt: skip
-    return {"batch": batch.name, "file_batch_pk": batch_pk, "files": len(rows),
+    return {"batch": batch.name, "file_batch_pk": batch_pk, "files": len(files),
+            "detectors": detectors,
             "ok": counts, "rejected": rejected, "unread_cards": unread,
             **ignored_outputs(batch)}  # fmt: skip
 
@@ -80,7 +86,10 @@ def _manifest_entry(batch: LocatedBatch, relative: str) -> dict[str, Any]:
     return {}
 
 
-def _exposure_values(batch: LocatedBatch, relative: str, profiles: Profiles) -> dict[str, Any]:
+def _exposure_values(
+    batch: LocatedBatch, relative: str, profiles: Profiles
+) -> list[dict[str, Any]]:
+    """The file's rows: one, or one per detector (see processor.detectors)."""
     path = batch.folder / relative
     checksum = sha256_of(path) if path.is_file() else None
     try:
@@ -89,11 +98,12 @@ def _exposure_values(batch: LocatedBatch, relative: str, profiles: Profiles) -> 
         expected = _manifest_entry(batch, relative).get("sha256")
         if expected and expected != checksum:
             raise ExposureRejected(f"sha256 {checksum} differs from the manifest's {expected}")
-        values = read_exposure(path, profiles)
+        rows = read_exposures(path, profiles)
     except ExposureRejected as error:
-        return _rejected(relative, checksum, str(error), error.profile)
+        return [_rejected(relative, checksum, str(error), error.profile)]
     # An ok row's error names the descriptive cards that could not be read, if any.
-    return {**values, "path": relative, "checksum": checksum, "state": ExposureState.OK}
+    return [{**values, "path": relative, "checksum": checksum, "state": ExposureState.OK}
+            for values in rows]  # fmt: skip
 
 
 def _rejected(
@@ -102,7 +112,7 @@ def _rejected(
     # exptime_s and date_obs are NOT NULL: a rejected row holds 0 s and the ingest time;
     # only its path, state and error mean anything.
     return {
-        "path": relative, "imagetyp": "unknown", "exptime_s": 0.0, "filter": None,
+        "path": relative, "detector": "", "imagetyp": "unknown", "exptime_s": 0.0, "filter": None,
         "date_obs": dt.datetime.now(dt.UTC), "ra_deg": None, "dec_deg": None, "object": None,
         "ccd_temp_c": None, "binning": 1, "naxis1": None, "naxis2": None, "header": {},
         "checksum": checksum, "state": ExposureState.REJECTED, "error": reason,
@@ -133,5 +143,18 @@ def _upsert_file_batch(session: Session, batch: LocatedBatch) -> int:
     return row.pk
 
 
-def _upsert_exposure(session: Session, values: dict[str, Any]) -> None:
-    upsert(session, Exposure, values, ["file_batch_pk", "path"])
+def _replace_exposures(session: Session, batch_pk: int, rows: list[dict[str, Any]]) -> None:
+    """Upsert the file's rows on (batch, path, detector) and delete its rows of other
+    detectors (read before with another profile, or recorded by the telescope as one
+    image), so that no stale row of the file is grouped with the new ones."""
+    path = rows[0]["path"]
+    for row in rows:
+        upsert(session, Exposure, {"file_batch_pk": batch_pk, **row},
+               ["file_batch_pk", "path", "detector"])  # fmt: skip
+    session.execute(
+        delete(Exposure).where(
+            Exposure.file_batch_pk == batch_pk,
+            Exposure.path == path,
+            Exposure.detector.not_in([row["detector"] for row in rows]),
+        )
+    )

@@ -3,9 +3,11 @@
 Overscan subtracted and trimmed (when the frame has a readout), then
 (raw - bias - dark x scale) / flat, written as ``products_dir/<batch>/calibrated/<name>``
 with the masters cited in its header, and one ``calibrated_frames`` row per exposure
-(upserted: a re-run replaces the file and resets the plate solution to pending). Under
-the ``skip`` rule a missing master leaves its correction out; the header (HISTORY,
-CALSTAT, the CALMISS flag) and the row's ``corrections`` and ``incomplete`` say so.
+(upserted: a re-run replaces the file and resets the plate solution to pending). One
+detector of a multi-extension file calibrated extension by extension is its own
+exposure: ``<name>.<detector>.fits``, with that detector's masters. Under the ``skip``
+rule a missing master leaves its correction out; the header (HISTORY, CALSTAT, the
+CALMISS flag) and the row's ``corrections`` and ``incomplete`` say so.
 """
 
 from __future__ import annotations
@@ -22,19 +24,20 @@ from observatory.db import models
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.corrections import choose_masters, geometry_corrections
-from observatory.processor.products import load_master, product_file
+from observatory.processor.products import exposure_stem, load_master, product_file
 from observatory.processor.rawframes import raw_header
 from observatory.processor.readouts import readout_from_json
 from observatory.processor.stacks import UnitContext
 from observatory.processor.upsert import upsert
 from observatory.settings import Settings
-from observatory.transfer.listing import frame_stem
 
 ROLES = ("bias", "dark", "flat")
 
 
-def calibrated_relative(batch: str, raw_path: str) -> str:
-    return f"{batch}/calibrated/{frame_stem(raw_path)}.fits"
+def calibrated_relative(batch: str, exposure: models.Exposure) -> str:
+    """``<batch>/calibrated/<stem>.fits``, one file per detector of a multi-extension
+    file (``<stem>.<detector>.fits``, see ``exposure_stem``)."""
+    return f"{batch}/calibrated/{exposure_stem(exposure)}.fits"
 
 
 def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +66,7 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     header["PIPENAME"] = ("observatory", "software that made this product")
     header["PIPEVERS"] = (__version__, "version of that software")
     header["WCSSTAT"] = (WcsStatus.PENDING.value, "plate solution status")
-    relative = calibrated_relative(context.batch.name, exposure.path)
+    relative = calibrated_relative(context.batch.name, exposure)
     calibration.write_product(product_file(settings, relative), result.data, header, overwrite=True)
     statistics = calibration.frame_statistics(result.data, 1)
     rows = chosen.rows
@@ -80,7 +83,7 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     }  # fmt: skip
     with session_scope(settings.sqlalchemy_url) as session:
         upsert(session, CalibratedFrame, values, ["exposure_pk"])
-    return {"exposure": exposure.path, "path": relative,
+    return {"exposure": exposure.path, "detector": exposure.detector, "path": relative,
             "masters": {role: row.path for role, row in rows.items()},
             "missing": dict(chosen.missing), "not_needed": corrections.not_needed,
             "dark_scale": header.get("DARKSCAL")}  # fmt: skip
@@ -89,8 +92,12 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
 def light_header(exposure: models.Exposure, path: Path, readout: Readout | None) -> fits.Header:
     """The raw header the calibrated frame carries, its FILTER set to the filter ingest
     read (from whichever card the profile names), so that the flat check and later
-    readers see one name for it."""
+    readers see one name for it. One detector of a multi-extension file: the primary
+    header with its extension's cards over it, and DETNAME and RAWHDU naming it."""
     header = fits.getheader(path) if readout is None else raw_header(path, readout)
+    if exposure.detector and readout is not None:
+        header["DETNAME"] = (exposure.detector, "detector (extension) of the raw file")
+        header["RAWHDU"] = (readout.amplifiers[0].plane, "HDU of the raw file it comes from")
     card = (exposure.cards or {}).get("filter")
     if exposure.filter is None:
         header.remove("FILTER", ignore_missing=True)

@@ -2,8 +2,10 @@
 
 A unit is a JSON dict ``{"step", "batch", "url", "group", "label"}``: one bias group
 (binning), dark group (exposure time, binning, filter), flat group (filter, binning) or
-one light frame. Units of a step share nothing, so any worker on any host may run any
-of them; :func:`exposures_of` gives a unit its frames back.
+one light frame; groups are per detector too (a master of one extension of a
+multi-extension camera never calibrates another), and a light frame is one detector's.
+Units of a step share nothing, so any worker on any host may run any of them;
+:func:`exposures_of` gives a unit its frames back.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from observatory.errors import ObservatoryError
 
 # (step, image type of its frames, the exposure columns that make a group)
 GROUPING: dict[str, tuple[ImageType, tuple[str, ...]]] = {
-    "bias": (ImageType.BIAS, ("binning", "naxis1", "naxis2")),
-    "dark": (ImageType.DARK, ("exptime_s", "binning", "filter", "naxis1", "naxis2")),
-    "flat_dark": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2")),
-    "flat": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2")),
+    "bias": (ImageType.BIAS, ("binning", "naxis1", "naxis2", "detector")),
+    "dark": (ImageType.DARK, ("exptime_s", "binning", "filter", "naxis1", "naxis2", "detector")),
+    "flat_dark": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2", "detector")),
+    "flat": (ImageType.FLAT, ("filter", "binning", "naxis1", "naxis2", "detector")),
     "light": (ImageType.LIGHT, ("pk",)),
     "astrometry": (ImageType.LIGHT, ("pk",)),
 }
@@ -89,6 +91,8 @@ def _label(group: dict[str, Any]) -> str:
     if group.get("filter"):
         parts.append(f"filter {group['filter']}")
     parts.append(f"binning {group['binning']}")
+    if group.get("detector"):
+        parts.append(f"detector {group['detector']}")
     return ", ".join(parts)
 
 

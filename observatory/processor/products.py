@@ -21,6 +21,7 @@ from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing, ObservatoryError
 from observatory.settings import Settings
 from observatory.transfer import fetch_file
+from observatory.transfer.listing import frame_stem
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,27 @@ def master_relative_path(
     binning: int,
     filter_name: str | None = None,
     exptime_s: float | None = None,
+    detector: str = "",
 ) -> str:
-    """E.g. ``20261123-obs-42/master_dark_30s_bin1.fits``."""
+    """E.g. ``20261123-obs-42/master_dark_30s_bin1.fits``; one detector of a
+    multi-extension camera: ``.../master_bias_bin1_im2.fits``."""
     parts = [f"master_{kind}"]
     if filter_name:
         parts.append(filter_name)
     if exptime_s is not None and kind == "dark":
         parts.append(f"{exptime_s:g}s")
     parts.append(f"bin{binning}")
+    if detector:
+        parts.append(detector)
     return f"{batch}/{'_'.join(parts)}.fits"
+
+
+def exposure_stem(exposure: models.Exposure) -> str:
+    """The name the products of one exposure share: the raw file's (subfolders kept,
+    see ``frame_stem``), with ``.<detector>`` for one extension of a multi-extension
+    file (``science/m31_001.im2``)."""
+    stem = frame_stem(exposure.path)
+    return f"{stem}.{exposure.detector}" if exposure.detector else stem
 
 
 def mid_time(exposures: Sequence[models.Exposure]) -> dt.datetime:
@@ -61,14 +74,18 @@ def store_master(
     master: calibration.MasterFrame,
     inputs: Sequence[models.Exposure],
     binning: int,
+    detector: str = "",
 ) -> dict[str, Any]:
     """Write ``master`` under the batch's products (replacing an earlier run's file
-    atomically) and upsert its ``master_frames`` row; returns a summary for the step."""
+    atomically) and upsert its ``master_frames`` row; returns a summary for the step.
+    ``detector`` names the detector of a multi-extension camera it calibrates."""
     relative = master_relative_path(
-        batch.name, master.kind, binning, master.filter_name, master.exposure_s
+        batch.name, master.kind, binning, master.filter_name, master.exposure_s, detector
     )
     header = master.header.copy()
     header["BATCH"] = (batch.name, "file batch of the inputs")
+    if detector:
+        header["DETNAME"] = (detector, "detector (extension) it calibrates")
     header["XBINNING"] = (binning, "binning of the inputs")
     header["YBINNING"] = (binning, "binning of the inputs")
     calibration.write_product(product_file(settings, relative), master.data, header, overwrite=True)
@@ -80,6 +97,7 @@ def store_master(
             filter=master.filter_name or None,
             exptime_s=master.exposure_s,
             binning=binning,
+            detector=detector,
             naxis1=int(master.data.shape[1]),
             naxis2=int(master.data.shape[0]),
             path=relative,

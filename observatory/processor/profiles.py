@@ -15,6 +15,7 @@ Example::
     overscan_method = "median"        # or "mean", or "fit" (polynomial of overscan_order)
     biassec = "[2049:2080,1:2048]"    # used when the headers have no BIASSEC
     datasec = "[1:2048,1:2048]"
+    extensions = "separate"           # each image extension a detector of its own
     [cards]
     filter = ["FILTNAME"]             # read the filter from FILTNAME only
     [imagetypes]
@@ -77,8 +78,16 @@ class InstrumentProfile(BaseModel):
     darks_needed: bool = True
     # "fail" or "skip" for this camera (None: processor.missing_calibrations).
     missing_calibrations: Literal["fail", "skip"] | None = None
-    # Multi-extension files: the image HDUs assembled into one image by DETSEC.
-    extensions: Literal["assemble"] = "assemble"
+    # Multi-extension files (several image HDUs): "assemble" them into one image by
+    # DETSEC (the amplifiers of one CCD); "separate": each is its own detector, calibrated
+    # with masters of its own (the CCDs of a mosaic); "auto": assemble when every
+    # extension has a DETSEC and together they tile one rectangle, else separate.
+    extensions: Literal["auto", "assemble", "separate"] = "auto"
+    # The cards of an extension's own header that name its detector, in order.
+    detector_cards: list[str] = Field(
+        default_factory=lambda: ["EXTNAME", "CCDNAME", "DETPOS", "DETECTOR", "CCDNUM", "AMPNAME"],
+        min_length=1,
+    )
     # Values that win over the headers' (None: the header's SATURATE, GAIN, RDNOISE).
     saturation_adu: float | None = None
     gain_e_per_adu: float | None = None

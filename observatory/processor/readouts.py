@@ -2,8 +2,10 @@
 
 Sections come from the headers (``BIASSEC`` with ``TRIMSEC`` or ``DATASEC``; per
 amplifier ``BIASSECA``/``DATASECA``..., ``BIASSEC1``/``DATASEC1``...), else from the
-instrument profile. A multi-extension file has each image HDU placed by its ``DETSEC``
-(in unbinned detector pixels, divided by the binning). The readout is stored on the
+instrument profile. A multi-extension file assembled into one image has each image HDU
+placed by its ``DETSEC`` (in unbinned detector pixels, divided by the binning); one
+calibrated extension by extension (see :mod:`observatory.processor.detectors`) has a
+readout per extension. The readout is stored on the
 exposure row as JSON, so every later step cuts the frame exactly as ingest decided.
 """
 
@@ -15,7 +17,12 @@ from typing import Any
 
 from astropy.io import fits
 
-from observatory.calibration.overscan import Amplifier, Readout, packed_placements
+from observatory.calibration.overscan import (
+    Amplifier,
+    Readout,
+    check_tiling,
+    packed_placements,
+)
 from observatory.calibration.sections import Section, parse_section
 from observatory.errors import FrameMismatch, ObservatoryError
 from observatory.processor.profiles import InstrumentProfile
@@ -114,10 +121,12 @@ def readout_of(
             )
         placed, shape = _packed(amps)
         return Readout(tuple(placed), shape, method, order)
-    return _assembled(planes, profile, binning)
+    return assembled(planes, profile, binning)
 
 
-def _assembled(planes: list[Plane], profile: InstrumentProfile, binning: int) -> Readout:
+def assembled(planes: list[Plane], profile: InstrumentProfile, binning: int) -> Readout:
+    """The planes placed by their DETSECs into one image. Raises ReadoutUnreadable when
+    one has no DETSEC, a section is wrong, or they do not tile one rectangle."""
     placed: list[Amplifier] = []
     for plane in planes:
         where = f"HDU {plane.index}: "
@@ -145,7 +154,13 @@ def _assembled(planes: list[Plane], profile: InstrumentProfile, binning: int) ->
                for a in placed]  # fmt: skip
     rows = max(a.placement[0] + a.data.shape[0] for a in shifted)
     cols = max(a.placement[1] + a.data.shape[1] for a in shifted)
-    return Readout(tuple(shifted), (rows, cols), profile.overscan_method, profile.overscan_order)
+    readout = Readout(tuple(shifted), (rows, cols), profile.overscan_method, profile.overscan_order)
+    try:
+        check_tiling(readout)
+    except FrameMismatch as error:
+        # Gaps between the CCDs of a mosaic: they are detectors of their own.
+        raise ReadoutUnreadable(f"the DETSECs do not assemble into one image: {error}") from None
+    return readout
 
 
 def _detector_step(detector: Section, shape: tuple[int, int], binning: int, where: str) -> int:

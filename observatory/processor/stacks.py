@@ -20,11 +20,15 @@ from observatory.processor import library
 from observatory.processor.corrections import choose_masters, geometry_corrections
 from observatory.processor.locate import batch_folder_here
 from observatory.processor.plan import exposures_of, file_batch, names
-from observatory.processor.products import load_master, product_file, store_master
+from observatory.processor.products import (
+    exposure_stem,
+    load_master,
+    product_file,
+    store_master,
+)
 from observatory.processor.rawframes import raw_frame
 from observatory.processor.screening import Screened, screen_flats, screen_group
 from observatory.settings import Settings
-from observatory.transfer.listing import frame_stem
 
 
 class UnitContext:
@@ -54,7 +58,7 @@ class UnitContext:
             return self.raw(exposure)
         frame = self.frame(exposure)
         assert isinstance(frame, calibration.PreparedFrame)
-        relative = f"{self.batch.name}/prepared/{frame_stem(exposure.path)}.fits"
+        relative = f"{self.batch.name}/prepared/{exposure_stem(exposure)}.fits"
         path = product_file(self.settings, relative)
         return calibration.write_product(path, frame.data, frame.header, overwrite=True)
 
@@ -62,7 +66,7 @@ class UnitContext:
         assert exposure.naxis1 is not None and exposure.naxis2 is not None
         return library.Wanted(
             self.batch.pk, exposure.binning, exposure.naxis1, exposure.naxis2,
-            exposure.date_obs, exposure.filter, exposure.exptime_s,
+            exposure.date_obs, exposure.filter, exposure.exptime_s, exposure.detector,
         )  # fmt: skip
 
     def require(self, minimum: int, what: str) -> None:
@@ -96,8 +100,10 @@ def _store(
         outcome = "applied" if correction in applied else "not needed"
         why = applied.get(correction) or not_needed[correction]
         master.header.add_history(f"inputs {correction}: {outcome}: {why}")
-    binning = context.group["binning"]
-    stored = store_master(context.settings, context.batch, master, context.exposures, binning)
+    binning, detector = context.group["binning"], context.group.get("detector", "")
+    stored = store_master(
+        context.settings, context.batch, master, context.exposures, binning, detector
+    )
     return {**stored, "left_out": screened.left_out}
 
 
@@ -157,7 +163,7 @@ def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
 
 def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
     """Where the flat-dark corrected copy of a raw flat is kept."""
-    return f"{batch}/flat_dark/{frame_stem(exposure.path)}.fits"
+    return f"{batch}/flat_dark/{exposure_stem(exposure)}.fits"
 
 
 def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:

@@ -52,7 +52,7 @@ def test_audit_counts_states_lost_twice_and_duplicates(database_url: str) -> Non
     assert ledger.orders == {"submitted": 4, "succeeded": 2, "failed": 1, "running": 1}
     assert ledger.lost == ["stuck"] and ledger.run_twice == ["twice"]
     assert ledger.not_succeeded[0]["reason"] == "the dome did not answer"
-    assert ledger.duplicate_rows["exposures (batch, path)"] == 0
+    assert ledger.duplicate_rows["exposures (batch, path, detector)"] == 0
     assert ledger.duplicate_rows["master_frames (path)"] == 1
     problems = "\n".join(ledger.problems())
     assert "1 orders lost" in problems and "ran a step twice" in problems

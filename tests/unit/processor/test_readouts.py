@@ -9,7 +9,7 @@ import pytest
 from astropy.io import fits
 
 from observatory.calibration.overscan import PreparedFrame
-from observatory.processor.headers import ExposureRejected, read_exposure
+from observatory.processor.headers import ExposureRejected, read_exposure, read_exposures
 from observatory.processor.profiles import InstrumentProfile, Profiles
 from observatory.processor.rawframes import raw_frame
 from tests.unit.calibration.test_overscan import four_amplifier_frame
@@ -78,9 +78,43 @@ def test_multi_extension_file_is_assembled_by_detsec(tmp_path: Path) -> None:
     assert abs(float(np.median(data[:, 20:])) - 301) < 2
 
 
-def test_extensions_without_detsec_are_refused_not_reduced_to_the_first(tmp_path: Path) -> None:
+def test_extensions_without_detsec_are_separate_detectors_by_default(tmp_path: Path) -> None:
+    path = mef(tmp_path, detsec=False)
+    rows = read_exposures(path)
+    assert [row["detector"] for row in rows] == ["CCD1", "CCD2"]
+    for k, row in enumerate(rows):
+        frame = raw_frame(path, row["readout"])
+        assert isinstance(frame, PreparedFrame)
+        # Each detector is its own extension, its own overscan gone: 300 + k is left.
+        assert (row["naxis1"], row["naxis2"], row["binning"]) == (20, 30, 2)
+        assert abs(float(np.median(frame.data)) - (300 + k)) < 2
+
+
+def test_assemble_profile_refuses_extensions_without_detsec(tmp_path: Path) -> None:
+    profile = InstrumentProfile(name="default", extensions="assemble")
     with pytest.raises(ExposureRejected, match="HDU 1: no DETSEC: 2 image extensions"):
+        read_exposure(mef(tmp_path, detsec=False), Profiles(default=profile))
+
+
+def test_separate_profile_splits_even_extensions_with_detsec(tmp_path: Path) -> None:
+    profile = InstrumentProfile(name="default", extensions="separate")
+    rows = read_exposures(mef(tmp_path), Profiles(default=profile))
+    assert [(r["detector"], r["naxis1"]) for r in rows] == [("CCD1", 20), ("CCD2", 20)]
+
+
+def test_a_file_of_several_detectors_is_not_read_as_one(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="holds 2 detectors"):
         read_exposure(mef(tmp_path, detsec=False))
+
+
+def test_ccds_with_a_gap_between_them_are_separate_detectors(tmp_path: Path) -> None:
+    path = mef(tmp_path)
+    with fits.open(path, mode="update") as hdus:
+        hdus[2].header["DETSEC"] = "[85:124,1:60]"  # 4 unbinned columns of gap
+    assert [row["detector"] for row in read_exposures(path)] == ["CCD1", "CCD2"]
+    profile = InstrumentProfile(name="default", extensions="assemble")
+    with pytest.raises(ExposureRejected, match="do not assemble into one image"):
+        read_exposures(path, Profiles(default=profile))
 
 
 @pytest.mark.parametrize("name", ["light.fits.fz", "light.fits.gz"])
