@@ -96,7 +96,7 @@ def _record(
             session.get_one(Exposure, exposure.pk).quality_flags = list(reasons)
     kept = [e for e, reasons in zip(exposures, flags, strict=True) if not reasons]
     left_out = [
-        {"exposure": e.path, "reasons": list(reasons)}
+        {"exposure": e.path, "detector": e.detector, "reasons": list(reasons)}
         for e, reasons in zip(exposures, flags, strict=True)
         if reasons
     ]

@@ -284,7 +284,14 @@ def _left_out(session: Session, batch_pks: list[int]) -> list[LeftOutRecord]:
         .order_by(FileBatch.name, Exposure.date_obs, Exposure.pk)
     )
     return [
-        LeftOutRecord(batch, e.path, e.imagetyp, e.filter, e.exptime_s, list(e.quality_flags))
+        LeftOutRecord(
+            batch, _frame_name(e), e.imagetyp, e.filter, e.exptime_s, list(e.quality_flags)
+        )
         for e, batch in rows
         if e.quality_flags
     ]
+
+
+def _frame_name(exposure: Exposure) -> str:
+    """The raw file, and the detector of a multi-extension file (``zero_1.fits [im2]``)."""
+    return f"{exposure.path} [{exposure.detector}]" if exposure.detector else exposure.path

@@ -41,6 +41,7 @@ def master(
     binning: int = 1,
     shape: tuple[int, int] = (64, 48),
     bad: bool = False,
+    detector: str = "",
 ) -> int:
     if kind is MasterKind.BIAS and exptime_s is None:
         exptime_s = 0.0  # as the bias step stores its masters
@@ -50,9 +51,10 @@ def master(
         filter=filter,
         exptime_s=exptime_s,
         binning=binning,
+        detector=detector,
         naxis1=shape[0],
         naxis2=shape[1],
-        path=f"/masters/{kind}-{batch_pk}-{hours}-{exptime_s}.fits",
+        path=f"/masters/{kind}-{batch_pk}-{hours}-{exptime_s}-{detector}.fits",
         n_inputs=5,
         inputs=[],
         method="median",
@@ -217,3 +219,25 @@ def test_a_dark_of_the_wanted_filter_and_time_comes_before_scaling_the_batch_dar
 def test_a_short_dark_is_scaled_when_it_is_the_only_one(session: Session, batches) -> None:
     short = master(session, batches["tonight"], DARK, exptime_s=0.5, hours=0)
     assert choose_dark(session, wanted(batches["tonight"], exptime_s=45.0)).pk == short
+
+
+def test_masters_are_matched_per_detector(session: Session, batches: dict[str, int]) -> None:
+    tonight = batches["tonight"]
+    kinds = ((BIAS, None, None), (DARK, None, 30.0), (FLAT, "R", None))
+    im2 = {k: master(session, tonight, k, hours=0, detector="im2", filter=f, exptime_s=t)
+           for k, f, t in kinds}  # fmt: skip
+    # The library's masters of the same detector, a day older, beat tonight's of another.
+    longer = ((BIAS, None, None), (DARK, None, 60.0), (FLAT, "R", None))
+    im1 = {k: master(session, batches["yesterday"], k, hours=-24, detector="im1", filter=f,
+                     exptime_s=t)
+           for k, f, t in longer}  # fmt: skip
+    want = wanted(tonight, detector="im1", filter="R", exptime_s=30.0)
+    assert choose_bias(session, want).pk == im1[BIAS]
+    assert choose_dark(session, want).pk == im1[DARK]  # scaled from 60 s, never im2's 30 s
+    assert choose_flat(session, want).pk == im1[FLAT]
+    assert choose_bias(session, wanted(tonight, detector="im2")).pk == im2[BIAS]
+    with pytest.raises(MasterFrameMissing, match="detector im3"):
+        choose_bias(session, wanted(tonight, detector="im3"))
+    # A single-detector frame never takes a detector's master.
+    with pytest.raises(MasterFrameMissing, match="no master flat"):
+        choose_flat(session, wanted(tonight, filter="R"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from observatory.calibration import central_region
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
-from observatory.processor import units_of
+from observatory.processor import ingest_batch, transfer_batch, units_of
 from observatory.settings import Settings
 from tests.unit.processor.conftest import make_settings, run_chain
 from tests.unit.processor.mefframes import (
@@ -130,4 +130,28 @@ def test_four_extension_night_is_calibrated_per_detector_equal_to_ccdproc(
     # Astrometry solves each detector's calibrated frame on its own.
     astrometry = units_of(settings, "quad-night", url, "astrometry")
     assert len(astrometry) == 8
+    dispose_engines(settings.sqlalchemy_url)
+
+
+def test_reingest_with_another_profile_replaces_the_rows_of_the_file(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    instruments = tmp_path / "instruments"
+    instruments.mkdir()
+    profile = instruments / "quadcam.toml"
+    profile.write_text('name = "QuadCam"\ninstrume = ["QuadCam 4k"]\nextensions = "assemble"\n')
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file, instruments_dir=instruments)
+    night = {name: hdus for name, hdus in quad_night().items() if name.startswith("zero/")}
+    url = write_night(settings.batches_dir / "quad-zeros", night)
+    batch = transfer_batch(settings, url)[0]
+    refused = ingest_batch(settings, batch)
+    assert refused["ok"] == {} and len(refused["rejected"]) == 5
+    assert "HDU 1: no DETSEC: 4 image extensions" in refused["rejected"]["zero/zero_0.fits"]
+    profile.write_text('name = "QuadCam"\ninstrume = ["QuadCam 4k"]\nextensions = "separate"\n')
+    outputs = ingest_batch(settings, batch)
+    assert outputs["ok"] == {"bias": 20} and outputs["rejected"] == {}
+    assert outputs["detectors"]["zero/zero_0.fits"] == list(QUAD_NAMES)
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = [(e.path, e.detector, e.state.value) for e in session.scalars(select(Exposure))]
+    assert sorted(rows) == sorted((n, d, "ok") for n in night for d in QUAD_NAMES)
     dispose_engines(settings.sqlalchemy_url)
