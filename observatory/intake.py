@@ -14,18 +14,28 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from observatory.clock import utc_now
 from observatory.db.models import WorkOrder, WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.session import connection_scope, session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
 from observatory.orders.batch_names import batch_at_receipt
-from observatory.orders.hold import hold_on
+from observatory.orders.hold import hold_in, hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
 from observatory.orders.receipt import settle_on_receipt
@@ -35,6 +45,8 @@ from observatory.orders.validation import known_identity, parse_order
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_orders = cast(Table, WorkOrder.__table__)
 
 
 class Publisher(Protocol):
@@ -120,48 +132,75 @@ def _store(
 ) -> tuple[int, bool, Receipt | None]:
     """Store the order, queued, in one transaction; returns its pk, whether it was stored
     now (not already known), and the receipt of an order that must wait unpublished
-    (see :func:`_queue`). An ``adopted`` order is marked published by its own message."""
+    (see :func:`_queue`). An ``adopted`` order is marked published by its own message.
+
+    The row is inserted already ``queued``: ``received -> queued`` within one transaction
+    is one INSERT, and nobody can see the order ``received`` in between."""
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
     same = (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
-    # Twice at most: a concurrent corrected submission may replace the same rejected row.
-    for _ in range(2):
+    ready_at = order.not_before if isinstance(order, ObservationOrder) else None
+    # Up to three tries: the first assumes the id is new; a rejected order with the same
+    # id is then replaced (a rejection does not take its id), and a concurrent corrected
+    # submission may replace the same rejected row once more.
+    for replace_rejected in (False, True, True):
         now = _now()
         try:
-            with session_scope(settings.sqlalchemy_url) as session:
-                # A rejected order does not take its id: the corrected order replaces it.
-                session.execute(delete(WorkOrder).where(same, _rejected()))
-                row = WorkOrder(
-                    order_id=payload["id"],
-                    user=payload["user"],
-                    request=payload["request"],
-                    payload=payload,
-                    priority=priority.value,
-                    priority_reasons=priority.reasons(),
-                    ready_at=order.not_before if isinstance(order, ObservationOrder) else None,
-                    state=WorkOrderState.RECEIVED,
-                    queue=route.queue,
-                    task_name=route.task_name,
-                    received_at=now,
-                    updated_at=now,
-                    parent_pk=parent_pk,
-                    batch=batch,
+            with connection_scope(settings.sqlalchemy_url) as connection:
+                if replace_rejected:
+                    connection.execute(delete(_orders).where(same, _rejected()))
+                reason = (
+                    None if adopted else _wait_reason(settings, connection, ready_at, route.queue)
                 )
-                session.add(row)
-                session.flush()
-                if adopted:
-                    transition(row, WorkOrderState.QUEUED)
-                    row.published_at = now
-                    return row.pk, True, None
-                return row.pk, True, _queue(session, settings, row)
+                pk = connection.execute(
+                    _INSERT_ORDER,
+                    {
+                        "order_id": payload["id"],
+                        "user": payload["user"],
+                        "request": payload["request"],
+                        "payload": payload,
+                        "priority": priority.value,
+                        "priority_reasons": priority.reasons(),
+                        "ready_at": ready_at,
+                        "state": WorkOrderState.QUEUED,
+                        "state_reason": reason,
+                        "queue": route.queue,
+                        "task_name": route.task_name,
+                        "received_at": now,
+                        "updated_at": now,
+                        "published_at": now if adopted else None,
+                        "parent_pk": parent_pk,
+                        "batch": batch,
+                    },
+                ).scalar_one()
+            if reason is None:
+                return pk, True, None
+            log.info("work order %d %s", pk, reason)
+            waiting = Receipt(pk, payload["id"], payload["user"], "queued", True, False, reason)
+            return pk, True, waiting
         except IntegrityError:
             # The same id from the same user: the order is already known (a resubmission,
-            # possibly racing with the first submission).
-            with session_scope(settings.sqlalchemy_url) as session:
-                existing = session.scalar(select(WorkOrder.pk).where(same, ~_rejected()))
+            # possibly racing with the first submission), or was rejected (tried again).
+            with connection_scope(settings.sqlalchemy_url) as connection:
+                existing = connection.scalar(select(WorkOrder.pk).where(same, ~_rejected()))
             if existing is not None:
                 return existing, False, None
     raise PublishFailed(f"work order {payload['id']!r} could not be stored; submit it again")
+
+
+_INSERT_ORDER = insert(_orders).returning(_orders.c.pk)
+
+
+def _wait_reason(
+    settings: Settings, connection: Connection, ready_at: dt.datetime | None, queue: str
+) -> str | None:
+    """Why a queued order must stay unpublished for now (deferred, or its queue held), or
+    None when it is published at once."""
+    if ready_at is not None and ready_at > utc_now(settings):
+        return f"deferred until {ready_at.isoformat()}"
+    held = hold_in(connection, queue)
+    # Stays queued and unpublished; published on release (or by the reconciler).
+    return None if held is None else f"waiting: {held.describe()}"
 
 
 def _rejected() -> ColumnElement[bool]:
@@ -271,12 +310,19 @@ def _send(
             )
             row.state_reason = f"not yet published: {error}"
             return Receipt(pk, row.order_id, row.user, row.state, True, False, str(error))
-    with session_scope(settings.sqlalchemy_url) as session:
-        row = session.get_one(WorkOrder, pk)
-        row.published_at = _now()
-        row.state_reason = None
-        log.info("work order %d published as task %s on %s", pk, task_id, queue)
-        return Receipt(pk, row.order_id, row.user, row.state, True, True)
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        stamped = connection.execute(_STAMP_PUBLISHED, {"order_pk": pk, "at": _now()}).one()
+    log.info("work order %d published as task %s on %s", pk, task_id, queue)
+    return Receipt(pk, stamped.order_id, stamped.user, stamped.state, True, True)
+
+
+# One UPDATE, no read first; the receipt's fields come back with it.
+_STAMP_PUBLISHED = (
+    update(_orders)
+    .where(_orders.c.pk == bindparam("order_pk"))
+    .values(published_at=bindparam("at"), state_reason=None)
+    .returning(_orders.c.order_id, _orders.c.user, _orders.c.state)
+)
 
 
 def reconcile(

@@ -16,13 +16,13 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder
-from observatory.db.session import session_scope
+from observatory.db.session import connection_scope, session_scope
 from observatory.notify import NotificationFailed, email_admins, report_to_sentry
 from observatory.settings import Settings
 
@@ -38,6 +38,20 @@ class StepRecord:
     work_order_pk: int
     step: str
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+_runs = cast(Table, StepRun.__table__)
+_orders = cast(Table, WorkOrder.__table__)
+
+# Every work order runs these: built once (see observatory.orders.lifecycle).
+_NEXT_ATTEMPT = select(func.coalesce(func.max(_runs.c.attempt), 0) + 1).where(
+    _runs.c.work_order_pk == bindparam("order_pk"), _runs.c.step == bindparam("step_name")
+)
+_INSERT_RUN = insert(_runs).returning(_runs.c.pk)
+_END_RUN = update(_runs).where(_runs.c.pk == bindparam("run_pk"))
+_ORDER_LABEL = select(_orders.c.order_id, _orders.c.request, _orders.c.user).where(
+    _orders.c.pk == bindparam("order_pk")
+)
 
 
 def _now() -> dt.datetime:
@@ -69,21 +83,21 @@ def record_step(
     the start, and the end.
     """
     url = settings.sqlalchemy_url
-    with session_scope(url) as session:
-        record = start_step(session, work_order_pk, step, task_id=task_id, worker=worker)
+    with connection_scope(url) as connection:
+        record = start_step(connection, work_order_pk, step, task_id=task_id, worker=worker)
     try:
         yield record
     except Exception as error:
-        with session_scope(url) as session:
-            label = fail_step(session, record, error)
+        with connection_scope(url) as connection:
+            label = fail_step(connection, record, error)
         report_failure(settings, record, label, error)
         raise
-    with session_scope(url) as session:
-        succeed_step(session, record)
+    with connection_scope(url) as connection:
+        succeed_step(connection, record)
 
 
 def start_step(
-    session: Session,
+    connection: Connection,
     work_order_pk: int,
     step: str,
     *,
@@ -91,44 +105,55 @@ def start_step(
     worker: str | None = None,
 ) -> StepRecord:
     """Write the step's *running* row in the caller's transaction; returns its record."""
-    run = StepRun(
-        work_order_pk=work_order_pk,
-        step=step,
-        attempt=_next_attempt(session, work_order_pk, step),
-        state=StepState.RUNNING,
-        task_id=task_id,
-        worker=worker,
-        started_at=_now(),
-    )
-    session.add(run)
-    session.flush()
-    log.info("step %s of work order %d: attempt %d started", step, work_order_pk, run.attempt)
-    return StepRecord(run_pk=run.pk, attempt=run.attempt, work_order_pk=work_order_pk, step=step)
+    attempt = connection.execute(
+        _NEXT_ATTEMPT, {"order_pk": work_order_pk, "step_name": step}
+    ).scalar_one()
+    run_pk = connection.execute(
+        _INSERT_RUN,
+        {
+            "work_order_pk": work_order_pk,
+            "step": step,
+            "attempt": attempt,
+            "state": StepState.RUNNING,
+            "task_id": task_id,
+            "worker": worker,
+            "started_at": _now(),
+        },
+    ).scalar_one()
+    log.info("step %s of work order %d: attempt %d started", step, work_order_pk, attempt)
+    return StepRecord(run_pk=run_pk, attempt=attempt, work_order_pk=work_order_pk, step=step)
 
 
-def succeed_step(session: Session, record: StepRecord) -> None:
+def succeed_step(connection: Connection, record: StepRecord) -> None:
     """End the step run *succeeded* with ``record.outputs``, in the caller's transaction."""
-    # One UPDATE, without loading the row first.
-    session.execute(
-        update(StepRun)
-        .where(StepRun.pk == record.run_pk)
-        .values(state=StepState.SUCCEEDED, ended_at=_now(), outputs=record.outputs)
-        .execution_options(synchronize_session=False)
+    connection.execute(
+        _END_RUN,
+        {
+            "run_pk": record.run_pk,
+            "state": StepState.SUCCEEDED,
+            "ended_at": _now(),
+            "outputs": record.outputs,
+        },
     )
     log.info("step %s of work order %d: succeeded", record.step, record.work_order_pk)
 
 
-def fail_step(session: Session, record: StepRecord, error: BaseException) -> str:
+def fail_step(connection: Connection, record: StepRecord, error: BaseException) -> str:
     """End the step run *failed* with the error and its traceback, in the caller's
     transaction; returns how the admins are to be told which order it was. The caller
     then commits and calls :func:`report_failure`."""
-    run = session.get_one(StepRun, record.run_pk)
-    run.state = StepState.FAILED
-    run.ended_at = _now()
-    run.error = _error_text(error)
-    run.traceback = "".join(traceback.format_exception(error))
-    run.outputs = record.outputs or None
-    order = session.get_one(WorkOrder, record.work_order_pk)
+    connection.execute(
+        _END_RUN,
+        {
+            "run_pk": record.run_pk,
+            "state": StepState.FAILED,
+            "ended_at": _now(),
+            "error": _error_text(error),
+            "traceback": "".join(traceback.format_exception(error)),
+            "outputs": record.outputs or None,
+        },
+    )
+    order = connection.execute(_ORDER_LABEL, {"order_pk": record.work_order_pk}).one()
     return f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from celery import Task
 
 from observatory.db.models import WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.session import connection_scope
 from observatory.errors import ObservatoryError
 from observatory.intake import adopt
 from observatory.logs import work_order_context
@@ -69,26 +69,28 @@ def run_work_order(
         work_order_pk = adopt(settings, order, task.name)
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
     where = {"task_id": task.request.id, "worker": task.request.hostname}
-    with session_scope(settings.sqlalchemy_url) as session:
-        claimed = claim_in(session, settings, work_order_pk, redelivered=redelivered)
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        claimed = claim_in(connection, settings, work_order_pk, redelivered=redelivered)
         if claimed is None:
             return {"duplicate": True, "work_order_pk": work_order_pk}
-        record = start_step(session, work_order_pk, step, **where)
+        record = start_step(connection, work_order_pk, step, **where)
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
         try:
             record.outputs = action(claimed) or {}
         except Exception as error:
-            with session_scope(settings.sqlalchemy_url) as session:
-                label = fail_step(session, record, error)
-                finish_in(session, work_order_pk, end_state(error), f"{step}: {error}")
+            with connection_scope(settings.sqlalchemy_url) as connection:
+                label = fail_step(connection, record, error)
+                finish_in(connection, work_order_pk, end_state(error), f"{step}: {error}")
             report_failure(settings, record, label, error)
             raise
         cancelled = record.outputs.get(CANCELLED_OUTPUT)
-        with session_scope(settings.sqlalchemy_url) as session:
-            succeed_step(session, record)
+        with connection_scope(settings.sqlalchemy_url) as connection:
+            succeed_step(connection, record)
             if cancelled is not None:
                 # The action stopped on the order's cancel request, keeping what it had done.
-                finish_in(session, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}")
+                finish_in(
+                    connection, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}"
+                )
             else:
-                finish_in(session, work_order_pk, WorkOrderState.SUCCEEDED)
+                finish_in(connection, work_order_pk, WorkOrderState.SUCCEEDED)
         return record.outputs

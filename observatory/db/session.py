@@ -118,6 +118,16 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def connection_scope(url: str | None = None) -> Iterator[Connection]:
+    """A Core connection in one transaction, like :func:`session_scope` (committed when the
+    block ends, rolled back when it raises) without the ORM's unit of work: for the few
+    statements a worker runs around every work order, where that bookkeeping would cost
+    more than the statements themselves."""
+    with _cached(url)[0].begin() as connection:
+        yield connection
+
+
 def dispose_engines(url: str | None = None) -> None:
     """Close the pooled connections of one cached engine (``url``) or of all, and forget
     them; the next use makes a new engine. Needed before dropping a database."""

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import QueueHold, WorkOrder, WorkOrderState
@@ -92,6 +92,16 @@ def hold_on(session: Session, queue: str | None) -> Hold | None:
         return None
     row = session.get(QueueHold, queue)
     return None if row is None else _hold_of(row)
+
+
+_HOLD_ROW = select(QueueHold.__table__).where(QueueHold.__table__.c.queue == bindparam("held"))
+
+
+def hold_in(connection: Connection, queue: str) -> Hold | None:
+    """The hold on ``queue`` in the caller's Core transaction, or None (one prebuilt
+    SELECT: the intake asks on every order)."""
+    row = connection.execute(_HOLD_ROW, {"held": queue}).first()
+    return None if row is None else Hold(row.queue, row.held_at, row.held_by, row.reason)
 
 
 def holds(settings: Settings) -> list[Hold]:

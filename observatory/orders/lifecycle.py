@@ -20,21 +20,57 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 
 from observatory.clock import utc_now
-from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.models import QueueHold, StepRun, StepState, WorkOrder, WorkOrderState
+from observatory.db.session import connection_scope, session_scope
 from observatory.errors import WorkOrderNotFound
-from observatory.orders.hold import hold_on
-from observatory.orders.states import can_transition, transition
+from observatory.orders.hold import Hold
+from observatory.orders.states import can_transition, transition, transition_in
 from observatory.orders.window import Verdict, start_decision
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_orders = cast(Table, WorkOrder.__table__)
+_holds = cast(Table, QueueHold.__table__)
+_steps = cast(Table, StepRun.__table__)
+
+# Every delivery runs these: built once, so that each execution skips building the
+# statement and its cache key (Core on the tables, not the ORM's unit of work).
+_READ_ORDER = (
+    select(
+        _orders.c.state,
+        _orders.c.order_id,
+        _orders.c.user,
+        _orders.c.request,
+        _orders.c.payload,
+        _orders.c.queue,
+        _holds.c.held_at,
+        _holds.c.held_by,
+        _holds.c.reason,
+    )
+    .select_from(_orders.outerjoin(_holds, _holds.c.queue == _orders.c.queue))
+    .where(_orders.c.pk == bindparam("order_pk"))
+)
+_QUEUED = (_orders.c.pk == bindparam("order_pk")) & (_orders.c.state == WorkOrderState.QUEUED)
+# Conditional, so that exactly one delivery takes it; the new attempt count comes back.
+_TAKE = (
+    update(_orders)
+    .where(_QUEUED)
+    .values(
+        state=WorkOrderState.RUNNING,
+        state_reason=None,
+        started_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        attempts=_orders.c.attempts + 1,
+    )
+    .returning(_orders.c.attempts)
+)
+_READ_STATE = select(_orders.c.state).where(_orders.c.pk == bindparam("order_pk"))
 
 
 @dataclass(frozen=True)
@@ -53,62 +89,67 @@ def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | 
     """Take the order for this delivery, or return None when another delivery has it or
     the order may not start now (cancelled or deferred, see the module docstring).
     One transaction (see :func:`claim_in`)."""
-    with session_scope(settings.sqlalchemy_url) as session:
-        return claim_in(session, settings, pk, redelivered=redelivered)
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        return claim_in(connection, settings, pk, redelivered=redelivered)
 
 
 def claim_in(
-    session: Session, settings: Settings, pk: int, *, redelivered: bool = False
+    connection: Connection,
+    settings: Settings,
+    pk: int,
+    *,
+    redelivered: bool = False,
 ) -> Claim | None:
     """:func:`claim` in the caller's transaction, so that the caller may write the first
     step run in the same commit. Raises WorkOrderNotFound for an unknown pk."""
     now = dt.datetime.now(dt.UTC)
-    order = session.get(WorkOrder, pk)
+    order = connection.execute(_READ_ORDER, {"order_pk": pk}).one_or_none()
     if order is None:
         raise WorkOrderNotFound(f"no work order with pk {pk}")
-    # Only a queued order is checked: a running one resumes whatever its window says.
-    if order.state == WorkOrderState.QUEUED and not _may_start(session, settings, order, now):
+    state = order.state
+    if state == WorkOrderState.QUEUED:
+        # Only a queued order is checked: a running one resumes whatever its window says.
+        if not _may_start(connection, settings, pk, order, now):
+            return None
+        taken = connection.execute(_TAKE, {"order_pk": pk, "at": now}).scalar_one_or_none()
+        if taken is not None:
+            return _claim_of(pk, order, taken)
+        # Another delivery took it between the read and the update (PostgreSQL).
+        state = connection.execute(_READ_STATE, {"order_pk": pk}).scalar_one()
+    if not (redelivered and state == WorkOrderState.RUNNING):
+        log.info("work order %d is %s; this delivery does nothing", pk, state)
         return None
-    # The new attempt count comes back with the UPDATE (RETURNING): no second read.
-    taken = session.execute(
-        update(WorkOrder)
-        .where(WorkOrder.pk == pk, WorkOrder.state == WorkOrderState.QUEUED)
-        .values(
-            state=WorkOrderState.RUNNING,
-            state_reason=None,
-            started_at=now,
-            updated_at=now,
-            attempts=WorkOrder.attempts + 1,
-        )
-        .returning(WorkOrder.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if taken is not None:
-        payload = dict(order.payload)
-        return Claim(order.pk, order.order_id, order.user, order.request, payload, taken)
-    session.refresh(order)
-    if not (redelivered and order.state == WorkOrderState.RUNNING):
-        log.info("work order %d is %s; this delivery does nothing", pk, order.state)
-        return None
-    order.attempts += 1
-    order.updated_at = now
-    _close_abandoned_steps(session, pk, now)
-    log.warning("work order %d resumed after a lost worker (attempt %d)", pk, order.attempts)
-    return Claim(
-        order.pk, order.order_id, order.user, order.request, dict(order.payload), order.attempts
-    )
+    attempt = connection.execute(
+        update(_orders)
+        .where(_orders.c.pk == pk)
+        .values(attempts=_orders.c.attempts + 1, updated_at=now)
+        .returning(_orders.c.attempts)
+    ).scalar_one()
+    _close_abandoned_steps(connection, pk, now)
+    log.warning("work order %d resumed after a lost worker (attempt %d)", pk, attempt)
+    return _claim_of(pk, order, attempt)
 
 
-def _may_start(session: Session, settings: Settings, order: WorkOrder, now: dt.datetime) -> bool:
-    held = hold_on(session, order.queue)
-    if held is not None:
+def _claim_of(pk: int, order: Row[*tuple[Any, ...]], attempt: int) -> Claim:
+    return Claim(pk, order.order_id, order.user, order.request, dict(order.payload), attempt)
+
+
+def _may_start(
+    connection: Connection,
+    settings: Settings,
+    pk: int,
+    order: Row[*tuple[Any, ...]],
+    now: dt.datetime,
+) -> bool:
+    if order.held_at is not None:
+        held = Hold(order.queue, order.held_at, order.held_by, order.reason)
         # Published before the hold: back to unpublished, to be published on release.
-        session.execute(
-            update(WorkOrder)
-            .where(WorkOrder.pk == order.pk, WorkOrder.state == WorkOrderState.QUEUED)
+        connection.execute(
+            update(_orders)
+            .where(_orders.c.pk == pk, _orders.c.state == WorkOrderState.QUEUED)
             .values(published_at=None, state_reason=f"waiting: {held.describe()}")
         )
-        log.info("work order %d not started: %s", order.pk, held.describe())
+        log.info("work order %d not started: %s", pk, held.describe())
         return False
     # Windows and visibility are judged in the observatory's civil time.
     decision = start_decision(settings, dict(order.payload), utc_now(settings))
@@ -120,39 +161,41 @@ def _may_start(session: Session, settings: Settings, order: WorkOrder, now: dt.d
     else:
         values |= {"published_at": None, "ready_at": decision.until}
     # Conditional, like the claim itself: a concurrent delivery may have started it.
-    session.execute(
-        update(WorkOrder)
-        .where(WorkOrder.pk == order.pk, WorkOrder.state == WorkOrderState.QUEUED)
+    connection.execute(
+        update(_orders)
+        .where(_orders.c.pk == pk, _orders.c.state == WorkOrderState.QUEUED)
         .values(**values)
     )
-    log.info("work order %d not started (%s): %s", order.pk, decision.verdict, decision.reason)
+    log.info("work order %d not started (%s): %s", pk, decision.verdict, decision.reason)
     return False
 
 
-def _close_abandoned_steps(session: Session, pk: int, now: dt.datetime) -> None:
+def _close_abandoned_steps(connection: Connection, pk: int, now: dt.datetime) -> None:
     # Step runs left "running" by the lost worker end as failed, so the record shows the
     # attempt that died as well as the one that resumes.
-    for run in session.scalars(
-        select(StepRun).where(StepRun.work_order_pk == pk, StepRun.state == StepState.RUNNING)
-    ):
-        run.state = StepState.FAILED
-        run.ended_at = now
-        run.error = "worker lost: the message was redelivered to another worker"
+    connection.execute(
+        update(_steps)
+        .where(_steps.c.work_order_pk == pk, _steps.c.state == StepState.RUNNING)
+        .values(
+            state=StepState.FAILED,
+            ended_at=now,
+            error="worker lost: the message was redelivered to another worker",
+        )
+    )
 
 
 def finish(settings: Settings, pk: int, state: WorkOrderState, reason: str | None = None) -> None:
     """Move a running order to its end state (see the transition table)."""
-    with session_scope(settings.sqlalchemy_url) as session:
-        finish_in(session, pk, state, reason)
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        finish_in(connection, pk, state, reason)
 
 
-def finish_in(session: Session, pk: int, state: WorkOrderState, reason: str | None = None) -> None:
+def finish_in(
+    connection: Connection, pk: int, state: WorkOrderState, reason: str | None = None
+) -> None:
     """:func:`finish` in the caller's transaction (with the last step run's end, say).
     Raises WorkOrderNotFound, or InvalidTransition when the order may not end so."""
-    order = session.get(WorkOrder, pk)
-    if order is None:
-        raise WorkOrderNotFound(f"no work order with pk {pk}")
-    transition(order, state, reason)
+    transition_in(connection, pk, state, reason)
 
 
 def cancel(settings: Settings, pk: int, reason: str) -> bool:

@@ -15,9 +15,13 @@ final; to try again, submit a ``resume_file_batch``/``restart_file_batch`` or a 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
+from typing import cast
+
+from sqlalchemy import BindParameter, Connection, Table, Update, bindparam, select, update
 
 from observatory.db.models import WorkOrder, WorkOrderState
-from observatory.errors import InvalidTransition
+from observatory.errors import InvalidTransition, WorkOrderNotFound
 
 S = WorkOrderState
 
@@ -39,6 +43,10 @@ def can_transition(current: WorkOrderState, new: WorkOrderState) -> bool:
     return new in TRANSITIONS[current]
 
 
+def _refusal(order_id: str, user: str, current: WorkOrderState, new: WorkOrderState) -> str:
+    return f"work order {order_id!r} of {user!r}: {current.value} -> {new.value} is not allowed"
+
+
 def transition(
     order: WorkOrder,
     new: WorkOrderState,
@@ -54,10 +62,7 @@ def transition(
     """
     current = WorkOrderState(order.state)
     if not can_transition(current, new):
-        raise InvalidTransition(
-            f"work order {order.order_id!r} of {order.user!r}: "
-            f"{current.value} -> {new.value} is not allowed"
-        )
+        raise InvalidTransition(_refusal(order.order_id, order.user, current, new))
     now = now or dt.datetime.now(dt.UTC)
     order.state = new
     order.state_reason = reason
@@ -66,3 +71,47 @@ def transition(
         order.started_at = now
     elif new in FINAL_STATES:
         order.finished_at = now
+
+
+def transition_in(
+    connection: Connection,
+    pk: int,
+    new: WorkOrderState,
+    reason: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> None:
+    """:func:`transition` of the row ``pk`` as one conditional UPDATE in the caller's
+    transaction (no read first: the table's allowed sources are in its WHERE).
+
+    Raises WorkOrderNotFound for an unknown pk, InvalidTransition (naming both states)
+    when the table does not allow the change from the row's current state.
+    """
+    values = {"order_pk": pk, "reason": reason, "at": now or dt.datetime.now(dt.UTC)}
+    if connection.execute(_transition_statement(new), values).first() is not None:
+        return
+    orders = cast(Table, WorkOrder.__table__)
+    row = connection.execute(
+        select(orders.c.order_id, orders.c.user, orders.c.state).where(orders.c.pk == pk)
+    ).first()
+    if row is None:
+        raise WorkOrderNotFound(f"no work order with pk {pk}")
+    raise InvalidTransition(_refusal(row.order_id, row.user, WorkOrderState(row.state), new))
+
+
+@cache
+def _transition_statement(new: WorkOrderState) -> Update:
+    # One statement per target state, built once (see observatory.orders.lifecycle).
+    orders = cast(Table, WorkOrder.__table__)
+    sources = [state for state, nexts in TRANSITIONS.items() if new in nexts]
+    stamps: dict[str, BindParameter[dt.datetime]] = {}
+    if new is S.RUNNING:
+        stamps["started_at"] = bindparam("at")
+    elif new in FINAL_STATES:
+        stamps["finished_at"] = bindparam("at")
+    return (
+        update(orders)
+        .where(orders.c.pk == bindparam("order_pk"), orders.c.state.in_(sources))
+        .values(state=new, state_reason=bindparam("reason"), updated_at=bindparam("at"), **stamps)
+        .returning(orders.c.pk)
+    )
