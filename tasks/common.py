@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from celery import Task
 
 from observatory.db.models import WorkOrderState
+from observatory.db.retry import retry_unavailable
 from observatory.db.session import connection_scope
 from observatory.errors import ObservatoryError
 from observatory.intake import adopt
@@ -22,7 +24,7 @@ from observatory.logs import work_order_context
 from observatory.orders.cancel import CANCELLED_OUTPUT
 from observatory.orders.lifecycle import Claim, claim, claim_in, finish_in
 from observatory.settings import Settings, get_settings
-from observatory.steps import fail_step, report_failure, start_step, succeed_step
+from observatory.steps import StepRecord, fail_step, report_failure, start_step, succeed_step
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,10 @@ def claim_delivery(
     if work_order_pk is None:
         work_order_pk = adopt(settings, order, task.name)
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    return work_order_pk, claim(settings, work_order_pk, redelivered=redelivered)
+    pk = work_order_pk
+    return pk, retry_unavailable(
+        f"claiming work order {pk}", lambda: claim(settings, pk, redelivered=redelivered)
+    )
 
 
 def run_work_order(
@@ -69,28 +74,51 @@ def run_work_order(
         work_order_pk = adopt(settings, order, task.name)
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
     where = {"task_id": task.request.id, "worker": task.request.hostname}
-    with connection_scope(settings.sqlalchemy_url) as connection:
-        claimed = claim_in(connection, settings, work_order_pk, redelivered=redelivered)
-        if claimed is None:
-            return {"duplicate": True, "work_order_pk": work_order_pk}
-        record = start_step(connection, work_order_pk, step, **where)
+    pk = work_order_pk
+
+    # Each transaction is tried again through a database outage (observatory.db.retry):
+    # an order claimed but never ended would stay running for ever.
+    def begin() -> tuple[Claim, StepRecord] | None:
+        with connection_scope(settings.sqlalchemy_url) as connection:
+            claimed = claim_in(connection, settings, pk, redelivered=redelivered)
+            if claimed is None:
+                return None
+            return claimed, start_step(connection, pk, step, **where)
+
+    begun = retry_unavailable(f"claiming work order {pk}", begin)
+    if begun is None:
+        return {"duplicate": True, "work_order_pk": pk}
+    claimed, record = begun
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
         try:
             record.outputs = action(claimed) or {}
         except Exception as error:
-            with connection_scope(settings.sqlalchemy_url) as connection:
-                label = fail_step(connection, record, error)
-                finish_in(connection, work_order_pk, end_state(error), f"{step}: {error}")
+            label = retry_unavailable(
+                f"recording the failure of work order {pk}",
+                partial(_end_failed, settings, record, error, end_state(error)),
+            )
             report_failure(settings, record, label, error)
             raise
-        cancelled = record.outputs.get(CANCELLED_OUTPUT)
-        with connection_scope(settings.sqlalchemy_url) as connection:
-            succeed_step(connection, record)
-            if cancelled is not None:
-                # The action stopped on the order's cancel request, keeping what it had done.
-                finish_in(
-                    connection, work_order_pk, WorkOrderState.CANCELLED, f"{step}: {cancelled}"
-                )
-            else:
-                finish_in(connection, work_order_pk, WorkOrderState.SUCCEEDED)
+        retry_unavailable(f"ending work order {pk}", partial(_end_succeeded, settings, record))
         return record.outputs
+
+
+def _end_failed(
+    settings: Settings, record: StepRecord, error: Exception, state: WorkOrderState
+) -> str:
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        label = fail_step(connection, record, error)
+        finish_in(connection, record.work_order_pk, state, f"{record.step}: {error}")
+    return label
+
+
+def _end_succeeded(settings: Settings, record: StepRecord) -> None:
+    cancelled = record.outputs.get(CANCELLED_OUTPUT)
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        succeed_step(connection, record)
+        if cancelled is not None:
+            # The action stopped on the order's cancel request, keeping what it had done.
+            reason = f"{record.step}: {cancelled}"
+            finish_in(connection, record.work_order_pk, WorkOrderState.CANCELLED, reason)
+        else:
+            finish_in(connection, record.work_order_pk, WorkOrderState.SUCCEEDED)

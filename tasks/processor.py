@@ -12,10 +12,12 @@ all are done and advances the chain again. A task whose step failed raises that 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import Task, chord, shared_task
 
+from observatory.db.retry import retry_unavailable
 from observatory.logs import work_order_context
 from observatory.processor import chain as chains
 from observatory.processor import unit_outcome
@@ -50,7 +52,12 @@ def _start(task: Task, work_order_pk: int | None, order: dict[str, Any] | None) 
     if claimed is None:
         return {"duplicate": True, "work_order_pk": work_order_pk}
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
-        chain, advanced = chains.start(settings, claimed, _where(task))
+        # Through a database outage, tried again: a claimed order left unadvanced would
+        # stay running for ever (each step is safe to run again).
+        chain, advanced = retry_unavailable(
+            f"starting the chain of work order {claimed.pk}",
+            partial(chains.start, settings, claimed, _where(task)),
+        )
         return _map(chain, advanced)
 
 
@@ -66,7 +73,10 @@ def finish_step(self: Task, outcomes: list[dict[str, Any]], chain: chains.Chain)
     (StepFailed naming each failed unit) after the chain went on or stopped."""
     settings = get_settings()
     with work_order_context(chain["label"]):
-        advanced = chains.finish_fan_out(settings, chain, chain["step"], outcomes, _where(self))
+        advanced = retry_unavailable(
+            f"recording step {chain['step']} of batch {chain['batch']}",
+            partial(chains.finish_fan_out, settings, chain, chain["step"], outcomes, _where(self)),
+        )
         return _map(chain, advanced)
 
 

@@ -50,8 +50,11 @@ def find_bindir() -> Path:
 class PostgresServer:
     """One running server; use :meth:`start` / :meth:`stop` or ``with PostgresServer():``."""
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, *, durable_commits: bool = False) -> None:
+        """``durable_commits``: a commit survives the server's crash (an immediate stop);
+        by default commits are not waited for on disk (``synchronous_commit=off``)."""
         self.bindir = bindir or find_bindir()
+        self.durable_commits = durable_commits
         self.root = Path(tempfile.mkdtemp(prefix="obs-pg-"))
         self.data_dir = self.root / "data"
         self.log_file = self.root / "server.log"
@@ -96,9 +99,11 @@ class PostgresServer:
             "--locale", "C",
             "--no-sync",
         )  # fmt: skip
+        synchronous_commit = "on" if self.durable_commits else "off"
         options = (
             f"-k {self.root} -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c synchronous_commit={synchronous_commit} -c full_page_writes=off "
+            "-c max_connections=200"
         )
         try:
             self._pg(

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from functools import partial
 
+from observatory.db.retry import retry_unavailable
 from observatory.intake import reconcile
 from observatory.logs import configure_logging
 from observatory.settings import get_settings
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     publish = publisher_for(settings)
     while True:
-        published = reconcile(settings, publish)
+        # Through a database outage, tried again (then the process fails, and is restarted).
+        published = retry_unavailable("reconciling", partial(reconcile, settings, publish))
         if published:
             log.info("republished work orders %s", published)
         if args.once:

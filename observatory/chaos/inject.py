@@ -2,7 +2,8 @@
 
 Each fault runs on its own thread: wait for its time, apply it, hold it for its duration,
 undo it, then poll until the stack is whole again (see :meth:`Injector.recovered`). The
-threads only kill, signal and send device faults; restarts are the stack's own doing
+threads only kill, signal, stop and start the PostgreSQL server (``db_stop``: see
+:mod:`observatory.db.server`) and send device faults; restarts are the stack's own doing
 (:meth:`observatory.stack.Stack.check`, called from the night's main thread).
 """
 
@@ -20,7 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
 from observatory.chaos.schedule import Fault
+from observatory.db.server import PostgresControl
 from observatory.devices.alpaca_errors import FOREIGN_ERRORS
 from observatory.embedded_redis import ping
 from observatory.stack import Child, Stack
@@ -69,8 +75,12 @@ class FaultRecord:
 class Injector:
     """Applies one night's faults to ``stack`` from background threads."""
 
-    def __init__(self, stack: Stack, faults: list[Fault]) -> None:
+    def __init__(
+        self, stack: Stack, faults: list[Fault], postgres: PostgresControl | None = None
+    ) -> None:
         self.stack = stack
+        # The server a db_stop fault stops and starts (None: a run on SQLite).
+        self.postgres = postgres
         self.records = [FaultRecord(fault) for fault in faults]
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -109,9 +119,16 @@ class Injector:
         log.warning("chaos: night %d +%.0f s: %s", fault.night, record.applied_at_s,
                     fault.describe())  # fmt: skip
         self.stopping.wait(fault.duration_s)
-        if undo is not None:
-            undo()
+        # Recovery is timed from the end of the fault, the undoing included (a database
+        # server's start is part of its recovery).
         ended = time.monotonic()
+        if undo is not None:
+            try:
+                undo()
+            except Exception as error:  # noqa: BLE001 - recorded in the ledger, not dropped
+                record.error = f"not undone: {type(error).__name__}: {error}"
+                log.error("chaos: %s: %s", fault.describe(), record.error)
+                return
         while time.monotonic() - ended < RECOVERY_LIMIT_S:
             if self.recovered(fault):
                 record.recovery_s = time.monotonic() - ended
@@ -136,6 +153,8 @@ class Injector:
             return None
         if fault.kind == "db_lock":
             return self._lock_database(fault.duration_s)
+        if fault.kind == "db_stop":
+            return self._stop_database(fault.spec["mode"])
         if fault.kind == "unsafe":
             self._action("safetymonitor", "simulator:set_safe", "false")
             return lambda: self._action("safetymonitor", "simulator:set_safe", "true")
@@ -156,6 +175,13 @@ class Injector:
         assert holder.stdout is not None
         holder.stdout.readline()  # "locked": the lock is held from here on
         return lambda: _wait_quietly(holder, duration_s + 60)
+
+    def _stop_database(self, mode: str) -> Undo:
+        postgres = self.postgres
+        if postgres is None:
+            raise RuntimeError("the run cannot stop this database (no PostgreSQL data directory)")
+        postgres.stop(mode)
+        return postgres.start
 
     def _action(self, device_type: str, name: str, parameters: str) -> None:
         from alpaca.device import Device
@@ -181,6 +207,8 @@ class Injector:
             return redis is not None and ping(redis.port)
         if fault.kind == "db_lock":
             return self._database_writable()
+        if fault.kind == "db_stop":
+            return self._postgres_writable() and self._children_running()
         return self._device_answers(fault.target)
 
     def _database_writable(self) -> bool:
@@ -192,6 +220,23 @@ class Injector:
             return True
         except sqlite3.OperationalError:
             return False
+
+    def _postgres_writable(self) -> bool:
+        # A connection of its own (no pool), and a write that is rolled back.
+        engine = create_engine(self.stack.settings.sqlalchemy_url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("CREATE TEMPORARY TABLE chaos_probe (n integer)"))
+                connection.rollback()
+            return True
+        except OperationalError:
+            return False  # not answering yet is what is being timed
+        finally:
+            engine.dispose()
+
+    def _children_running(self) -> bool:
+        # Whatever the outage took down has been started again.
+        return all(c.process is not None and c.process.poll() is None for c in self.stack.children)
 
     def _device_answers(self, device_type: str) -> bool:
         from alpaca.device import Device

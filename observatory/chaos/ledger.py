@@ -37,6 +37,9 @@ MEMORY_GROWTH_SLACK_MB = 100.0
 class Ledger:
     nights: int
     chaos_seed: int | None
+    # The database the nights ran on, and its fault: "sqlite (locked)", "postgresql
+    # (stopped and started)", or "postgresql (no database fault: ...)".
+    database: str = ""
     elapsed_s: float = 0.0
     orders: dict[str, int] = field(default_factory=dict)
     not_succeeded: list[dict[str, Any]] = field(default_factory=list)
@@ -100,7 +103,8 @@ class Ledger:
         out = [
             f"ledger: {self.nights} nights"
             + (f", chaos seed {self.chaos_seed}" if self.chaos_seed is not None else "")
-            + f", {self.elapsed_s / 60:.1f} min",
+            + f", {self.elapsed_s / 60:.1f} min"
+            + (f"; database {self.database}" if self.database else ""),
             "  orders: " + ", ".join(f"{k} {v}" for k, v in sorted(self.orders.items())),
         ]
         for item in self.not_succeeded:
@@ -123,7 +127,8 @@ class Ledger:
             shown = f"recovered in {recovery:.1f} s" if recovery is not None else fault["error"]
             if not fault["applied"]:
                 shown = f"{fault['error']} (not counted)"
-            spec = f" {fault['spec'].get('kind')}" if fault["spec"] else ""
+            given = fault["spec"]
+            spec = f" {given.get('kind', given.get('mode'))}" if given else ""
             out.append(f"  fault night {fault['night']} +{fault['at_s']:.0f} s {fault['kind']} "
                        f"{fault['target']}{spec}: {shown}")  # fmt: skip
         problems = self.problems()

@@ -21,6 +21,7 @@ from observatory.chaos.inject import FaultRecord, Injector
 from observatory.chaos.ledger import Ledger, audit
 from observatory.chaos.schedule import night_faults
 from observatory.chaos.watch import Watch, WatchResult, survivors
+from observatory.db.server import PostgresControl
 from observatory.night.runner import NightResult, Submit, night_settings, run_night
 from observatory.settings import Settings
 from observatory.stack import Stack
@@ -41,17 +42,23 @@ class ChaosHooks:
 
     with_beat = True
 
-    def __init__(self, night: int, seed: int | None) -> None:
+    def __init__(
+        self, night: int, seed: int | None, postgres: PostgresControl | None = None
+    ) -> None:
         self.night = night
         self.seed = seed
+        self.postgres = postgres
         self.injector: Injector | None = None
         self.watch: Watch | None = None
         self.records: list[FaultRecord] = []
         self.watched = WatchResult()
 
     def started(self, stack: Stack) -> None:
-        faults = [] if self.seed is None else night_faults(self.seed, self.night, CHAOS_SPAN_S)
-        self.injector = Injector(stack, faults)
+        faults = []
+        if self.seed is not None:
+            database = database_fault_kind(stack.settings, self.postgres)
+            faults = night_faults(self.seed, self.night, CHAOS_SPAN_S, database=database)
+        self.injector = Injector(stack, faults, self.postgres)
         self.watch = Watch(stack, dome_bounds_s(stack.settings))
         self.watch.start()
         self.injector.start()
@@ -64,6 +71,15 @@ class ChaosHooks:
             self.records = self.injector.stop()
         if self.watch is not None:
             self.watched = self.watch.finish()
+
+
+def database_fault_kind(settings: Settings, postgres: PostgresControl | None) -> str | None:
+    """The database a run's faults are drawn for (see
+    :func:`observatory.chaos.schedule.night_faults`): ``"sqlite"``, ``"postgres"`` when
+    the run may stop and start the server, or None."""
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        return "sqlite"
+    return "postgres" if postgres is not None else None
 
 
 def dome_bounds_s(settings: Settings) -> dict[str, float]:
@@ -106,10 +122,13 @@ def run_nights(
     timeout_s: float,
     report: bool = True,
     out: TextIO = sys.stdout,
+    postgres: PostgresControl | None = None,
 ) -> Ledger:
     """Run ``nights`` nights (see the module docstring), each with its night report unless
-    ``report`` is false; returns the filled ledger."""
+    ``report`` is false; returns the filled ledger. ``postgres``: the server of the
+    settings' PostgreSQL database, stopped and started by the chaos faults."""
     ledger = Ledger(nights=nights, chaos_seed=chaos_seed)
+    ledger.database = _database_label(settings, postgres, chaos_seed)
     base = chaos_settings(settings)
     started = time.monotonic()
     order_pks: set[int] = set()
@@ -121,7 +140,7 @@ def run_nights(
               if chaos_seed is not None else "") + " ===", file=out, flush=True)  # fmt: skip
         night_started = time.monotonic()
         nightly = night_settings(base, time_scale, now_utc + dt.timedelta(days=night - 1))
-        hooks = ChaosHooks(night, chaos_seed)
+        hooks = ChaosHooks(night, chaos_seed, postgres)
         result = run_night(nightly, submit, timeout_s=timeout_s, out=out, hooks=hooks)
         order_pks.update(o.pk for o in result.outcomes)
         if report:
@@ -138,6 +157,17 @@ def run_nights(
     ledger.processes_left = survivors(pids)
     audit(ledger, base.sqlalchemy_url, order_pks)
     return ledger
+
+
+def _database_label(
+    settings: Settings, postgres: PostgresControl | None, chaos_seed: int | None
+) -> str:
+    kind = database_fault_kind(settings, postgres)
+    if kind == "sqlite":
+        return "sqlite" + (" (locked by another process)" if chaos_seed is not None else "")
+    if kind == "postgres":
+        return f"postgresql (server {postgres.data_dir if postgres else ''} stopped and started)"
+    return "postgresql (no database fault: the run was not given the server's data directory)"
 
 
 def _night_figures(

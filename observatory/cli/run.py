@@ -9,10 +9,11 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from observatory.db.server import PostgresControl
 from observatory.errors import ConfigurationError
 from observatory.logs import configure_logging
 from observatory.night.runner import NightResult, Submit, night_settings, run_night
-from observatory.settings import get_settings
+from observatory.settings import Settings, get_settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,6 +42,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="where the ledger's JSON goes (default data_dir/ledger.json)",
     )
+    p.add_argument(
+        "--postgres-data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="data directory of the PostgreSQL server that database_url names: with "
+        "--chaos, the nights stop and start it (pg_ctl, as the directory's owner)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
@@ -50,6 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     if args.nights < 1:
         raise ConfigurationError(f"--nights must be at least 1, got {args.nights}")
+    if args.postgres_data is not None and args.chaos is None:
+        raise ConfigurationError("--postgres-data is for the faults of --chaos SEED")
     if args.nights > 1 or args.chaos is not None:
         return run_many(args, submit_order)
     settings = night_settings(get_settings(), args.time_scale, dt.datetime.now(dt.UTC))
@@ -68,15 +79,29 @@ def run_many(args: argparse.Namespace, submit: Submit) -> int:
     from observatory.chaos.nights import run_nights
 
     settings = get_settings()
+    postgres = None
+    if args.postgres_data is not None:
+        postgres = postgres_control(settings, args.postgres_data)
     ledger = run_nights(settings, submit, args.nights, chaos_seed=args.chaos,
                         time_scale=args.time_scale, timeout_s=args.timeout,
-                        report=not args.no_report)  # fmt: skip
+                        report=not args.no_report, postgres=postgres)  # fmt: skip
     path = args.ledger or settings.data_dir / "ledger.json"
     ledger.write(path)
     print()
     print("\n".join(ledger.lines()))
     print(f"  ledger JSON: {path}")
     return 1 if ledger.problems() else 0
+
+
+def postgres_control(settings: Settings, data_dir: Path) -> PostgresControl:
+    """The control of the server on ``data_dir``, which must serve the settings' database.
+    Raises ConfigurationError (one line) otherwise."""
+    if not settings.sqlalchemy_url.startswith("postgresql"):
+        raise ConfigurationError(
+            "--postgres-data needs database_url to name a PostgreSQL database "
+            "(OBSERVATORY_DATABASE_URL=postgresql+psycopg2://...)"
+        )
+    return PostgresControl.of(data_dir, settings.data_dir / "logs" / "postgres.log")
 
 
 def print_summary(result: NightResult, database: str) -> None:

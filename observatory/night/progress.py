@@ -2,7 +2,8 @@
 
 A telescope order counts its exposures against the number it asked for; a processor
 order counts its finished steps against the steps of the chain. On a terminal the bar is
-redrawn in place; into a file or pipe, one line is printed per change.
+redrawn in place; into a file or pipe, one line is printed per change. While the database
+is unavailable the follower says so and waits for it, still supervising (``on_poll``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from observatory.db.models import Exposure, FileBatch, StepRun, StepState, WorkOrder
+from observatory.db.retry import database_unavailable, retry_unavailable
 from observatory.db.session import session_scope
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings
@@ -23,6 +27,7 @@ from observatory.settings import Settings
 # The processor's recorded steps, in order (see observatory.processor).
 PROCESSOR_STEPS = 8
 BAR_WIDTH = 24
+DATABASE_WAIT_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,10 @@ def follow(
         outcomes.append(outcome)
         if on_finish is not None:
             on_finish(outcome)
-        pending.extend(_children(settings, current))
+        children = retry_unavailable(
+            f"reading the orders of {current}", partial(_children, settings, current)
+        )
+        pending.extend(children)
     return outcomes
 
 
@@ -112,9 +120,24 @@ def _follow_one(
     started = time.monotonic()
     interactive = out.isatty()
     last_done = -1
+    away_since: float | None = None
     while True:
-        order = _load(settings, pk)
-        done = done_units(settings, order)
+        read = _read(settings, pk, out, said=away_since is not None)
+        if read is None:
+            # The database is away: keep supervising the stack, within the order's time.
+            away_since = away_since or time.monotonic()
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(
+                    f"work order pk {pk}: database unavailable for {timeout_s:.0f} s"
+                )
+            if on_poll is not None:
+                on_poll()
+            time.sleep(DATABASE_WAIT_POLL_S)
+            continue
+        order, done = read
+        if away_since is not None:
+            out.write(f"    database back after {time.monotonic() - away_since:.1f} s\n")
+            away_since = None
         finished = order.state in FINAL_STATES
         elapsed = time.monotonic() - started
         line = render_bar(
@@ -141,6 +164,22 @@ def _follow_one(
         if on_poll is not None:
             on_poll()
         time.sleep(poll_s)
+
+
+def _read(settings: Settings, pk: int, out: TextIO, said: bool) -> tuple[WorkOrder, int] | None:
+    """Order ``pk`` and its units done, or None while the database is unavailable (see
+    :func:`observatory.db.retry.database_unavailable`), said on ``out`` unless ``said``."""
+    try:
+        order = _load(settings, pk)
+        return order, done_units(settings, order)
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        if not said:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            out.write(f"    database unavailable ({reason}); waiting for it\n")
+            out.flush()
+        return None
 
 
 def _load(settings: Settings, pk: int) -> WorkOrder:

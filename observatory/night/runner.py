@@ -19,9 +19,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, TextIO
 
 from observatory.clock import simulated_clock
+from observatory.db.retry import retry_unavailable
 from observatory.intake import Receipt
 from observatory.night.plan import Target, highest_targets, next_dusk
 from observatory.night.progress import OrderOutcome, follow
@@ -158,7 +160,10 @@ def run_night(
         orders = night_orders(targets, uuid.uuid4().hex[:6])
         for number, order in enumerate(orders, 1):
             print(f"[{number}/{len(orders)}] {order['request']}", file=out, flush=True)
-            receipt = submit(order, settings)
+            # Stored first (SQL is the truth): through a database outage, tried again.
+            receipt = retry_unavailable(
+                f"submitting {order['id']}", partial(submit, order, settings)
+            )
             try:
                 result.outcomes += follow(settings, receipt.pk, timeout_s, out, on_poll=poll)
             except TimeoutError as error:

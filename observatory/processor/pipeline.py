@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder
+from observatory.db.retry import retry_unavailable
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError, StepFailed
 from observatory.orders.cancel import cancel_request
@@ -54,12 +56,17 @@ def unit_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     A unit of an order (``work_order_pk``) asked to cancel before it starts does not run:
     ``{"label", "ok": False, "cancelled": True, "error"}``."""
     pk = unit.get("work_order_pk")
-    request = None if pk is None else cancel_request(settings, int(pk))
+    what = f"unit {unit['label']} of step {unit['step']}"
+    # Through a database outage, tried again (a unit is safe to run again).
+    request = None
+    if pk is not None:
+        request = retry_unavailable(what, partial(cancel_request, settings, int(pk)))
     if request is not None:
         return {"label": unit["label"], "ok": False, "cancelled": True,
                 "error": f"not run: {request.describe()}"}  # fmt: skip
     try:
-        return {"label": unit["label"], "ok": True, "outputs": run_unit(settings, unit)}
+        outputs = retry_unavailable(what, partial(run_unit, settings, unit))
+        return {"label": unit["label"], "ok": True, "outputs": outputs}
     except Exception as error:  # noqa: BLE001  (carried to gather(), which raises it)
         return {"label": unit["label"], "ok": False, "error": f"{type(error).__name__}: {error}",
                 "traceback": "".join(traceback.format_exception(error))}  # fmt: skip

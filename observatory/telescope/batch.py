@@ -14,15 +14,18 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.io import fits
 from numpy.typing import NDArray
 from sqlalchemy import func, select
 
 from observatory.clock import utc_now
 from observatory.db.models import Exposure, FileBatch, FileBatchState
+from observatory.db.retry import retry_unavailable
 from observatory.db.session import session_scope
 from observatory.settings import Settings
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
@@ -65,13 +68,17 @@ class BatchWriter:
     def __init__(self, settings: Settings, work_order_pk: int, request: str) -> None:
         self.settings = settings
         self.work_order_pk = work_order_pk
+        self.frames: list[WrittenFrame] = []
+        retry_unavailable(f"opening the batch of work order {work_order_pk}",
+                          partial(self._open, request))  # fmt: skip
+
+    def _open(self, request: str) -> None:
         now = dt.datetime.now(dt.UTC)
         self.name = self._earlier_name() or batch_name(
-            request, work_order_pk, utc_now(settings), settings.site.longitude_deg
+            request, self.work_order_pk, utc_now(self.settings), self.settings.site.longitude_deg
         )
-        self.folder = (settings.batches_dir / self.name).resolve()
+        self.folder = (self.settings.batches_dir / self.name).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.frames: list[WrittenFrame] = []
         self.batch_pk, self.created_at = self._open_row(now)
         self._seq = self._last_seq()
 
@@ -86,6 +93,22 @@ class BatchWriter:
         path = self.folder / relative
         header = frame_header(meta)
         sha256 = write_frame(path, data, header)
+        # The frame is taken: its row waits out a database outage rather than lose it.
+        written = retry_unavailable(
+            f"recording {relative} of batch {self.name}",
+            partial(self._record_frame, data, meta, relative, header, sha256),
+        )
+        self.frames.append(written)
+        return written
+
+    def _record_frame(
+        self,
+        data: NDArray[np.uint16],
+        meta: FrameMetadata,
+        relative: str,
+        header: fits.Header,
+        sha256: str,
+    ) -> WrittenFrame:
         rows, columns = data.shape
         with session_scope(self.settings.sqlalchemy_url) as session:
             row = Exposure(
@@ -107,9 +130,8 @@ class BatchWriter:
             )
             session.add(row)
             session.flush()
-            written = WrittenFrame(relative, path.stat().st_size, sha256, row.pk)
-        self.frames.append(written)
-        return written
+            path = self.folder / relative
+            return WrittenFrame(relative, path.stat().st_size, sha256, row.pk)
 
     def finish(
         self, interrupted: str | None = None, cancelled: str | None = None
@@ -121,19 +143,26 @@ class BatchWriter:
             "batch": self.name,
             "created_at": self.created_at.isoformat(),
             "complete": interrupted is None,
-            "files": [frame.manifest_entry() for frame in self._all_frames()],
+            "files": [
+                frame.manifest_entry()
+                for frame in retry_unavailable(f"listing batch {self.name}", self._all_frames)
+            ],
         }
         if interrupted is not None:
             manifest["interrupted"] = interrupted
         if cancelled is not None:
             manifest["cancelled"] = cancelled
         write_json_atomically(self.folder / MANIFEST_NAME, manifest)
+        state = FileBatchState.FAILED if interrupted else FileBatchState.COMPLETE
+        retry_unavailable(f"closing batch {self.name}", partial(self._close_row, state, manifest))
+        return manifest
+
+    def _close_row(self, state: FileBatchState, manifest: dict[str, Any]) -> None:
         with session_scope(self.settings.sqlalchemy_url) as session:
             row = session.get_one(FileBatch, self.batch_pk)
-            row.state = FileBatchState.FAILED if interrupted else FileBatchState.COMPLETE
+            row.state = state
             row.completed_at = dt.datetime.now(dt.UTC)
             row.manifest = manifest
-        return manifest
 
     def _earlier_name(self) -> str | None:
         # The batch an earlier attempt of this order opened, if any.
