@@ -7,15 +7,20 @@ from pathlib import Path
 import astropy.units as u
 import ccdproc
 import numpy as np
+import pytest
 from astropy.io import fits
 from astropy.nddata import CCDData
 from sqlalchemy import select
 
+from observatory.bench.skyframes import SkyFrameMaker
 from observatory.calibration import central_region
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
 from observatory.processor import ingest_batch, transfer_batch, units_of
 from observatory.settings import Settings
+from observatory.simulator.sky.catalogue import CatalogueUnavailable
+from observatory.simulator.sky.projection import angular_separation_deg
+from tests.unit.platesolve.conftest import require_engine
 from tests.unit.processor.conftest import make_settings, run_chain
 from tests.unit.processor.mefframes import (
     QUAD_BIAS_ADU,
@@ -29,7 +34,7 @@ from tests.unit.processor.mefframes import (
     QUAD_TRIMSEC,
     quad_night,
 )
-from tests.unit.processor.rawframes import write_night
+from tests.unit.processor.rawframes import primary, write_night
 
 RTOL = 1e-5
 STEPS = ("bias", "dark", "flat_dark", "flat", "light")
@@ -154,4 +159,42 @@ def test_reingest_with_another_profile_replaces_the_rows_of_the_file(
     with session_scope(settings.sqlalchemy_url) as session:
         rows = [(e.path, e.detector, e.state.value) for e in session.scalars(select(Exposure))]
     assert sorted(rows) == sorted((n, d, "ok") for n in night for d in QUAD_NAMES)
+    dispose_engines(settings.sqlalchemy_url)
+
+
+@pytest.mark.slow
+def test_each_detector_of_a_mosaic_light_is_plate_solved_on_its_own(
+    tmp_path: Path, _sqlite_migrated_file: Path
+) -> None:
+    """Two CCDs of 2 degrees side by side in one file, the mount pointing between them:
+    each detector's calibrated frame solves to its own centre."""
+    require_engine()
+    try:
+        maker = SkyFrameMaker(1024, 7.0)
+    except CatalogueUnavailable as error:
+        pytest.skip(f"the simulator has no star catalogue here: {error}")
+    centres = [(150.0, 20.0), (152.2, 20.0)]
+    sky = [maker.frame(ra, dec) for ra, dec in centres]
+    head = primary(
+        None, IMAGETYP="Light Frame", EXPTIME=30.0, FILTER="L", RA=151.1, DEC=20.0,
+        DATE_OBS="2026-12-05T03:00:00", XPIXSZ=9.0, FOCALLEN=sky[0].header["FOCALLEN"],
+    )  # fmt: skip
+    extensions = [fits.ImageHDU(frame.data) for frame in sky]
+    for k, ext in enumerate(extensions):
+        ext.header["EXTNAME"] = f"ccd{k + 1}"
+    settings = make_settings(tmp_path / "data", _sqlite_migrated_file, missing_calibrations="skip")
+    url = write_night(settings.batches_dir / "sky", {"m1.fits": [head, *extensions]})
+    outcomes = run_chain(settings, url, (*STEPS, "astrometry"))
+    assert [o["ok"] for o in outcomes["astrometry"]] == [True, True], outcomes["astrometry"]
+    with session_scope(settings.sqlalchemy_url) as session:
+        solved = {f.exposure.detector: f for f in session.scalars(select(CalibratedFrame))}
+        for k, (ra_deg, dec_deg) in enumerate(centres):
+            frame = solved[f"ccd{k + 1}"]
+            assert frame.wcs_status.value == "solved"
+            assert frame.ra_center_deg is not None and frame.dec_center_deg is not None
+            error_arcsec = 3600 * angular_separation_deg(
+                frame.ra_center_deg, frame.dec_center_deg, ra_deg, dec_deg
+            )
+            assert error_arcsec < 5.0
+            assert frame.pixel_scale_arcsec == pytest.approx(7.0, rel=0.01)
     dispose_engines(settings.sqlalchemy_url)

@@ -102,6 +102,21 @@ def test_separate_profile_splits_even_extensions_with_detsec(tmp_path: Path) -> 
     assert [(r["detector"], r["naxis1"]) for r in rows] == [("CCD1", 20), ("CCD2", 20)]
 
 
+def test_fpacked_extensions_are_separate_detectors_too(tmp_path: Path) -> None:
+    with fits.open(mef(tmp_path, detsec=False)) as hdus:
+        packed = [hdus[0].copy()] + [
+            fits.CompImageHDU(h.data.astype(np.int32), h.header, compression_type="RICE_1")
+            for h in hdus[1:]
+        ]
+    path = write(tmp_path / "mef.fits.fz", packed)
+    rows = read_exposures(path)
+    assert [row["detector"] for row in rows] == ["CCD1", "CCD2"]
+    for k, row in enumerate(rows):
+        frame = raw_frame(path, row["readout"])
+        assert isinstance(frame, PreparedFrame)
+        assert abs(float(np.median(frame.data)) - (300 + k)) < 2
+
+
 def test_a_file_of_several_detectors_is_not_read_as_one(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="holds 2 detectors"):
         read_exposure(mef(tmp_path, detsec=False))
