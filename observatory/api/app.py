@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from observatory import __version__
 from observatory.api import control, health, orders
 from observatory.api.health import BrokerProbe
+from observatory.db.retry import database_unavailable
 from observatory.intake import Publisher
 from observatory.orders.models import WORK_ORDER_ADAPTER
 from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """Submit work orders to the observatory and follow them.
 
@@ -20,7 +26,8 @@ A work order is stored first, then published to its queue. Every `/work-orders` 
 needs `Authorization: Bearer <token>` with one of the configured tokens (settings
 `api.tokens`); with none configured, every request there is refused. An invalid order is
 answered 422 with the offending field named; the same `id` from the same `user` again
-is answered 200 with the stored order, and nothing is stored twice."""
+is answered 200 with the stored order, and nothing is stored twice. While the database is
+unavailable every route there is answered 503: send the order again later."""
 
 
 def create_app(settings: Settings, publish: Publisher, probe_broker: BrokerProbe) -> FastAPI:
@@ -35,6 +42,7 @@ def create_app(settings: Settings, publish: Publisher, probe_broker: BrokerProbe
     app.include_router(orders.router)
     app.include_router(control.router)
     app.include_router(health.router)
+    app.add_exception_handler(DBAPIError, database_error)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -43,6 +51,22 @@ def create_app(settings: Settings, publish: Publisher, probe_broker: BrokerProbe
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def database_error(request: Request, error: Exception) -> JSONResponse:
+    """503 naming the reason when the database is unavailable (a server stopped, a lock);
+    any other database error is raised again (a 500, with its traceback in the log)."""
+    if not database_unavailable(error):
+        raise error
+    original = getattr(error, "orig", None) or error
+    reason = str(original).strip().splitlines()[0]
+    log.error("%s %s: database unavailable (%s); answered 503",
+              request.method, request.url.path, reason)  # fmt: skip
+    detail = (
+        f"database unavailable ({reason}): try again later; an order sent again with the "
+        "same id is not stored twice"
+    )
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

@@ -5,6 +5,7 @@ injected fault recovered from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -54,5 +55,9 @@ def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None
     assert len(applied) >= 5 and len(kinds) >= 3, applied
     assert all(fault["recovery_s"] is not None for fault in applied)
     assert [night["night"] for night in ledger["per_night"]] == [1, 2]
+    # Each night's batches carry that night's date (20261206-..., 20261207-...).
+    names = sorted({p.name[:8] for p in (tmp_path / "var" / "batches").iterdir()})
+    dates = [dt.datetime.strptime(name, "%Y%m%d").date() for name in names]
+    assert len(dates) == 2 and dates[1] - dates[0] == dt.timedelta(days=1), names
     assert ledger["orders"]["submitted"] >= 2 * 6
     assert "ledger:" in done.stdout and "problems: none" in done.stdout

@@ -40,3 +40,23 @@ def test_database_down_is_503_naming_it(tmp_path: Path, broker: Broker) -> None:
     body = answer.json()
     assert body["broker"] == "ok"
     assert body["database"].startswith("unreachable: OperationalError")
+
+
+def test_orders_while_the_database_is_down_are_503_in_one_line(
+    tmp_path: Path, broker: Broker
+) -> None:
+    # A PostgreSQL server stopped: its socket folder holds no socket.
+    url = f"postgresql+psycopg2://postgres@/observatory?host={tmp_path}"
+    settings = Settings(database_url=url, data_dir=tmp_path, api={"tokens": ["t"]})
+    with TestClient(create_app(settings, broker, broker.probe)) as client:
+        headers = {"Authorization": "Bearer t"}
+        order = {"id": "1", "request": "dome_status", "datetime": "2026-11-23T21:00:00",
+                 "user": "scheduler"}  # fmt: skip
+        posted = client.post("/work-orders", json=order, headers=headers)
+        listed = client.get("/work-orders", headers=headers)
+    for answer in (posted, listed):
+        assert answer.status_code == 503, answer.text
+        detail = answer.json()["detail"]
+        assert detail.startswith("database unavailable (connection to server on socket")
+        assert "\n" not in detail
+    assert broker.sent == []
