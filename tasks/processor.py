@@ -4,8 +4,9 @@
 order and advance its chain (:mod:`observatory.processor.chain`, which acts on the pure
 driver :mod:`observatory.processor.driver`). These tasks only map the driver's fan-out
 onto a chord: the step's units run as ``observatory.processor.run_unit`` tasks on any
-processor worker or host, and ``observatory.processor.finish_step`` records the step once
-all are done and advances the chain again. A task whose step failed raises that error
+processor worker or host (a unit with a follower runs it next, in the same task), and
+``observatory.processor.finish_step`` records the step (and its follower) once all are
+done and advances the chain again. A task whose step failed raises that error
 (so Flower shows it) after the chain went on or stopped.
 """
 
@@ -36,10 +37,11 @@ def _map(chain: chains.Chain, advanced: chains.Advanced) -> dict[str, Any]:
     fan_out = advanced.fan_out
     if fan_out is not None:
         header = [run_unit.s(unit).set(queue="processor") for unit in fan_out.units]
-        callback = finish_step.s({**chain, "step": fan_out.step}).set(queue="processor")
+        step = {"step": fan_out.step, "then": fan_out.then}
+        callback = finish_step.s({**chain, **step}).set(queue="processor")
         chord(header)(callback)
-        log.info("step %s of batch %s: %d units dispatched",
-                 fan_out.step, chain["batch"], len(fan_out.units))  # fmt: skip
+        log.info("step %s (then %s) of batch %s: %d units dispatched",
+                 fan_out.step, fan_out.then, chain["batch"], len(fan_out.units))  # fmt: skip
     if advanced.error is not None:
         raise advanced.error
     return {"work_order_pk": chain["work_order_pk"], "batch": chain["batch"],
@@ -75,7 +77,8 @@ def finish_step(self: Task, outcomes: list[dict[str, Any]], chain: chains.Chain)
     with work_order_context(chain["label"]):
         advanced = retry_unavailable(
             f"recording step {chain['step']} of batch {chain['batch']}",
-            partial(chains.finish_fan_out, settings, chain, chain["step"], outcomes, _where(self)),
+            partial(chains.finish_fan_out, settings, chain, chain["step"], outcomes,
+                    _where(self), chain.get("then")),  # fmt: skip
         )
         return _map(chain, advanced)
 

@@ -3,7 +3,8 @@
 The Celery tasks and the tests share this loop: :func:`start` opens the chain of a
 claimed order and :func:`advance` acts on :func:`observatory.processor.driver.decide`
 until the answer is a fan-out (returned, for the caller to run its units anywhere and
-then call :func:`finish_fan_out`), a wait, or the order's end. A step that fails is
+then call :func:`finish_fan_out` with their outcomes, which record the step and its
+follower, if any), a wait, or the order's end. A step that fails is
 recorded (and the admins told) where it fails; the first such error of a call is
 returned in :class:`Advanced` for the caller to raise once it has acted.
 
@@ -95,14 +96,15 @@ def progress(
         latest = {run.step: (run.state, run.error) for run in runs}
         cancel = cancel_asked(session, chain["work_order_pk"])
     pending = [step for step in chain["steps"] if step not in latest]
-    solve_next = bool(pending) and pending[0] == "astrometry"
+    # Astrometry next, or behind the light step as its follower.
+    solve_next = "astrometry" in pending[:2]
     return driver.Progress(
         steps=tuple(chain["steps"]),
         runs={step: StepState(state) for step, (state, _) in latest.items()},
         errors={step: error for step, (_, error) in latest.items() if error},
         policy=settings.processor.on_step_failure,
         units=units,
-        # Asked only when astrometry is next: it looks for the solver's files.
+        # Asked only then: it looks for the solver's files.
         solver_missing=astrometry.solver_missing(settings) if solve_next else None,
         cancel=cancel,
     )
@@ -148,9 +150,9 @@ def advance(
                     error = error or failed
             case driver.Settle(step, state, note):
                 _settle(settings, chain, decision, where)
-            case driver.FanOut(step, planned):
-                tagged = tuple({**unit, "work_order_pk": pk} for unit in planned)
-                return Advanced(driver.FanOut(step, tagged), error)
+            case driver.FanOut(step, planned, then):
+                tagged = tuple(_tagged(unit, pk) for unit in planned)
+                return Advanced(driver.FanOut(step, tagged, then), error)
             case driver.Wait():
                 return Advanced(None, error)
             case driver.Stop(state, reason, skipped, note):
@@ -169,23 +171,50 @@ def finish_fan_out(
     step: str,
     outcomes: list[dict[str, Any]],
     where: dict[str, Any],
+    then: str | None = None,
 ) -> Advanced:
-    """Record ``step`` from its units' outcomes (see :func:`pipeline.gather`), then
-    advance the chain. Units not run because the order was asked to cancel leave the step
-    skipped, unless another unit failed."""
+    """Record ``step`` from its units' outcomes (see :func:`pipeline.gather`), then its
+    follower ``then`` (if any) from the outcomes they carry, then advance the chain.
+    Units not run because the order was asked to cancel leave a step skipped, unless
+    another unit failed."""
+    error = _record_outcomes(settings, chain, step, outcomes, where)
+    if then is not None:
+        followers = [outcome["then"] for outcome in outcomes]
+        followed = _record_outcomes(settings, chain, then, followers, where)
+        error = error or followed
+    return advance(settings, chain, where, error)
+
+
+def _record_outcomes(
+    settings: Settings,
+    chain: Chain,
+    step: str,
+    outcomes: list[dict[str, Any]],
+    where: dict[str, Any],
+) -> Exception | None:
+    """Record ``step`` from its units' outcomes; returns its failure (recorded, the
+    admins told), or None."""
     pk = chain["work_order_pk"]
     not_run = [o for o in outcomes if o.get("cancelled")]
     ran = [o for o in outcomes if not o.get("cancelled")]
     if not_run and all(o["ok"] for o in ran):
         note = f"cancelled with {len(ran)} of {len(outcomes)} units run"
         record_skipped_step(settings, pk, step, note, task_id=where.get("task_id"))
-        return advance(settings, chain, where)
+        return None
     try:
         with record_step(settings, pk, step, **where) as record:
             record.outputs = gather(step, ran)
     except Exception as failed:  # noqa: BLE001  (recorded; returned to be raised)
-        return advance(settings, chain, where, failed)
-    return advance(settings, chain, where)
+        return failed
+    return None
+
+
+def _tagged(unit: driver.Unit, work_order_pk: int) -> driver.Unit:
+    """The unit (and its follower) tagged with its order, whose cancel it checks."""
+    tagged = {**unit, "work_order_pk": work_order_pk}
+    if "then" in unit:
+        tagged["then"] = _tagged(unit["then"], work_order_pk)
+    return tagged
 
 
 def _run_inline(

@@ -7,6 +7,13 @@ one :class:`Decision`: run a step here (:class:`RunInline`), plan a step's units
 (:class:`Plan`), fan them out (:class:`FanOut`), record a step that has no work
 (:class:`Settle`), wait for a step under way (:class:`Wait`), stop (:class:`Stop`) or
 finish (:class:`Finish`). The Celery tasks and the tests act on the same answers.
+
+A step whose units each feed one unit of the next step (:data:`FOLLOWERS`: a filter's
+corrected flats its master flat, a calibrated light its plate solve) fans out with that
+step as its follower: each unit's follower runs on the same worker as soon as the unit
+ends, rather than once every unit of the step has ended. Both steps are still recorded,
+in order. Only under the ``continue`` policy: under ``stop`` a failed unit must stop the
+whole next step, so the next step waits for all of the first.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ STEPS = ("transfer", "ingest", "bias", "dark", "flat_dark", "flat", "light", "as
 INLINE_STEPS = ("transfer", "ingest")
 # Steps whose failure leaves nothing to calibrate, whatever the policy.
 PREREQUISITES = ("transfer", "ingest")
+# A step -> the next step whose unit of each group needs only that group's unit.
+FOLLOWERS = {"flat_dark": "flat", "light": "astrometry"}
 POLICIES = ("continue", "stop")
 REQUESTS = ("calibrate_file_batch", "resume_file_batch", "restart_file_batch")
 
@@ -65,10 +74,14 @@ class Plan:
 
 @dataclass(frozen=True)
 class FanOut:
-    """Run these units of ``step`` anywhere, then record the step from their outcomes."""
+    """Run these units of ``step`` anywhere, then record the step from their outcomes.
+    With ``then`` (a follower, see :data:`FOLLOWERS`), each unit carries under ``"then"``
+    the unit of that step for the same group, to run after it where it succeeded; the
+    step ``then`` is recorded from those, after ``step``."""
 
     step: str
     units: tuple[Unit, ...]
+    then: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,24 @@ def _next_work(progress: Progress, step: str) -> Decision:
     units = tuple(progress.units[step])
     if not units:
         return Settle(step, StepState.SUCCEEDED, f"no frames for {step} in the batch")
-    return FanOut(step, units)
+    then = _follower(progress, step)
+    if then is None:
+        return FanOut(step, units)
+    return FanOut(step, tuple({**unit, "then": {**unit, "step": then}} for unit in units), then)
+
+
+def _follower(progress: Progress, step: str) -> str | None:
+    """The step to run unit by unit behind ``step``: its follower, when that is the next
+    step to run, the policy is ``continue`` and (for astrometry) the solver is here."""
+    then = FOLLOWERS.get(step)
+    index = progress.steps.index(step)
+    if then is None or progress.steps[index + 1 : index + 2] != (then,):
+        return None
+    if progress.policy != "continue" or then in progress.runs:
+        return None
+    if then == "astrometry" and progress.solver_missing is not None:
+        return None
+    return then
 
 
 def end_state(runs: Mapping[str, StepState]) -> tuple[WorkOrderState, str | None]:

@@ -54,7 +54,24 @@ def unit_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     units: ``{"label", "ok": True, "outputs"}`` or ``{"label", "ok": False, "error",
     "traceback"}``. The error is not dropped: :func:`gather` raises it for the step.
     A unit of an order (``work_order_pk``) asked to cancel before it starts does not run:
-    ``{"label", "ok": False, "cancelled": True, "error"}``."""
+    ``{"label", "ok": False, "cancelled": True, "error"}``. A unit with a follower
+    (``"then"``, see :data:`observatory.processor.driver.FOLLOWERS`) runs it next, when
+    it succeeded, and carries its outcome under ``"then"``; when it failed, the follower
+    is a failed unit too, its error naming the unit it needed."""
+    outcome = _one_outcome(settings, unit)
+    follower = unit.get("then")
+    if follower is None:
+        return outcome
+    if outcome["ok"]:
+        return {**outcome, "then": _one_outcome(settings, follower)}
+    if outcome.get("cancelled"):
+        return {**outcome, "then": {**outcome}}
+    error = f"not run: its {unit['step']} unit failed ({outcome['error']})"
+    return {**outcome, "then": {"label": follower["label"], "ok": False, "error": error,
+                                "traceback": outcome["traceback"]}}  # fmt: skip
+
+
+def _one_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     pk = unit.get("work_order_pk")
     what = f"unit {unit['label']} of step {unit['step']}"
     # Through a database outage, tried again (a unit is safe to run again).

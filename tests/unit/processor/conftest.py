@@ -112,14 +112,18 @@ def run_chain(
 ) -> dict[str, list[dict[str, Any]]]:
     """A calibrate order for ``url`` driven by the processor's driver in this process:
     transfer, ingest, then ``steps`` in order, each fan-out's units run here one after
-    the other; returns each step's unit outcomes ([] for a step without units)."""
+    the other (a follower right after its unit); returns each step's unit outcomes ([] for
+    a step without units)."""
     chain = open_chain(settings, calibrate_order(settings, url))
     chain["steps"] = [*STEPS[:2], *steps]
     where = {"task_id": "run_chain", "worker": "tests"}
     outcomes: dict[str, list[dict[str, Any]]] = {step: [] for step in steps}
     fan_out = advance(settings, chain, where).fan_out
     while fan_out is not None:
-        outcomes[fan_out.step] = [unit_outcome(settings, unit) for unit in fan_out.units]
-        advanced = finish_fan_out(settings, chain, fan_out.step, outcomes[fan_out.step], where)
+        ran = [unit_outcome(settings, unit) for unit in fan_out.units]
+        advanced = finish_fan_out(settings, chain, fan_out.step, ran, where, fan_out.then)
+        outcomes[fan_out.step] = [{k: v for k, v in o.items() if k != "then"} for o in ran]
+        if fan_out.then is not None:
+            outcomes[fan_out.then] = [o["then"] for o in ran]
         fan_out = advanced.fan_out
     return outcomes

@@ -9,6 +9,7 @@ import pytest
 from observatory.db.models import StepState, WorkOrderState
 from observatory.errors import ConfigurationError
 from observatory.processor.driver import (
+    FOLLOWERS,
     PREREQUISITES,
     STEPS,
     FanOut,
@@ -35,6 +36,14 @@ UNIT_STEPS = STEPS[2:]
 
 def unit(step: str, label: str = "one") -> dict[str, Any]:
     return {"step": step, "batch": "b", "url": "file:///b", "group": {}, "label": label}
+
+
+def fanned(step: str) -> FanOut:
+    """The fan-out of ``step``'s one planned unit, with its follower under ``continue``."""
+    then = FOLLOWERS.get(step)
+    if then is None:
+        return FanOut(step, (unit(step),))
+    return FanOut(step, ({**unit(step), "then": unit(then)},), then)
 
 
 def planned(*empty: str) -> dict[str, list[dict[str, Any]]]:
@@ -103,11 +112,35 @@ def test_every_failing_step_under_the_continue_policy(step: str) -> None:
     if step == "astrometry":
         assert answer == Finish(WorkOrderState.PARTIAL, "failed: astrometry")
         return
-    assert answer == FanOut(STEPS[index + 1], (unit(STEPS[index + 1]),))
+    assert answer == fanned(STEPS[index + 1])
     rest = dict.fromkeys(STEPS[index + 1 :], OK)
     assert decide(Progress(STEPS, {**runs, **rest})) == Finish(
         WorkOrderState.PARTIAL, f"failed: {step}"
     )
+
+
+def test_a_step_fans_out_with_its_follower_unit_by_unit_under_continue() -> None:
+    flats = decide(Progress(STEPS, until("dark"), units=planned()))
+    assert flats == FanOut("flat_dark", ({**unit("flat_dark"), "then": unit("flat")},), then="flat")
+    lights = decide(Progress(STEPS, until("flat"), units=planned()))
+    assert lights == FanOut("light", ({**unit("light"), "then": unit("astrometry")},), "astrometry")
+    # Once both are recorded (the follower after its step) the order goes on.
+    assert decide(Progress(STEPS, until("astrometry"))) == Finish(WorkOrderState.SUCCEEDED, None)
+
+
+def test_under_stop_a_step_waits_for_every_unit_of_the_one_before() -> None:
+    answer = decide(Progress(STEPS, until("dark"), policy="stop", units=planned()))
+    assert answer == FanOut("flat_dark", (unit("flat_dark"),))
+
+
+def test_no_follower_when_it_is_not_the_next_step_or_cannot_run_here() -> None:
+    # A resume that starts at the flat runs it alone (its flat_dark is not in this order).
+    resumed = steps_to_run("resume_file_batch", until("flat", FAILED))
+    assert decide(Progress(resumed, units=planned())) == FanOut("flat", (unit("flat"),))
+    assert decide(Progress(("light",), units=planned())) == FanOut("light", (unit("light"),))
+    # Without the solver the lights are calibrated alone, and astrometry skipped after.
+    missing = Progress(STEPS, until("flat"), units=planned(), solver_missing="no solve-field")
+    assert decide(missing) == FanOut("light", (unit("light"),))
 
 
 def test_every_calibration_step_failing_ends_the_order_failed() -> None:
