@@ -75,10 +75,10 @@ def finish_step(self: Task, outcomes: list[dict[str, Any]], chain: chains.Chain)
     (StepFailed naming each failed unit) after the chain went on or stopped."""
     settings = get_settings()
     with work_order_context(chain["label"]):
+        step, then, where = chain["step"], chain.get("then"), _where(self)
         advanced = retry_unavailable(
-            f"recording step {chain['step']} of batch {chain['batch']}",
-            partial(chains.finish_fan_out, settings, chain, chain["step"], outcomes,
-                    _where(self), chain.get("then")),  # fmt: skip
+            f"recording step {step} of batch {chain['batch']}",
+            partial(chains.finish_fan_out, settings, chain, step, outcomes, where, then),
         )
         return _map(chain, advanced)
 
