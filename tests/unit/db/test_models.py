@@ -249,6 +249,21 @@ def test_master_frames_without_filter_are_one_group_per_batch(database_url: str)
         session.add(_master(batch, path="masters/dark-again.fits"))
 
 
+def test_masters_of_two_detectors_are_two_groups_of_one_batch(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        batch = FileBatch(name="b1", path="/data/b1")
+        session.add(_master(batch, detector="im1", path="masters/dark_im1.fits"))
+        session.add(_master(batch, detector="im2", path="masters/dark_im2.fits"))
+    with session_scope(database_url) as session:
+        keys = sorted(session.scalars(select(MasterFrame.group_key)))
+    assert keys == [
+        "dark|filter=|exptime_s=30.000|binning=1|detector=im1",
+        "dark|filter=|exptime_s=30.000|binning=1|detector=im2",
+    ]
+    # A single detector's key is what it was before detectors were named.
+    assert master_group_key("dark", None, 30.0, 1, "") == "dark|filter=|exptime_s=30.000|binning=1"
+
+
 def test_master_frame_group_key_follows_changes(database_url: str) -> None:
     with session_scope(database_url) as session:
         session.add(_master(FileBatch(name="b1", path="/data/b1")))
