@@ -129,9 +129,13 @@ def write_product(
     header: fits.Header,
     *,
     overwrite: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Write ``data`` as float32 with ``header`` (plus DATE and checksums) atomically.
 
+    ``durable`` (the default) syncs the file and its folder to disk before returning;
+    False leaves that to the system, for a scratch copy that its writer reads back at
+    once and nothing keeps (a host crash then loses only what is made again).
     Returns the path. Raises FileExistsError when the file exists and ``overwrite`` is
     False; OSError when the folder is not writable. On any failure the temporary file
     is removed and the final name is untouched.
@@ -146,7 +150,8 @@ def write_product(
         with os.fdopen(descriptor, "wb") as handle:
             hdu.writeto(handle, checksum=True)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
         if overwrite:
             os.replace(temporary, path)
@@ -157,7 +162,8 @@ def write_product(
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-    _sync_folder(path.parent)
+    if durable:
+        _sync_folder(path.parent)
     return path
 
 

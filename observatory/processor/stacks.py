@@ -53,14 +53,18 @@ class UnitContext:
     def stackable(self, exposure: models.Exposure) -> Path:
         """A file of the exposure to combine: the raw file itself, or its overscan
         subtracted and trimmed copy written under ``<batch>/prepared/`` (so that stacking
-        reads tiles from disk instead of holding every frame in memory)."""
+        reads tiles from disk instead of holding every frame in memory). The copy is
+        scratch, read back at once and written again by any later run, so it is not
+        synced to disk (about 9 ms a frame here, on the serial steps bias and dark)."""
         if exposure.readout is None:
             return self.raw(exposure)
         frame = self.frame(exposure)
         assert isinstance(frame, calibration.PreparedFrame)
         relative = f"{self.batch.name}/prepared/{exposure_stem(exposure)}.fits"
         path = product_file(self.settings, relative)
-        return calibration.write_product(path, frame.data, frame.header, overwrite=True)
+        return calibration.write_product(
+            path, frame.data, frame.header, overwrite=True, durable=False
+        )
 
     def wanted(self, exposure: models.Exposure) -> library.Wanted:
         assert exposure.naxis1 is not None and exposure.naxis2 is not None

@@ -47,6 +47,19 @@ def test_existing_product_is_kept_unless_overwrite(tmp_path):
     assert os.listdir(tmp_path) == ["product.fits"]
 
 
+def test_a_product_is_synced_to_disk_and_a_scratch_copy_is_not(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    write_product(tmp_path / "master.fits", np.ones((2, 3)), fits.Header())
+    assert len(synced) == 2  # the file, then the folder holding its new name
+    write_product(tmp_path / "scratch.fits", np.ones((2, 3)), fits.Header(), durable=False)
+    assert len(synced) == 2
+    with fits.open(tmp_path / "scratch.fits", checksum=True) as hdus:
+        assert hdus[0].verify_checksum() == 1 and hdus[0].data.sum() == 6
+    assert sorted(os.listdir(tmp_path)) == ["master.fits", "scratch.fits"]
+
+
 def test_a_failed_write_leaves_neither_product_nor_temporary(tmp_path, monkeypatch):
     target = tmp_path / "product.fits"
     write_product(target, np.zeros((2, 3)), fits.Header())
