@@ -7,11 +7,11 @@ profile's ``extensions`` says which: ``assemble``, ``separate``, or ``auto`` (th
 default): assemble when every extension has a ``DETSEC`` and together they tile one
 rectangle, else separate (CCDs with gaps between them, or extensions without ``DETSEC``).
 
-A separate detector is named by the first of the profile's ``detector_cards`` found in
-its own HDU's header (default ``EXTNAME``, ``CCDNAME``, ``DETPOS``, ``DETECTOR``,
-``CCDNUM``, ``AMPNAME``); an ``EXTNAME`` repeated with ``EXTVER`` (``SCI`` 1..4) names
-``SCI1``..``SCI4``. When names are missing or repeat, every detector of the file is named
-by its HDU index (``hdu1``, ``hdu2``...), which is the same for every file of a camera.
+Separate detectors are named by the first of the profile's ``detector_cards`` (default
+``EXTNAME``, ``CCDNAME``, ``DETPOS``, ``DETECTOR``, ``CCDNUM``, ``AMPNAME``) that every
+extension's own header holds with a value of its own; an ``EXTNAME`` repeated with
+``EXTVER`` (``SCI`` 1..4) names ``SCI1``..``SCI4``. When no card does, each is named by
+its HDU index (``hdu1``, ``hdu2``...), the same for every file of a camera.
 Names keep letters, digits and ``.+-_`` (others become ``_``): they end file names.
 """
 
@@ -45,21 +45,23 @@ def separate_detectors(planes: list[Plane], profile: InstrumentProfile, binning:
 
 def detector_names(planes: list[Plane], profile: InstrumentProfile) -> list[str]:
     """One name per plane, unique within the file (see the module docstring)."""
-    names = [_card_name(plane, profile.detector_cards) for plane in planes]
-    extnames = [plane.header.get("EXTNAME") for plane in planes]
-    if len(set(names)) < len(names) and all(
-        name is not None and name == extname and "EXTVER" in plane.header
-        for name, extname, plane in zip(names, extnames, planes, strict=True)
-    ):
-        names = [f"{n}{p.header['EXTVER']}" for n, p in zip(names, planes, strict=True)]
-    if None in names or len(set(names)) < len(names):
-        return [f"hdu{plane.index}" for plane in planes]
-    return [str(name) for name in names]
+    for card in profile.detector_cards:
+        names = [_value(plane, card) for plane in planes]
+        if card == "EXTNAME" and None not in names and len(set(names)) < len(names):
+            names = [_with_extver(name, plane) for name, plane in zip(names, planes, strict=True)]
+        if None not in names and len(set(names)) == len(names):
+            return [str(name) for name in names]
+    return [f"hdu{plane.index}" for plane in planes]
 
 
-def _card_name(plane: Plane, cards: list[str]) -> str | None:
-    for card in cards:
-        value = plane.header.get(card)
-        if value is not None and str(value).strip():
-            return _UNSAFE.sub("_", str(value).strip())[:MAX_NAME]
-    return None
+def _value(plane: Plane, card: str) -> str | None:
+    value = plane.header.get(card)
+    if value is None or not str(value).strip():
+        return None
+    return _UNSAFE.sub("_", str(value).strip())[:MAX_NAME]
+
+
+def _with_extver(name: str | None, plane: Plane) -> str | None:
+    """``SCI`` of EXTVER 2 is ``SCI2``; without EXTVER, no name."""
+    extver = plane.header.get("EXTVER")
+    return None if extver is None else f"{name}{extver}"

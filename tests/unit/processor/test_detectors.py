@@ -35,6 +35,19 @@ def test_ccdname_when_there_is_no_extname_and_unsafe_characters_are_replaced() -
 def test_missing_or_repeated_names_fall_back_to_the_hdu_index() -> None:
     assert detector_names(planes({"EXTNAME": "im1"}, {}), DEFAULT) == ["hdu1", "hdu2"]
     assert detector_names(planes({"CCDNUM": 3}, {"CCDNUM": 3}), DEFAULT) == ["hdu1", "hdu2"]
+    assert detector_names(planes({"EXTNAME": "SCI"}, {"EXTNAME": "SCI"}), DEFAULT) == [
+        "hdu1",
+        "hdu2",
+    ]
+
+
+def test_the_first_card_that_names_every_extension_apart_wins() -> None:
+    # The chip model in DETECTOR is the same for every CCD; CCDNUM tells them apart.
+    named = planes(
+        {"EXTNAME": "SCI", "DETECTOR": "e2v 231-84", "CCDNUM": 1},
+        {"EXTNAME": "SCI", "DETECTOR": "e2v 231-84", "CCDNUM": 2},
+    )
+    assert detector_names(named, DEFAULT) == ["1", "2"]
 
 
 def test_the_profile_chooses_the_card() -> None:
