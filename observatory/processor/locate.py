@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LocatedBatch:
     """A batch readable on this host: its name, folder, manifest (None when the folder
-    has none), the url it was named by, the bytes fetched to get it here and the files
+    has none; its entries' sizes and sha256 verified against the files when located),
+    the url it was named by, the bytes fetched to get it here and the files
     beside its frames that are not calibrated (logs, previews, other formats)."""
 
     name: str

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing
+from observatory.hashing import sha256_of
 from observatory.platesolve.solvefield import run_solver
 from observatory.processor import astrometry, ingest_batch, run_unit, transfer_batch, units_of
 from observatory.processor.imagetypes import normalise_imagetyp
@@ -58,6 +59,16 @@ def test_broken_files_are_rejected_and_the_rest_kept(settings: Settings, night: 
     # The batch still calibrates: the bias step uses the three good frames.
     (unit,) = units_of(settings, "20261123-observation-2", url, "bias")
     assert run_unit(settings, unit)["inputs"] == 3
+
+
+def test_ingest_records_the_sha256_of_each_file(settings: Settings, night: Night) -> None:
+    url = batch_url(settings, "20261123-observation-40", night.bias[:2])
+    located, _ = transfer_batch(settings, url)
+    ingest_batch(settings, located)
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = [(e.path, e.checksum) for e in session.scalars(select(Exposure))]
+    assert len(rows) == 2
+    assert all(checksum == sha256_of(located.folder / path) for path, checksum in rows)
 
 
 def test_ingest_updates_rows_instead_of_adding(settings: Settings, night: Night) -> None:
