@@ -138,7 +138,6 @@ def _store(
     is one INSERT, and nobody can see the order ``received`` in between."""
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
-    same = (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
     ready_at = order.not_before if isinstance(order, ObservationOrder) else None
     # Up to three tries: the first assumes the id is new; a rejected order with the same
     # id is then replaced (a rejection does not take its id), and a concurrent corrected
@@ -148,7 +147,7 @@ def _store(
         try:
             with connection_scope(settings.sqlalchemy_url) as connection:
                 if replace_rejected:
-                    connection.execute(delete(_orders).where(same, _rejected()))
+                    connection.execute(delete(_orders).where(_same(payload), _rejected()))
                 reason = (
                     None if adopted else _wait_reason(settings, connection, ready_at, route.queue)
                 )
@@ -182,7 +181,9 @@ def _store(
             # The same id from the same user: the order is already known (a resubmission,
             # possibly racing with the first submission), or was rejected (tried again).
             with connection_scope(settings.sqlalchemy_url) as connection:
-                existing = connection.scalar(select(WorkOrder.pk).where(same, ~_rejected()))
+                existing = connection.scalar(
+                    select(WorkOrder.pk).where(_same(payload), ~_rejected())
+                )
             if existing is not None:
                 return existing, False, None
     raise PublishFailed(f"work order {payload['id']!r} could not be stored; submit it again")
@@ -201,6 +202,11 @@ def _wait_reason(
     held = hold_in(connection, queue)
     # Stays queued and unpublished; published on release (or by the reconciler).
     return None if held is None else f"waiting: {held.describe()}"
+
+
+def _same(payload: dict[str, Any]) -> ColumnElement[bool]:
+    # Built only when needed: the common path (a new id) does not compare ids at all.
+    return (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
 
 
 def _rejected() -> ColumnElement[bool]:

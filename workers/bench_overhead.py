@@ -5,14 +5,16 @@ A work order adds what makes it trustworthy: the SQL rows written on receipt, th
 the step run and the finish. This measures what that costs:
 
 - latency: submit (or ``send_task``) to start, one at a time, median of ``count``;
-- throughput: ``count`` sent at once, first send to last end, in orders per second;
+- throughput: ``count`` sent at once, first send to last end, in orders per second
+  (the median of three such bursts);
 - HTTP intake: ``http_orders`` posted at once to ``observatory api`` by ``http_clients``
   clients; the rate at which they were stored and published, and a check that none was
   lost: each is stored, published, and either a message in the broker or started.
 
 The stack is private to the run: an embedded Redis on a free port, SQLite in a temporary
 folder, the bundled simulator and one dome worker (``workers.bench_app``, which also knows
-the bare task).
+the bare task). The two paths alternate in rounds (:func:`measure_interleaved`), so that
+other work on a shared machine loads both alike.
 """
 
 from __future__ import annotations
@@ -106,12 +108,20 @@ def private_stack(folder: Path) -> Iterator[Settings]:
         get_settings.cache_clear()
 
 
-def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+# How often the end of a burst is looked for. The figures come from the recorded start and
+# end times, not from when the poll saw them, so a slow poll loses nothing; a fast one
+# would take CPU from the worker being measured (more for SQL than for Redis).
+BURST_POLL_S = 0.05
+
+
+def _wait(
+    predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.005
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError(f"benchmark: {what} did not happen within {timeout_s:.0f} s")
-        time.sleep(0.005)
+        time.sleep(poll_s)
 
 
 def _order(run: str, index: int) -> dict[str, Any]:
@@ -151,6 +161,13 @@ def _orders_done(settings: Settings, pks: list[int]) -> bool:
 
 def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Submit ``count`` dome_status orders; latency (s) to start and throughput (1/s)."""
+    latencies, span_s = _run_work_orders(settings, count, at_once=at_once)
+    return _summary(latencies, count, span_s)
+
+
+def _run_work_orders(settings: Settings, count: int, *, at_once: bool) -> tuple[list[float], float]:
+    """Submit ``count`` dome_status orders; each one's latency (s) to start, and the span
+    (s) from the first submission to the last end."""
     from observatory.intake import submit
     from workers.publish import app_for, publisher
 
@@ -164,7 +181,7 @@ def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dic
         pks.append(pk)
         if not at_once:
             _wait(partial(_orders_done, settings, [pk]), 60, f"work order {pk}")
-    _wait(lambda: _orders_done(settings, pks), 120 + count, "every work order")
+    _wait(lambda: _orders_done(settings, pks), 120 + count, "every work order", BURST_POLL_S)
     celery_app.close()
     rows = sorted(_work_order_times(settings, pks), key=lambda row: row.pk)
     failed = [row for row in rows if row.state != "succeeded"]
@@ -174,11 +191,17 @@ def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dic
         assert row.started_at is not None
         latencies.append(row.started_at.timestamp() - sent_at)
     last_end = max(row.finished_at.timestamp() for row in rows if row.finished_at)
-    return _summary(latencies, count, last_end - sent[0])
+    return latencies, last_end - sent[0]
 
 
 def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Send ``count`` bare status tasks; latency (s) to start and throughput (1/s)."""
+    latencies, span_s = _run_bare_tasks(settings, count, at_once=at_once)
+    return _summary(latencies, count, span_s)
+
+
+def _run_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> tuple[list[float], float]:
+    """Send ``count`` bare status tasks; as :func:`_run_work_orders`."""
     from workers.publish import app_for
 
     app = app_for(settings)
@@ -189,11 +212,39 @@ def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict
         app.send_task("observatory.dome.bare_status", args=[time.time()], queue="dome")
         if not at_once:
             _wait(partial(_at_least, client, index + 1), 60, "a bare task")
-    _wait(partial(_at_least, client, count), 120 + count, "every bare task")
+    _wait(partial(_at_least, client, count), 120 + count, "every bare task", BURST_POLL_S)
     app.close()
     records = [json.loads(item) for item in client.lrange(BARE_TIMES_KEY, 0, -1)]
     latencies = [record["started"] - record["sent"] for record in records]
-    return _summary(latencies, count, max(r["ended"] for r in records) - first_sent)
+    return latencies, max(r["ended"] for r in records) - first_sent
+
+
+def measure_interleaved(
+    settings: Settings, count: int, *, at_once: bool, rounds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Bare tasks and work orders in alternate rounds, so that both see the same load on
+    a shared machine; returns the bare and the work-order summaries.
+
+    One at a time: ``count`` of each in all, split over the rounds, latencies pooled.
+    All at once: ``count`` of each per round; the throughput is the median round's."""
+    per_round = count if at_once else max(1, count // rounds)
+    bare: tuple[list[float], list[float]] = ([], [])
+    orders: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for runner, pooled in ((_run_bare_tasks, bare), (_run_work_orders, orders)):
+            latencies, span_s = runner(settings, per_round, at_once=at_once)
+            pooled[0].extend(latencies)
+            pooled[1].append(per_round / span_s)
+    return _pooled(*bare), _pooled(*orders)
+
+
+def _pooled(latencies: list[float], rates: list[float]) -> dict[str, float]:
+    many = len(latencies) >= 2
+    return {
+        "latency_median_s": statistics.median(latencies),
+        "latency_p90_s": statistics.quantiles(latencies, n=10)[-1] if many else latencies[0],
+        "per_second": statistics.median(rates),
+    }
 
 
 def _at_least(client: redis.Redis, count: int) -> bool:
@@ -304,6 +355,11 @@ def _pks_in_broker(settings: Settings, queue: str) -> set[int]:
     return pks
 
 
+# Alternate rounds of the two paths (see measure_interleaved).
+SERIAL_ROUNDS = 5
+BURST_ROUNDS = 3
+
+
 def run_overhead_benchmark(
     count: int = 50, workdir: Path | None = None, http_orders: int = 1000, http_clients: int = 8
 ) -> dict[str, Any]:
@@ -316,10 +372,12 @@ def run_overhead_benchmark(
         # Warm-up: connections, the dome adapter, SQLite pages.
         measure_bare_tasks(settings, 3, at_once=False)
         measure_work_orders(settings, 3, at_once=False)
-        bare_serial = measure_bare_tasks(settings, count, at_once=False)
-        order_serial = measure_work_orders(settings, count, at_once=False)
-        bare_burst = measure_bare_tasks(settings, count, at_once=True)
-        order_burst = measure_work_orders(settings, count, at_once=True)
+        bare_serial, order_serial = measure_interleaved(
+            settings, count, at_once=False, rounds=SERIAL_ROUNDS
+        )
+        bare_burst, order_burst = measure_interleaved(
+            settings, count, at_once=True, rounds=BURST_ROUNDS
+        )
         http_burst: dict[str, float | int] = {}
         if http_orders:
             with http_intake(settings, Path(folder)) as base:
