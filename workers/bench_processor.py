@@ -8,7 +8,9 @@ Each measurement starts its workers fresh (``celery -A workers.app worker -Q pro
 -c 1``), lets them calibrate one copy untimed (warm), then submits a
 ``calibrate_file_batch`` order for another and times submit -> order finished;
 each step's span comes from ``step_runs`` (a chord step is recorded when its last unit
-ends, so a step's span is its end minus the previous step's end).
+ends, so a step's span is its end minus the previous step's end; a follower step, whose
+units run behind its step's unit by unit, is recorded right after it, so its work is in
+that step's span).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from observatory.db.models import ImageType, StepRun, WorkOrder
 from observatory.db.session import dispose_engines, session_scope
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.orders.states import FINAL_STATES
+from observatory.processor.driver import FOLLOWERS
 from observatory.settings import Settings
 from observatory.simulator.frames import Frame, SimulatedRig, wait_for, write_batch
 from observatory.simulator.server import start_simulator_process
@@ -262,6 +265,8 @@ def format_processor(figures: dict[str, Any]) -> str:
         ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
         lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
     lines.append(f"  speed-up (1 worker / 2 workers): {figures['speedup']:.2f}x")
+    followers = ", ".join(f"{step} -> {then}" for step, then in FOLLOWERS.items())
+    lines.append(f"  (unit by unit, {followers}: a follower's time is in its step's span)")
     return "\n".join(lines)
 
 

@@ -126,6 +126,6 @@ def make_master_flat(
     header = provenance_header(IMAGE_TYPES["flat"], input_names(flats, names), method, clip)
     header["FILTER"] = (filter_name, "filter of the flat frames")
     header["FLATFRAC"] = (normalisation_fraction, "central fraction used for levels")
-    header["FLATLEVL"] = (level, "level of the scaled combination before normalising")
+    header["FLATLEVL"] = (level, "scaled combination's level before normalising")
     add_statistics(header, statistics)
     return MasterFrame("flat", data, header, statistics, None, filter_name)

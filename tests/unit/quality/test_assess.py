@@ -99,3 +99,26 @@ def test_airmass_is_one_at_the_zenith_and_about_two_at_thirty_degrees() -> None:
     assert airmass(lst, 40.0, when, 40.0, 0.0) == pytest.approx(1.0, abs=0.01)
     assert airmass(lst, 40.0 - 60.0, when, 40.0, 0.0) == pytest.approx(1.99, abs=0.03)
     assert airmass(lst, -80.0, when, 40.0, 0.0) is None
+
+
+@pytest.mark.parametrize(
+    ("notes", "comment"),
+    [(("no zero point",), "why quality figures are missing"),
+     (("no sky in e-/s/arcsec2: the gain is unknown",), ""),
+     (("no FWHM: no unsaturated, isolated star well above the noise", "no zero point"),
+      "why quality figures are missing")],
+)  # fmt: skip
+def test_a_text_card_is_written_whole_without_a_warning(
+    notes: tuple[str, ...], comment: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    """A comment that does not fit beside its text on one card is left off (astropy
+    would cut it and warn, slowly, for every frame); a text continued on more cards
+    keeps it."""
+    quality = FrameQuality(
+        None, None, None, 100.0, 5.0, None, None, 0, 0, 0, None, None, None, None, 0, None,
+        (), notes,
+    )  # fmt: skip
+    header = quality_cards(quality)
+    assert len(header.tostring()) % 80 == 0
+    assert header["QNOTES"] == "; ".join(notes) and header.comments["QNOTES"] == comment
+    assert [str(w.message) for w in recwarn if "too long" in str(w.message)] == []
