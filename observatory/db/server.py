@@ -105,6 +105,9 @@ class PostgresControl:
             stdout=output if output is not None else subprocess.PIPE,
             stderr=subprocess.STDOUT,
             timeout=PG_CTL_TIMEOUT_S,
+            # A server started from here lives on its own: a Ctrl-C of the run must not
+            # reach it (SIGINT is PostgreSQL's fast shutdown).
+            start_new_session=True,
         )
         if check and done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, command, done.stdout)

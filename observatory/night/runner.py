@@ -146,8 +146,9 @@ def run_night(
     )
     stack = Stack(settings, with_beat=hooks is not None and hooks.with_beat)
     try:
-        print("starting the embedded stack (Redis, SQLite, simulator, workers, supervisor)...",
-              file=out, flush=True)  # fmt: skip
+        database = "SQLite" if settings.sqlalchemy_url.startswith("sqlite") else "PostgreSQL"
+        print(f"starting the embedded stack (Redis, {database}, simulator, workers, "
+              "supervisor)...", file=out, flush=True)  # fmt: skip
         stack.start()
         if hooks is not None:
             hooks.started(stack)
