@@ -14,8 +14,9 @@ from functools import partial
 from typing import Any
 
 from celery import Task
+from sqlalchemy import Connection, select
 
-from observatory.db.models import WorkOrderState
+from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.retry import retry_unavailable
 from observatory.db.session import connection_scope
 from observatory.errors import ObservatoryError
@@ -76,10 +77,19 @@ def run_work_order(
     where = {"task_id": task.request.id, "worker": task.request.hostname}
     pk = work_order_pk
 
+    tries = 0
+
     # Each transaction is tried again through a database outage (observatory.db.retry):
     # an order claimed but never ended would stay running for ever.
     def begin() -> tuple[Claim, StepRecord] | None:
+        nonlocal tries
+        tries += 1
         with connection_scope(settings.sqlalchemy_url) as connection:
+            if tries > 1 and task.request.id is not None:
+                # The first try's commit may have gone through, its answer lost.
+                own = _own_claim(connection, pk, step, task.request.id)
+                if own is not None:
+                    return own
             claimed = claim_in(connection, settings, pk, redelivered=redelivered)
             if claimed is None:
                 return None
@@ -101,6 +111,25 @@ def run_work_order(
             raise
         retry_unavailable(f"ending work order {pk}", partial(_end_succeeded, settings, record))
         return record.outputs
+
+
+def _own_claim(
+    connection: Connection, pk: int, step: str, task_id: str
+) -> tuple[Claim, StepRecord] | None:
+    """The claim and step run that this very delivery (``task_id``) committed, when the
+    order still runs that step for it; None otherwise."""
+    row = connection.execute(
+        select(StepRun.pk, StepRun.attempt, WorkOrder.order_id, WorkOrder.user,
+               WorkOrder.request, WorkOrder.payload, WorkOrder.attempts)
+        .join(WorkOrder, WorkOrder.pk == StepRun.work_order_pk)
+        .where(StepRun.work_order_pk == pk, StepRun.step == step, StepRun.task_id == task_id,
+               StepRun.state == StepState.RUNNING, WorkOrder.state == WorkOrderState.RUNNING)
+    ).one_or_none()  # fmt: skip
+    if row is None:
+        return None
+    log.warning("work order %d: the claim of this delivery was committed; going on", pk)
+    claimed = Claim(pk, row.order_id, row.user, row.request, dict(row.payload), row.attempts)
+    return claimed, StepRecord(run_pk=row.pk, attempt=row.attempt, work_order_pk=pk, step=step)
 
 
 def _end_failed(

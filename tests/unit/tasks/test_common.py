@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.header import decode_header, make_header
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import OperationalError
 
+import tasks.common as common
+from observatory.db import retry
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.session import connection_scope, session_scope
 from observatory.errors import ObservatoryError, WorkOrderInvalid
 from observatory.intake import submit
 from observatory.orders.cancel import CANCELLED_OUTPUT
@@ -259,3 +265,50 @@ def test_claim_delivery_resumes_a_running_order_only_when_redelivered(
         finally:
             celery_task.pop_request()
         assert (claimed.attempt if claimed else None) == expected_attempt
+
+
+class CutAnswers:
+    """Stands in for ``connection_scope``: the transactions numbered in ``cut`` (1 first)
+    raise the error of a database gone away, after their commit (``after_commit``: the
+    answer was lost) or instead of it."""
+
+    def __init__(self, cut: set[int], after_commit: bool) -> None:
+        self.cut = cut
+        self.after_commit = after_commit
+        self.count = 0
+
+    @contextmanager
+    def __call__(self, url: str | None = None) -> Iterator[Connection]:
+        self.count += 1
+        gone = OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+        with connection_scope(url) as connection:
+            yield connection
+            if self.count in self.cut and not self.after_commit:
+                raise gone
+        if self.count in self.cut:
+            raise gone
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+def test_a_claim_cut_by_a_database_outage_runs_the_order_once(
+    settings: Settings, deliver: Deliver, monkeypatch: pytest.MonkeyPatch, after_commit: bool
+) -> None:
+    monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
+    monkeypatch.setattr(common, "connection_scope", CutAnswers({1}, after_commit))
+    pk = queued(settings)
+    runs: list[Claim] = []
+    assert deliver(lambda claim: runs.append(claim) or {"ok": 1}, pk) == {"ok": 1}
+    row, [run] = stored(settings, pk)
+    assert len(runs) == 1 and runs[0].attempt == 1 and row.attempts == 1
+    assert row.state == WorkOrderState.SUCCEEDED and run.state == StepState.SUCCEEDED
+
+
+def test_the_end_of_an_order_waits_out_a_database_outage(
+    settings: Settings, deliver: Deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
+    monkeypatch.setattr(common, "connection_scope", CutAnswers({2, 3}, after_commit=False))
+    pk = queued(settings)
+    assert deliver(lambda _: {"ok": 1}, pk) == {"ok": 1}
+    row, [run] = stored(settings, pk)
+    assert row.state == WorkOrderState.SUCCEEDED and run.outputs == {"ok": 1}
