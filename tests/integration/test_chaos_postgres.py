@@ -1,6 +1,6 @@
 """A chaos night on PostgreSQL (``observatory run --nights 1 --chaos SEED --postgres-data
-DIR``): the server is stopped (immediate: as in a crash) while the telescope writes the
-dusk calibration frames, and started again. Read through the ledger: nothing lost,
+DIR``): the server is stopped (immediate: as in a crash) 7 s into the night, among its
+first orders, and started again. Read through the ledger: nothing lost,
 nothing run twice, no duplicate rows, the outage's recovery timed, and the components
 that met the outage said so and went on."""
 
