@@ -13,8 +13,8 @@ the step run and the finish. This measures what that costs:
 
 The stack is private to the run: an embedded Redis on a free port, SQLite in a temporary
 folder, the bundled simulator and one dome worker (``workers.bench_app``, which also knows
-the bare task). The two paths alternate in rounds (:func:`measure_interleaved`), so that
-other work on a shared machine loads both alike.
+the bare task). The two paths alternate, one by one and then burst by burst
+(:func:`measure_interleaved`), so that other work on a shared machine loads both alike.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 
 import redis
 import requests
+from celery import Celery
 from sqlalchemy import Engine, create_engine, func, select
 
 from observatory.db.migrate import upgrade
@@ -161,17 +162,24 @@ def _orders_done(settings: Settings, pks: list[int]) -> bool:
 
 def measure_work_orders(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Submit ``count`` dome_status orders; latency (s) to start and throughput (1/s)."""
-    latencies, span_s = _run_work_orders(settings, count, at_once=at_once)
+    from workers.publish import app_for
+
+    celery_app = app_for(settings)
+    try:
+        latencies, span_s = _run_work_orders(settings, celery_app, count, at_once=at_once)
+    finally:
+        celery_app.close()
     return _summary(latencies, count, span_s)
 
 
-def _run_work_orders(settings: Settings, count: int, *, at_once: bool) -> tuple[list[float], float]:
-    """Submit ``count`` dome_status orders; each one's latency (s) to start, and the span
-    (s) from the first submission to the last end."""
+def _run_work_orders(
+    settings: Settings, celery_app: Celery, count: int, *, at_once: bool
+) -> tuple[list[float], float]:
+    """Submit ``count`` dome_status orders through ``celery_app``; each one's latency (s)
+    to start, and the span (s) from the first submission to the last end."""
     from observatory.intake import submit
-    from workers.publish import app_for, publisher
+    from workers.publish import publisher
 
-    celery_app = app_for(settings)
     publish = publisher(celery_app)
     run = uuid.uuid4().hex[:8]
     latencies, pks, sent = [], [], []
@@ -182,7 +190,6 @@ def _run_work_orders(settings: Settings, count: int, *, at_once: bool) -> tuple[
         if not at_once:
             _wait(partial(_orders_done, settings, [pk]), 60, f"work order {pk}")
     _wait(lambda: _orders_done(settings, pks), 120 + count, "every work order", BURST_POLL_S)
-    celery_app.close()
     rows = sorted(_work_order_times(settings, pks), key=lambda row: row.pk)
     failed = [row for row in rows if row.state != "succeeded"]
     if failed:
@@ -196,15 +203,20 @@ def _run_work_orders(settings: Settings, count: int, *, at_once: bool) -> tuple[
 
 def measure_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> dict[str, float]:
     """Send ``count`` bare status tasks; latency (s) to start and throughput (1/s)."""
-    latencies, span_s = _run_bare_tasks(settings, count, at_once=at_once)
+    from workers.publish import app_for
+
+    celery_app = app_for(settings)
+    try:
+        latencies, span_s = _run_bare_tasks(settings, celery_app, count, at_once=at_once)
+    finally:
+        celery_app.close()
     return _summary(latencies, count, span_s)
 
 
-def _run_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> tuple[list[float], float]:
-    """Send ``count`` bare status tasks; as :func:`_run_work_orders`."""
-    from workers.publish import app_for
-
-    app = app_for(settings)
+def _run_bare_tasks(
+    settings: Settings, app: Celery, count: int, *, at_once: bool
+) -> tuple[list[float], float]:
+    """Send ``count`` bare status tasks through ``app``; as :func:`_run_work_orders`."""
     client = redis.Redis.from_url(settings.effective_broker_url)
     client.delete(BARE_TIMES_KEY)
     first_sent = time.time()
@@ -213,7 +225,7 @@ def _run_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> tuple[l
         if not at_once:
             _wait(partial(_at_least, client, index + 1), 60, "a bare task")
     _wait(partial(_at_least, client, count), 120 + count, "every bare task", BURST_POLL_S)
-    app.close()
+    client.close()
     records = [json.loads(item) for item in client.lrange(BARE_TIMES_KEY, 0, -1)]
     latencies = [record["started"] - record["sent"] for record in records]
     return latencies, max(r["ended"] for r in records) - first_sent
@@ -222,19 +234,26 @@ def _run_bare_tasks(settings: Settings, count: int, *, at_once: bool) -> tuple[l
 def measure_interleaved(
     settings: Settings, count: int, *, at_once: bool, rounds: int
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Bare tasks and work orders in alternate rounds, so that both see the same load on
-    a shared machine; returns the bare and the work-order summaries.
+    """Bare tasks and work orders in alternate rounds, through one connection to the
+    broker, so that both see the same load on a shared machine; returns the bare and the
+    work-order summaries.
 
     One at a time: ``count`` of each in all, split over the rounds, latencies pooled.
     All at once: ``count`` of each per round; the throughput is the median round's."""
+    from workers.publish import app_for
+
     per_round = count if at_once else max(1, count // rounds)
     bare: tuple[list[float], list[float]] = ([], [])
     orders: tuple[list[float], list[float]] = ([], [])
-    for _ in range(rounds):
-        for runner, pooled in ((_run_bare_tasks, bare), (_run_work_orders, orders)):
-            latencies, span_s = runner(settings, per_round, at_once=at_once)
-            pooled[0].extend(latencies)
-            pooled[1].append(per_round / span_s)
+    celery_app = app_for(settings)
+    try:
+        for _ in range(rounds):
+            for runner, pooled in ((_run_bare_tasks, bare), (_run_work_orders, orders)):
+                latencies, span_s = runner(settings, celery_app, per_round, at_once=at_once)
+                pooled[0].extend(latencies)
+                pooled[1].append(per_round / span_s)
+    finally:
+        celery_app.close()
     return _pooled(*bare), _pooled(*orders)
 
 
@@ -355,8 +374,7 @@ def _pks_in_broker(settings: Settings, queue: str) -> set[int]:
     return pks
 
 
-# Alternate rounds of the two paths (see measure_interleaved).
-SERIAL_ROUNDS = 5
+# Bursts of each path, alternating (see measure_interleaved).
 BURST_ROUNDS = 3
 
 
@@ -372,8 +390,9 @@ def run_overhead_benchmark(
         # Warm-up: connections, the dome adapter, SQLite pages.
         measure_bare_tasks(settings, 3, at_once=False)
         measure_work_orders(settings, 3, at_once=False)
+        # One at a time, bare and work order alternate one by one.
         bare_serial, order_serial = measure_interleaved(
-            settings, count, at_once=False, rounds=SERIAL_ROUNDS
+            settings, count, at_once=False, rounds=count
         )
         bare_burst, order_burst = measure_interleaved(
             settings, count, at_once=True, rounds=BURST_ROUNDS
