@@ -110,7 +110,18 @@ class BatchWriter:
         sha256: str,
     ) -> WrittenFrame:
         rows, columns = data.shape
+        size = (self.folder / relative).stat().st_size
         with session_scope(self.settings.sqlalchemy_url) as session:
+            # An earlier try whose commit went through, its answer lost, left the row.
+            earlier = session.scalar(
+                select(Exposure.pk).where(
+                    Exposure.file_batch_pk == self.batch_pk,
+                    Exposure.path == relative,
+                    Exposure.checksum == sha256,
+                )
+            )
+            if earlier is not None:
+                return WrittenFrame(relative, size, sha256, earlier)
             row = Exposure(
                 file_batch_pk=self.batch_pk,
                 path=relative,
@@ -130,8 +141,7 @@ class BatchWriter:
             )
             session.add(row)
             session.flush()
-            path = self.folder / relative
-            return WrittenFrame(relative, path.stat().st_size, sha256, row.pk)
+            return WrittenFrame(relative, size, sha256, row.pk)
 
     def finish(
         self, interrupted: str | None = None, cancelled: str | None = None

@@ -5,13 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+import observatory.telescope.batch as batch_module
+from observatory.db import retry
 from observatory.db.models import Exposure, FileBatch, ImageType
 from observatory.db.session import session_scope
 from observatory.settings import ClockSettings, Settings
@@ -181,3 +188,30 @@ def test_batch_takes_the_date_of_the_observatory_clocks_night(
         )
         assert again.name == names[-1]
     assert [name.split("-")[0] for name in names] == ["20261206", "20261207"]
+
+
+def test_a_frame_row_committed_but_not_acknowledged_is_recorded_once(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=database_url, data_dir=tmp_path)
+    claimed = claimed_order(settings, Broker(), "observation", ra=10.0, dec=20.0)
+    batch = BatchWriter(settings, claimed.pk, claimed.request)
+    scopes = 0
+
+    @contextmanager
+    def answer_lost_once(url: str | None = None) -> Iterator[Session]:
+        # The first transaction commits, then the database goes away before answering.
+        nonlocal scopes
+        scopes += 1
+        with session_scope(url) as session:
+            yield session
+        if scopes == 1:
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
+    monkeypatch.setattr(batch_module, "session_scope", answer_lost_once)
+    written = batch.add(frame(), metadata(batch=batch.name))
+    monkeypatch.undo()
+    assert scopes == 2
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Exposure.pk)).all() == [written.exposure_pk]
