@@ -9,8 +9,9 @@ propagates so that the task fails in Flower.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import count
 from typing import Any
 
 from celery import Task
@@ -105,11 +106,13 @@ def run_work_order(
         except Exception as error:
             label = retry_unavailable(
                 f"recording the failure of work order {pk}",
-                partial(_end_failed, settings, record, error, end_state(error)),
+                partial(_end_failed, settings, record, error, end_state(error), count()),
             )
             report_failure(settings, record, label, error)
             raise
-        retry_unavailable(f"ending work order {pk}", partial(_end_succeeded, settings, record))
+        retry_unavailable(
+            f"ending work order {pk}", partial(_end_succeeded, settings, record, count())
+        )
         return record.outputs
 
 
@@ -132,18 +135,41 @@ def _own_claim(
     return claimed, StepRecord(run_pk=row.pk, attempt=row.attempt, work_order_pk=pk, step=step)
 
 
+def _already_ended(connection: Connection, record: StepRecord, tries: Iterator[int]) -> bool:
+    # On a second try only: the first one's commit may have gone through, its answer lost.
+    if next(tries) == 0:
+        return False
+    state = connection.execute(select(StepRun.state).where(StepRun.pk == record.run_pk))
+    if state.scalar_one() == StepState.RUNNING:
+        return False
+    log.warning("work order %d: its end was committed; going on", record.work_order_pk)
+    return True
+
+
 def _end_failed(
-    settings: Settings, record: StepRecord, error: Exception, state: WorkOrderState
+    settings: Settings,
+    record: StepRecord,
+    error: Exception,
+    state: WorkOrderState,
+    tries: Iterator[int],
 ) -> str:
     with connection_scope(settings.sqlalchemy_url) as connection:
+        if _already_ended(connection, record, tries):
+            order = connection.execute(
+                select(WorkOrder.order_id, WorkOrder.request, WorkOrder.user)
+                .where(WorkOrder.pk == record.work_order_pk)
+            ).one()  # fmt: skip
+            return f"work order {order.order_id!r} ({order.request}, user {order.user!r})"
         label = fail_step(connection, record, error)
         finish_in(connection, record.work_order_pk, state, f"{record.step}: {error}")
     return label
 
 
-def _end_succeeded(settings: Settings, record: StepRecord) -> None:
+def _end_succeeded(settings: Settings, record: StepRecord, tries: Iterator[int]) -> None:
     cancelled = record.outputs.get(CANCELLED_OUTPUT)
     with connection_scope(settings.sqlalchemy_url) as connection:
+        if _already_ended(connection, record, tries):
+            return
         succeed_step(connection, record)
         if cancelled is not None:
             # The action stopped on the order's cancel request, keeping what it had done.

@@ -303,12 +303,31 @@ def test_a_claim_cut_by_a_database_outage_runs_the_order_once(
     assert row.state == WorkOrderState.SUCCEEDED and run.state == StepState.SUCCEEDED
 
 
+@pytest.mark.parametrize("after_commit", [False, True])
 def test_the_end_of_an_order_waits_out_a_database_outage(
-    settings: Settings, deliver: Deliver, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, deliver: Deliver, monkeypatch: pytest.MonkeyPatch, after_commit: bool
 ) -> None:
     monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
-    monkeypatch.setattr(common, "connection_scope", CutAnswers({2, 3}, after_commit=False))
+    monkeypatch.setattr(common, "connection_scope", CutAnswers({2, 3}, after_commit))
     pk = queued(settings)
     assert deliver(lambda _: {"ok": 1}, pk) == {"ok": 1}
     row, [run] = stored(settings, pk)
     assert row.state == WorkOrderState.SUCCEEDED and run.outputs == {"ok": 1}
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+def test_the_failure_of_an_order_is_recorded_once_through_a_database_outage(
+    settings: Settings, deliver: Deliver, monkeypatch: pytest.MonkeyPatch, after_commit: bool
+) -> None:
+    monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
+    monkeypatch.setattr(common, "connection_scope", CutAnswers({2}, after_commit))
+    pk = queued(settings)
+
+    def jammed(_: Claim) -> dict:
+        raise ShutterJammed("stuck at 40%")
+
+    with pytest.raises(ShutterJammed):
+        deliver(jammed, pk)
+    row, [run] = stored(settings, pk)
+    assert row.state == WorkOrderState.FAILED and run.state == StepState.FAILED
+    assert run.error == "ShutterJammed: stuck at 40%"
