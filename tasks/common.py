@@ -8,6 +8,7 @@ propagates so that the task fails in Flower.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -24,7 +25,7 @@ from observatory.errors import ObservatoryError
 from observatory.intake import adopt
 from observatory.logs import work_order_context
 from observatory.orders.cancel import CANCELLED_OUTPUT
-from observatory.orders.lifecycle import Claim, claim, claim_in, finish_in
+from observatory.orders.lifecycle import Claim, claim_in, claimed_at, finish_in
 from observatory.settings import Settings, get_settings
 from observatory.steps import StepRecord, fail_step, report_failure, start_step, succeed_step
 
@@ -44,10 +45,15 @@ def claim_delivery(
     if work_order_pk is None:
         work_order_pk = adopt(settings, order, task.name)
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    pk = work_order_pk
-    return pk, retry_unavailable(
-        f"claiming work order {pk}", lambda: claim(settings, pk, redelivered=redelivered)
-    )
+    pk, at, tries = work_order_pk, dt.datetime.now(dt.UTC), count()
+
+    def take() -> Claim | None:
+        with connection_scope(settings.sqlalchemy_url) as connection:
+            # On a second try the first one's commit may have gone through, its answer lost.
+            own = claimed_at(connection, pk, at) if next(tries) > 0 else None
+            return own or claim_in(connection, settings, pk, redelivered=redelivered, at=at)
+
+    return pk, retry_unavailable(f"claiming work order {pk}", take)
 
 
 def run_work_order(

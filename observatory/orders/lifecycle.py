@@ -99,10 +99,13 @@ def claim_in(
     pk: int,
     *,
     redelivered: bool = False,
+    at: dt.datetime | None = None,
 ) -> Claim | None:
     """:func:`claim` in the caller's transaction, so that the caller may write the first
-    step run in the same commit. Raises WorkOrderNotFound for an unknown pk."""
-    now = dt.datetime.now(dt.UTC)
+    step run in the same commit. ``at`` (default now) is stamped as the order's
+    ``updated_at`` by a claim (see :func:`claimed_at`). Raises WorkOrderNotFound for an
+    unknown pk."""
+    now = at or dt.datetime.now(dt.UTC)
     order = connection.execute(_READ_ORDER, {"order_pk": pk}).one_or_none()
     if order is None:
         raise WorkOrderNotFound(f"no work order with pk {pk}")
@@ -128,6 +131,22 @@ def claim_in(
     _close_abandoned_steps(connection, pk, now)
     log.warning("work order %d resumed after a lost worker (attempt %d)", pk, attempt)
     return _claim_of(pk, order, attempt)
+
+
+def claimed_at(connection: Connection, pk: int, at: dt.datetime) -> Claim | None:
+    """The claim of order ``pk`` made at ``at`` (:func:`claim_in`), when the order still
+    runs with it: how a delivery whose claim was committed but whose answer a database
+    outage lost finds its own claim again. None otherwise."""
+    order = connection.execute(
+        select(_orders.c.order_id, _orders.c.user, _orders.c.request, _orders.c.payload,
+               _orders.c.attempts)
+        .where(_orders.c.pk == pk, _orders.c.state == WorkOrderState.RUNNING,
+               _orders.c.updated_at == at)
+    ).one_or_none()  # fmt: skip
+    if order is None:
+        return None
+    log.warning("work order %d: the claim of this delivery was committed; going on", pk)
+    return _claim_of(pk, order, order.attempts)
 
 
 def _claim_of(pk: int, order: Row[*tuple[Any, ...]], attempt: int) -> Claim:

@@ -331,3 +331,29 @@ def test_the_failure_of_an_order_is_recorded_once_through_a_database_outage(
     row, [run] = stored(settings, pk)
     assert row.state == WorkOrderState.FAILED and run.state == StepState.FAILED
     assert run.error == "ShutterJammed: stuck at 40%"
+
+
+@pytest.mark.parametrize("redelivered", [False, True])
+def test_claim_delivery_finds_its_own_claim_after_a_lost_answer(
+    settings: Settings, celery_task, monkeypatch: pytest.MonkeyPatch, redelivered: bool
+) -> None:
+    pk = queued(settings, "lost-answer")
+    if redelivered:  # a running order whose worker died: the resume is the claim
+        claim_delivery_once(celery_task, settings, pk, redelivered=False)
+    monkeypatch.setattr(retry, "FIRST_DELAY_S", 0.01)
+    monkeypatch.setattr(common, "connection_scope", CutAnswers({1}, after_commit=True))
+    claimed = claim_delivery_once(celery_task, settings, pk, redelivered=redelivered)
+    monkeypatch.undo()
+    row, _ = stored(settings, pk)
+    assert claimed is not None and claimed.attempt == row.attempts == (2 if redelivered else 1)
+    assert row.state == WorkOrderState.RUNNING
+
+
+def claim_delivery_once(
+    celery_task, settings: Settings, pk: int, redelivered: bool
+) -> Claim | None:
+    celery_task.push_request(id="t", hostname="h", delivery_info={"redelivered": redelivered})
+    try:
+        return claim_delivery(celery_task, settings, pk, None)[1]
+    finally:
+        celery_task.pop_request()
