@@ -81,3 +81,15 @@ def test_memory_that_keeps_growing_is_a_problem() -> None:
     # Two nights set the level and judge nothing.
     ledger.per_night = ledger.per_night[:2]
     assert ledger.memory_growth() == []
+
+
+def test_a_server_stop_is_read_with_its_mode_and_an_unstarted_server_is_a_problem() -> None:
+    ledger = Ledger(nights=1, chaos_seed=5, database="postgresql (server /pg stopped and started)")
+    fault = {"night": 1, "at_s": 7.0, "kind": "db_stop", "target": "postgres"}
+    fault |= {"spec": {"mode": "immediate"}, "duration_s": 11.7, "applied": True}
+    ledger.faults = [fault | {"recovery_s": 0.4, "error": None}]
+    lines = ledger.lines()
+    assert lines[0].endswith("; database postgresql (server /pg stopped and started)")
+    assert any("db_stop postgres immediate: recovered in 0.4 s" in line for line in lines)
+    ledger.faults = [fault | {"recovery_s": None, "error": "not undone: CalledProcessError"}]
+    assert "1 faults without a recovery" in ledger.problems()[0]
