@@ -11,6 +11,7 @@ from observatory.calibration.products import (
     MasterFrame,
     add_statistics,
     provenance_header,
+    text_card,
 )
 from observatory.calibration.sources import FrameInput, input_names
 from observatory.calibration.stacking import CombineMethod, Engine, combine_frames
@@ -52,7 +53,7 @@ def make_master_dark(
     header["EXPTIME"] = (float(exposure_s), "[s] exposure time of the dark frames")
     if filter_name is not None:
         header["FILTER"] = (filter_name, "filter of the dark frames")
-    header["BIASFILE"] = (master_bias.label, "master bias subtracted")
+    header["BIASFILE"] = text_card("BIASFILE", master_bias.label, "master bias subtracted")
     header["BUNIT"] = ("adu", "unit of the data")
     add_statistics(header, statistics)
     return MasterFrame("dark", data, header, statistics, float(exposure_s), filter_name)

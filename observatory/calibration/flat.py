@@ -21,6 +21,7 @@ from observatory.calibration.products import (
     add_statistics,
     carried_header,
     provenance_header,
+    text_card,
 )
 from observatory.calibration.sources import FrameInput, FrameStack, input_names
 from observatory.calibration.stacking import CombineMethod, Engine, combine_frames
@@ -56,9 +57,9 @@ def correct_flat(
         dark = master_dark.data
     data = correct_frame(flat, master_bias.data, dark, scale, engine=engine)
     header["EXPTIME"] = (exposure, "[s] exposure time")
-    header["BIASFILE"] = (master_bias.label, "master bias subtracted")
+    header["BIASFILE"] = text_card("BIASFILE", master_bias.label, "master bias subtracted")
     if master_dark is not None:
-        header["DARKFILE"] = (master_dark.label, "master dark subtracted")
+        header["DARKFILE"] = text_card("DARKFILE", master_dark.label, "master dark subtracted")
         header["DARKSCAL"] = (scale, "factor applied to the master dark")
     return CalibratedFrame(data, header)
 

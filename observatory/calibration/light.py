@@ -17,7 +17,12 @@ from observatory.calibration.correction import (
 )
 from observatory.calibration.dark import dark_scale
 from observatory.calibration.overscan import Readout, calibrate_readout
-from observatory.calibration.products import CalibratedFrame, MasterFrame, carried_header
+from observatory.calibration.products import (
+    CalibratedFrame,
+    MasterFrame,
+    carried_header,
+    text_card,
+)
 from observatory.calibration.sources import FrameInput, FrameStack
 from observatory.calibration.stacking import Engine
 from observatory.errors import FrameMismatch
@@ -151,4 +156,4 @@ def _cite(header: fits.Header, masters: Mapping[str, MasterFrame | None]) -> Non
                 "FLATFILE": "master flat divided"}  # fmt: skip
     for card, master in masters.items():
         if master is not None:
-            header[card] = (master.label, comments[card])
+            header[card] = text_card(card, master.label, comments[card])

@@ -34,6 +34,8 @@ IMAGE_TYPES: dict[MasterKind, str] = {
 # input header onto float32 data.
 _STRUCTURAL = ("BZERO", "BSCALE", "BLANK", "BITPIX", "CHECKSUM", "DATASUM")
 _MAX_INPUT_CARDS = 999
+# Characters in one header card.
+_CARD_LENGTH = 80
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def recorded_statistics(header: fits.Header) -> FrameStatistics | None:
         float(mean), float(median), float(std), float(robust_std), float(minimum),
         float(maximum), int(header.get("NCOMBINE", 1)), int(nonfinite),
     )  # fmt: skip
+
+
+def text_card(keyword: str, text: str, comment: str) -> tuple[str, str]:
+    """A header card's (value, comment): ``text`` with ``comment``, or without it when
+    both do not fit on one card. astropy would cut the comment, with a warning that its
+    logger takes 10-20 ms to write, for every frame. A text long enough to continue on
+    more cards keeps the comment."""
+    image = fits.Card(keyword, text).image
+    if len(image) == _CARD_LENGTH and len(image.rstrip()) + 3 + len(comment) > _CARD_LENGTH:
+        return text, ""
+    return text, comment
 
 
 def carried_header(source: fits.Header | None) -> fits.Header:

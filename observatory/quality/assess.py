@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from observatory.calibration.products import text_card
 from observatory.platesolve.frame import SolveOutcome
 from observatory.quality.airmass import airmass
 from observatory.quality.photometry import limiting_mag, zero_point
@@ -24,8 +25,6 @@ from observatory.settings import QualitySettings
 
 # Tag-along magnitude columns of astrometry.net index files, in order of preference.
 MAGNITUDE_COLUMNS = ("MAG_VT", "MAG", "mag", "MAG_V", "MAG_G", "MAG_R")
-# Characters in one FITS header card.
-CARD_LENGTH = 80
 
 
 @dataclass(frozen=True)
@@ -226,18 +225,8 @@ def quality_cards(quality: FrameQuality) -> fits.Header:
     for key, value, comment in rows:
         if value is not None:
             cards[key] = (round(value, 4) if isinstance(value, float) else value, comment)
-    cards["QFLAGS"] = _text_card("QFLAGS", "; ".join(quality.flags) or "none", "quality flags")
+    cards["QFLAGS"] = text_card("QFLAGS", "; ".join(quality.flags) or "none", "quality flags")
     if quality.notes:
         notes = "; ".join(quality.notes)
-        cards["QNOTES"] = _text_card("QNOTES", notes, "why quality figures are missing")
+        cards["QNOTES"] = text_card("QNOTES", notes, "why quality figures are missing")
     return cards
-
-
-def _text_card(keyword: str, text: str, comment: str) -> tuple[str, str]:
-    """``text`` with ``comment``, or without it when both do not fit on one card:
-    astropy would cut the comment, with a warning that its logger takes 10-20 ms to
-    write, for every frame. A text long enough to continue on more cards keeps it."""
-    image = fits.Card(keyword, text).image
-    if len(image) == CARD_LENGTH and len(image.rstrip()) + 3 + len(comment) > CARD_LENGTH:
-        return text, ""
-    return text, comment
