@@ -4,7 +4,8 @@
 order and advance its chain (:mod:`observatory.processor.chain`, which acts on the pure
 driver :mod:`observatory.processor.driver`). These tasks only map the driver's fan-out
 onto a chord: the step's units run as ``observatory.processor.run_unit`` tasks on any
-processor worker or host (a unit with a follower runs it next, in the same task), and
+processor worker or host (a unit with a follower runs it next, in the same task; a step
+of one unit runs in the task that reached it), and
 ``observatory.processor.finish_step`` records the step (and its follower) once all are
 done and advances the chain again. A task whose step failed raises that error
 (so Flower shows it) after the chain went on or stopped.
@@ -32,8 +33,10 @@ def _where(task: Task) -> dict[str, Any]:
     return {"task_id": task.request.id, "worker": task.request.hostname}
 
 
-def _map(chain: chains.Chain, advanced: chains.Advanced) -> dict[str, Any]:
-    """Dispatch the fan-out the chain asked for as a chord; raise the step's failure."""
+def _map(chain: chains.Chain, advanced: chains.Advanced, where: dict[str, Any]) -> dict[str, Any]:
+    """Run a fan-out of one unit here (see :func:`chains.run_single_units`), dispatch a
+    wider one as a chord; raise the first step failure."""
+    advanced = chains.run_single_units(get_settings(), chain, advanced, where)
     fan_out = advanced.fan_out
     if fan_out is not None:
         header = [run_unit.s(unit).set(queue="processor") for unit in fan_out.units]
@@ -60,7 +63,7 @@ def _start(task: Task, work_order_pk: int | None, order: dict[str, Any] | None) 
             f"starting the chain of work order {claimed.pk}",
             partial(chains.start, settings, claimed, _where(task)),
         )
-        return _map(chain, advanced)
+        return _map(chain, advanced, _where(task))
 
 
 @shared_task(bind=True, name="observatory.processor.run_unit", ignore_result=False)
@@ -80,7 +83,7 @@ def finish_step(self: Task, outcomes: list[dict[str, Any]], chain: chains.Chain)
             f"recording step {step} of batch {chain['batch']}",
             partial(chains.finish_fan_out, settings, chain, step, outcomes, where, then),
         )
-        return _map(chain, advanced)
+        return _map(chain, advanced, where)
 
 
 @shared_task(bind=True, name="observatory.processor.calibrate_file_batch")

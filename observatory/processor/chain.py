@@ -16,12 +16,14 @@ before this attempt, so a redelivered order starts afresh.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
+from observatory.db.retry import retry_unavailable
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
 from observatory.orders.cancel import CancelRequest
@@ -29,7 +31,13 @@ from observatory.orders.lifecycle import Claim, finish
 from observatory.processor import astrometry, driver
 from observatory.processor.ingest import ingest_batch
 from observatory.processor.locate import LocatedBatch, batch_name_from_url, locate_batch
-from observatory.processor.pipeline import earlier_runs, gather, transfer_batch, units_of
+from observatory.processor.pipeline import (
+    earlier_runs,
+    gather,
+    transfer_batch,
+    unit_outcome,
+    units_of,
+)
 from observatory.settings import Settings
 from observatory.steps import record_skipped_step, record_step
 
@@ -215,6 +223,26 @@ def _tagged(unit: driver.Unit, work_order_pk: int) -> driver.Unit:
     if "then" in unit:
         tagged["then"] = _tagged(unit["then"], work_order_pk)
     return tagged
+
+
+def run_single_units(
+    settings: Settings, chain: Chain, advanced: Advanced, where: dict[str, Any]
+) -> Advanced:
+    """Run here each fan-out of one unit (and its follower), record it and advance, until
+    the chain fans out wider, waits or ends: sent elsewhere, one unit would gain no
+    parallelism and pay a round trip through the broker and a callback. Returns where
+    the chain was left, with the first step failure met since ``advanced``."""
+    error = advanced.error
+    while advanced.fan_out is not None and len(advanced.fan_out.units) == 1:
+        fan_out = advanced.fan_out
+        outcomes = [unit_outcome(settings, fan_out.units[0])]
+        # Through a database outage, tried again, as the task recording a chord's step.
+        advanced = retry_unavailable(
+            f"recording step {fan_out.step} of batch {chain['batch']}",
+            partial(finish_fan_out, settings, chain, fan_out.step, outcomes, where, fan_out.then),
+        )
+        error = error or advanced.error
+    return Advanced(advanced.fan_out, error)
 
 
 def _run_inline(

@@ -1,6 +1,7 @@
 """A step with a follower (a light and its plate solve, a filter's corrected flats and its
 master flat): each unit's follower runs right after it, both steps are recorded in order,
-and a follower whose unit failed is a failed unit naming why."""
+and a follower whose unit failed is a failed unit naming why. A step of one unit runs
+where the chain is advanced."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from sqlalchemy import select
 
 from observatory.db.models import StepRun
 from observatory.db.session import session_scope
+from observatory.errors import StepFailed
 from observatory.orders.cancel import cancel_pk
 from observatory.processor import unit_outcome
-from observatory.processor.chain import advance, finish_fan_out, open_chain
+from observatory.processor.chain import advance, finish_fan_out, open_chain, run_single_units
 from observatory.settings import Settings
 from tests.unit.processor.conftest import Night, batch_url, calibrate_order, run_chain
 
@@ -68,3 +70,20 @@ def test_a_cancel_before_the_units_run_skips_the_step_and_its_follower(
     finish_fan_out(settings, chain, "light", outcomes, WHERE, fan_out.then)
     note = "cancelled with 0 of 1 units run"
     assert recorded(settings)[2:] == [("light", "skipped", note), ("astrometry", "skipped", note)]
+
+
+def test_steps_of_one_unit_run_here_until_a_step_fans_out_wider(
+    settings: Settings, night: Night
+) -> None:
+    url = batch_url(settings, "20261123-observation-34", [*night.bias[:1], *night.lights[:2]])
+    chain = open_chain(settings, calibrate_order(settings, url))
+    advanced = advance(settings, chain, WHERE)
+    assert advanced.fan_out is not None and advanced.fan_out.step == "bias"
+    left = run_single_units(settings, chain, advanced, WHERE)
+    # The one bias group failed (too few frames): recorded, carried, and the chain went on.
+    assert isinstance(left.error, StepFailed) and "bias" in str(left.error)
+    assert left.fan_out is not None and (left.fan_out.step, len(left.fan_out.units)) == ("light", 2)
+    assert [(step, state) for step, state, _ in recorded(settings)] == [
+        ("transfer", "succeeded"), ("ingest", "succeeded"), ("bias", "failed"),
+        ("dark", "succeeded"), ("flat_dark", "succeeded"), ("flat", "succeeded"),
+    ]  # fmt: skip
