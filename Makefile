@@ -16,9 +16,12 @@ run: install system-deps
 test: install system-deps
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
-# The inner loop, under three minutes on two cores: no slow, PostgreSQL or proof tests.
+# The inner loop, under three minutes on two cores: no slow, PostgreSQL or proof tests, in
+# FAST_WORKERS processes (pytest-xdist; the shared stack's tests stay in one of them).
+FAST_WORKERS ?= 2
 test-fast: install
-	$(PY) -m pytest -q -ra -m "not slow and not postgres and not proof"
+	$(PY) -m pytest -q -ra -m "not slow and not postgres and not proof" \
+		-n $(FAST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Mutation testing of the core decision modules, group by group, one mutant at a time
 # (the machine is shared); fails under a 90 % score. Survivors: docs/testing.md.

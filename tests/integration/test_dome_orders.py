@@ -208,6 +208,7 @@ def test_pickled_message_is_refused_and_nothing_runs(stack: Stack) -> None:
         assert session.scalar(select(WorkOrder).where(WorkOrder.order_id == data["id"])) is None
 
 
+@pytest.mark.slow  # a worker killed and restarted; fast: tests/unit/tasks/test_common.py
 def test_worker_killed_mid_task_does_not_lose_its_order(stack: Stack) -> None:
     settings = stack.settings
     # Slow replies keep the task busy long enough to kill the worker in the middle of it.

@@ -104,6 +104,7 @@ def test_a_task_run_by_the_stack_appears_with_queue_args_and_state(
     assert task["worker"].startswith("dome@")
 
 
+@pytest.mark.slow  # a process for a refusal; fast: tests/unit/cli/test_flower.py
 def test_refuses_to_start_without_credentials(stack_settings: Settings) -> None:
     env = clean_env()
     done = subprocess.run([*FLOWER, "--port", "0"], env=env, capture_output=True, timeout=60)
@@ -111,6 +112,7 @@ def test_refuses_to_start_without_credentials(stack_settings: Settings) -> None:
     assert b"Flower needs credentials" in done.stderr
 
 
+@pytest.mark.slow  # a process for a refusal; fast: tests/unit/cli/test_flower.py
 def test_no_auth_only_on_loopback(stack_settings: Settings) -> None:
     env = clean_env()
     command = [*FLOWER, "--host", "0.0.0.0", "--port", "0", "--no-auth"]
@@ -119,6 +121,7 @@ def test_no_auth_only_on_loopback(stack_settings: Settings) -> None:
     assert b"loopback" in done.stderr
 
 
+@pytest.mark.slow  # a process for a refusal; fast: tests/unit/cli/test_flower.py
 def test_up_with_flower_refuses_before_starting_anything(tmp_path) -> None:
     env = clean_env(OBSERVATORY_DATA_DIR=str(tmp_path / "data"))
     command = [sys.executable, "-m", "observatory.cli.main", "up", "--flower"]

@@ -139,6 +139,7 @@ def test_running_order_cancelled_skips_its_later_steps(stack: Stack, night: Nigh
     assert counts(settings)[2] == calibrated_before  # the light step never ran
 
 
+@pytest.mark.slow  # fast: tests/unit/processor/test_real_nights.py
 def test_real_camera_night_in_a_plain_folder_is_calibrated(stack: Stack) -> None:
     """A cooled CCD's night as its capture program leaves it: subfolders, a preview and a
     log beside the frames, no manifest, overscan columns, CCDSUM, FILTNAME, no darks."""

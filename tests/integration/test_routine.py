@@ -16,7 +16,9 @@ from observatory.db.session import session_scope
 from observatory.stack import Stack
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.integration
+# Slow: two real beats over several cron periods; one order per run has fast tests
+# (tests/unit/routine/test_beat.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PLAN = """
 user = "routine-test"

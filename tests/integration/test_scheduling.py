@@ -18,7 +18,9 @@ from observatory.settings import Settings
 from observatory.stack import Stack
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.integration
+# Slow: minutes of simulated exposure on the stack; the ranking has fast tests
+# (tests/unit/orders/test_priority.py, test_priority_window.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ENDED = {"succeeded", "failed", "partial", "cancelled", "rejected"}
 

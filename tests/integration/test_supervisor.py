@@ -252,6 +252,7 @@ def test_unsafe_monitor_closes_the_open_dome_and_parks_the_mount(
     assert tail.index("close_requested") < tail.index("closed_confirmed")
 
 
+@pytest.mark.slow  # fast: tests/unit/supervisor/test_decision.py
 @pytest.mark.parametrize("how", ["error", "silent"])
 def test_unreachable_monitor_closes_the_dome(start_rig: Callable[..., Rig], how: str) -> None:
     rig = start_rig()
@@ -273,6 +274,7 @@ def test_unreachable_monitor_closes_the_dome(start_rig: Callable[..., Rig], how:
     rig.monitor_fault({"kind": "clear"})
 
 
+@pytest.mark.slow  # fast: tests/unit/supervisor/test_decision.py
 def test_stale_heartbeat_closes_the_open_dome(start_rig: Callable[..., Rig]) -> None:
     rig = start_rig(heartbeat_timeout_s=2)
     rig.wait_allowed(15)
@@ -290,6 +292,7 @@ def test_stale_heartbeat_closes_the_open_dome(start_rig: Callable[..., Rig]) -> 
     assert opening_allowed(rig.settings)[0] is True
 
 
+@pytest.mark.slow  # fast: tests/unit/supervisor/test_decision.py
 def test_opening_is_refused_while_unsafe_and_during_the_hold_off(
     start_rig: Callable[..., Rig],
 ) -> None:
@@ -317,6 +320,7 @@ def test_opening_is_refused_while_unsafe_and_during_the_hold_off(
     assert rig.event_names().count("hold_off_started") == 2
 
 
+@pytest.mark.slow  # fast: tests/unit/supervisor/test_decision.py
 def test_dawn_closes_and_refuses(start_rig: Callable[..., Rig]) -> None:
     rig = start_rig(dawn_sun_altitude_deg=-90)
     rig.beat()

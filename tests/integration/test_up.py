@@ -14,7 +14,9 @@ from observatory.embedded_redis import ping
 from observatory.simulator.address import DEVICE_ROLES
 from tests.helpers import free_port, wait_for
 
-pytestmark = pytest.mark.integration
+# Slow: `observatory up` with every child, stopped by a signal; the start and restart
+# rules have fast tests (tests/unit/test_stack_restart.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_up_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:

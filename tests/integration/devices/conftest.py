@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from alpaca.dome import Dome
 
+from observatory.devices.dome import DomeAdapter
 from observatory.settings import DeviceSettings
 from observatory.simulator.server import SimulatorProcess, start_simulator_process
 
@@ -66,5 +67,9 @@ def inject_dome_fault(address: str, spec: dict[str, Any]) -> None:
 
 @pytest.fixture
 def clear_faults(simulator: SimulatorProcess) -> Iterator[None]:
+    """After the test: every fault repaired and the shutter closed. A repaired shutter
+    stays where its jam left it (Opening, so Slewing) until commanded, as a real one
+    would; the close leaves the dome at rest for whichever test runs next."""
     yield
     inject_dome_fault(simulator.address, {"kind": "clear"})
+    DomeAdapter(device_settings(simulator.address)).close_shutter()

@@ -142,8 +142,10 @@ def test_subframe_off_the_binned_sensor_is_refused_at_start(
 
 
 def test_camera_state_through_an_exposure(api: Api) -> None:
-    # 20 simulated seconds: 0.4 wall seconds at the checklist time scale.
-    expose(api, 20.0)
+    # 60 simulated seconds, 3 wall seconds at the checklist time scale: long enough to
+    # read Exposing back on a busy machine, where a simulator's first exposure (its scene
+    # built after the start time is taken) has answered a second late.
+    expose(api, 60.0)
     states = [api.value(f"{CAMERA}/camerastate")]
     assert states[0] == EXPOSING and api.value(f"{CAMERA}/imageready") is False
     percent = api.value(f"{CAMERA}/percentcompleted")
