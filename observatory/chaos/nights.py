@@ -25,6 +25,7 @@ from observatory.db.server import PostgresControl
 from observatory.night.runner import NightResult, Submit, night_settings, run_night
 from observatory.settings import Settings
 from observatory.stack import Stack
+from observatory.telescope.batch import night_of
 
 # Faults are spread over this many wall seconds from the start of each night's orders.
 CHAOS_SPAN_S = 150.0
@@ -139,12 +140,13 @@ def run_nights(
         print(f"\n=== night {night} of {nights}" + (f" (chaos seed {chaos_seed})"
               if chaos_seed is not None else "") + " ===", file=out, flush=True)  # fmt: skip
         night_started = time.monotonic()
+        night_started_utc = dt.datetime.now(dt.UTC)
         nightly = night_settings(base, time_scale, now_utc + dt.timedelta(days=night - 1))
         hooks = ChaosHooks(night, chaos_seed, postgres)
         result = run_night(nightly, submit, timeout_s=timeout_s, out=out, hooks=hooks)
         order_pks.update(o.pk for o in result.outcomes)
         if report:
-            _report(nightly, out)
+            _report(nightly, (night_started_utc, dt.datetime.now(dt.UTC)), out)
         watched = hooks.watched
         pids |= watched.pids
         for condition, seconds in watched.open_beyond_bound_s.items():
@@ -187,10 +189,15 @@ def _night_figures(
     }
 
 
-def _report(settings: Settings, out: TextIO) -> None:
+def _report(settings: Settings, window: tuple[dt.datetime, dt.datetime], out: TextIO) -> None:
+    """The report of one simulated night: its orders are those of its wall-clock
+    ``window``, and it is filed under the simulated night's date (its batches' date)."""
     from observatory.report import build_report
 
-    print(f"night report: {build_report(settings)}", file=out, flush=True)
+    assert settings.clock.start_utc is not None, "a chaos night runs on a simulated clock"
+    night = night_of(settings.clock.start_utc, settings.site.longitude_deg)
+    path = build_report(settings, night, window=window)
+    print(f"night report: {path}", file=out, flush=True)
 
 
 def disk_used_mb(folder: Path) -> float:

@@ -37,7 +37,10 @@ class ReportWritten:
 
 
 def build_report(
-    settings: Settings, night: dt.date | None = None, output: Path | None = None
+    settings: Settings,
+    night: dt.date | None = None,
+    output: Path | None = None,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Path:
     """Write the report of ``night`` and return the path of its ``index.html``.
 
@@ -47,12 +50,17 @@ def build_report(
     and existing files of the same names are replaced. Raises NothingToReport when no
     night is named and no work order exists. A product whose file cannot be read here is
     shown (and listed among the failures) with the reason instead of a picture.
+    ``window`` (aware UTC start and end, with ``night``) narrows the night to the orders,
+    events and batches of that wall-clock span (see :func:`gather_night`).
     """
-    return write_report(settings, night, output).index_path
+    return write_report(settings, night, output, window).index_path
 
 
 def write_report(
-    settings: Settings, night: dt.date | None = None, output: Path | None = None
+    settings: Settings,
+    night: dt.date | None = None,
+    output: Path | None = None,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> ReportWritten:
     """As :func:`build_report`, returning counts and the time taken as well."""
     started = time.perf_counter()
@@ -61,7 +69,7 @@ def write_report(
             night = latest_night(session)
             if night is None:
                 raise NothingToReport("no work orders in the database; name a night (YYYY-MM-DD)")
-        content = gather_night(session, night)
+        content = gather_night(session, night, window)
         focus_runs = gather_focus_runs(session, content.start, content.end)
         quality = gather_quality(session, content.start, content.end)
     folder = output if output is not None else settings.data_dir / "reports" / night.isoformat()

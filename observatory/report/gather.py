@@ -132,9 +132,16 @@ class NightContent:
     left_out: list[LeftOutRecord] = field(default_factory=list)
 
 
-def gather_night(session: Session, night: dt.date) -> NightContent:
-    """Everything the report shows about ``night``, as records that outlive the session."""
-    start, end = night_window(night)
+def gather_night(
+    session: Session, night: dt.date, window: tuple[dt.datetime, dt.datetime] | None = None
+) -> NightContent:
+    """Everything the report shows about ``night``, as records that outlive the session.
+
+    ``window`` (aware UTC start and end) replaces the night's noon-to-noon window: the
+    wall-clock span of one simulated night among several run back to back, whose orders
+    all arrive within one real night. Batches named with the night's date are kept too.
+    """
+    start, end = window if window is not None else night_window(night)
     batch_pks = _night_batch_pks(session, night, start, end)
     return NightContent(
         night=night,

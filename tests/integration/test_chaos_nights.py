@@ -1,7 +1,7 @@
 """Two simulated nights with chaos (``observatory run --nights 2 --chaos SEED``), read
 through their ledger as a new user would: nothing lost, nothing done twice, no duplicate
-rows, the dome never open unsafe beyond the bound, no process left behind, and every
-injected fault recovered from."""
+rows, the dome never open unsafe beyond the bound, no process left behind, every
+injected fault recovered from, and a report of each night of its own."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None
     ledger_path = tmp_path / "ledger.json"
     done = subprocess.run(
         [sys.executable, "-m", "observatory.cli.main", "run", "--nights", "2",
-         "--chaos", str(SEED), "--ledger", str(ledger_path), "--no-report"],
+         "--chaos", str(SEED), "--ledger", str(ledger_path)],
         env=env, capture_output=True, text=True, timeout=2700,
     )  # fmt: skip
     tail = done.stdout[-4000:] + done.stderr[-2000:]
@@ -59,5 +59,11 @@ def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None
     names = sorted({p.name[:8] for p in (tmp_path / "var" / "batches").iterdir()})
     dates = [dt.datetime.strptime(name, "%Y%m%d").date() for name in names]
     assert len(dates) == 2 and dates[1] - dates[0] == dt.timedelta(days=1), names
+    # ... and its own report, filed under that date, showing its own batches only.
+    reports = tmp_path / "var" / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == [f"{d:%Y-%m-%d}" for d in dates]
+    for night, other in ((names[0], names[1]), (names[1], names[0])):
+        page = reports / f"{dt.datetime.strptime(night, '%Y%m%d'):%Y-%m-%d}" / "index.html"
+        assert f"{night}-" in page.read_text() and f"{other}-" not in page.read_text()
     assert ledger["orders"]["submitted"] >= 2 * 6
     assert "ledger:" in done.stdout and "problems: none" in done.stdout

@@ -8,6 +8,7 @@ import pytest
 
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
+from observatory.report.gather import gather_night
 from observatory.report.night import latest_night, night_of, night_window
 
 
@@ -63,3 +64,30 @@ def test_latest_night_is_the_night_of_the_newest_order(database_url: str) -> Non
             )
     with session_scope(database_url) as session:
         assert latest_night(session) == dt.date(2026, 11, 23)
+
+
+def test_a_window_narrows_the_night_to_its_own_orders(database_url: str) -> None:
+    # Two simulated nights run back to back within one real night: each report holds
+    # only the orders received in its own wall-clock span.
+    first_at = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+    second_at = first_at + dt.timedelta(minutes=5)
+    with session_scope(database_url) as session:
+        for number, received in enumerate([first_at, second_at]):
+            session.add(
+                WorkOrder(
+                    order_id=f"night-{number + 1}",
+                    user="tests",
+                    request="dome_status",
+                    payload={},
+                    received_at=received,
+                )
+            )
+    split = first_at + dt.timedelta(minutes=2)
+    with session_scope(database_url) as session:
+        whole = gather_night(session, dt.date(2026, 11, 23))
+        first = gather_night(session, dt.date(2026, 11, 23), (first_at, split))
+        second = gather_night(session, dt.date(2026, 11, 24), (split, second_at + dt.timedelta(1)))
+    assert [o.order_id for o in whole.orders] == ["night-1", "night-2"]
+    assert [o.order_id for o in first.orders] == ["night-1"]
+    assert [o.order_id for o in second.orders] == ["night-2"]
+    assert (second.night, second.start) == (dt.date(2026, 11, 24), split)
