@@ -83,7 +83,8 @@ def run_work_order(
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
     where = {"task_id": task.request.id, "worker": task.request.hostname}
     pk = work_order_pk
-
+    # The order's start: when this task took it up, before waiting for the write lock.
+    at = dt.datetime.now(dt.UTC)
     tries = 0
 
     # Each transaction is tried again through a database outage (observatory.db.retry):
@@ -97,7 +98,7 @@ def run_work_order(
                 own = _own_claim(connection, pk, step, task.request.id)
                 if own is not None:
                     return own
-            claimed = claim_in(connection, settings, pk, redelivered=redelivered)
+            claimed = claim_in(connection, settings, pk, redelivered=redelivered, at=at)
             if claimed is None:
                 return None
             return claimed, start_step(connection, pk, step, **where)

@@ -103,8 +103,8 @@ def claim_in(
 ) -> Claim | None:
     """:func:`claim` in the caller's transaction, so that the caller may write the first
     step run in the same commit. ``at`` (default now) is stamped as the order's
-    ``updated_at`` by a claim (see :func:`claimed_at`). Raises WorkOrderNotFound for an
-    unknown pk."""
+    ``started_at`` and ``updated_at`` by a claim (see :func:`claimed_at`). Raises
+    WorkOrderNotFound for an unknown pk."""
     now = at or dt.datetime.now(dt.UTC)
     order = connection.execute(_READ_ORDER, {"order_pk": pk}).one_or_none()
     if order is None:
