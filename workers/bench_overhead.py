@@ -23,6 +23,7 @@ import base64
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -93,8 +94,7 @@ def private_stack(folder: Path) -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        worker.terminate()
-        worker.wait(30)
+        _stop(worker)
         simulator.stop()
         redis_server.stop()
         dispose_engines(settings.sqlalchemy_url)
@@ -113,6 +113,18 @@ def private_stack(folder: Path) -> Iterator[Settings]:
 # end times, not from when the poll saw them, so a slow poll loses nothing; a fast one
 # would take CPU from the worker being measured (more for SQL than for Redis).
 BURST_POLL_S = 0.05
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process this run started (its own session): SIGTERM, then after 30 s its whole
+    group killed, so that a hung worker neither hides the error that ended the run nor
+    keeps the rest of the stack from being stopped."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def _wait(
@@ -298,8 +310,7 @@ def http_intake(settings: Settings, folder: Path) -> Iterator[str]:
         _wait(partial(_answers, base), 60, "the HTTP intake to answer")
         yield base
     finally:
-        api.terminate()
-        api.wait(30)
+        _stop(api)
 
 
 def _answers(base: str) -> bool:
