@@ -18,7 +18,17 @@ import datetime as dt
 from functools import cache
 from typing import cast
 
-from sqlalchemy import BindParameter, Connection, Table, Update, bindparam, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Table,
+    Update,
+    bindparam,
+    false,
+    or_,
+    select,
+    update,
+)
 
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.errors import InvalidTransition, WorkOrderNotFound
@@ -111,7 +121,11 @@ def _transition_statement(new: WorkOrderState) -> Update:
         stamps["finished_at"] = bindparam("at")
     return (
         update(orders)
-        .where(orders.c.pk == bindparam("order_pk"), orders.c.state.in_(sources))
+        # Equalities, not IN: an IN list is expanded again at every execution.
+        .where(
+            orders.c.pk == bindparam("order_pk"),
+            or_(false(), *(orders.c.state == s for s in sources)),
+        )
         .values(state=new, state_reason=bindparam("reason"), updated_at=bindparam("at"), **stamps)
         .returning(orders.c.pk)
     )
