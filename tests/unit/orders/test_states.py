@@ -19,8 +19,9 @@ import itertools
 import pytest
 
 from observatory.db.models import WorkOrder, WorkOrderState
-from observatory.errors import InvalidTransition
-from observatory.orders.states import FINAL_STATES, can_transition, transition
+from observatory.db.session import connection_scope, session_scope
+from observatory.errors import InvalidTransition, WorkOrderNotFound
+from observatory.orders.states import FINAL_STATES, can_transition, transition, transition_in
 
 S = WorkOrderState
 
@@ -102,3 +103,42 @@ def test_without_a_clock_the_transition_stamps_the_current_utc_time() -> None:
 def test_a_refused_transition_names_the_order_and_its_user() -> None:
     with pytest.raises(InvalidTransition, match="'o-1' of 'Main Module'"):
         transition(order_in(S.SUCCEEDED), S.RUNNING)
+
+
+def test_the_sql_transition_follows_the_same_table_for_every_pair(database_url: str) -> None:
+    """transition_in (one conditional UPDATE, as the worker ends an order) changes a stored
+    row exactly where transition would, stamps the same times, and otherwise refuses with
+    the same message and leaves the row as it was."""
+    with session_scope(database_url) as session:
+        pks = {}
+        for index, (current, new) in enumerate(ALL_PAIRS):
+            row = order_in(current)
+            row.order_id, row.request, row.payload = f"o-{index}", "dome_status", {}
+            row.received_at = EARLIER
+            session.add(row)
+            session.flush()
+            pks[current, new] = row.pk
+    for (current, new), pk in pks.items():
+        with connection_scope(database_url) as connection:
+            if (current, new) in DOCUMENTED:
+                transition_in(connection, pk, new, "why", now=NOW)
+            else:
+                with pytest.raises(InvalidTransition, match=f"{current.value} -> {new.value}"):
+                    transition_in(connection, pk, new, "why", now=NOW)
+    with session_scope(database_url) as session:
+        for (current, new), pk in pks.items():
+            row = session.get_one(WorkOrder, pk)
+            if (current, new) in DOCUMENTED:
+                assert (row.state, row.state_reason, row.updated_at) == (new, "why", NOW)
+                assert row.started_at == (NOW if new is S.RUNNING else None)
+                assert row.finished_at == (NOW if new in DOCUMENTED_FINAL else None)
+            else:
+                assert (row.state, row.state_reason, row.updated_at) == (current, "before", EARLIER)
+
+
+def test_the_sql_transition_of_an_unknown_order_says_so(database_url: str) -> None:
+    with (
+        connection_scope(database_url) as connection,
+        pytest.raises(WorkOrderNotFound, match="no work order with pk 424242"),
+    ):
+        transition_in(connection, 424242, S.SUCCEEDED)
