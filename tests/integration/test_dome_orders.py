@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import signal
-import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy import func, select
 
 from observatory.db.models import StepRun, WorkOrder
 from observatory.db.session import session_scope
-from observatory.settings import Settings
+from observatory.settings import Settings, get_settings
 from observatory.stack import Stack
 from tests.helpers import wait_for
 
@@ -73,17 +75,30 @@ def dome_fault(settings: Settings, spec: dict[str, Any]) -> None:
     dome.Action("simulator:fault", json.dumps(spec))
 
 
-def cli(
-    settings: Settings, *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "observatory.cli.main", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ),
-    )
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    """``observatory <args>`` with ``stdin`` as its standard input, run in this process
+    on the stack's settings (its environment): the exit code and what was printed. An
+    exception escaping the command fails the test, as a traceback would."""
+
+    def run(*args: str, stdin: str = "") -> Ran:
+        from observatory.cli.main import main
+
+        get_settings.cache_clear()
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
 
 
 def test_dome_commands_run_on_a_worker_and_are_recorded(stack: Stack) -> None:
@@ -118,22 +133,24 @@ def test_status_order_returns_the_designed_shape(stack: Stack) -> None:
     assert run.outputs["version"].startswith("v")
 
 
-def test_cli_submit_wait_prints_id_and_outcome(stack: Stack) -> None:
+def test_cli_submit_wait_prints_id_and_outcome(stack: Stack, cli: Callable[..., Ran]) -> None:
     data = order("dome_close")
-    result = cli(stack.settings, "submit", "-", "--wait", stdin=json.dumps(data))
+    result = cli("submit", "-", "--wait", stdin=json.dumps(data))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [data["id"], "succeeded"]
-    shown = cli(stack.settings, "status", data["id"], "--json")
+    shown = cli("status", data["id"], "--json")
     assert json.loads(shown.stdout)["steps"][0]["step"] == "close_dome"
 
 
-def test_invalid_order_exits_non_zero_naming_the_field_and_stores_nothing(stack: Stack) -> None:
+def test_invalid_order_exits_non_zero_naming_the_field_and_stores_nothing(
+    stack: Stack, cli: Callable[..., Ran]
+) -> None:
     settings = stack.settings
     with session_scope(settings.sqlalchemy_url) as session:
         before = session.scalar(select(func.count()).select_from(WorkOrder))
     bad = order("dome_goto", alt=120.0, az=10.0)
     del bad["user"]
-    result = cli(settings, "submit", "-", stdin=json.dumps(bad))
+    result = cli("submit", "-", stdin=json.dumps(bad))
     assert result.returncode == 2
     assert "alt" in result.stderr and "user" in result.stderr
     assert "Traceback" not in result.stderr

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from observatory.cli.main import main
 from observatory.errors import NothingToReport
 from observatory.report import build_report, write_report
-from observatory.settings import Settings, load_settings
+from observatory.settings import Settings, get_settings, load_settings
 from tests.unit.report.seeding import (
     BATCH,
     CANCEL_REASON,
@@ -142,26 +140,27 @@ def test_a_named_night_without_data_gives_an_empty_page(database_url: str, tmp_p
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_command_line_prints_the_page_path(database_url: str, tmp_path: Path) -> None:
+def test_command_line_prints_the_page_path(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     settings = settings_for(database_url, tmp_path)
     seed_night(database_url, settings.products_dir)
-    env = {
-        **os.environ,
-        "OBSERVATORY_DATABASE_URL": database_url,
-        "OBSERVATORY_DATA_DIR": str(tmp_path),
-    }
-    command = [sys.executable, "-m", "observatory.cli.main", "report"]
-
-    result = subprocess.run(
-        [*command, "2026-11-23"], env=env, capture_output=True, text=True, timeout=120
-    )
-
-    assert result.returncode == 0, result.stderr
-    index = Path(result.stdout.strip())
-    assert index == tmp_path / "reports" / "2026-11-23" / "index.html"
-    assert index.is_file()
-    assert "4 pictures" not in result.stderr and "5 pictures" in result.stderr
-    bad = subprocess.run(
-        [*command, "23/11/2026"], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert main(["report", "2026-11-23"]) == 0
+        out, err = capsys.readouterr()
+        index = Path(out.strip())
+        assert index == tmp_path / "reports" / "2026-11-23" / "index.html"
+        assert index.is_file()
+        assert "4 pictures" not in err and "5 pictures" in err
+        # A date in another form: argparse's usage error, exit 2.
+        with pytest.raises(SystemExit) as bad:
+            main(["report", "23/11/2026"])
+        assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
