@@ -20,16 +20,17 @@ class NotificationFailed(ObservatoryError):
 def email_admins(settings: Settings, subject: str, body: str) -> None:
     """Send one email to every admin address; no-op when none are configured.
 
-    Transient SMTP and socket errors are retried ``settings.smtp.attempts`` times with a
-    short backoff. Raises NotificationFailed (chaining the last error) when every attempt
-    failed.
+    The subject is sent on one line: its line breaks (an error message of several lines)
+    become spaces, since a header may not hold them. Transient SMTP and socket errors are
+    retried ``settings.smtp.attempts`` times with a short backoff. Raises
+    NotificationFailed (chaining the last error) when every attempt failed.
     """
     if not settings.admin_emails:
         return
     message = EmailMessage()
     message["From"] = settings.smtp.sender
     message["To"] = ", ".join(settings.admin_emails)
-    message["Subject"] = f"[{settings.site_name}] {subject}"
+    message["Subject"] = " ".join(f"[{settings.site_name}] {subject}".split())
     message.set_content(body)
 
     last_error: Exception | None = None

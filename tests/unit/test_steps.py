@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from sqlalchemy import select
@@ -63,6 +64,32 @@ def test_failure_is_recorded_emailed_and_re_raised(settings: Settings, smtp_serv
     [mail] = wait_for(lambda: mailbox.messages[before:], 10, message="the email")
     assert "open_dome" in mail["Subject"] and "ops@example.org" in mail["To"]
     assert "'jam'" in mail.get_payload()
+
+
+def test_an_error_of_several_lines_is_emailed_with_a_one_line_subject(
+    settings: Settings,
+    smtp_server,  # noqa: F811
+) -> None:
+    # A failed fan-out's StepFailed lists its units on lines of their own; a line break
+    # in a header would make the email itself raise instead of the step's error.
+    _, _, mailbox = smtp_server
+    before = len(mailbox.messages)
+    pk = submit(settings, order(order_id="units"), Broker()).pk
+    message = "bias: 1 of 1 units failed:\nbinning 2: 1 usable frames\r\nat least 3"
+    with pytest.raises(DomeJammed), record_step(settings, pk, "bias"):
+        raise DomeJammed(message)
+    [mail] = wait_for(lambda: mailbox.messages[before:], 10, message="the email")
+    # Unfolded as RFC 5322 says (a long header is sent folded over lines).
+    subject = re.sub(r"\r\n(?=[ \t])", "", mail["Subject"])
+    assert subject.endswith(
+        "step bias failed: DomeJammed: bias: 1 of 1 units failed: binning 2: 1 usable "
+        "frames at least 3"
+    )
+    # The body keeps the message's lines.
+    body = mail.get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert message.replace("\r\n", "\n") in body
+    [run] = runs(settings)
+    assert run.error == f"DomeJammed: {message}"
 
 
 def test_smtp_down_still_records_the_error_and_says_the_email_failed(
