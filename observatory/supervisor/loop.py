@@ -60,7 +60,8 @@ class Supervisor:
         self.dome = DomeAdapter(settings.devices)
         self.mount = MountAdapter(settings.devices, settings.telescope)
         self.memory = Memory()
-        self.last_safety: SafetyReading | None = None
+        # The last answer of the safety monitor and when it came (time.monotonic()).
+        self._last_safe: tuple[bool, float] | None = None
         self._mount_parked = False
         self._close_failure_reported = False
 
@@ -83,24 +84,36 @@ class Supervisor:
     def read(self) -> Readings:
         """This poll's readings; a device or SQL that cannot be read gives None (unknown)."""
         safety_error = None
-        read_at = self.clock()
         try:
-            self.last_safety = SafetyReading(self.monitor.is_safe(), read_at)
+            self._last_safe = (self.monitor.is_safe(), time.monotonic())
         except DeviceError as error:
             safety_error = str(error)
         site = self.settings.site
         last_used_at, busy = self._read_use()
+        shutter = self._read_shutter()
+        heartbeats = self._read_heartbeats()
         return Readings(
-            safety=self.last_safety,
+            safety=self._safety_reading(),
             safety_error=safety_error,
-            shutter=self._read_shutter(),
-            heartbeats=self._read_heartbeats(),
+            shutter=shutter,
+            heartbeats=heartbeats,
             sun_altitude_deg=ephemeris.sun_altitude_deg(
                 self.clock(), site.latitude_deg, site.longitude_deg
             ),
             last_used_at=last_used_at,
             busy=busy,
         )
+
+    def _safety_reading(self) -> SafetyReading | None:
+        # How old the monitor's last answer is, like a worker's beat, is liveness (not
+        # astronomy): its age is wall-clock time, placed in the civil clock now. A poll
+        # slowed by a sluggish dome must not age a fresh answer by the simulated clock's
+        # time scale (0.2 s of dome replies at x200 would be 40 s, past stale_after_s).
+        if self._last_safe is None:
+            return None
+        safe, read_s = self._last_safe
+        age = dt.timedelta(seconds=time.monotonic() - read_s)
+        return SafetyReading(safe, self.clock() - age)
 
     def secure(self, decision: Decision, shutter: ShutterState | None) -> None:
         """Close the shutter unless it reads closed, then park the mount (once until the
