@@ -44,7 +44,10 @@ GROUPS: dict[str, Group] = {
     ),
     "intake": Group(
         ("observatory/intake.py",),
-        ("tests/unit/test_intake.py", "tests/unit/test_intake_commit_then_publish.py"),
+        # The orders' tests submit through the intake: waiting windows, holds, batch
+        # names, a rejected id replaced.
+        ("tests/unit/test_intake.py", "tests/unit/test_intake_commit_then_publish.py",
+         "tests/unit/orders"),
     ),
     "steps": Group(
         ("observatory/steps.py", "tasks/common.py"),

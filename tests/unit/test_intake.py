@@ -191,6 +191,20 @@ def test_a_rejected_order_does_not_take_its_id(settings: Settings) -> None:
     assert count(settings) == 1
 
 
+def test_a_valid_order_replaces_only_the_rejection_of_its_own_id(settings: Settings) -> None:
+    broker = Broker()
+    for order_id in ("5", "6"):
+        with pytest.raises(WorkOrderInvalid, match="azimuth"):
+            submit(settings, order("dome_set_azimuth", order_id, azimuth=True), broker)
+
+    receipt = submit(settings, order("dome_set_azimuth", "5", azimuth=90.0), broker)
+
+    assert row(settings, receipt.pk).state == WorkOrderState.QUEUED
+    with session_scope(settings.sqlalchemy_url) as session:
+        states = {r.order_id: r.state for r in session.scalars(select(WorkOrder))}
+    assert states == {"5": WorkOrderState.QUEUED, "6": WorkOrderState.REJECTED}
+
+
 def test_a_received_order_is_stored_once_and_keeps_its_id(settings: Settings) -> None:
     broker = Broker()
     first = submit(settings, order("dome_set_azimuth", "6", azimuth=90.0), broker)
