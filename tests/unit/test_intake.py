@@ -23,12 +23,15 @@ class Broker:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        # The broker priority of each message sent, in the order sent.
+        self.priorities: list[float] = []
         self.down = False
 
     def __call__(self, *, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
         if self.down:
             raise PublishFailed("connection refused")
         self.sent.append({"pk": work_order_pk, "task": task_name, "queue": queue})
+        self.priorities.append(priority)
         return f"task-{len(self.sent)}"
 
 
@@ -69,6 +72,8 @@ def test_submit_stores_then_publishes_to_the_routed_task(settings: Settings) -> 
     stored = row(settings, receipt.pk)
     assert stored.state == WorkOrderState.QUEUED
     assert stored.published_at is not None and stored.priority_reasons is not None
+    # The broker is given the priority the order was stored with.
+    assert broker.priorities == [stored.priority]
     # The observability term depends on the hour; the request's base does not.
     assert stored.priority_reasons["components"][0]["value"] == 5.0
     assert stored.payload["ra"] == 10.0
