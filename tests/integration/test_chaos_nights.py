@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from observatory.simulator.address import DEVICE_ROLES
-from tests.helpers import free_port
+from tests.integration.chaos_run import observatory_run, run_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3000)]
 
@@ -23,22 +19,11 @@ SEED = 7
 
 
 def test_two_chaos_nights_lose_nothing_and_leave_nothing(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OBSERVATORY_")}
-    simulator_port = free_port()
-    env.update({
-        "OBSERVATORY_CONFIG": str(tmp_path / "absent.toml"),
-        "OBSERVATORY_DATA_DIR": str(tmp_path / "var"),
-        "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
-        "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
-    })  # fmt: skip
-    for role in DEVICE_ROLES:
-        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    env = run_env(tmp_path)
     ledger_path = tmp_path / "ledger.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "observatory.cli.main", "run", "--nights", "2",
-         "--chaos", str(SEED), "--ledger", str(ledger_path)],
-        env=env, capture_output=True, text=True, timeout=2700,
-    )  # fmt: skip
+    done = observatory_run(
+        env, "--nights", "2", "--chaos", str(SEED), "--ledger", str(ledger_path), timeout_s=2700
+    )
     tail = done.stdout[-4000:] + done.stderr[-2000:]
     assert ledger_path.exists(), tail
     ledger = json.loads(ledger_path.read_text())

@@ -7,17 +7,13 @@ that met the outage said so and went on."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from observatory.chaos.schedule import night_faults
-from observatory.simulator.address import DEVICE_ROLES
-from tests.helpers import free_port
+from tests.integration.chaos_run import observatory_run, run_env
 from tests.postgres import PostgresServer, PostgresUnavailable, find_bindir
 
 pytestmark = [
@@ -48,24 +44,12 @@ def test_a_chaos_night_through_a_postgres_restart_loses_nothing(
 ) -> None:
     stop = next(f for f in night_faults(SEED, 1, 150.0, database="postgres") if f.kind == "db_stop")
     assert stop.at_s < 15 and stop.spec == {"mode": "immediate"}
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OBSERVATORY_")}
-    simulator_port = free_port()
     data_dir = tmp_path / "var"
-    env.update({
-        "OBSERVATORY_CONFIG": str(tmp_path / "absent.toml"),
-        "OBSERVATORY_DATA_DIR": str(data_dir),
-        "OBSERVATORY_DATABASE_URL": server.create_database("observatory"),
-        "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
-        "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),
-    })  # fmt: skip
-    for role in DEVICE_ROLES:
-        env[f"OBSERVATORY_DEVICES__{role.upper()}_ADDRESS"] = f"127.0.0.1:{simulator_port}"
+    env = run_env(tmp_path, OBSERVATORY_DATABASE_URL=server.create_database("observatory"))
     ledger_path = tmp_path / "ledger.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "observatory.cli.main", "run", "--nights", "1",
-         "--chaos", str(SEED), "--ledger", str(ledger_path), "--no-report",
-         "--postgres-data", str(server.data_dir)],
-        env=env, capture_output=True, text=True, timeout=1800,
+    done = observatory_run(
+        env, "--nights", "1", "--chaos", str(SEED), "--ledger", str(ledger_path),
+        "--no-report", "--postgres-data", str(server.data_dir), timeout_s=1800,
     )  # fmt: skip
     tail = done.stdout[-4000:] + done.stderr[-2000:]
     assert ledger_path.exists(), tail
