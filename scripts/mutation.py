@@ -63,7 +63,8 @@ GROUPS: dict[str, Group] = {
     ),
     "transfer": Group(
         ("observatory/transfer/policy.py", "observatory/transfer/manifest.py"),
-        ("tests/unit/transfer/test_policy.py", "tests/unit/transfer/test_fetch_batch.py"),
+        ("tests/unit/transfer/test_policy.py", "tests/unit/transfer/test_manifest.py",
+         "tests/unit/transfer/test_fetch_batch.py"),
     ),
     "supervisor": Group(
         ("observatory/supervisor/decision.py",), ("tests/unit/supervisor/test_decision.py",)
