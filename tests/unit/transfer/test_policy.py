@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from observatory.errors import TransferFailed, TransferRefused
 from observatory.transfer import check_url, fetch_file
-from observatory.transfer.policy import CheckedTarget, check_http, refusal_reason
+from observatory.transfer.policy import CheckedTarget, check_http, refusal_reason, split_url
 from tests.unit.transfer.conftest import MakeSettings
 from tests.unit.transfer.faultserver import FaultServer, body
 
@@ -319,3 +320,24 @@ def test_a_refusal_names_url_host_address_reason_and_how_to_allow_it(
 def test_a_listed_host_never_admits_a_metadata_address(make_settings: MakeSettings):
     with pytest.raises(TransferRefused, match="a cloud metadata address"):
         check_url(make_settings(allowed_hosts=["169.254.169.254"]), "http://169.254.169.254/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/data/batches/night 1/", "C:\\data\\batches\\x", "FILE:///data/x", "file://localhost/x"],
+)
+def test_a_path_or_drive_letter_splits_as_a_file_url(make_settings: MakeSettings, url: str):
+    """The fetchers choose by the scheme split_url returns: a plain path or a drive letter
+    must come back as ``file`` (copied locally), never as no scheme or a one-letter one."""
+    assert split_url(make_settings(), url).scheme == "file"
+
+
+def test_a_plain_path_with_a_space_is_fetched_as_a_local_file(
+    make_settings: MakeSettings, tmp_path: Path
+):
+    source = tmp_path / "night of 23" / "light 1.fits"
+    source.parent.mkdir()
+    source.write_bytes(b"frame")
+    settings = make_settings()
+    dest = fetch_file(settings, str(source), settings.repository_dir / "light.fits")
+    assert dest.read_bytes() == b"frame"
