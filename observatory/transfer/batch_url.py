@@ -81,7 +81,7 @@ def without_archive_suffix(name: str) -> str:
 def check_batch_name(name: object, where: str) -> str:
     """Refuse a batch name that is not one plain folder name (letters, digits, ``._-``,
     not starting with a dot, at most 200 characters); returns it."""
-    if not isinstance(name, str) or not BATCH_NAME.match(name):
+    if not isinstance(name, str) or not BATCH_NAME.fullmatch(name):
         raise TransferRefused(
             f"{where}: batch name {name!r} is not one plain folder name "
             "(letters, digits, '.', '_', '-'; not starting with '.'; at most 200)"

@@ -15,7 +15,8 @@ from observatory.hashing import sha256_of
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 PART_SUFFIX = ".part"
-# Batch names become a folder under the repository: one plain component.
+# Batch names become a folder under the repository: one plain component. Matched with
+# fullmatch: "$" alone would also accept a name ending in a newline.
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 1024 * 1024
@@ -44,7 +45,7 @@ def validate_manifest(manifest: Any, source: str) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise TransferRefused(f"refused manifest {source}: not a JSON object")
     name = manifest.get("batch")
-    if not isinstance(name, str) or not BATCH_NAME.match(name):
+    if not isinstance(name, str) or not BATCH_NAME.fullmatch(name):
         raise TransferRefused(f"refused manifest {source}: batch name {name!r} is not safe")
     files = manifest.get("files")
     if not isinstance(files, list):
@@ -64,7 +65,7 @@ def validate_manifest(manifest: Any, source: str) -> dict[str, Any]:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise TransferRefused(f"{where}: size {size!r} is not a byte count")
         digest = entry.get("sha256")
-        if not isinstance(digest, str) or not SHA256_HEX.match(digest.lower()):
+        if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest.lower()):
             raise TransferRefused(f"{where}: sha256 {digest!r} is not 64 hex digits")
         entry["sha256"] = digest.lower()
     return manifest

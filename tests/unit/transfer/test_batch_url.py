@@ -10,7 +10,7 @@ import pytest
 
 from observatory.errors import TransferRefused
 from observatory.settings import Settings
-from observatory.transfer import check_batch_url, fetch_batch
+from observatory.transfer import check_batch_name, check_batch_url, fetch_batch
 from observatory.transfer.batch_url import check_local_root
 from tests.unit.transfer.batches import write_batch
 from tests.unit.transfer.conftest import MakeSettings
@@ -143,3 +143,11 @@ def test_default_roots_are_the_data_batch_and_repository_folders(tmp_path: Path)
     assert Settings(
         data_dir=tmp_path, processor={"local_roots": ["/srv/a", "/srv/b"]}
     ).local_roots == [Path("/srv/a"), Path("/srv/b")]
+
+
+@pytest.mark.parametrize("name", ["b1\n", "b1\n\n", "\nb1", "b1 ", "." + "b1", "b" * 201])
+def test_a_batch_name_must_be_one_plain_folder_name_whole(name: str):
+    """No trailing newline slips through (a regular expression's ``$`` would allow one)."""
+    with pytest.raises(TransferRefused, match="is not one plain folder name"):
+        check_batch_name(name, "w")
+    assert check_batch_name("b" * 200, "w") == "b" * 200

@@ -139,6 +139,18 @@ def test_a_digest_that_is_not_a_string_of_64_hex_digits_is_refused(digest: Any):
     )
 
 
+def test_a_batch_name_or_digest_with_a_trailing_newline_is_refused():
+    """A regular expression's ``$`` also matches before a final newline: the whole name
+    must match, or ``b1\\n`` would become a folder name holding a newline."""
+    assert refusal({"batch": "b1\n", "files": []}) == (
+        "refused manifest m: batch name 'b1\\n' is not safe"
+    )
+    digest = DIGEST + "\n"
+    assert refusal(manifest_with(sha256=digest)) == (
+        f"{WHERE}: sha256 {digest!r} is not 64 hex digits"
+    )
+
+
 def test_an_upper_case_digest_is_accepted_and_lowered():
     manifest = validate_manifest(manifest_with(sha256=DIGEST.upper()), "m")
     assert manifest["files"][0]["sha256"] == DIGEST
