@@ -341,3 +341,26 @@ def test_a_plain_path_with_a_space_is_fetched_as_a_local_file(
     settings = make_settings()
     dest = fetch_file(settings, str(source), settings.repository_dir / "light.fits")
     assert dest.read_bytes() == b"frame"
+
+
+def test_credentials_and_a_remote_file_host_are_refused_with_one_clear_line(
+    make_settings: MakeSettings,
+):
+    with pytest.raises(TransferRefused) as refused:
+        check_url(make_settings(), "https://user@93.184.216.34/b/")
+    assert str(refused.value) == (
+        "refused url 'https://user@93.184.216.34/b/': credentials (user@) are not allowed in urls"
+    )
+    with pytest.raises(TransferRefused) as refused:
+        check_url(make_settings(), "file://fileserver.example/data/x")
+    assert str(refused.value) == (
+        "refused url 'file://fileserver.example/data/x': a file url must not name a remote host"
+    )
+
+
+def test_a_host_the_resolver_cannot_encode_is_refused_not_raised(make_settings: MakeSettings):
+    """A DNS label over 63 characters fails in the IDNA codec (UnicodeError), before any
+    lookup: a refusal naming the host, not a traceback."""
+    host = "a" * 64 + ".example"
+    with pytest.raises(TransferRefused, match=rf"^refused url .*: host '{host}' does not resolve"):
+        check_url(make_settings(), f"http://{host}/x")
