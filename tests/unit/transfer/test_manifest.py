@@ -213,6 +213,20 @@ def test_a_local_manifest_at_the_limit_is_read_and_one_byte_more_is_refused(tmp_
     assert str(refused.value) == f"refused manifest {path}: larger than {MAX_MANIFEST_BYTES} bytes"
 
 
+def test_a_parsed_manifest_of_the_wrong_shape_names_its_source():
+    with pytest.raises(TransferRefused) as refused:
+        parse_manifest(b"[]", "http://h/b1/manifest.json")
+    assert str(refused.value) == "refused manifest http://h/b1/manifest.json: not a JSON object"
+
+
+def test_a_local_manifest_that_is_not_utf8_is_refused_not_raised(tmp_path: Path):
+    """Read as bytes: a manifest in another encoding is a refusal naming the file, not a
+    decoding error escaping from the read."""
+    (tmp_path / "manifest.json").write_bytes(b'{"batch": "b\xe9"}')
+    with pytest.raises(TransferRefused, match=r"^refused manifest .*manifest\.json: not JSON \("):
+        read_local_manifest(tmp_path)
+
+
 def test_a_folder_without_a_manifest_fails_naming_the_folder(tmp_path: Path):
     with pytest.raises(TransferFailed) as failed:
         read_local_manifest(tmp_path)
