@@ -47,7 +47,7 @@ GROUPS: dict[str, Group] = {
         # The orders' tests submit through the intake: waiting windows, holds, batch
         # names, a rejected id replaced.
         ("tests/unit/test_intake.py", "tests/unit/test_intake_commit_then_publish.py",
-         "tests/unit/orders"),
+         "tests/unit/test_intake_rows.py", "tests/unit/orders"),
     ),
     "steps": Group(
         ("observatory/steps.py", "tasks/common.py"),
