@@ -5,6 +5,7 @@ the reconciler publishes; the parent link and batch; a refused payload without N
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import PublishFailed, WorkOrderInvalid
 from observatory.intake import adopt, publish_order, reconcile, submit
+from observatory.orders.hold import hold
 from observatory.settings import ClockSettings, Settings
 from tests.unit.test_intake import Broker, order, row
 
@@ -138,7 +140,8 @@ def test_a_future_order_is_stored_deferred_with_its_ready_at_and_reason(
     broker = Broker()
     receipt = submit(evening, observation("d1", not_before="2026-11-23T21:00:00Z"), broker)
     reason = "deferred until 2026-11-23T21:00:00+00:00"
-    assert (receipt.published, receipt.state, receipt.message) == (False, "queued", reason)
+    assert (receipt.order_id, receipt.user, receipt.state) == ("d1", "Main Module", "queued")
+    assert (receipt.created, receipt.published, receipt.message) == (True, False, reason)
     stored = row(evening, receipt.pk)
     assert stored.ready_at == EVENING + HOUR
     assert stored.state_reason == reason and stored.published_at is None
@@ -186,11 +189,41 @@ def test_a_deferred_order_is_published_at_its_instant_and_its_reason_cleared(
         session.execute(
             update(WorkOrder).where(WorkOrder.pk == receipt.pk).values(ready_at=EVENING)
         )
-    published = publish_order(evening, receipt.pk, broker)
-    assert published.published and published.message == ""
+    # Its time is now: the reconciler publishes it at once, however recent the order.
+    assert reconcile(evening, broker, older_than_s=3600) == [receipt.pk]
     assert [sent["pk"] for sent in broker.sent] == [receipt.pk]
     stored = row(evening, receipt.pk)
     assert stored.published_at is not None and stored.state_reason is None
+
+
+def test_an_order_of_a_held_queue_waits_with_the_hold_as_its_reason(
+    settings: Settings,
+) -> None:
+    broker = Broker()
+    hold(settings, "dome", by="ops", reason="shutter maintenance")
+    receipt = submit(settings, order("dome_open", "h1"), broker)
+    waiting = r"^waiting: queue dome held by ops since \d\d:\d\d:\d\d UTC: shutter maintenance$"
+    assert re.match(waiting, receipt.message)
+    assert (receipt.order_id, receipt.user, receipt.state) == ("h1", "Main Module", "queued")
+    assert (receipt.created, receipt.published) == (True, False)
+    assert row(settings, receipt.pk).state_reason == receipt.message
+    with session_scope(settings.sqlalchemy_url) as session:
+        session.execute(
+            update(WorkOrder).where(WorkOrder.pk == receipt.pk).values(state_reason=None)
+        )
+
+    again = publish_order(settings, receipt.pk, broker)
+
+    assert (again.pk, again.order_id, again.user, again.state) == (
+        receipt.pk,
+        "h1",
+        "Main Module",
+        "queued",
+    )
+    assert (again.created, again.published) == (True, False)
+    assert re.match(waiting, again.message)
+    assert row(settings, receipt.pk).state_reason == again.message
+    assert broker.sent == []
 
 
 # --- publishing -----------------------------------------------------------------------
@@ -239,6 +272,36 @@ def test_reconcile_publishes_the_most_urgent_first_then_the_oldest(settings: Set
     assert {(sent["task"], sent["queue"]) for sent in broker.sent} == {
         ("observatory.dome.open", "dome")
     }
+
+
+def test_reconcile_queues_and_publishes_an_order_left_received_once_it_is_old_enough(
+    settings: Settings,
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(settings.sqlalchemy_url) as session:
+        left = [
+            WorkOrder(
+                order_id=order_id,
+                user="Main Module",
+                request="dome_open",
+                payload=order("dome_open", order_id),
+                priority=5.0,
+                state=WorkOrderState.RECEIVED,
+                queue="dome",
+                task_name="observatory.dome.open",
+                received_at=now - age,
+                updated_at=now - age,
+            )
+            for order_id, age in (("old", 2 * HOUR), ("new", dt.timedelta(0)))
+        ]
+        session.add_all(left)
+        session.flush()
+        old_pk, new_pk = (stored.pk for stored in left)
+    broker = Broker()
+    assert reconcile(settings, broker, older_than_s=3600) == [old_pk]
+    assert row(settings, old_pk).state == WorkOrderState.QUEUED
+    assert row(settings, new_pk).state == WorkOrderState.RECEIVED
+    assert broker.sent == [{"pk": old_pk, "task": "observatory.dome.open", "queue": "dome"}]
 
 
 # --- links ----------------------------------------------------------------------------
