@@ -221,7 +221,7 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
     request = data.get("request") if isinstance(data.get("request"), str) else None
     now = _now()
     fields = {
-        "request": (request or "unknown")[:64],
+        "request": _without_nul(request or "unknown")[:64],
         "payload": _jsonable(data),
         "state_reason": _without_nul(reason),
         "updated_at": now,
@@ -251,9 +251,11 @@ def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """A refused order as it is recorded: JSON, with every NUL character (which
-    PostgreSQL cannot store, in text or JSON) shown as U+FFFD."""
-    return _without_nul(json.loads(json.dumps(data, default=repr)))
+    """A refused order as it is recorded: JSON that PostgreSQL can store. Every NUL
+    character (which it cannot store, in text or JSON) is shown as U+FFFD; NaN and the
+    infinities (which Python's JSON reads but PostgreSQL's refuses) as the text ``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"``; a value JSON cannot carry as its ``repr``."""
+    return _without_nul(json.loads(json.dumps(data, default=repr), parse_constant=str))
 
 
 def _without_nul(value: Any) -> Any:

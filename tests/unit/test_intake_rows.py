@@ -124,6 +124,27 @@ def test_nul_in_list_items_and_keys_of_a_rejected_payload_is_shown_as_replacemen
     )
 
 
+def test_nul_in_a_rejected_request_is_shown_as_replacement(settings: Settings) -> None:
+    # PostgreSQL cannot store NUL in text: recording it as sent raised a driver error in
+    # place of the refusal.
+    with pytest.raises(WorkOrderInvalid, match=r"^request: unknown request"):
+        submit(settings, order("dome\x00open", "nul"), Broker())
+    assert only_row(settings).request == "dome\ufffdopen"
+
+
+def test_nan_and_infinities_of_a_rejected_payload_are_recorded_as_text(
+    settings: Settings,
+) -> None:
+    # Python's JSON (the API's, a task message's) reads NaN and Infinity; PostgreSQL's JSON
+    # refuses them, which raised a driver error in place of the refusal.
+    data = order("observation", "nan", ra=float("nan"), dec=float("inf"), x=[float("-inf")])
+    with pytest.raises(WorkOrderInvalid, match="finite number"):
+        submit(settings, data, Broker())
+    assert only_row(settings).payload == order(
+        "observation", "nan", ra="NaN", dec="Infinity", x=["-Infinity"]
+    )
+
+
 def test_a_value_json_cannot_carry_is_recorded_as_its_repr(settings: Settings) -> None:
     # A task message decoded by another serializer may carry any Python value.
     with pytest.raises(WorkOrderInvalid):
