@@ -263,6 +263,25 @@ def test_a_refused_publish_says_why_on_the_row_and_in_the_receipt(settings: Sett
     assert row(settings, receipt.pk).state_reason == "not yet published: connection refused"
 
 
+def test_a_resubmission_is_answered_from_the_stored_row(settings: Settings) -> None:
+    broker = Broker()
+    broker.down = True
+    first = submit(settings, order("dome_open", "s1", user="Night Planner"), broker)
+    unpublished = submit(settings, order("dome_open", "s1", user="Night Planner"), broker)
+    broker.down = False
+    assert reconcile(settings, broker, older_than_s=0) == [first.pk]
+    published = submit(settings, order("dome_open", "s1", user="Night Planner"), broker)
+    for again, was_published in ((unpublished, False), (published, True)):
+        assert (again.pk, again.order_id, again.user, again.state) == (
+            first.pk,
+            "s1",
+            "Night Planner",
+            "queued",
+        )
+        assert (again.created, again.published) == (False, was_published)
+        assert again.message == "already received; not stored again"
+
+
 def test_an_order_without_a_route_is_refused_by_name(settings: Settings) -> None:
     receipt = submit(settings, order("dome_open", "p2"), Broker())
     with session_scope(settings.sqlalchemy_url) as session:
