@@ -352,6 +352,8 @@ def test_an_order_submitted_on_behalf_of_another_keeps_its_parent_link(
 ) -> None:
     parent = submit(settings, order("dome_open", "parent"), Broker())
     child = submit(settings, order("dome_close", "child"), Broker(), parent_pk=parent.pk)
+    assert (child.order_id, child.user, child.state) == ("child", "Main Module", "queued")
+    assert (child.created, child.published, child.message) == (True, True, "")
     assert row(settings, child.pk).parent_pk == parent.pk
     assert row(settings, parent.pk).parent_pk is None
 
