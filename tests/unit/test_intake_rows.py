@@ -82,9 +82,38 @@ def test_a_rejection_of_an_unreadable_request_is_recorded_as_unknown_or_cut_to_6
         submit(settings, order(None, "r2"), Broker())  # type: ignore[arg-type]
     with pytest.raises(WorkOrderInvalid):
         submit(settings, order("x" * 100, "r3"), Broker())
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order(5, "r5"), Broker())  # type: ignore[arg-type]
     with session_scope(settings.sqlalchemy_url) as session:
         requests = dict(session.execute(select(WorkOrder.order_id, WorkOrder.request)).all())
-    assert requests == {"r2": "unknown", "r3": "x" * 64}
+    assert requests == {"r2": "unknown", "r3": "x" * 64, "r5": "unknown"}
+
+
+def test_a_second_rejection_replaces_only_the_rejection_of_its_own_id_and_user(
+    settings: Settings,
+) -> None:
+    for order_id, user in (("r6", "a"), ("r7", "a"), ("r6", "b")):
+        with pytest.raises(WorkOrderInvalid):
+            submit(settings, order("dome_goto", order_id, user=user, alt=95.0), Broker())
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order("dome_set_azimuth", "r6", user="a", azimuth=True), Broker())
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = session.execute(select(WorkOrder.order_id, WorkOrder.user, WorkOrder.request))
+        requests = {(order_id, user): request for order_id, user, request in rows}
+    assert requests == {
+        ("r6", "a"): "dome_set_azimuth",
+        ("r7", "a"): "dome_goto",
+        ("r6", "b"): "dome_goto",
+    }
+
+
+def test_a_corrected_order_is_stored_though_other_orders_are_known(settings: Settings) -> None:
+    other = submit(settings, order("dome_open", "other"), Broker())
+    with pytest.raises(WorkOrderInvalid):
+        submit(settings, order("dome_goto", "c1", alt=95.0, az=10.0), Broker())
+    corrected = submit(settings, order("dome_goto", "c1", alt=45.0, az=10.0), Broker())
+    assert corrected.created and corrected.pk != other.pk
+    assert row(settings, corrected.pk).state == WorkOrderState.QUEUED
 
 
 def test_a_second_rejection_of_an_id_replaces_the_first_ones_request_payload_and_reason(
@@ -282,13 +311,14 @@ def test_a_resubmission_is_answered_from_the_stored_row(settings: Settings) -> N
         assert again.message == "already received; not stored again"
 
 
-def test_an_order_without_a_route_is_refused_by_name(settings: Settings) -> None:
+@pytest.mark.parametrize("missing", ["task_name", "queue", "priority"])
+def test_an_order_without_a_route_is_refused_by_name(settings: Settings, missing: str) -> None:
     receipt = submit(settings, order("dome_open", "p2"), Broker())
     with session_scope(settings.sqlalchemy_url) as session:
         session.execute(
             update(WorkOrder)
             .where(WorkOrder.pk == receipt.pk)
-            .values(task_name=None, published_at=None)
+            .values({missing: None, "published_at": None})
         )
     with pytest.raises(PublishFailed) as refused:
         publish_order(settings, receipt.pk, Broker())
@@ -366,4 +396,12 @@ def test_an_adopted_order_keeps_its_batch_and_has_no_parent(settings: Settings) 
     )
     stored = row(settings, pk)
     assert (stored.batch, stored.parent_pk) == ("night-1", None)
+    assert stored.published_at is not None and stored.state_reason is None
+
+
+def test_an_adopted_order_of_a_held_queue_is_published_by_its_message(
+    settings: Settings,
+) -> None:
+    hold(settings, "dome", by="ops")
+    stored = row(settings, adopt(settings, order("dome_open", "h2"), "observatory.dome.open"))
     assert stored.published_at is not None and stored.state_reason is None
