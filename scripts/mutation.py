@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -102,11 +103,18 @@ def run_group(name: str, group: Group, max_children: int) -> dict[str, list[str]
         (folder / entry).symlink_to(ROOT / entry)
     (folder / "setup.cfg").write_text(setup_cfg(group))
     mutmut = [sys.executable, "-m", "mutmut"]
+    # mutmut forks a process per mutant from one that has run the tests. numba's default
+    # OpenMP layer kills a forked child that runs a parallel kernel (SIGTERM, "fork()
+    # called from a process already using GNU OpenMP"), which mutmut counts as
+    # suspicious; the workqueue layer survives a fork (kernels.PARALLEL_LOCK keeps it
+    # to one caller at a time).
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
     subprocess.run(
         [*mutmut, "run", "--max-children", str(max_children)],
         cwd=folder,
         check=True,
         stdout=subprocess.DEVNULL,
+        env=env,
     )
     results = [*mutmut, "results", "--all", "true"]
     listed = subprocess.run(results, cwd=folder, check=True, capture_output=True, text=True).stdout

@@ -142,3 +142,17 @@ def test_the_sql_transition_of_an_unknown_order_says_so(database_url: str) -> No
         pytest.raises(WorkOrderNotFound, match="no work order with pk 424242"),
     ):
         transition_in(connection, 424242, S.SUCCEEDED)
+
+
+def test_a_refused_sql_transition_names_the_order_and_its_user(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        stored = order_in(S.SUCCEEDED)
+        stored.request, stored.payload, stored.received_at = "dome_status", {}, EARLIER
+        session.add(stored)
+        session.flush()
+        pk = stored.pk
+    with (
+        connection_scope(database_url) as connection,
+        pytest.raises(InvalidTransition, match="'o-1' of 'Main Module': succeeded -> running"),
+    ):
+        transition_in(connection, pk, S.RUNNING)
