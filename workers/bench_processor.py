@@ -204,16 +204,28 @@ def order_figures(services: SharedServices, pk: int, submitted_at: float) -> dic
 
 
 def measure(
-    services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int
-) -> dict[str, Any]:
+    services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int,
+    core_each: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Calibrate a fresh copy of the night (batch ``batch``) with ``workers`` fresh worker
     processes sharing ``folder`` as their data folder, once they have calibrated another
     copy (not timed: a night's workers are warm, their compiled kernels and index files
-    loaded, after the first batch); workers stopped after."""
+    loaded, after the first batch); workers stopped after. With ``core_each``, worker
+    ``i`` runs on CPU ``i`` alone (``taskset``) with one kernel thread, as on a host of
+    one core of its own; otherwise every worker may use every CPU."""
     env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
+    cpus = sorted(os.sched_getaffinity(0))
+    if core_each and workers > len(cpus):
+        raise ValueError(f"{workers} workers of a core each need {workers} CPUs, not {len(cpus)}")
     try:
         for index in range(workers):
-            services.start_worker(f"processor{index + 1}", env, folder / "workers.log")
+            prefix: list[str] = []
+            own_env = dict(env)
+            if core_each:
+                prefix = ["taskset", "--cpu-list", str(cpus[index])]
+                own_env["NUMBA_NUM_THREADS"] = "1"
+            name = f"processor{index + 1}"
+            services.start_worker(name, own_env, folder / "workers.log", prefix)
         for name in (f"{batch}-warm", batch):
             batch_folder = folder / "batches" / name
             write_batch(batch_folder, list(frames))
@@ -222,14 +234,16 @@ def measure(
         services.stop_workers()
     if figures["state"] != "succeeded":
         raise RuntimeError(f"benchmark batch {batch} ended {figures['state']}: {figures}")
-    return {"workers": workers, "batch": batch, **figures}
+    return {"workers": workers, "core_each": core_each, "batch": batch, **figures}
 
 
 def run_processor_benchmark(
     workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER
 ) -> dict[str, Any]:
     """Take the night once, then calibrate copies of it with one worker, then with two
-    (each after a warm-up batch on the same workers); returns the figures."""
+    (each after a warm-up batch on the same workers), first as on hosts of one core each
+    (the scale-out: a second host adds its own CPU), then sharing this host's CPUs (a
+    second worker on a host whose first already uses every core); returns the figures."""
     frames = take_night(lights_per_filter)
     night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     with (
@@ -237,8 +251,10 @@ def run_processor_benchmark(
         shared_services(Path(name)) as services,
     ):
         folder = Path(name)
-        one = measure(services, frames, folder, f"{night}-bench-1", 1)
-        two = measure(services, frames, folder, f"{night}-bench-2", 2)
+        one = measure(services, frames, folder, f"{night}-bench-1", 1, core_each=True)
+        two = measure(services, frames, folder, f"{night}-bench-2", 2, core_each=True)
+        one_shared = measure(services, frames, folder, f"{night}-bench-3", 1)
+        two_shared = measure(services, frames, folder, f"{night}-bench-4", 2)
     counts = {str(kind): sum(f.imagetyp == kind for f in frames) for kind in ImageType}
     return {
         "frames": {kind: count for kind, count in counts.items() if count},
@@ -247,24 +263,30 @@ def run_processor_benchmark(
         "one_worker": one,
         "two_workers": two,
         "speedup": round(one["wall_s"] / two["wall_s"], 3),
+        "one_worker_shared_host": one_shared,
+        "two_workers_shared_host": two_shared,
+        "speedup_shared_host": round(one_shared["wall_s"] / two_shared["wall_s"], 3),
     }
 
 
 def format_processor(figures: dict[str, Any]) -> str:
-    """The figures as a table: wall time and each step's span, one and two workers."""
-    one, two = figures["one_worker"], figures["two_workers"]
+    """The figures as tables: wall time and each step's span, one and two workers, on
+    hosts of a core each and on this host's shared CPUs."""
     frames = ", ".join(f"{count} {kind}" for kind, count in figures["frames"].items())
-    lines = [
-        f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), "
-        "one worker process against two",
-        f"  {'':<12}{'1 worker':>10}{'2 workers':>11}{'ratio':>8}",
-    ]
-    rows = [("submit->end", one["wall_s"], two["wall_s"])]
-    rows += [(step, span, two["steps_s"].get(step, 0.0)) for step, span in one["steps_s"].items()]
-    for label, a, b in rows:
-        ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
-        lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
-    lines.append(f"  speed-up (1 worker / 2 workers): {figures['speedup']:.2f}x")
+    lines = [f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), "
+             "one worker process against two"]  # fmt: skip
+    for title, suffix in (("a core each (as on hosts of one core)", ""),
+                          ("sharing this host's CPUs", "_shared_host")):  # fmt: skip
+        one, two = figures[f"one_worker{suffix}"], figures[f"two_workers{suffix}"]
+        lines.append(f"  {title}")
+        lines.append(f"  {'':<12}{'1 worker':>10}{'2 workers':>11}{'ratio':>8}")
+        rows = [("submit->end", one["wall_s"], two["wall_s"])]
+        rows += [(step, span, two["steps_s"].get(step, 0.0))
+                 for step, span in one["steps_s"].items()]  # fmt: skip
+        for label, a, b in rows:
+            ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
+            lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
+        lines.append(f"  speed-up (1 worker / 2 workers): {figures[f'speedup{suffix}']:.2f}x")
     followers = ", ".join(f"{step} -> {then}" for step, then in FOLLOWERS.items())
     lines.append(f"  (unit by unit, {followers}: a follower's time is in its step's span)")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ the unit's outputs name them with their reasons.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from observatory.calibration.overscan import read_plane_values
 from observatory.calibration.screening import (
     FlatLimits,
     GroupLimits,
+    Level,
     flat_flags,
     group_flags,
     measure,
@@ -44,15 +45,14 @@ class Screened:
 
 
 def screen_group(
-    settings: Settings, kind: str, exposures: Sequence[Exposure],
-    frame_of: Callable[[Exposure], FrameInput],
-) -> Screened:  # fmt: skip
-    """Bias or dark frames checked against their group (``frame_of``: the frame as the
-    stacking reads it)."""
+    settings: Settings, kind: str, exposures: Sequence[Exposure], levels: Sequence[Level]
+) -> Screened:
+    """Bias or dark frames checked against their group, from each frame's level and
+    noise (``levels``, in the same order; :func:`measure` of the frame as the stacking
+    reads it)."""
     limits = GroupLimits(
         settings.quality.calibration_level_sigma, settings.quality.calibration_noise_ratio
     )
-    levels = [measure(pixels(frame_of(e))) for e in exposures]
     return _record(settings, exposures, group_flags(kind, levels, limits))
 
 

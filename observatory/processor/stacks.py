@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from observatory import calibration
+from observatory.calibration.screening import measure
 from observatory.calibration.sources import FrameInput
 from observatory.calibration.stacking import CombineMethod
 from observatory.db import models
@@ -27,7 +28,7 @@ from observatory.processor.products import (
     store_master,
 )
 from observatory.processor.rawframes import raw_frame
-from observatory.processor.screening import Screened, screen_flats, screen_group
+from observatory.processor.screening import Screened, pixels, screen_flats, screen_group
 from observatory.settings import Settings
 
 
@@ -50,16 +51,15 @@ class UnitContext:
         trimmed when it has a readout; else the raw file itself)."""
         return raw_frame(self.raw(exposure), exposure.readout)
 
-    def stackable(self, exposure: models.Exposure) -> Path:
-        """A file of the exposure to combine: the raw file itself, or its overscan
-        subtracted and trimmed copy written under ``<batch>/prepared/`` (so that stacking
-        reads tiles from disk instead of holding every frame in memory). The copy is
-        scratch, read back at once and written again by any later run, so it is not
-        synced to disk (about 9 ms a frame here, on the serial steps bias and dark)."""
-        if exposure.readout is None:
+    def stackable(self, exposure: models.Exposure, frame: FrameInput) -> Path:
+        """A file of the exposure to combine, given its ``frame``: the raw file itself,
+        or its overscan subtracted and trimmed copy written under ``<batch>/prepared/``
+        (so that stacking reads tiles from disk instead of holding every frame in
+        memory). The copy is scratch, read back at once and written again by any later
+        run, so it is not synced to disk (about 9 ms a frame here, on the serial steps
+        bias and dark)."""
+        if not isinstance(frame, calibration.PreparedFrame):
             return self.raw(exposure)
-        frame = self.frame(exposure)
-        assert isinstance(frame, calibration.PreparedFrame)
         relative = f"{self.batch.name}/prepared/{exposure_stem(exposure)}.fits"
         path = product_file(self.settings, relative)
         return calibration.write_product(
@@ -111,21 +111,29 @@ def _store(
     return {**stored, "left_out": screened.left_out}
 
 
-def _screen(context: UnitContext, kind: str) -> Screened:
-    """Leave the group's flagged frames out of ``context.exposures`` (see
-    :mod:`observatory.processor.screening`)."""
-    screened = screen_group(context.settings, kind, context.exposures, context.frame)
+def _screen(context: UnitContext, kind: str) -> tuple[Screened, list[Path]]:
+    """Each frame of the group read once: measured for screening and made stackable;
+    the group's flagged frames are left out of ``context.exposures`` (see
+    :mod:`observatory.processor.screening`). Returns the screening and the files to
+    combine, those of the frames kept."""
+    levels, files = [], []
+    for exposure in context.exposures:
+        frame = context.frame(exposure)
+        levels.append(measure(pixels(frame)))
+        files.append(context.stackable(exposure, frame))
+    screened = screen_group(context.settings, kind, context.exposures, levels)
+    kept = [f for e, f in zip(context.exposures, files, strict=True) if e in screened.kept]
     context.exposures = screened.kept
-    return screened
+    return screened, kept
 
 
 def stack_bias(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     context = UnitContext(settings, unit)
-    screened = _screen(context, "bias")
+    screened, files = _screen(context, "bias")
     context.require(settings.processor.min_bias_frames, f"bias group {unit['label']}")
     method, clip = combine_options(settings)
     master = calibration.make_master_bias(
-        [context.stackable(e) for e in context.exposures], method=method, clip=clip,
+        files, method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
     return _store(context, master, screened)
@@ -153,12 +161,12 @@ def _dark_for(
 
 def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     context = UnitContext(settings, unit)
-    screened = _screen(context, "dark")
+    screened, files = _screen(context, "dark")
     context.require(settings.processor.min_dark_frames, f"dark group {unit['label']}")
     method, clip = combine_options(settings)
     bias = _bias_for(context, context.exposures[0])
     master = calibration.make_master_dark(
-        [context.stackable(e) for e in context.exposures], bias, context.group["exptime_s"],
+        files, bias, context.group["exptime_s"],
         filter_name=context.group["filter"], method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
