@@ -58,6 +58,10 @@ GROUPS: dict[str, Group] = {
     "library": Group(
         ("observatory/processor/library.py",), ("tests/unit/processor/test_library.py",)
     ),
+    "planning": Group(
+        ("observatory/processor/driver.py", "observatory/processor/plan.py"),
+        ("tests/unit/processor/test_driver.py", "tests/unit/processor/test_plan.py"),
+    ),
     "clipping": Group(
         ("observatory/calibration/clipping.py", "observatory/calibration/stacking.py"),
         ("tests/unit/calibration/test_stacking.py", "tests/unit/calibration/test_clipping_ties.py"),

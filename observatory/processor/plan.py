@@ -83,6 +83,8 @@ def plan_units(session: Session, batch_name: str, url: str, step: str) -> list[d
 
 
 def _label(group: dict[str, Any]) -> str:
+    """A unit's name, from every value of its group that can tell two units of a step
+    apart: a step's outputs and errors are listed by it."""
     if "pk" in group:
         return f"exposure {group['pk']}"
     parts = []
@@ -91,6 +93,7 @@ def _label(group: dict[str, Any]) -> str:
     if group.get("filter"):
         parts.append(f"filter {group['filter']}")
     parts.append(f"binning {group['binning']}")
+    parts.append(f"{group['naxis1']}x{group['naxis2']} px")
     if group.get("detector"):
         parts.append(f"detector {group['detector']}")
     return ", ".join(parts)

@@ -62,7 +62,12 @@ def test_units_not_yet_started_do_not_run(settings: Settings, night: Night) -> N
     cancel_pk(settings, claimed.pk, by="ops", reason="clouds")
     outcomes = [unit_outcome(settings, unit) for unit in fan_out.units]
     assert outcomes == [
-        {"label": "binning 2", "ok": False, "cancelled": True, "error": f"not run: {REASON}"}
+        {
+            "label": "binning 2, 1024x1024 px",
+            "ok": False,
+            "cancelled": True,
+            "error": f"not run: {REASON}",
+        }
     ]
     finish_fan_out(settings, chain, "bias", outcomes, WHERE)
     state, _, steps = recorded(settings, claimed.pk)
