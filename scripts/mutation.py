@@ -64,7 +64,9 @@ GROUPS: dict[str, Group] = {
     ),
     "clipping": Group(
         ("observatory/calibration/clipping.py", "observatory/calibration/stacking.py"),
-        ("tests/unit/calibration/test_stacking.py", "tests/unit/calibration/test_clipping_ties.py"),
+        # test_engines: the numpy engine and the row tiles against the compiled kernels.
+        ("tests/unit/calibration/test_stacking.py", "tests/unit/calibration/test_clipping.py",
+         "tests/unit/calibration/test_clipping_ties.py", "tests/unit/calibration/test_engines.py"),
     ),
     "transfer": Group(
         ("observatory/transfer/policy.py", "observatory/transfer/manifest.py"),

@@ -1,5 +1,6 @@
 """combine_frames against ccdproc and astropy on seeded synthetic frames."""
 
+import re
 import warnings
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from astropy.nddata import CCDData
 from astropy.stats import sigma_clip
 
-from observatory.calibration import SigmaClip, combine_frames
+from observatory.calibration import SigmaClip, combine_frames, stacking, tile_rows_for_budget
 from tests.unit.calibration.conftest import camera_frames, ccdproc_combine, write_frames
 
 
@@ -123,3 +124,84 @@ def test_scales_multiply_each_frame_before_combining(tmp_path, rng):
     expected = ccdproc_combine(paths, method="median", scale=scales)
     ours = combine_frames(paths, "median", scales=scales, dtype=np.float64)
     assert np.array_equal(ours, expected)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dtype": np.int16}, "dtype must be float32 or float64, got int16"),
+        ({"method": "mode"}, "unknown combine method 'mode'"),
+        ({"engine": "gpu"}, "unknown engine 'gpu'"),
+        (
+            {"method": "median", "clip": SigmaClip()},
+            "clip applies to method='sigma_clip', not 'median'",
+        ),
+        (
+            {"method": "mean", "clip": SigmaClip()},
+            "clip applies to method='sigma_clip', not 'mean'",
+        ),
+        ({"scales": [1.0, 2.0]}, "scales has 2 values for 3 frames"),
+        ({"scales": [[1.0], [2.0], [3.0]]}, None),
+        ({"scales": [1.0, np.nan, 1.0]}, "scales must be finite"),
+        ({"scales": [1.0, np.inf, 1.0]}, "scales must be finite"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_them(rng, options, message):
+    frames = [rng.normal(100, 5, (4, 6)) for _ in range(3)]
+    if message is None:  # one factor per frame, in any shape that flattens to that
+        expected = combine_frames(frames, scales=[1.0, 2.0, 3.0])
+        np.testing.assert_array_equal(combine_frames(frames, **options), expected)
+        return
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        combine_frames(frames, **options)
+
+
+def test_float32_and_float64_results_are_given_in_that_type(rng):
+    frames = [rng.normal(100, 5, (4, 6)) for _ in range(3)]
+    for dtype in (np.float32, np.float64):
+        assert combine_frames(frames, dtype=dtype).dtype == dtype
+
+
+@pytest.mark.parametrize(
+    ("counts", "refused"),
+    [
+        ((0, 10, 100), True),
+        ((1, 0, 100), True),
+        ((1, 10, 0), True),
+        ((1, 1, 1), False),
+    ],
+)
+def test_tile_rows_need_a_frame_a_column_and_a_byte(counts, refused):
+    frame_count, cols, budget = counts
+    if not refused:
+        assert tile_rows_for_budget(frame_count, cols, 8, budget) == 1
+        return
+    with pytest.raises(ValueError, match=r"^frame_count, cols and budget_bytes must be positive$"):
+        tile_rows_for_budget(frame_count, cols, 8, budget)
+
+
+def test_a_value_of_no_bytes_counts_as_one_byte():
+    # Frames whose values are all decoded by the kernels take no Python-side bytes.
+    assert tile_rows_for_budget(2, 5, 0, 100) == 10
+
+
+def test_a_kernel_thread_reads_at_least_one_row():
+    assert stacking.group_rows(4, 4096, 2) == stacking.GROUP_BYTES // (4 * 4096 * 2)
+    assert stacking.group_rows(1000, 4096, 8) == 1
+
+
+@pytest.mark.parametrize("frame_count", [1, 3, 20, 200])
+@pytest.mark.parametrize("itemsize", [2, 8, 17])
+def test_a_kernel_block_is_the_widest_multiple_of_16_columns_that_fits_its_scratch(
+    frame_count, itemsize
+):
+    budget = stacking.CLIP_BLOCK_BYTES
+    block = stacking._block_columns(frame_count, itemsize, budget, 10**9)
+    assert block % 16 == 0
+    if block > 16:  # never narrower than 16 columns, even past the budget
+        assert block * frame_count * itemsize <= budget
+        assert (block + 16) * frame_count * itemsize > budget
+    else:
+        assert 32 * frame_count * itemsize > budget
+    # Never wider than the frame.
+    assert stacking._block_columns(frame_count, itemsize, budget, 7) == 7
