@@ -199,3 +199,19 @@ def test_end_state_reads_the_latest_runs() -> None:
         "failed: ingest",
     )
     assert end_state(dict.fromkeys(STEPS, SKIPPED)) == (WorkOrderState.SUCCEEDED, None)
+
+
+def test_an_unknown_request_is_refused_listing_the_processor_requests() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        steps_to_run("observe", {})
+    assert str(refused.value) == (
+        "'observe' is not a processor request "
+        "(calibrate_file_batch, resume_file_batch, restart_file_batch)"
+    )
+
+
+def test_a_failed_step_s_error_is_cut_to_500_characters_in_the_order_s_reason() -> None:
+    error = "x" * 499 + "yz"
+    runs = until("bias", FAILED)
+    answer = decide(Progress(STEPS, runs, policy="stop", errors={"bias": error}))
+    assert isinstance(answer, Stop) and answer.reason == "bias: " + "x" * 499 + "y"

@@ -276,3 +276,15 @@ def test_planning_again_gives_the_same_units(session: Session) -> None:
     assert [unit["label"] for unit in first] == ["60 s, filter R, binning 1, 64x48 px",
                                                  "20 s, filter R, binning 1, 64x48 px"]  # fmt: skip
     assert plan_units(session, "b1", URL, "dark") == first
+
+
+def test_frames_taken_at_the_same_instant_come_in_the_order_they_were_recorded(
+    session: Session,
+) -> None:
+    """As the detectors of one multi-extension exposure: one DATE-OBS, one file, recorded
+    extension by extension."""
+    b1 = batch(session)
+    recorded = [exposure(session, b1, LIGHT, minutes=1, exptime_s=10.0, detector=name)
+                for name in ("im2", "im10", "im1")]  # fmt: skip
+    units = plan_units(session, "b1", URL, "light")
+    assert [unit["label"] for unit in units] == [f"exposure {pk}" for pk in recorded]
