@@ -124,7 +124,7 @@ def test_a_resume_fails_only_the_lost_attempt_s_running_steps_of_its_own_order(
     resume_at = AT + dt.timedelta(minutes=5)
     with connection_scope(settings.sqlalchemy_url) as connection:
         resumed = claim_in(connection, settings, lost, redelivered=True, at=resume_at)
-    assert resumed is not None and resumed.attempt == 2
+    assert resumed is not None and (resumed.pk, resumed.attempt) == (lost, 2)
     assert runs(settings, lost) == {
         "bias": (StepState.SUCCEEDED, None, None),
         "dark": (StepState.FAILED, resume_at, LOST),
