@@ -9,6 +9,7 @@ from astropy.nddata import CCDData
 from astropy.stats import sigma_clip
 
 from observatory.calibration import SigmaClip, combine_frames, stacking, tile_rows_for_budget
+from observatory.calibration.stacking import CombineMethod
 from tests.unit.calibration.conftest import camera_frames, ccdproc_combine, write_frames
 
 
@@ -41,8 +42,8 @@ def test_float_fits_files_and_scaled_int16_match_ccdproc(tmp_path, rng):
     assert np.array_equal(combine_frames(float_paths, "median", dtype=np.float64), expected)
     raw = [rng.integers(-3000, 3000, (17, 21)).astype(np.int16) for _ in range(4)]
     scaled = write_frames(tmp_path, raw, prefix="scaled", BSCALE=0.37, BZERO=12.5)
-    for method in ("median", "average"):
-        ours = "mean" if method == "average" else method
+    ours: CombineMethod
+    for method, ours in (("median", "median"), ("average", "mean")):
         expected = ccdproc_combine(scaled, method=method)
         assert np.array_equal(combine_frames(scaled, ours, dtype=np.float64), expected)
 
@@ -159,7 +160,10 @@ def test_bad_arguments_are_refused_naming_them(rng, options, message):
 def test_float32_and_float64_results_are_given_in_that_type(rng):
     frames = [rng.normal(100, 5, (4, 6)) for _ in range(3)]
     for dtype in (np.float32, np.float64):
-        assert combine_frames(frames, dtype=dtype).dtype == dtype
+        for method in ("median", "mean", "sigma_clip"):
+            for engine in ("numba", "numpy"):
+                result = combine_frames(frames, method, dtype=dtype, engine=engine)
+                assert result.dtype == dtype
 
 
 @pytest.mark.parametrize(
@@ -205,3 +209,17 @@ def test_a_kernel_block_is_the_widest_multiple_of_16_columns_that_fits_its_scrat
         assert 32 * frame_count * itemsize > budget
     # Never wider than the frame.
     assert stacking._block_columns(frame_count, itemsize, budget, 7) == 7
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_the_default_method_is_the_median_and_the_mean_keeps_every_value(engine):
+    # 20 frames, one far outlier per pixel: 3-sigma clipping would reject it (its
+    # deviation is 4.4 sigma), the mean must not, the median ignores it.
+    stack = np.zeros((20, 3, 4))
+    stack[7] = 1000.0
+    frames = list(stack)
+    np.testing.assert_array_equal(combine_frames(frames, engine=engine), np.zeros((3, 4)))
+    mean = combine_frames(frames, "mean", engine=engine, dtype=np.float64)
+    np.testing.assert_array_equal(mean, np.full((3, 4), 50.0))
+    clipped = combine_frames(frames, "sigma_clip", engine=engine, dtype=np.float64)
+    np.testing.assert_array_equal(clipped, np.zeros((3, 4)))
