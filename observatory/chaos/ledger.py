@@ -175,9 +175,13 @@ _DUPLICATE_QUERIES: dict[str, Any] = {
     "exposures (batch, path, detector)": select(
         Exposure.file_batch_pk, Exposure.path, Exposure.detector
     ).group_by(Exposure.file_batch_pk, Exposure.path, Exposure.detector),
-    "master_frames (batch, group)": select(MasterFrame.file_batch_pk, MasterFrame.group_key)
+    "master_frames (batch, group, size)": select(
+        MasterFrame.file_batch_pk, MasterFrame.group_key, MasterFrame.naxis1, MasterFrame.naxis2
+    )
     .where(MasterFrame.file_batch_pk.is_not(None))
-    .group_by(MasterFrame.file_batch_pk, MasterFrame.group_key),
+    .group_by(
+        MasterFrame.file_batch_pk, MasterFrame.group_key, MasterFrame.naxis1, MasterFrame.naxis2
+    ),
     "master_frames (path)": select(MasterFrame.path).group_by(MasterFrame.path),
     "calibrated_frames (exposure)": select(CalibratedFrame.exposure_pk).group_by(
         CalibratedFrame.exposure_pk

@@ -322,7 +322,7 @@ class MasterFrame(Base):
 
     __tablename__ = "master_frames"
     __table_args__ = (
-        UniqueConstraint("file_batch_pk", "group_key"),
+        UniqueConstraint("file_batch_pk", "group_key", "naxis1", "naxis2"),
         Index(None, "group_key", "date_obs"),
     )
 

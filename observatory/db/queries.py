@@ -98,7 +98,7 @@ def upsert_master_frame(session: Session, **values: Any) -> MasterFrame:
     insert = _dialect_insert(session)(MasterFrame).values(**row)
     replaced = {name: insert.excluded[name] for name in row if name != "created_at"}
     statement = insert.on_conflict_do_update(
-        index_elements=["file_batch_pk", "group_key"], set_=replaced
+        index_elements=["file_batch_pk", "group_key", "naxis1", "naxis2"], set_=replaced
     ).returning(MasterFrame)
     frame: MasterFrame = session.scalars(
         statement, execution_options={"populate_existing": True}

@@ -37,12 +37,14 @@ def master_relative_path(
     batch: str,
     kind: str,
     binning: int,
+    size: tuple[int, int],
     filter_name: str | None = None,
     exptime_s: float | None = None,
     detector: str = "",
 ) -> str:
-    """E.g. ``20261123-obs-42/master_dark_30s_bin1.fits``; one detector of a
-    multi-extension camera: ``.../master_bias_bin1_im2.fits``."""
+    """E.g. ``20261123-obs-42/master_dark_30s_bin1_1024x1024.fits`` (``size``: naxis1,
+    naxis2; a batch may hold a group in two sizes, a full frame and a subframe); one
+    detector of a multi-extension camera: ``.../master_bias_bin1_im2_2048x4096.fits``."""
     parts = [f"master_{kind}"]
     if filter_name:
         parts.append(filter_name)
@@ -51,6 +53,7 @@ def master_relative_path(
     parts.append(f"bin{binning}")
     if detector:
         parts.append(detector)
+    parts.append(f"{size[0]}x{size[1]}")
     return f"{batch}/{'_'.join(parts)}.fits"
 
 
@@ -79,9 +82,11 @@ def store_master(
     """Write ``master`` under the batch's products (replacing an earlier run's file
     atomically) and upsert its ``master_frames`` row; returns a summary for the step.
     ``detector`` names the detector of a multi-extension camera it calibrates."""
+    naxis2, naxis1 = (int(n) for n in master.data.shape)
     relative = master_relative_path(
-        batch.name, master.kind, binning, master.filter_name, master.exposure_s, detector
-    )
+        batch.name, master.kind, binning, (naxis1, naxis2), master.filter_name,
+        master.exposure_s, detector,
+    )  # fmt: skip
     header = master.header.copy()
     header["BATCH"] = (batch.name, "file batch of the inputs")
     if detector:
@@ -98,8 +103,8 @@ def store_master(
             exptime_s=master.exposure_s,
             binning=binning,
             detector=detector,
-            naxis1=int(master.data.shape[1]),
-            naxis2=int(master.data.shape[0]),
+            naxis1=naxis1,
+            naxis2=naxis2,
             path=relative,
             n_inputs=len(inputs),
             inputs=[e.pk for e in inputs],

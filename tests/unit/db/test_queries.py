@@ -163,6 +163,24 @@ def test_upsert_master_frame_keeps_groups_apart(database_url: str) -> None:
     ]
 
 
+def test_upsert_master_frame_keeps_two_sizes_of_one_group_apart(database_url: str) -> None:
+    # A full frame and a subframe of one group in one batch: two masters, each replaced
+    # only by a master of its own size.
+    batch_pk = _new_batch(database_url)
+    with session_scope(database_url) as session:
+        full = upsert_master_frame(session, **_master_values(batch_pk)).pk
+        sub = upsert_master_frame(
+            session, **_master_values(batch_pk, naxis1=512, naxis2=384, path="masters/sub.fits")
+        ).pk
+        again = upsert_master_frame(
+            session, **_master_values(batch_pk, naxis1=512, naxis2=384, path="masters/sub-2.fits")
+        ).pk
+    assert sub != full and again == sub
+    with session_scope(database_url) as session:
+        rows = session.execute(select(MasterFrame.naxis1, MasterFrame.naxis2, MasterFrame.path))
+        assert sorted(rows) == [(64, 48, "masters/flat_R.fits"), (512, 384, "masters/sub-2.fits")]
+
+
 def test_upsert_master_frame_refuses_unknown_or_derived_fields(database_url: str) -> None:
     with session_scope(database_url) as session:
         with pytest.raises(ValueError, match="colour"):
