@@ -314,8 +314,9 @@ def master_group_key(
 class MasterFrame(Base):
     """A stacked bias, dark or flat.
 
-    ``group_key`` (see :func:`master_group_key`) is unique per batch, so a re-run of a
-    stacking step replaces its master instead of adding a second one: write masters with
+    ``group_key`` (see :func:`master_group_key`) with the frame size is unique per batch
+    (a batch may hold a group in two sizes, a full frame and a subframe), so a re-run of
+    a stacking step replaces its master instead of adding a second one: write masters with
     :func:`observatory.db.queries.upsert_master_frame`. The key is derived from the other
     columns whenever a row is flushed; never set it by hand.
     """
