@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
-from observatory.db.models import ImageType
-from observatory.db.session import dispose_engines
+from observatory.db.models import FileBatch, ImageType
+from observatory.db.session import dispose_engines, session_scope
 from observatory.intake import submit
 from observatory.orders.lifecycle import Claim, claim
 from observatory.processor import STEPS, unit_outcome
@@ -127,3 +128,18 @@ def run_chain(
             outcomes[fan_out.then] = [o["then"] for o in ran]
         fan_out = advanced.fan_out
     return outcomes
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A session on a migrated database of the test's own, committed at its end."""
+    with session_scope(database_url) as opened:
+        yield opened
+
+
+def new_batch(session: Session, name: str = "b1") -> int:
+    """A file batch row called ``name`` (in ``/data/batches/<name>``); returns its pk."""
+    row = FileBatch(name=name, path=f"/data/batches/{name}")
+    session.add(row)
+    session.flush()
+    return row.pk

@@ -4,30 +4,16 @@ the nearest in time; darks by exposure time, else the best one to scale."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
 
-from observatory.db.models import FileBatch, MasterFrame, MasterKind
-from observatory.db.session import session_scope
+from observatory.db.models import MasterFrame, MasterKind
 from observatory.errors import MasterFrameMissing
 from observatory.processor.library import Wanted, choose_bias, choose_dark, choose_flat
+from tests.unit.processor.conftest import new_batch
 
 NIGHT = dt.datetime(2026, 12, 6, 22, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    with session_scope(database_url) as opened:
-        yield opened
-
-
-def batch(session: Session, name: str) -> int:
-    row = FileBatch(name=name, path=f"/data/{name}")
-    session.add(row)
-    session.flush()
-    return row.pk
 
 
 def master(
@@ -74,7 +60,7 @@ def wanted(batch_pk: int, **fields) -> Wanted:
 @pytest.fixture
 def batches(session: Session) -> dict[str, int]:
     names = ("tonight", "yesterday", "last-week", "last-month")
-    return {name: batch(session, name) for name in names}
+    return {name: new_batch(session, name) for name in names}
 
 
 BIAS, DARK, FLAT = MasterKind.BIAS, MasterKind.DARK, MasterKind.FLAT

@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
 
-from observatory.db.models import CalibratedFrame, Exposure, ExposureState, FileBatch, ImageType
-from observatory.db.session import session_scope
+from observatory.db.models import CalibratedFrame, Exposure, ExposureState, ImageType
 from observatory.errors import ObservatoryError
 from observatory.processor.plan import exposures_of, file_batch, names, plan_units
+from tests.unit.processor.conftest import new_batch
 
 NIGHT = dt.datetime(2026, 12, 6, 22, 0, tzinfo=dt.UTC)
 URL = "file:///data/batches/b1"
 BIAS, DARK, FLAT, LIGHT = ImageType.BIAS, ImageType.DARK, ImageType.FLAT, ImageType.LIGHT
 CALIBRATION_STEPS = ("bias", "dark", "flat_dark", "flat")
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    with session_scope(database_url) as opened:
-        yield opened
-
-
-def batch(session: Session, name: str = "b1") -> int:
-    row = FileBatch(name=name, path=f"/data/batches/{name}")
-    session.add(row)
-    session.flush()
-    return row.pk
 
 
 def exposure(
@@ -87,7 +73,7 @@ def planned(session: Session, step: str, name: str = "b1") -> dict[str, list[int
 def test_darks_of_two_exposure_times_are_two_units_each_with_only_its_own_frames(
     session: Session,
 ) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     # Interleaved in time, as a camera taking both exposure times in turn writes them.
     short = [exposure(session, b1, DARK, minutes=m, exptime_s=20.0) for m in (1, 3, 5)]
     long = [exposure(session, b1, DARK, minutes=m, exptime_s=60.0) for m in (2, 4)]
@@ -98,7 +84,7 @@ def test_darks_of_two_exposure_times_are_two_units_each_with_only_its_own_frames
 
 
 def test_a_dark_unit_is_json_naming_its_step_batch_url_group_and_label(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     exposure(session, b1, DARK, minutes=1, exptime_s=0.5, filter="R", binning=2, detector="CCD2")
     (unit,) = plan_units(session, "b1", URL, "dark")
     assert json.loads(json.dumps(unit)) == unit
@@ -113,7 +99,7 @@ def test_a_dark_unit_is_json_naming_its_step_batch_url_group_and_label(session: 
 
 
 def test_darks_of_two_filters_are_two_units(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     red = [exposure(session, b1, DARK, minutes=m, exptime_s=20.0, filter="R") for m in (1, 3)]
     blue = [exposure(session, b1, DARK, minutes=m, exptime_s=20.0, filter="B") for m in (2, 4)]
     assert planned(session, "dark") == {
@@ -126,7 +112,7 @@ def test_darks_of_two_filters_are_two_units(session: Session) -> None:
 def test_flats_are_one_unit_per_filter_whatever_their_exposure_time(
     session: Session, step: str
 ) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     red = [exposure(session, b1, FLAT, minutes=m, exptime_s=s, filter="R")
            for m, s in ((1, 1.0), (2, 1.5))]  # fmt: skip
     blue = [exposure(session, b1, FLAT, minutes=3, exptime_s=4.0, filter="B")]
@@ -137,7 +123,7 @@ def test_flats_are_one_unit_per_filter_whatever_their_exposure_time(
 
 
 def test_bias_is_one_unit_whatever_the_exposure_time_recorded(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     frames = [exposure(session, b1, BIAS, minutes=m, exptime_s=m / 1000) for m in (1, 2, 3)]
     assert planned(session, "bias") == {"binning 1, 64x48 px": frames}
 
@@ -147,7 +133,7 @@ def test_binning_size_and_detector_split_every_calibration_group(
     session: Session, step: str
 ) -> None:
     """Each unit is named apart from the others: a step's outputs are listed by label."""
-    b1 = batch(session)
+    b1 = new_batch(session)
     imagetyp = {"bias": BIAS, "dark": DARK}.get(step, FLAT)
     same = {"exptime_s": 0.0 if step == "bias" else 20.0, "filter": "R"}
     base = exposure(session, b1, imagetyp, minutes=1, **same)
@@ -167,7 +153,7 @@ def test_binning_size_and_detector_split_every_calibration_group(
 
 
 def test_rejected_frames_are_never_planned(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     rejected = ExposureState.REJECTED
     kept = exposure(session, b1, DARK, minutes=1, exptime_s=20.0)
     exposure(session, b1, DARK, minutes=2, exptime_s=20.0, state=rejected)
@@ -180,7 +166,7 @@ def test_rejected_frames_are_never_planned(session: Session) -> None:
 
 
 def test_each_step_plans_only_its_own_image_type(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     frames = {kind: exposure(session, b1, kind, minutes=n, exptime_s=20.0)
               for n, kind in enumerate((BIAS, DARK, FLAT, LIGHT))}  # fmt: skip
     light = f"exposure {frames[LIGHT]}"
@@ -192,7 +178,7 @@ def test_each_step_plans_only_its_own_image_type(session: Session) -> None:
 
 
 def test_a_step_without_frames_has_no_units(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     exposure(session, b1, LIGHT, minutes=1, exptime_s=10.0)
     for step in CALIBRATION_STEPS:
         assert plan_units(session, "b1", URL, step) == []
@@ -203,7 +189,7 @@ def test_a_step_without_frames_has_no_units(session: Session) -> None:
 def test_frames_of_another_batch_are_neither_planned_nor_given_to_a_unit(
     session: Session,
 ) -> None:
-    b1, b2 = batch(session), batch(session, "b2")
+    b1, b2 = new_batch(session), new_batch(session, "b2")
     ours = exposure(session, b1, DARK, minutes=2, exptime_s=20.0)
     exposure(session, b2, DARK, minutes=1, exptime_s=20.0)
     exposure(session, b2, DARK, minutes=3, exptime_s=60.0)
@@ -215,7 +201,7 @@ def test_frames_of_another_batch_are_neither_planned_nor_given_to_a_unit(
 
 
 def test_lights_are_one_unit_each_in_the_order_they_were_taken(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     # Recorded out of time order (ingest reads the files in name order).
     late, early, middle = (exposure(session, b1, LIGHT, minutes=m, exptime_s=10.0, filter="R")
                            for m in (30, 10, 20))  # fmt: skip
@@ -226,7 +212,7 @@ def test_lights_are_one_unit_each_in_the_order_they_were_taken(session: Session)
 
 
 def test_a_unit_s_frames_come_in_the_order_they_were_taken(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     late, early = (exposure(session, b1, BIAS, minutes=m) for m in (9, 1))
     (unit,) = plan_units(session, "b1", URL, "bias")
     frames = exposures_of(session, b1, "bias", unit["group"])
@@ -237,7 +223,7 @@ def test_a_unit_s_frames_come_in_the_order_they_were_taken(session: Session) -> 
 def test_plate_solves_are_planned_only_for_calibrated_lights_in_time_order(
     session: Session,
 ) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     late, uncalibrated, early = (exposure(session, b1, LIGHT, minutes=m, exptime_s=10.0)
                                  for m in (30, 20, 10))  # fmt: skip
     calibrated(session, late)
@@ -252,7 +238,7 @@ def test_plate_solves_are_planned_only_for_calibrated_lights_in_time_order(
 
 
 def test_a_batch_never_ingested_is_refused_by_name(session: Session) -> None:
-    batch(session)
+    new_batch(session)
     with pytest.raises(ObservatoryError, match=r"^batch 'b9' has not been ingested$"):
         plan_units(session, "b9", URL, "dark")
     with pytest.raises(ObservatoryError, match="'b9'"):
@@ -260,16 +246,16 @@ def test_a_batch_never_ingested_is_refused_by_name(session: Session) -> None:
 
 
 def test_the_batch_is_found_by_its_own_name_among_others(session: Session) -> None:
-    batch(session, "b0")
-    b1 = batch(session)
-    batch(session, "b2")
+    new_batch(session, "b0")
+    b1 = new_batch(session)
+    new_batch(session, "b2")
     assert file_batch(session, "b1").pk == b1
     exposure(session, b1, BIAS, minutes=1)
     assert [unit["batch"] for unit in plan_units(session, "b1", URL, "bias")] == ["b1"]
 
 
 def test_planning_again_gives_the_same_units(session: Session) -> None:
-    b1 = batch(session)
+    b1 = new_batch(session)
     for minutes, exptime_s in ((1, 60.0), (2, 20.0), (3, 60.0), (4, 20.0)):
         exposure(session, b1, DARK, minutes=minutes, exptime_s=exptime_s, filter="R")
     first = plan_units(session, "b1", URL, "dark")
@@ -283,7 +269,7 @@ def test_frames_taken_at_the_same_instant_come_in_the_order_they_were_recorded(
 ) -> None:
     """As the detectors of one multi-extension exposure: one DATE-OBS, one file, recorded
     extension by extension."""
-    b1 = batch(session)
+    b1 = new_batch(session)
     recorded = [exposure(session, b1, LIGHT, minutes=1, exptime_s=10.0, detector=name)
                 for name in ("im2", "im10", "im1")]  # fmt: skip
     units = plan_units(session, "b1", URL, "light")
