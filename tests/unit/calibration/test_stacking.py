@@ -119,11 +119,12 @@ def test_nan_values_are_ignored_like_nanmedian_and_nanmean(rng):
         assert np.isnan(ours[0, 0])
 
 
-def test_scales_multiply_each_frame_before_combining(tmp_path, rng):
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_scales_multiply_each_frame_before_combining(tmp_path, rng, engine):
     paths = write_frames(tmp_path, camera_frames(rng, 5, (12, 14), 2000, 30))
     scales = np.array([0.5, 1.0, 1.25, 2.0, 0.8])
     expected = ccdproc_combine(paths, method="median", scale=scales)
-    ours = combine_frames(paths, "median", scales=scales, dtype=np.float64)
+    ours = combine_frames(paths, "median", scales=scales, dtype=np.float64, engine=engine)
     assert np.array_equal(ours, expected)
 
 
