@@ -198,6 +198,25 @@ def test_a_future_order_is_stored_deferred_with_its_ready_at_and_reason(
     assert broker.sent == []
 
 
+@pytest.mark.parametrize("by", ["submit", "adopt"])
+def test_a_body_without_a_window_is_placed_at_the_clock_s_instant_on_receipt(
+    evening: Settings, by: str
+) -> None:
+    moon = order(
+        "observation",
+        "moon",
+        datetime="2026-11-23T20:00:00",
+        target="Moon",
+        exposures=[{"filter": "R", "exposure_s": 1.0}],
+    )
+    if by == "submit":
+        pk = submit(evening, moon, Broker()).pk
+    else:
+        pk = adopt(evening, moon, "observatory.telescope.observe")
+    source = row(evening, pk).payload["resolved"]["source"]
+    assert source.endswith(f"at {EVENING.isoformat()}")
+
+
 def test_an_order_whose_not_before_is_now_is_published_at_once(evening: Settings) -> None:
     # Deferred only while not_before is still ahead (ready_at > now); at the instant
     # itself it may start.
