@@ -27,10 +27,31 @@ XDIST_GROUPS = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        for group, fixtures in XDIST_GROUPS:
-            if fixtures & used:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = next((name for name, fixtures in XDIST_GROUPS if fixtures & used), None)
+        if group is None and _uses_a_module_fixture(item):
+            # A module's own simulator (or server) starts once, not once per process.
+            group = item.nodeid.split("::", 1)[0]
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a module-, package- or class-scoped fixture of the suite's own
+    (these start simulators and servers; xdist would otherwise start them in each process
+    that runs one of the module's tests)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in item.fixturenames:
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions:
+            continue
+        definition = definitions[-1]
+        if definition.scope in ("module", "package", "class") and definition.baseid.startswith(
+            "tests"
+        ):
+            return True
+    return False
 
 
 def pytest_terminal_summary(

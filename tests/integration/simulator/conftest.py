@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from observatory.simulator.config import DEFAULT_CONFIG_PATH
 from observatory.simulator.server import SimulatorProcess, start_simulator_process
 
 # Fast enough that motions finish in a fraction of a second, slow enough to observe them.
 TIME_SCALE = 20.0
+# The conformance checklist's simulators (test_checklist_*.py) run faster still.
+CHECKLIST_TIME_SCALE = 50.0
 DEVICE_TYPES = (
     "camera",
     "covercalibrator",
@@ -73,6 +77,21 @@ class Api:
         return self.ok(f"{device}/0/action", Action=name, Parameters=text)["Value"]
 
 
+def open_checklist_simulator(
+    tmp_path: Path, connect_delay_s: float | None = None, extra_toml: str = ""
+) -> SimulatorProcess:
+    """A simulator at CHECKLIST_TIME_SCALE from the default config, optionally with every
+    connect delay replaced and ``extra_toml`` appended (keys of new tables only)."""
+    text = DEFAULT_CONFIG_PATH.read_text()
+    if connect_delay_s is not None:
+        text = text.replace("connect_delay_s = 1.5", f"connect_delay_s = {connect_delay_s}")
+    config_path = tmp_path / "simulator.toml"
+    config_path.write_text(text + "\n" + extra_toml)
+    return start_simulator_process(
+        config_path=config_path, time_scale=CHECKLIST_TIME_SCALE, discovery_port=0
+    )
+
+
 @pytest.fixture(scope="session")
 def discovery_port() -> int:
     return free_udp_port()
@@ -95,3 +114,16 @@ def api(simulator: SimulatorProcess) -> Iterator[Api]:
         client.ok(f"{device_type}/0/connected", Connected="true")
         client.action(device_type, "simulator:fault", {"kind": "clear"})
     client.session.close()
+
+
+@pytest.fixture(scope="session")
+def unused_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Every device connected, of a checklist simulator of its own whose camera has never
+    exposed and whose mount's targets were never set: its first-use refusals. Shared by
+    the tests that ask for it, so they only read; none exposes, sets or moves anything."""
+    with open_checklist_simulator(tmp_path_factory.mktemp("unused")) as simulator:
+        client = Api(simulator)
+        for device_type in DEVICE_TYPES:
+            client.ok(f"{device_type}/0/connected", Connected="true")
+        yield client
+        client.session.close()

@@ -12,17 +12,13 @@ import re
 import struct
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from alpaca.camera import Camera, CameraStates
 
 from tests.helpers import wait_for
-from tests.integration.simulator.conftest import Api
-from tests.integration.simulator.test_checklist_common import (
-    connect_all,
-    open_checklist_simulator,
-)
+from tests.integration.simulator.conftest import Api, open_checklist_simulator
+from tests.integration.simulator.test_checklist_common import connect_all
 
 pytestmark = pytest.mark.integration
 
@@ -69,16 +65,6 @@ def expose(api: Api, duration_s: float, light: bool = False) -> None:
 
 def wait_image(api: Api) -> None:
     wait_for(lambda: api.value(f"{CAMERA}/imageready"), 20, 0.02, "image ready")
-
-
-@pytest.fixture
-def unused_api(tmp_path: Path) -> Iterator[Api]:
-    """A connected camera of a simulator of its own, which no other test has exposed."""
-    with open_checklist_simulator(tmp_path) as simulator:
-        client = Api(simulator)
-        client.ok(f"{CAMERA}/connected", Connected="true")
-        yield client
-        client.session.close()
 
 
 def test_first_use_refusals(unused_api: Api) -> None:

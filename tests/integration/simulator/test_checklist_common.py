@@ -10,23 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alpaca.dome import Dome
 from alpaca.exceptions import ActionNotImplementedException, NotImplementedException
 
-from observatory.simulator.config import DEFAULT_CONFIG_PATH
 from observatory.simulator.members import MEMBERS, works_disconnected
-from observatory.simulator.server import SimulatorProcess, start_simulator_process
 from tests.helpers import wait_for
-from tests.integration.simulator.conftest import DEVICE_TYPES, Api
+from tests.integration.simulator.conftest import DEVICE_TYPES, Api, open_checklist_simulator
 
 pytestmark = pytest.mark.integration
 
-CHECKLIST_TIME_SCALE = 50.0
-# Simulated seconds Connect() takes here: 0.6 wall seconds at the time scale above.
+# Simulated seconds Connect() takes here: 0.6 wall seconds at CHECKLIST_TIME_SCALE.
 SLOW_CONNECT_DELAY_S = 30.0
 
 # The operational properties each interface's DeviceState reports (ASCOM Platform 7).
@@ -74,21 +70,6 @@ GET_PARAMETERS: dict[str, dict[str, str]] = {
     "canmoveaxis": {"Axis": "0"},
     "destinationsideofpier": {"RightAscension": "12", "Declination": "10"},
 }
-
-
-def open_checklist_simulator(
-    tmp_path: Path, connect_delay_s: float | None = None, extra_toml: str = ""
-) -> SimulatorProcess:
-    """A simulator at CHECKLIST_TIME_SCALE from the default config, optionally with every
-    connect delay replaced and ``extra_toml`` appended (keys of new tables only)."""
-    text = DEFAULT_CONFIG_PATH.read_text()
-    if connect_delay_s is not None:
-        text = text.replace("connect_delay_s = 1.5", f"connect_delay_s = {connect_delay_s}")
-    config_path = tmp_path / "simulator.toml"
-    config_path.write_text(text + "\n" + extra_toml)
-    return start_simulator_process(
-        config_path=config_path, time_scale=CHECKLIST_TIME_SCALE, discovery_port=0
-    )
 
 
 def connect_all(api: Api) -> None:

@@ -12,11 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers import wait_for
-from tests.integration.simulator.conftest import Api
-from tests.integration.simulator.test_checklist_common import (
-    connect_all,
-    open_checklist_simulator,
-)
+from tests.integration.simulator.conftest import Api, open_checklist_simulator
+from tests.integration.simulator.test_checklist_common import connect_all
 
 pytestmark = pytest.mark.integration
 

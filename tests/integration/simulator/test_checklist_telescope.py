@@ -25,11 +25,8 @@ from astropy.time import Time
 from astropy.utils import iers
 
 from tests.helpers import wait_for
-from tests.integration.simulator.conftest import Api
-from tests.integration.simulator.test_checklist_common import (
-    connect_all,
-    open_checklist_simulator,
-)
+from tests.integration.simulator.conftest import Api, open_checklist_simulator
+from tests.integration.simulator.test_checklist_common import connect_all
 
 pytestmark = pytest.mark.integration
 
@@ -89,16 +86,6 @@ def overhead_radec(api: Api, hour_angle_h: float = 0.0, dec_deg: float = 30.0) -
     """A form for a target at ``hour_angle_h`` (well above the horizon at the site)."""
     ra_h = (api.value(f"{MOUNT}/siderealtime") - hour_angle_h) % 24.0
     return {"RightAscension": f"{ra_h:.6f}", "Declination": f"{dec_deg}"}
-
-
-@pytest.fixture
-def unused_api(tmp_path: Path) -> Iterator[Api]:
-    """A connected mount of a simulator of its own, whose targets no other test has set."""
-    with open_checklist_simulator(tmp_path) as simulator:
-        client = Api(simulator)
-        client.ok(f"{MOUNT}/connected", Connected="true")
-        yield client
-        client.session.close()
 
 
 def test_targets_read_before_set_are_value_not_set(unused_api: Api) -> None:
