@@ -15,12 +15,12 @@ from tests.db_fixtures import (  # noqa: F401  (fixtures are found by name)
 
 # Expensive session fixtures, and the pytest-xdist group of the tests using them
 # (``make test-fast`` runs ``--dist loadgroup``): each group runs in one worker process, so
-# that one stack starts and one night is taken; the first match wins. Without xdist the
+# that one stack starts (tests/integration/conftest.py) and one night is taken
+# (tests/unit/processor/conftest.py; in the stack's group, as
+# tests/integration/test_processor_orders.py uses both); the first match wins. Tests using
+# a module's own fixture (a simulator, a server) are grouped by module. Without xdist the
 # marks do nothing.
-XDIST_GROUPS = (
-    ("stack", frozenset({"stack", "stack_settings"})),  # tests/integration/conftest.py
-    ("night", frozenset({"night"})),  # tests/unit/processor/conftest.py
-)
+XDIST_GROUPS = (("stack", frozenset({"stack", "stack_settings", "night"})),)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -4,6 +4,7 @@ simulator over HTTP, small (binned 2 x 2 to 1024 x 1024) so each test takes seco
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -47,8 +48,11 @@ class Night:
     truth: dict[str, Any]
 
 
-@pytest.fixture(scope="session")
-def night() -> Iterator[Night]:
+@functools.cache
+def take_night() -> Night:
+    """The night's frames, taken once per process: the fixture below is also imported
+    by tests/integration/test_processor_orders.py, which makes it a second fixture (the
+    stack's xdist group runs both in one process). Tests must not change the frames."""
     with start_simulator_process(time_scale=TIME_SCALE) as simulator:
         rig = SimulatedRig(simulator)
         bias = [rig.expose(ImageType.BIAS, 0.0) for _ in range(10)]
@@ -61,7 +65,12 @@ def night() -> Iterator[Night]:
         rig.panel_off()
         rig.point(1.0, 20.0)
         lights = [rig.expose(ImageType.LIGHT, LIGHT_S, "R") for _ in range(2)]
-        yield Night(bias, darks, flats, panel_light, lights, truth)
+        return Night(bias, darks, flats, panel_light, lights, truth)
+
+
+@pytest.fixture(scope="session")
+def night() -> Night:
+    return take_night()
 
 
 def make_settings(tmp_path: Path, sqlite_file: Path, **processor: Any) -> Settings:
