@@ -39,11 +39,10 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
     """Whether ``item`` uses a module-, package- or class-scoped fixture of the suite's own
     (these start simulators and servers; xdist would otherwise start them in each process
     that runs one of the module's tests)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
+    if not isinstance(item, pytest.Function):
         return False
     for name in item.fixturenames:
-        definitions = info.name2fixturedefs.get(name)
+        definitions = item._fixtureinfo.name2fixturedefs.get(name)
         if not definitions:
             continue
         definition = definitions[-1]
