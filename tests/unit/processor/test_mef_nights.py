@@ -118,9 +118,9 @@ def test_four_extension_night_is_calibrated_per_detector_equal_to_ccdproc(
         bias_levels = {d: float(np.median(fits.getdata(products / masters["bias", d].path)))
                        for d in QUAD_NAMES}  # fmt: skip
         paths = {key: m.path for key, m in masters.items()}
-        for (_, detector), path in paths.items():
-            assert path.endswith(f"_{detector}.fits")
-            assert fits.getheader(products / path)["DETNAME"] == detector
+        for (_, detector), master in masters.items():
+            assert master.path.endswith(f"_{detector}_{master.naxis1}x{master.naxis2}.fits")
+            assert fits.getheader(products / master.path)["DETNAME"] == detector
         light_paths = {(f.exposure.path, f.exposure.detector): f.path for f in frames}
     # The overscan took each amplifier's own level away: what is left is the small
     # difference between the overscan and data levels (none here).
