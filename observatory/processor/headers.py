@@ -1,8 +1,9 @@
 """Reading one raw FITS file into the values of its ``exposures`` row.
 
-A file is accepted only when astropy can read its headers and data, its CHECKSUM and
-DATASUM (when present) verify, it holds at least one 2-D image (the primary HDU, image
+A file is accepted only when astropy can read its headers, its CHECKSUM and DATASUM
+(when present) verify, it holds at least one 2-D image (the primary HDU, image
 extensions, or a tile-compressed image of an fpack file; gzip files are read through),
+each image is whole (a plain file holds all of its bytes; a compressed one decompresses),
 and its cards say what it is (see :mod:`observatory.processor.cards`). Anything else
 raises :class:`ExposureRejected` naming the card or why.
 
@@ -14,6 +15,7 @@ read with that extension's cards over the primary's.
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -49,15 +51,32 @@ class ExposureRejected(ObservatoryError):
         self.profile = profile
 
 
-def image_planes(hdus: fits.HDUList) -> list[Plane]:
-    """The 2-D images of a file, in HDU order (data are read: checksums are verified)."""
+def image_planes(hdus: fits.HDUList, file_bytes: int | None = None) -> list[Plane]:
+    """The 2-D images of a file, in HDU order. Each image is read (decompressed) whole,
+    except an uncompressed image of a plain file of ``file_bytes`` bytes: its shape is
+    taken from its NAXISn cards, and the file must hold all of its bytes (the padding of
+    the last block may be missing, as some programs write it). Raises ExposureRejected
+    for an image cut short."""
     planes = []
     for index, hdu in enumerate(hdus):
         if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU):
-            shape = None if hdu.data is None else hdu.data.shape
+            if file_bytes is None or isinstance(hdu, fits.CompImageHDU):
+                shape = None if hdu.data is None else hdu.data.shape
+            else:
+                shape = hdu.shape or None
+                _require_bytes(index, hdu, file_bytes)
             if shape is not None and len(shape) == 2:
                 planes.append(Plane(index, hdu.header.copy(), (int(shape[0]), int(shape[1]))))
     return planes
+
+
+def _require_bytes(index: int, hdu: fits.PrimaryHDU | fits.ImageHDU, file_bytes: int) -> None:
+    start = int(hdu.fileinfo()["datLoc"])
+    needed = start + abs(int(hdu.header["BITPIX"])) // 8 * math.prod(hdu.shape)
+    if file_bytes < needed:
+        raise ExposureRejected(
+            f"truncated: HDU {index}'s image ends at byte {needed}, the file has {file_bytes}"
+        )
 
 
 def merged_header(hdus: fits.HDUList, image_index: int) -> fits.Header:
@@ -79,11 +98,15 @@ def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[st
     :mod:`observatory.processor.detectors`), each read from the primary header with its
     extension's cards over it. Raises ExposureRejected (naming the extension whose cards
     are wrong: the file is refused whole)."""
+    plain = _plain_file(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with fits.open(path, checksum=True, memmap=False) as hdus:
-                planes = image_planes(hdus)
+                # A plain file's images are not read (checksums, when present, read
+                # their bytes): a 60 MP frame's data read and converted costs about a
+                # second, its headers little; its length is checked instead.
+                planes = image_planes(hdus, path.stat().st_size if plain else None)
                 headers = {plane.index: merged_header(hdus, plane.index) for plane in planes}
                 header = headers[planes[0].index] if planes else hdus[0].header.copy()
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
@@ -98,7 +121,7 @@ def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[st
     try:
         reader = CardReader(header, profile)
         if not separate_detectors(planes, profile, reader.binning()):
-            columns = _columns(header, planes, reader, _plain_file(path))
+            columns = _columns(header, planes, reader, plain)
             return [{**columns, "profile": profile.name, "detector": ""}]
         rows = []
         for plane, name in zip(planes, detector_names(planes, profile), strict=True):

@@ -168,3 +168,38 @@ def test_a_descriptive_card_that_cannot_be_read_is_noted_and_the_frame_kept(
     assert "RA '153:07:30' is not an angle: left unknown" in row["error"]
     assert "OBJCTDEC 'north' is not an angle" in row["error"]
     assert "GAIN 'high' is not a number" in row["error"]
+
+
+# A plain file's image is not read at ingest; its length is checked against its cards.
+CARDS = {"IMAGETYP": "LIGHT", "EXPTIME": 30.0, "DATE_OBS": "2026-12-05T21:03:04"}
+
+
+def _plain_file(tmp_path: Path, image_in_extension: bool) -> tuple[Path, int]:
+    """A frame of 300 x 301 16-bit pixels, without CHECKSUM (as most capture programs
+    write it); returns the file and the byte where its image ends."""
+    image = np.arange(300 * 301, dtype=np.uint16).reshape(300, 301)
+    hdus = [primary(None, **CARDS), fits.ImageHDU(image)] if image_in_extension else [
+        primary(image, **CARDS)]  # fmt: skip
+    path = write(tmp_path / "frame.fits", hdus)
+    with fits.open(path) as opened:
+        start = opened[-1].fileinfo()["datLoc"]
+    return path, start + image.nbytes
+
+
+@pytest.mark.parametrize("image_in_extension", [False, True])
+def test_a_plain_file_cut_inside_its_image_is_rejected_naming_the_hdu(
+    tmp_path: Path, image_in_extension: bool
+) -> None:
+    path, end = _plain_file(tmp_path, image_in_extension)
+    path.write_bytes(path.read_bytes()[: end - 2])
+    with pytest.raises(ExposureRejected, match=rf"truncated: HDU {int(image_in_extension)}'s"):
+        read_exposure(path)
+
+
+def test_a_plain_file_without_its_last_padding_is_read_whole(tmp_path: Path) -> None:
+    # Some programs stop writing at the last pixel instead of padding the 2880-byte block.
+    path, end = _plain_file(tmp_path, image_in_extension=True)
+    assert path.stat().st_size > end
+    path.write_bytes(path.read_bytes()[:end])
+    row = read_exposure(path)
+    assert (row["naxis1"], row["naxis2"], row["imagetyp"]) == (301, 300, "light")
