@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from observatory.calibration.selection import median_and_mad, moments
+
 # MAD of a normal distribution times this is its standard deviation.
 MAD_TO_STD = 1.482602218505602
 
@@ -40,26 +42,21 @@ class FrameStatistics:
 
 
 def frame_statistics(data: np.ndarray, frame_count: int) -> FrameStatistics:
-    """Statistics of ``data`` (any shape) computed in float64 over its finite pixels.
+    """Statistics of ``data`` (any shape) computed in float64 over its finite pixels, in
+    a few passes over the frame as it is (see :mod:`observatory.calibration.selection`;
+    the medians are those of ``np.median``, bit for bit).
 
     Raises ValueError when no pixel is finite.
     """
-    values = np.asarray(data)
-    finite = np.isfinite(values)
-    nonfinite = int(values.size - np.count_nonzero(finite))
-    if nonfinite:
-        values = values[finite]
-    if values.size == 0:
-        raise ValueError("no finite pixel to take statistics of")
-    values = values.astype(np.float64, copy=False)
-    median = float(np.median(values))
+    summary = moments(data)
+    median, mad = median_and_mad(data, summary)
     return FrameStatistics(
-        mean=float(values.mean()),
+        mean=summary.mean,
         median=median,
-        std=float(values.std()),
-        robust_std=float(np.median(np.abs(values - median)) * MAD_TO_STD),
-        minimum=float(values.min()),
-        maximum=float(values.max()),
+        std=summary.std,
+        robust_std=mad * MAD_TO_STD,
+        minimum=summary.minimum,
+        maximum=summary.maximum,
         frame_count=frame_count,
-        nonfinite_pixels=nonfinite,
+        nonfinite_pixels=summary.nonfinite,
     )
