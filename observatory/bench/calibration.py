@@ -34,6 +34,7 @@ from observatory.calibration import (
     calibrate_light,
     combine_frames,
     frame_statistics,
+    reference,
 )
 from observatory.calibration.overscan import Amplifier, Readout
 from observatory.calibration.sections import parse_section
@@ -204,6 +205,14 @@ def run_calibration_benchmark(
 
         light_overscan()
         times["light_overscan"] = best_time(light_overscan, repeats)
+        # The statistics every product carries (a master's or a calibrated light's).
+        product = calibrate_light(paths[0], bias, dark, flat).data
+        for key, statistics in (
+            ("statistics", lambda: frame_statistics(product, 1)),
+            ("statistics_numpy", lambda: reference.median_and_mad(product)),
+        ):
+            statistics()
+            times[key] = best_time(statistics, repeats)
         results["peak_memory"] = peak_memory(paths, folder, "median", "numba")
         if include_ccdproc:
             times["ccdproc_median"], results["ccdproc_equal"] = _time_ccdproc(paths)
@@ -236,6 +245,7 @@ def _ratios(times: dict[str, float], memory: dict[str, float]) -> dict[str, floa
         "light_numpy_vs_numba": times["light_numpy"] / times["light"],
         "light_s": times["light"],
         "light_overscan_s": times["light_overscan"],
+        "statistics_numpy_vs_ours": times["statistics_numpy"] / times["statistics"],
         "peak_memory_mib": memory["process_peak_mib"],
     }
     if "ccdproc_median" in times:
@@ -297,6 +307,18 @@ def format_table(results: dict[str, Any]) -> str:
             "calibrate one light (numpy)",
             _ms(seconds["light_numpy"]),
             _x(ratios, "light_numpy_vs_numba") + " of numba",
+            "",
+        ),
+        (
+            "statistics of one product (all of them)",
+            _ms(seconds["statistics"]),
+            "",
+            "",
+        ),
+        (
+            "median and MAD by np.median",
+            _ms(seconds["statistics_numpy"]),
+            _x(ratios, "statistics_numpy_vs_ours") + " of ours",
             "",
         ),
         ("peak memory, median (process)", f"{ratios['peak_memory_mib']:.0f} MiB", "", "< 512 MiB"),

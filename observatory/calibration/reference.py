@@ -150,3 +150,12 @@ def calibrate(
     bad = int(np.count_nonzero(~((flat > 0.0) & (flat < np.inf))))
     with np.errstate(invalid="ignore", divide="ignore"):
         return result / flat, bad
+
+
+def median_and_mad(data: np.ndarray) -> tuple[float, float]:
+    """The median of the finite values of ``data`` (in float64) and their median absolute
+    deviation from it, by ``np.median`` on copies (twin of ``selection.median_and_mad``)."""
+    values = np.asarray(data, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    median = float(np.median(values))
+    return median, float(np.median(np.abs(values - median)))
