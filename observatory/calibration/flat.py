@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from observatory.calibration import selection
 from observatory.calibration.clipping import SigmaClip
 from observatory.calibration.correction import (
     check_flat,
@@ -81,14 +82,17 @@ def central_region(shape: tuple[int, int], fraction: float) -> tuple[slice, slic
 def flat_levels(flats: Sequence[FrameInput], fraction: float) -> np.ndarray:
     """Median of each flat's central region (float64), read one frame at a time.
 
-    Raises FlatFieldInvalid when a level is not finite and positive."""
+    Raises FlatFieldInvalid when a centre has no finite pixel or its level is not
+    positive."""
     with FrameStack(flats) as stack:
         rows, cols = central_region(stack.shape, fraction)
         levels = np.empty(stack.count)
         for k in range(stack.count):
             region = stack.values(k, rows.start, rows.stop)[:, cols]
-            levels[k] = np.nanmedian(region.astype(np.float64) + stack.offset)
-            if not (np.isfinite(levels[k]) and levels[k] > 0):
+            if not np.isfinite(region).any():
+                raise FlatFieldInvalid(f"{stack.names[k]}: no finite pixel in its centre")
+            levels[k] = selection.median(region) + stack.offset
+            if not levels[k] > 0:
                 raise FlatFieldInvalid(f"{stack.names[k]}: level {levels[k]} is not positive")
     return levels
 
@@ -118,8 +122,11 @@ def make_master_flat(
         flats, method, clip=clip, scales=1.0 / levels, dtype=np.float64, engine=engine
     )
     rows, cols = central_region(combined.shape, normalisation_fraction)
-    level = float(np.nanmedian(combined[rows, cols]))
-    if not (np.isfinite(level) and level > 0):
+    centre = combined[rows, cols]
+    if not np.isfinite(centre).any():
+        raise FlatFieldInvalid("combined flat has no finite pixel in its centre")
+    level = selection.median(centre)
+    if not level > 0:
         raise FlatFieldInvalid(f"combined flat has level {level}")
     data = (combined / level).astype(np.float32)
     check_flat(data)

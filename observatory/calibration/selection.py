@@ -259,15 +259,26 @@ def order_statistics(
     return [float(selected[j]) for j in wanted]
 
 
+def median(data: np.ndarray, summary: Moments | None = None) -> float:
+    """The median of the finite values of ``data``, as ``np.median`` gives it
+    (``summary``: :func:`moments` of ``data``, taken here when not given). ValueError
+    when no pixel is finite."""
+    summary = moments(data) if summary is None else summary
+    bounds = (summary.minimum, summary.maximum)
+    return _middle(order_statistics(data, _middle_ranks(summary.count), bounds))
+
+
 def median_and_mad(data: np.ndarray, summary: Moments) -> tuple[float, float]:
     """The median of the finite values of ``data`` and their median absolute deviation
     from it, as ``np.median`` gives them (``summary``: :func:`moments` of ``data``)."""
-    m = summary.count
-    ranks = (m // 2,) if m % 2 else (m // 2 - 1, m // 2)
-    bounds = (summary.minimum, summary.maximum)
-    median = _middle(order_statistics(data, ranks, bounds))
-    spread = max(abs(summary.minimum - median), abs(summary.maximum - median))
-    return median, _middle(order_statistics(data, ranks, (0.0, spread), centre=median))
+    centre = median(data, summary)
+    spread = max(abs(summary.minimum - centre), abs(summary.maximum - centre))
+    ranks = _middle_ranks(summary.count)
+    return centre, _middle(order_statistics(data, ranks, (0.0, spread), centre=centre))
+
+
+def _middle_ranks(count: int) -> tuple[int, ...]:
+    return (count // 2,) if count % 2 else (count // 2 - 1, count // 2)
 
 
 def _middle(values: list[float]) -> float:

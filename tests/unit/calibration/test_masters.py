@@ -135,6 +135,10 @@ def test_flats_with_no_light_or_dead_pixels_are_refused(rng):
     good = [rng.normal(1000, 10, (20, 20)) for _ in range(3)]
     with pytest.raises(FlatFieldInvalid, match="level"):
         make_master_flat([*good, np.zeros((20, 20))], filter_name="R")
+    blank = np.full((20, 20), np.nan)
+    blank[0, 0] = 1000.0  # a corner, outside the central region the level is taken from
+    with pytest.raises(FlatFieldInvalid, match="no finite pixel in its centre"):
+        make_master_flat([*good, blank], filter_name="R")
     dead = [frame.copy() for frame in good]
     for frame in dead:
         frame[4, 7] = 0.0

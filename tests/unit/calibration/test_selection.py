@@ -55,6 +55,7 @@ def test_median_and_mad_are_numpys_bit_for_bit(name: str) -> None:
     median, mad = median_and_mad(data, summary)
     expected = numpy_statistics(data)
     assert (median, mad) == expected[:2]
+    assert selection.median(data) == median
     assert summary.mean == pytest.approx(expected[2], rel=1e-12, abs=1e-300)
     assert summary.std == pytest.approx(expected[3], rel=1e-9, abs=1e-300)
     assert (summary.minimum, summary.maximum) == expected[4:]
