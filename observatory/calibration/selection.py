@@ -7,12 +7,13 @@ is found in a few passes over the frame as it is, in compiled parallel kernels:
 
 - moments (count, mean, standard deviation, minimum, maximum) in two passes;
 - an order statistic (the k-th smallest finite value, or of ``|x - centre|``) by
-  histogram selection: a pass counts the values in 4096 equal bins of a bracket known to
-  hold the rank, the bracket narrows to the bin that holds it (with a bin of margin on
-  each side, against rounding at the edges) and is checked by the next pass, which counts
-  exactly what lies below and inside it. Once few values are left in the bracket (or all
-  of them are equal) they are gathered and partitioned. The result is the value
-  ``np.partition`` would return, bit for bit.
+  histogram selection. A first bracket comes from an evenly spaced sample of the frame
+  (else it is the minimum and maximum). A pass counts the values in 4096 equal bins of
+  the bracket, checking that exactly as many lie below it and in it as hold the rank;
+  the bracket then narrows to the bins that hold it (with a bin of margin on each side,
+  against rounding at the edges), and the next pass checks it again. Once few values
+  are left in the bracket (or all of them are equal) they are gathered and partitioned.
+  The result is the value ``np.partition`` would return, bit for bit.
 
 The frame is split into a fixed number of chunks (not one per thread), so sums are the
 same whatever the number of threads. Values are taken in float64; non-finite values are
@@ -32,9 +33,15 @@ from observatory.calibration.kernels import PARALLEL_LOCK
 CHUNKS = 64
 BINS = 4096
 # A bracket with at most this many values is gathered and partitioned.
-GATHER_LIMIT = 1 << 16
+GATHER_LIMIT = 1 << 20
 # Values copied to a buffer at a time when binning (see _histogram_chunk).
 BLOCK = 1024
+# About SAMPLE values, evenly spaced, give a first bracket SAMPLE_MARGIN x sqrt(SAMPLE)
+# ranks of the sample wide: eight standard errors of a random sample's quantile. A frame
+# whose structure fools an evenly spaced sample fails the check of the first pass, and
+# the bracket of every value is narrowed instead.
+SAMPLE = 1 << 16
+SAMPLE_MARGIN = 4.0
 # Narrowing passes before the bracket is gathered whatever its size (never reached on
 # real data: each pass divides the bracket by about BINS / 3).
 MAX_PASSES = 12
@@ -58,6 +65,9 @@ class Moments:
 
 @_serial
 def _span(n, chunk):
+    """Where chunk ``chunk`` of ``n`` values starts and stops. Kernels loop over the
+    slice values[start:stop] by its own index: a loop over range(start, stop) is not
+    vectorised (the index might be negative), six times slower."""
     return chunk * n // CHUNKS, (chunk + 1) * n // CHUNKS
 
 
@@ -77,8 +87,9 @@ def _first_moments(values):
     for chunk in prange(CHUNKS):
         start, stop = _span(n, chunk)
         total, count, low, high = 0.0, 0, np.inf, -np.inf
-        for i in range(start, stop):
-            v = np.float64(values[i])
+        part = values[start:stop]  # see _span
+        for i in range(part.size):
+            v = np.float64(part[i])
             if np.isfinite(v):
                 total += v
                 count += 1
@@ -95,8 +106,9 @@ def _squared_deviations(values, mean):
     for chunk in prange(CHUNKS):
         start, stop = _span(n, chunk)
         total = 0.0
-        for i in range(start, stop):
-            v = np.float64(values[i])
+        part = values[start:stop]
+        for i in range(part.size):
+            v = np.float64(part[i])
             if np.isfinite(v):
                 total += (v - mean) * (v - mean)
         sums[chunk] = total
@@ -118,8 +130,9 @@ def _histogram_chunk(values, centre, absolute, low, high, start, stop, counts):
     under, least, greatest = 0, np.inf, -np.inf
     for first in range(start, stop, BLOCK):
         k = 0
-        for i in range(first, min(first + BLOCK, stop)):
-            v = _value(values[i], centre, absolute)
+        block = values[first : min(first + BLOCK, stop)]
+        for i in range(block.size):
+            v = _value(block[i], centre, absolute)
             # v - v is 0 when v is finite; the bracket is finite, so NaN and
             # infinities never fall in it.
             under += (v < low) & (v - v == 0.0)
@@ -153,11 +166,38 @@ def _histogram(values, centre, absolute, low, high, bins):
 
 
 @_serial
+def _tally_chunk(values, centre, absolute, low, high, start, stop):
+    """How many finite values v of values[start:stop] lie below ``low`` and in [low,
+    high] (finite). Without a branch, so that the compiler vectorises the loop."""
+    under, inside = 0, 0
+    part = values[start:stop]
+    for i in range(part.size):
+        v = _value(part[i], centre, absolute)
+        under += (v < low) & (v - v == 0.0)
+        inside += (low <= v) & (v <= high)
+    return under, inside
+
+
+@_parallel
+def _tally(values, centre, absolute, low, high):
+    """How many finite values lie below ``low`` and in [low, high] (see _tally_chunk)."""
+    n = values.size
+    below = np.zeros(CHUNKS, np.int64)
+    inside = np.zeros(CHUNKS, np.int64)
+    for chunk in prange(CHUNKS):
+        start, stop = _span(n, chunk)
+        below[chunk], inside[chunk] = _tally_chunk(values, centre, absolute, low, high,
+                                                   start, stop)  # fmt: skip
+    return below, inside
+
+
+@_serial
 def _count_chunk(values, centre, absolute, low, high, start, stop):
     """How many values v of values[start:stop] lie in [low, high] (a finite bracket)."""
     found = 0
-    for i in range(start, stop):
-        v = _value(values[i], centre, absolute)
+    part = values[start:stop]
+    for i in range(part.size):
+        v = _value(part[i], centre, absolute)
         found += (low <= v) & (v <= high)
     return found
 
@@ -166,8 +206,9 @@ def _count_chunk(values, centre, absolute, low, high, start, stop):
 def _gather_chunk(values, centre, absolute, low, high, start, stop, out, k):
     """Write the values v of values[start:stop] in [low, high] to out[k:], and one more
     slot after them (each value is written, then kept by moving on)."""
-    for i in range(start, stop):
-        v = _value(values[i], centre, absolute)
+    part = values[start:stop]
+    for i in range(part.size):
+        v = _value(part[i], centre, absolute)
         out[k] = v
         k += (low <= v) & (v <= high)
 
@@ -220,43 +261,87 @@ def order_statistics(
     data: np.ndarray,
     ranks: tuple[int, ...],
     bounds: tuple[float, float],
+    count: int,
     centre: float | None = None,
 ) -> list[float]:
     """The values of rank ``ranks`` (0-based, ascending, close together) among the
-    finite values of ``data``, or among ``|x - centre|`` with a ``centre``. ``bounds``
-    is a (low, high) bracket of every value considered (the minimum and maximum).
-    ValueError when a rank is not among the values in ``bounds``."""
+    ``count`` finite values of ``data``, or among ``|x - centre|`` with a ``centre``.
+    ``bounds`` is a (low, high) bracket of every value considered (the minimum and
+    maximum). ValueError when a rank is not among the values in ``bounds``."""
     values = _flat(data)
     absolute, mid = centre is not None, 0.0 if centre is None else float(centre)
     first, last = min(ranks), max(ranks)
-    low, high = float(bounds[0]), float(bounds[1])
-    checked: tuple[float, float, int, int] | None = None  # low, high, below, inside
     with PARALLEL_LOCK:
-        for _ in range(MAX_PASSES):
-            below, counts, least, greatest = _histogram(values, mid, absolute, low, high, BINS)
-            cumulative = below + np.cumsum(counts)
-            if not below <= first <= last < cumulative[-1]:
-                break  # rounding at an edge: the bracket checked before holds the ranks
-            if least == greatest:
-                return [float(least) for _ in ranks]
-            checked = (low, high, int(below), int(cumulative[-1] - below))
-            if checked[3] <= GATHER_LIMIT:
+        for low, high in (_sampled_bracket(values, mid, absolute, ranks, count), bounds):
+            if not low <= high:  # NaN: no sample bracket
+                continue
+            below, inside = (int(n.sum()) for n in _tally(values, mid, absolute, low, high))
+            if below <= first <= last < below + inside:
                 break
-            width = (high - low) / BINS
-            first_bin = int(np.searchsorted(cumulative, first, side="right"))
-            last_bin = int(np.searchsorted(cumulative, last, side="right"))
-            narrowed = (max(least, low + (first_bin - 1) * width),
-                        min(greatest, low + (last_bin + 2) * width))  # fmt: skip
-            if narrowed == (low, high):
-                break
-            low, high = narrowed
-        if checked is None:
+        else:
             raise ValueError(f"ranks {ranks} are not among the finite values in {bounds}")
-        low, high, below, _ = checked
+        if inside > GATHER_LIMIT:
+            low, high, below = _narrowed(values, mid, absolute, ranks, (low, high, below))
+        if low == high:
+            return [float(low) for _ in ranks]
         gathered = _gather(values, mid, absolute, low, high)
     wanted = [rank - below for rank in ranks]
     selected = np.partition(gathered, wanted)
     return [float(selected[j]) for j in wanted]
+
+
+def _sampled_bracket(
+    values: np.ndarray, centre: float, absolute: bool, ranks: tuple[int, ...], count: int
+) -> tuple[float, float]:
+    """A bracket that most likely holds ``ranks``, from about SAMPLE evenly spaced values
+    (see SAMPLE_MARGIN). (nan, nan) when the frame is small enough to gather whole."""
+    if count <= GATHER_LIMIT:
+        return np.nan, np.nan
+    sample = values[:: max(1, values.size // SAMPLE)].astype(np.float64)
+    if absolute:
+        sample = np.abs(sample - centre)
+    sample = sample[np.isfinite(sample)]
+    if sample.size < 2:
+        return np.nan, np.nan
+    margin = SAMPLE_MARGIN * math.sqrt(sample.size) + 1
+    first = max(0, math.floor(min(ranks) * sample.size / count - margin))
+    last = min(sample.size - 1, math.ceil(max(ranks) * sample.size / count + margin))
+    ordered = np.partition(sample, [first, last])
+    return float(ordered[first]), float(ordered[last])
+
+
+def _narrowed(
+    values: np.ndarray,
+    centre: float,
+    absolute: bool,
+    ranks: tuple[int, ...],
+    checked: tuple[float, float, int],
+) -> tuple[float, float, int]:
+    """Narrow a bracket known to hold ``ranks`` (``checked``: low, high and how many
+    values lie below it) pass by pass (see the module docstring); returns the last one
+    a pass showed to hold them (a bracket of one value when all the values in it are
+    equal)."""
+    first, last = min(ranks), max(ranks)
+    low, high, _ = checked
+    for _ in range(MAX_PASSES):
+        below, counts, least, greatest = _histogram(values, centre, absolute, low, high, BINS)
+        cumulative = below + np.cumsum(counts)
+        if not below <= first <= last < cumulative[-1]:
+            break  # rounding at an edge: the bracket checked before holds the ranks
+        if least == greatest:
+            return float(least), float(least), int(below)
+        checked = (low, high, int(below))
+        if cumulative[-1] - below <= GATHER_LIMIT:
+            break
+        width = (high - low) / BINS
+        first_bin = int(np.searchsorted(cumulative, first, side="right"))
+        last_bin = int(np.searchsorted(cumulative, last, side="right"))
+        narrowed = (max(least, low + (first_bin - 1) * width),
+                    min(greatest, low + (last_bin + 2) * width))  # fmt: skip
+        if narrowed == (low, high):
+            break
+        low, high = narrowed
+    return checked
 
 
 def median(data: np.ndarray, summary: Moments | None = None) -> float:
@@ -265,7 +350,7 @@ def median(data: np.ndarray, summary: Moments | None = None) -> float:
     when no pixel is finite."""
     summary = moments(data) if summary is None else summary
     bounds = (summary.minimum, summary.maximum)
-    return _middle(order_statistics(data, _middle_ranks(summary.count), bounds))
+    return _middle(order_statistics(data, _middle_ranks(summary.count), bounds, summary.count))
 
 
 def median_and_mad(data: np.ndarray, summary: Moments) -> tuple[float, float]:
@@ -274,7 +359,9 @@ def median_and_mad(data: np.ndarray, summary: Moments) -> tuple[float, float]:
     centre = median(data, summary)
     spread = max(abs(summary.minimum - centre), abs(summary.maximum - centre))
     ranks = _middle_ranks(summary.count)
-    return centre, _middle(order_statistics(data, ranks, (0.0, spread), centre=centre))
+    return centre, _middle(
+        order_statistics(data, ranks, (0.0, spread), summary.count, centre=centre)
+    )
 
 
 def _middle_ranks(count: int) -> tuple[int, ...]:

@@ -81,11 +81,25 @@ def test_every_rank_is_np_partitions() -> None:
     summary = moments(data)
     ranks = [0, 1, 49, 50, 51, 1000, values.size // 2, values.size - 51, values.size - 1]
     for rank in ranks:
-        [found] = order_statistics(data, (rank,), (summary.minimum, summary.maximum))
+        bounds = (summary.minimum, summary.maximum)
+        [found] = order_statistics(data, (rank,), bounds, summary.count)
         assert found == values[rank], rank
     deviations = np.sort(np.abs(values - 1000.0))
     spread = float(deviations[-1])
-    assert order_statistics(data, (7, 8), (0.0, spread), centre=1000.0) == list(deviations[7:9])
+    assert order_statistics(data, (7, 8), (0.0, spread), summary.count, centre=1000.0) == list(
+        deviations[7:9]
+    )
+
+
+def test_a_sample_fooled_by_the_frames_structure_costs_time_not_exactness() -> None:
+    """Every value the evenly spaced sample takes is a hot pixel: its bracket misses the
+    median, the first pass says so, and the bracket of every value is narrowed."""
+    data = RNG.normal(1000.0, 4.0, 2 * selection.GATHER_LIMIT)
+    stride = data.size // selection.SAMPLE
+    data[::stride] = 65535.0
+    sampled = selection._sampled_bracket(data, 0.0, False, (data.size // 2,), data.size)
+    assert sampled[0] == 65535.0
+    assert median_and_mad(data, moments(data)) == numpy_statistics(data)[:2]
 
 
 def test_the_same_bits_on_one_thread_or_all() -> None:
@@ -103,7 +117,7 @@ def test_nothing_finite_or_a_rank_beyond_the_values_is_refused() -> None:
     with pytest.raises(ValueError, match="no finite pixel"):
         moments(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match=r"ranks \(3,\) are not among"):
-        order_statistics(np.array([1.0, 2.0, 3.0]), (3,), (1.0, 3.0))
+        order_statistics(np.array([1.0, 2.0, 3.0]), (3,), (1.0, 3.0), 3)
 
 
 @settings(max_examples=80, deadline=None)
