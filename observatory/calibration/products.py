@@ -154,7 +154,9 @@ def write_product(
     is removed and the final name is untouched.
     """
     path = Path(path)
-    hdu = fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header=carried_header(header))
+    # Big-endian, as FITS stores it: astropy would otherwise swap the bytes of a native
+    # array four times (checksum and writing), a third of the time it takes to write.
+    hdu = fits.PrimaryHDU(np.asarray(data, dtype=">f4"), header=carried_header(header))
     hdu.header["DATE"] = (datetime.now(UTC).isoformat(timespec="seconds"), "file written (UTC)")
     descriptor, temporary = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
