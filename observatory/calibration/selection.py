@@ -1,23 +1,24 @@
 """Exact statistics of a whole frame without copying it: moments and order statistics.
 
 ``np.median`` of a 4096 x 4096 product copies it, partitions all 16 million values and,
-for the median absolute deviation, does it again on a second copy: about 0.9 s and
+for the median absolute deviation, does it again on a second copy: about 0.5 s and
 400 MB per product, for every master and every calibrated light. Here each statistic
-is found in a few passes over the frame as it is, in compiled parallel kernels:
+is found in a few passes over the frame as it is, in compiled kernels:
 
 - moments (count, mean, standard deviation, minimum, maximum) in two passes;
 - an order statistic (the k-th smallest finite value, or of ``|x - centre|``) by
-  histogram selection. A first bracket comes from an evenly spaced sample of the frame
-  (else it is the minimum and maximum). A pass counts the values in 4096 equal bins of
-  the bracket, checking that exactly as many lie below it and in it as hold the rank;
-  the bracket then narrows to the bins that hold it (with a bin of margin on each side,
-  against rounding at the edges), and the next pass checks it again. Once few values
-  are left in the bracket (or all of them are equal) they are gathered and partitioned.
-  The result is the value ``np.partition`` would return, bit for bit.
+  selection. A first bracket comes from an evenly spaced sample of the frame, and one
+  pass counts exactly how many values lie below it and in it: when they hold the rank
+  (else the bracket is the minimum and maximum), the values in the bracket are gathered
+  and partitioned. A bracket that holds too many is first narrowed: a pass counts its
+  values in 4096 equal bins, the bracket narrows to the bins that hold the rank (with a
+  bin of margin on each side, against rounding at the edges), and the next pass checks
+  it again. The result is the value ``np.partition`` would return, bit for bit.
 
-The frame is split into a fixed number of chunks (not one per thread), so sums are the
-same whatever the number of threads. Values are taken in float64; non-finite values are
-left out of every statistic and counted.
+The loops are written so that the compiler vectorises them: no branch on a value in
+the hot loops (a branch on whether a value lies in a bracket is mispredicted half the
+time, or turned into a read-modify-write of memory for every value). Values are taken
+in float64; non-finite values are left out of every statistic and counted.
 """
 
 from __future__ import annotations
@@ -26,15 +27,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from observatory.calibration.kernels import PARALLEL_LOCK
-
-CHUNKS = 64
 BINS = 4096
-# A bracket with at most this many values is gathered and partitioned.
-GATHER_LIMIT = 1 << 20
-# Values copied to a buffer at a time when binning (see _histogram_chunk).
+# A bracket of at most this many values (or an eighth of them: gather_limit) is
+# gathered and partitioned; a frame of at most this many is not sampled.
+GATHER_MIN = 1 << 16
+# Values copied to a buffer at a time when binning (see _histogram).
 BLOCK = 1024
 # About SAMPLE values, evenly spaced, give a first bracket SAMPLE_MARGIN x sqrt(SAMPLE)
 # ranks of the sample wide: eight standard errors of a random sample's quantile. A frame
@@ -46,7 +45,9 @@ SAMPLE_MARGIN = 4.0
 # real data: each pass divides the bracket by about BINS / 3).
 MAX_PASSES = 12
 
-_parallel = njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+# One thread each: a worker process computes one product's statistics at a time, and
+# several worker processes share the host's cores. Short parallel kernels in two
+# processes at once on two cores ran six times slower than on one thread.
 _serial = njit(cache=True, nogil=True, error_model="numpy")
 
 
@@ -64,61 +65,51 @@ class Moments:
 
 
 @_serial
-def _span(n, chunk):
-    """Where chunk ``chunk`` of ``n`` values starts and stops. Kernels loop over the
-    slice values[start:stop] by its own index: a loop over range(start, stop) is not
-    vectorised (the index might be negative), six times slower."""
-    return chunk * n // CHUNKS, (chunk + 1) * n // CHUNKS
-
-
-@_serial
 def _value(x, centre, absolute):
     v = np.float64(x)
     return abs(v - centre) if absolute else v
 
 
-@_parallel
+@_serial
 def _first_moments(values):
-    n = values.size
-    sums = np.zeros(CHUNKS)
-    counts = np.zeros(CHUNKS, np.int64)
-    lows = np.full(CHUNKS, np.inf)
-    highs = np.full(CHUNKS, -np.inf)
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        total, count, low, high = 0.0, 0, np.inf, -np.inf
-        part = values[start:stop]  # see _span
-        for i in range(part.size):
-            v = np.float64(part[i])
-            if np.isfinite(v):
-                total += v
-                count += 1
-                low = min(low, v)
-                high = max(high, v)
-        sums[chunk], counts[chunk], lows[chunk], highs[chunk] = total, count, low, high
-    return sums, counts, lows, highs
-
-
-@_parallel
-def _squared_deviations(values, mean):
-    n = values.size
-    sums = np.zeros(CHUNKS)
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        total = 0.0
-        part = values[start:stop]
-        for i in range(part.size):
-            v = np.float64(part[i])
-            if np.isfinite(v):
-                total += (v - mean) * (v - mean)
-        sums[chunk] = total
-    return sums
+    """The sum, count, least and greatest of the finite values."""
+    total, count, low, high = 0.0, 0, np.inf, -np.inf
+    for i in range(values.size):
+        v = np.float64(values[i])
+        if np.isfinite(v):
+            total += v
+            count += 1
+            low = min(low, v)
+            high = max(high, v)
+    return total, count, low, high
 
 
 @_serial
-def _histogram_chunk(values, centre, absolute, low, high, start, stop, counts):
-    """Add the values v of values[start:stop] in [low, high] to ``counts`` (equal bins);
-    returns how many lie below ``low``, and the least and greatest in [low, high].
+def _squared_deviations(values, mean):
+    total = 0.0
+    for i in range(values.size):
+        v = np.float64(values[i])
+        if np.isfinite(v):
+            total += (v - mean) * (v - mean)
+    return total
+
+
+@_serial
+def _tally(values, centre, absolute, low, high):
+    """How many finite values v (``|x - centre|`` when ``absolute``) lie below ``low``
+    and in [low, high] (a finite bracket). Without a branch, so that it vectorises."""
+    under, inside = 0, 0
+    for i in range(values.size):
+        v = _value(values[i], centre, absolute)
+        under += (v < low) & (v - v == 0.0)  # v - v is 0 when v is finite
+        inside += (low <= v) & (v <= high)
+    return under, inside
+
+
+@_serial
+def _histogram(values, centre, absolute, low, high, counts):
+    """Add the values v in [low, high] to ``counts`` (equal bins); returns how many lie
+    below ``low``, and the least and greatest in [low, high].
 
     Block by block, the values in the bracket are first copied to a small buffer without
     a branch (``buffer[k] = v; k += inside``), then binned: a branch around the increment
@@ -128,13 +119,11 @@ def _histogram_chunk(values, centre, absolute, low, high, start, stop, counts):
     width = (high - low) / bins
     buffer = np.empty(BLOCK)
     under, least, greatest = 0, np.inf, -np.inf
-    for first in range(start, stop, BLOCK):
+    for first in range(0, values.size, BLOCK):
+        block = values[first : first + BLOCK]
         k = 0
-        block = values[first : min(first + BLOCK, stop)]
         for i in range(block.size):
             v = _value(block[i], centre, absolute)
-            # v - v is 0 when v is finite; the bracket is finite, so NaN and
-            # infinities never fall in it.
             under += (v < low) & (v - v == 0.0)
             buffer[k] = v
             k += (low <= v) & (v <= high)
@@ -147,92 +136,17 @@ def _histogram_chunk(values, centre, absolute, low, high, start, stop, counts):
     return under, least, greatest
 
 
-@_parallel
-def _histogram(values, centre, absolute, low, high, bins):
-    """Of the finite values v (``|x - centre|`` when ``absolute``): how many lie below
-    ``low``, how many in each of ``bins`` equal bins of [low, high], and the least and
-    greatest of those in [low, high]."""
-    n = values.size
-    counts = np.zeros((CHUNKS, bins), np.int64)
-    below = np.zeros(CHUNKS, np.int64)
-    lows = np.full(CHUNKS, np.inf)
-    highs = np.full(CHUNKS, -np.inf)
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        below[chunk], lows[chunk], highs[chunk] = _histogram_chunk(
-            values, centre, absolute, low, high, start, stop, counts[chunk]
-        )
-    return below.sum(), counts.sum(axis=0), lows.min(), highs.max()
-
-
 @_serial
-def _tally_chunk(values, centre, absolute, low, high, start, stop):
-    """How many finite values v of values[start:stop] lie below ``low`` and in [low,
-    high] (finite). Without a branch, so that the compiler vectorises the loop."""
-    under, inside = 0, 0
-    part = values[start:stop]
-    for i in range(part.size):
-        v = _value(part[i], centre, absolute)
-        under += (v < low) & (v - v == 0.0)
-        inside += (low <= v) & (v <= high)
-    return under, inside
-
-
-@_parallel
-def _tally(values, centre, absolute, low, high):
-    """How many finite values lie below ``low`` and in [low, high] (see _tally_chunk)."""
-    n = values.size
-    below = np.zeros(CHUNKS, np.int64)
-    inside = np.zeros(CHUNKS, np.int64)
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        below[chunk], inside[chunk] = _tally_chunk(values, centre, absolute, low, high,
-                                                   start, stop)  # fmt: skip
-    return below, inside
-
-
-@_serial
-def _count_chunk(values, centre, absolute, low, high, start, stop):
-    """How many values v of values[start:stop] lie in [low, high] (a finite bracket)."""
-    found = 0
-    part = values[start:stop]
-    for i in range(part.size):
-        v = _value(part[i], centre, absolute)
-        found += (low <= v) & (v <= high)
-    return found
-
-
-@_serial
-def _gather_chunk(values, centre, absolute, low, high, start, stop, out, k):
-    """Write the values v of values[start:stop] in [low, high] to out[k:], and one more
-    slot after them (each value is written, then kept by moving on)."""
-    part = values[start:stop]
-    for i in range(part.size):
-        v = _value(part[i], centre, absolute)
+def _gather(values, centre, absolute, low, high, inside):
+    """The ``inside`` values v in [low, high] (a finite bracket), in order: each value is
+    written, then kept by moving on, without a branch."""
+    out = np.empty(inside + 1)
+    k = 0
+    for i in range(values.size):
+        v = _value(values[i], centre, absolute)
         out[k] = v
         k += (low <= v) & (v <= high)
-
-
-@_parallel
-def _gather(values, centre, absolute, low, high):
-    """The values v in [low, high] (a finite bracket), in order."""
-    n = values.size
-    found = np.zeros(CHUNKS + 1, np.int64)
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        found[chunk + 1] = _count_chunk(values, centre, absolute, low, high, start, stop)
-    # Chunk c writes from starts[c], with its own spare slot after its last value.
-    starts = np.cumsum(found) + np.arange(CHUNKS + 1)
-    spaced = np.empty(starts[-1])
-    for chunk in prange(CHUNKS):
-        start, stop = _span(n, chunk)
-        _gather_chunk(values, centre, absolute, low, high, start, stop, spaced, starts[chunk])
-    out = np.empty(starts[-1] - CHUNKS)
-    k = 0
-    for chunk in range(CHUNKS):
-        out[k : k + found[chunk + 1]] = spaced[starts[chunk] : starts[chunk] + found[chunk + 1]]
-        k += found[chunk + 1]
-    return out
+    return out[:inside]
 
 
 def _flat(data: np.ndarray) -> np.ndarray:
@@ -246,15 +160,12 @@ def moments(data: np.ndarray) -> Moments:
     """:class:`Moments` of ``data`` (any shape and dtype); ValueError when no pixel is
     finite."""
     values = _flat(data)
-    with PARALLEL_LOCK:
-        # Chunk sums added here: a sum inside a parallel kernel is itself split by thread.
-        sums, counts, lows, highs = _first_moments(values)
-        count, low, high = int(counts.sum()), float(lows.min()), float(highs.max())
-        if count == 0:
-            raise ValueError("no finite pixel to take statistics of")
-        mean = float(sums.sum()) / count
-        deviations = float(_squared_deviations(values, mean).sum())
-    return Moments(count, values.size - count, mean, math.sqrt(deviations / count), low, high)
+    total, count, low, high = _first_moments(values)
+    if count == 0:
+        raise ValueError("no finite pixel to take statistics of")
+    mean = total / count
+    std = math.sqrt(_squared_deviations(values, mean) / count)
+    return Moments(int(count), values.size - int(count), mean, std, low, high)
 
 
 def order_statistics(
@@ -271,23 +182,27 @@ def order_statistics(
     values = _flat(data)
     absolute, mid = centre is not None, 0.0 if centre is None else float(centre)
     first, last = min(ranks), max(ranks)
-    with PARALLEL_LOCK:
-        for low, high in (_sampled_bracket(values, mid, absolute, ranks, count), bounds):
-            if not low <= high:  # NaN: no sample bracket
-                continue
-            below, inside = (int(n.sum()) for n in _tally(values, mid, absolute, low, high))
-            if below <= first <= last < below + inside:
-                break
-        else:
-            raise ValueError(f"ranks {ranks} are not among the finite values in {bounds}")
-        if inside > GATHER_LIMIT:
-            low, high, below = _narrowed(values, mid, absolute, ranks, (low, high, below))
-        if low == high:
-            return [float(low) for _ in ranks]
-        gathered = _gather(values, mid, absolute, low, high)
+    for low, high in (_sampled_bracket(values, mid, absolute, ranks, count), bounds):
+        if not low <= high:  # NaN: no sample bracket
+            continue
+        below, inside = _tally(values, mid, absolute, low, high)
+        if below <= first <= last < below + inside:
+            break
+    else:
+        raise ValueError(f"ranks {ranks} are not among the finite values in {bounds}")
+    if inside > gather_limit(count):
+        low, high, below, inside = _narrowed(values, mid, absolute, ranks, count, (low, high))
+    if low == high:
+        return [float(low) for _ in ranks]
     wanted = [rank - below for rank in ranks]
-    selected = np.partition(gathered, wanted)
+    selected = np.partition(_gather(values, mid, absolute, low, high, inside), wanted)
     return [float(selected[j]) for j in wanted]
+
+
+def gather_limit(count: int) -> int:
+    """How many values of ``count`` a bracket may hold to be gathered and partitioned:
+    partitioning costs about ten times a pass per value, so up to an eighth of them."""
+    return max(GATHER_MIN, count // 8)
 
 
 def _sampled_bracket(
@@ -295,7 +210,7 @@ def _sampled_bracket(
 ) -> tuple[float, float]:
     """A bracket that most likely holds ``ranks``, from about SAMPLE evenly spaced values
     (see SAMPLE_MARGIN). (nan, nan) when the frame is small enough to gather whole."""
-    if count <= GATHER_LIMIT:
+    if count <= GATHER_MIN:
         return np.nan, np.nan
     sample = values[:: max(1, values.size // SAMPLE)].astype(np.float64)
     if absolute:
@@ -315,23 +230,27 @@ def _narrowed(
     centre: float,
     absolute: bool,
     ranks: tuple[int, ...],
-    checked: tuple[float, float, int],
-) -> tuple[float, float, int]:
-    """Narrow a bracket known to hold ``ranks`` (``checked``: low, high and how many
-    values lie below it) pass by pass (see the module docstring); returns the last one
-    a pass showed to hold them (a bracket of one value when all the values in it are
-    equal)."""
+    count: int,
+    bracket: tuple[float, float],
+) -> tuple[float, float, int, int]:
+    """Narrow a ``bracket`` known to hold ``ranks`` pass by pass (see the module
+    docstring); returns the last one a pass showed to hold them, with how many values
+    lie below it and in it (a bracket of one value when all the values in it are equal).
+    """
     first, last = min(ranks), max(ranks)
-    low, high, _ = checked
+    low, high = bracket
+    checked = None
     for _ in range(MAX_PASSES):
-        below, counts, least, greatest = _histogram(values, centre, absolute, low, high, BINS)
+        counts = np.zeros(BINS, np.int64)
+        below, least, greatest = _histogram(values, centre, absolute, low, high, counts)
         cumulative = below + np.cumsum(counts)
         if not below <= first <= last < cumulative[-1]:
             break  # rounding at an edge: the bracket checked before holds the ranks
+        inside = int(cumulative[-1] - below)
         if least == greatest:
-            return float(least), float(least), int(below)
-        checked = (low, high, int(below))
-        if cumulative[-1] - below <= GATHER_LIMIT:
+            return float(least), float(least), int(below), inside
+        checked = (low, high, int(below), inside)
+        if inside <= gather_limit(count):
             break
         width = (high - low) / BINS
         first_bin = int(np.searchsorted(cumulative, first, side="right"))
@@ -341,6 +260,8 @@ def _narrowed(
         if narrowed == (low, high):
             break
         low, high = narrowed
+    if checked is None:  # only when the bracket given did not hold the ranks
+        raise ValueError(f"ranks {ranks} are not in [{bracket[0]}, {bracket[1]}]")
     return checked
 
 
