@@ -150,8 +150,10 @@ def _gather(values, centre, absolute, low, high, inside):
 
 
 def _flat(data: np.ndarray) -> np.ndarray:
+    """``data`` as one contiguous row the kernels take: native float32 or float64 as it
+    is, anything else (integers, big-endian as FITS stores it, float16) as float64."""
     values = np.asarray(data).reshape(-1)
-    if values.dtype.kind != "f":
+    if values.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         values = values.astype(np.float64)
     return np.ascontiguousarray(values)
 

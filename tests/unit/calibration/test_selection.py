@@ -42,6 +42,8 @@ FRAMES = {
     "constant": np.full((300, 300), 7.25, np.float32),
     "subnormal steps": np.concatenate([np.zeros(90_000), np.full(90_000, 5e-324), [1.0]]),
     "int16 pixels": RNG.integers(-300, 300, (400, 400)).astype(np.int16),
+    "big-endian, as FITS stores it": RNG.normal(1.0, 0.01, (300, 301)).astype(">f4"),
+    "8-bit pixels": RNG.integers(0, 255, (256, 256)).astype(np.uint8),
     "one pixel": np.array([[3.5]]),
     "two pixels": np.array([1.0, 2.0]),
 }
