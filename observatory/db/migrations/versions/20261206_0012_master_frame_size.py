@@ -33,8 +33,9 @@ def downgrade() -> None:
         op.get_bind()
         .execute(
             sa.text(
-                "SELECT file_batch_pk, group_key FROM master_frames WHERE file_batch_pk IS NOT NULL "
-                "GROUP BY file_batch_pk, group_key HAVING COUNT(*) > 1"
+                "SELECT file_batch_pk, group_key FROM master_frames"
+                " WHERE file_batch_pk IS NOT NULL"
+                " GROUP BY file_batch_pk, group_key HAVING COUNT(*) > 1"
             )
         )
         .all()
