@@ -50,6 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fields", type=int, default=6, help="sky fields per camera, astrometry suite (6)"
     )
+    parser.add_argument(
+        "--lights",
+        type=_positive,
+        help="lights per filter in the processor suite's night (default 4: the benchmark"
+        " night; more to see how two workers do on a longer night)",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def run_bench(argv: list[str]) -> int:
@@ -92,7 +104,8 @@ def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, 
     if suite == "processor":
         from workers import bench_processor
 
-        figures = bench_processor.run_processor_benchmark(options.workdir)
+        night = {} if options.lights is None else {"lights_per_filter": options.lights}
+        figures = bench_processor.run_processor_benchmark(options.workdir, **night)
         return bench_processor.format_processor(figures), figures
     from workers import bench_overhead
 

@@ -31,3 +31,21 @@ def test_overhead_suite_measures_work_orders_against_bare_tasks(
     assert http["orders"] == http["stored"] == 40 and http["clients"] == 8 and http["lost"] == 0
     assert http["published_receipts"] == 40 and http["per_second"] > 0
     assert "work-order overhead" in capsys.readouterr().out
+
+
+def test_processor_suite_takes_a_night_of_the_length_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--lights`` sets the lights per filter of the night the processor suite takes; the
+    speed-ups are the ratios of the walls measured."""
+    target = tmp_path / "bench.json"
+    command = ["bench", "--only", "processor", "--lights", "1", "--workdir", str(tmp_path)]
+    assert main([*command, "--json", str(target)]) == 0
+    figures = json.loads(target.read_text())["processor"]
+    assert figures["frames"]["light"] == len(figures["filters"]) == 2
+    for suffix in ("", "_shared_host"):
+        one, two = figures[f"one_worker{suffix}"], figures[f"two_workers{suffix}"]
+        assert (one["workers"], two["workers"]) == (1, 2)
+        assert one["state"] == two["state"] == "succeeded"
+        assert figures[f"speedup{suffix}"] == pytest.approx(one["wall_s"] / two["wall_s"], 1e-3)
+    assert "one worker process against two" in capsys.readouterr().out
