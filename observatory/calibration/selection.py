@@ -139,13 +139,16 @@ def _histogram(values, centre, absolute, low, high, counts):
 @_serial
 def _gather(values, centre, absolute, low, high, inside):
     """The ``inside`` values v in [low, high] (a finite bracket), in order: each value is
-    written, then kept by moving on, without a branch."""
+    written, then kept by moving on, without a branch. ValueError if the bracket does
+    not hold ``inside`` values (nothing is written past the end meanwhile)."""
     out = np.empty(inside + 1)
-    k = 0
+    found = 0
     for i in range(values.size):
         v = _value(values[i], centre, absolute)
-        out[k] = v
-        k += (low <= v) & (v <= high)
+        out[min(found, inside)] = v
+        found += (low <= v) & (v <= high)
+    if found != inside:
+        raise ValueError("the bracket holds another number of values than counted")
     return out[:inside]
 
 

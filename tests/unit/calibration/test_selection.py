@@ -109,6 +109,9 @@ def test_nothing_finite_or_a_rank_beyond_the_values_is_refused() -> None:
         moments(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match=r"ranks \(3,\) are not among"):
         order_statistics(np.array([1.0, 2.0, 3.0]), (3,), (1.0, 3.0), 3)
+    # Gathering more values than counted is refused, without writing past its buffer.
+    with pytest.raises(ValueError, match="another number of values than counted"):
+        selection._gather(np.arange(100.0), 0.0, False, 10.0, 20.0, 5)
 
 
 @settings(max_examples=80, deadline=None)
