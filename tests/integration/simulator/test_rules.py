@@ -210,6 +210,10 @@ def test_dome_out_of_range_is_invalid_value(api: Api, member: str, form: dict[st
 
 
 def test_park_and_home_flags_follow_completion(api: Api) -> None:
+    # Away from home first: an earlier test of the session may have left it homed.
+    api.ok("dome/0/slewtoazimuth", Azimuth="90")
+    wait_for(lambda: not api.value("dome/0/slewing"), 5, 0.02, "the slew to 90 deg")
+    assert api.value("dome/0/athome") is False and api.value("dome/0/atpark") is False
     api.ok("dome/0/findhome")
     assert api.value("dome/0/athome") is False
     wait_for(lambda: api.value("dome/0/athome"), 5, 0.02, "at home")
