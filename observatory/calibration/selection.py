@@ -187,9 +187,8 @@ def order_statistics(
     values = _flat(data)
     absolute, mid = centre is not None, 0.0 if centre is None else float(centre)
     first, last = min(ranks), max(ranks)
-    for low, high in (_sampled_bracket(values, mid, absolute, ranks, count), bounds):
-        if not low <= high:  # NaN: no sample bracket
-            continue
+    sampled = _sampled_bracket(values, mid, absolute, ranks, count)
+    for low, high in (bounds,) if sampled is None else (sampled, bounds):
         below, inside = _tally(values, mid, absolute, low, high)
         if below <= first <= last < below + inside:
             break
@@ -212,17 +211,17 @@ def gather_limit(count: int) -> int:
 
 def _sampled_bracket(
     values: np.ndarray, centre: float, absolute: bool, ranks: tuple[int, ...], count: int
-) -> tuple[float, float]:
+) -> tuple[float, float] | None:
     """A bracket that most likely holds ``ranks``, from about SAMPLE evenly spaced values
-    (see SAMPLE_MARGIN). (nan, nan) when the frame is small enough to gather whole."""
+    (see SAMPLE_MARGIN). None when the frame is small enough to gather whole."""
     if count <= GATHER_MIN:
-        return np.nan, np.nan
+        return None
     sample = values[:: max(1, values.size // SAMPLE)].astype(np.float64)
     if absolute:
         sample = np.abs(sample - centre)
     sample = sample[np.isfinite(sample)]
     if sample.size < 2:
-        return np.nan, np.nan
+        return None
     margin = SAMPLE_MARGIN * math.sqrt(sample.size) + 1
     first = max(0, math.floor(min(ranks) * sample.size / count - margin))
     last = min(sample.size - 1, math.ceil(max(ranks) * sample.size / count + margin))
