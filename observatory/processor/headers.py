@@ -22,6 +22,7 @@ from typing import Any
 
 from astropy.io import fits
 
+from observatory.calibration.checksums import verify_file
 from observatory.errors import ObservatoryError
 from observatory.processor.cards import CardReader, CardUnreadable
 from observatory.processor.detectors import detector_names, separate_detectors
@@ -102,16 +103,19 @@ def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[st
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with fits.open(path, checksum=True, memmap=False) as hdus:
+            # A plain file's checksums are verified on its bytes, at memory speed;
+            # astropy verifies those of a file compressed whole as it reads it.
+            with fits.open(path, checksum=not plain, memmap=False) as hdus:
                 # A plain file's images are not read (checksums, when present, read
                 # their bytes): a 60 MP frame's data read and converted costs about a
                 # second, its headers little; its length is checked instead.
                 planes = image_planes(hdus, path.stat().st_size if plain else None)
                 headers = {plane.index: merged_header(hdus, plane.index) for plane in planes}
                 header = headers[planes[0].index] if planes else hdus[0].header.copy()
+                failed = verify_file(path, _spans(hdus)) if plain else []
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
         raise ExposureRejected(f"not a readable FITS file: {error}") from error
-    failed = [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
+    failed += [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
     if failed:
         raise ExposureRejected("; ".join(failed))
     if not planes:
@@ -141,6 +145,12 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
     if len(rows) != 1:
         raise ValueError(f"{path} holds {len(rows)} detectors: read it with read_exposures")
     return rows[0]
+
+
+def _spans(hdus: fits.HDUList) -> list[tuple[int, int, int]]:
+    """Where each HDU's header and data lie in the file (see checksums.verify_file)."""
+    places = (hdus.fileinfo(index) for index in range(len(hdus)))
+    return [(place["hdrLoc"], place["datLoc"], place["datSpan"]) for place in places]
 
 
 def _plain_file(path: Path) -> bool:

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from observatory.db.models import Exposure, ExposureState, FileBatch, FileBatchState
@@ -21,7 +21,7 @@ from observatory.hashing import sha256_of
 from observatory.processor.headers import ExposureRejected, read_exposures
 from observatory.processor.locate import LocatedBatch
 from observatory.processor.profiles import Profiles, load_profiles
-from observatory.processor.upsert import upsert
+from observatory.processor.upsert import upsert_many
 from observatory.settings import Settings
 from observatory.transfer.listing import list_folder
 
@@ -44,8 +44,7 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     files = [_exposure_values(batch, relative, profiles) for relative in _batch_files(batch)]
     with session_scope(settings.sqlalchemy_url) as session:
         batch_pk = _upsert_file_batch(session, batch)
-        for file_rows in files:
-            _replace_exposures(session, batch_pk, file_rows)
+        _replace_exposures(session, batch_pk, files)
     rows = [row for file_rows in files for row in file_rows]
     rejected = {row["path"]: row["error"] for row in rows if row["state"] == ExposureState.REJECTED}
     # Files calibrated extension by extension: their detectors.
@@ -143,18 +142,20 @@ def _upsert_file_batch(session: Session, batch: LocatedBatch) -> int:
     return row.pk
 
 
-def _replace_exposures(session: Session, batch_pk: int, rows: list[dict[str, Any]]) -> None:
-    """Upsert the file's rows on (batch, path, detector) and delete its rows of other
+def _replace_exposures(session: Session, batch_pk: int, files: list[list[dict[str, Any]]]) -> None:
+    """Upsert the files' rows on (batch, path, detector) and delete their rows of other
     detectors (read before with another profile, or recorded by the telescope as one
-    image), so that no stale row of the file is grouped with the new ones."""
-    path = rows[0]["path"]
-    for row in rows:
-        upsert(session, Exposure, {"file_batch_pk": batch_pk, **row},
-               ["file_batch_pk", "path", "detector"])  # fmt: skip
+    image), so that no stale row of a file is grouped with the new ones."""
+    rows = [{"file_batch_pk": batch_pk, **row} for file_rows in files for row in file_rows]
+    if not rows:
+        return
+    upsert_many(session, Exposure, rows, ["file_batch_pk", "path", "detector"])
     session.execute(
         delete(Exposure).where(
             Exposure.file_batch_pk == batch_pk,
-            Exposure.path == path,
-            Exposure.detector.not_in([row["detector"] for row in rows]),
+            Exposure.path.in_({row["path"] for row in rows}),
+            tuple_(Exposure.path, Exposure.detector).not_in(
+                [(row["path"], row["detector"]) for row in rows]
+            ),
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 import time
@@ -43,16 +44,25 @@ def test_broken_files_are_rejected_and_the_rest_kept(settings: Settings, night: 
     raw = (folder / "bias_none_0s_0001.fits").read_bytes()
     flipped = bytearray(raw)
     flipped[2880 * 2 + 100] ^= 0xFF  # a data byte: DATASUM no longer verifies
+    # A letter of a card's comment: the header no longer sums to CHECKSUM's -0.
+    renamed = bytearray(raw)
+    comment = raw.index(b"/", raw.index(b"IMAGETYP")) + 2
+    renamed[comment] ^= 0x20
     url = batch_url(
         settings, "20261123-observation-2", night.bias[:3],
         **{"bad_checksum.fits": bytes(flipped), "truncated.fits": raw[: 2880 + 1000],
-           "notes.fits": b"not a FITS file at all"},
+           "notes.fits": b"not a FITS file at all", "bad_header.fits": bytes(renamed),
+           "bad_checksum.fits.gz": gzip.compress(bytes(flipped))},
     )  # fmt: skip
     outputs = ingest_batch(settings, transfer_batch(settings, url)[0])
     assert outputs["ok"] == {"bias": 3}
     rejected = outputs["rejected"]
-    assert set(rejected) == {"bad_checksum.fits", "truncated.fits", "notes.fits"}
+    assert set(rejected) == {"bad_checksum.fits", "truncated.fits", "notes.fits",
+                             "bad_header.fits", "bad_checksum.fits.gz"}  # fmt: skip
     assert "Datasum verification failed" in rejected["bad_checksum.fits"]
+    assert "Datasum verification failed" in rejected["bad_checksum.fits.gz"]
+    assert "Checksum verification failed" in rejected["bad_header.fits"]
+    assert "Datasum" not in rejected["bad_header.fits"]
     assert "FITS" in rejected["notes.fits"]
     with session_scope(settings.sqlalchemy_url) as session:
         states = {e.path: (e.state, e.error) for e in session.scalars(select(Exposure))}

@@ -17,7 +17,7 @@ from observatory.calibration import central_region
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
 from observatory.processor import ingest_batch, transfer_batch, units_of
-from observatory.settings import Settings
+from observatory.settings import ProcessorSettings, Settings
 from observatory.simulator.sky.catalogue import CatalogueUnavailable
 from observatory.simulator.sky.projection import angular_separation_deg
 from tests.unit.platesolve.conftest import require_engine
@@ -109,7 +109,8 @@ def test_four_extension_night_is_calibrated_per_detector_equal_to_ccdproc(
                                                                   frame.flat_pk)]  # fmt: skip
             assert {m.detector for m in used} == {detector}
             assert frame.path.endswith(f".{detector}.fits") and not frame.incomplete
-            assert frame.corrections["applied"] == ["overscan", "trim", "bias", "dark", "flat"]
+            applied = (frame.corrections or {}).get("applied")
+            assert applied == ["overscan", "trim", "bias", "dark", "flat"]
             header = fits.getheader(products / frame.path)
             assert header["DETNAME"] == detector
             assert header["RAWHDU"] == QUAD_NAMES.index(detector) + 1
@@ -142,13 +143,18 @@ def test_four_extension_night_is_calibrated_per_detector_equal_to_ccdproc(
 
 
 def test_reingest_with_another_profile_replaces_the_rows_of_the_file(
-    tmp_path: Path, _sqlite_migrated_file: Path
+    tmp_path: Path, database_url: str
 ) -> None:
+    """On SQLite and PostgreSQL: the rows of every file are upserted in one statement,
+    and a file's rows of other detectors deleted in one more."""
     instruments = tmp_path / "instruments"
     instruments.mkdir()
     profile = instruments / "quadcam.toml"
     profile.write_text('name = "QuadCam"\ninstrume = ["QuadCam 4k"]\nextensions = "assemble"\n')
-    settings = make_settings(tmp_path / "data", _sqlite_migrated_file, instruments_dir=instruments)
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=database_url,
+        processor=ProcessorSettings.model_validate({"instruments_dir": instruments}),
+    )  # fmt: skip
     night = {name: hdus for name, hdus in quad_night().items() if name.startswith("zero/")}
     url = write_night(settings.batches_dir / "quad-zeros", night)
     batch = transfer_batch(settings, url)[0]
@@ -159,10 +165,23 @@ def test_reingest_with_another_profile_replaces_the_rows_of_the_file(
     outputs = ingest_batch(settings, batch)
     assert outputs["ok"] == {"bias": 20} and outputs["rejected"] == {}
     assert outputs["detectors"]["zero/zero_0.fits"] == list(QUAD_NAMES)
-    with session_scope(settings.sqlalchemy_url) as session:
-        rows = [(e.path, e.detector, e.state.value) for e in session.scalars(select(Exposure))]
-    assert sorted(rows) == sorted((n, d, "ok") for n in night for d in QUAD_NAMES)
+    pks = _exposure_rows(settings)
+    assert sorted(pks) == sorted((n, d, "ok") for n in night for d in QUAD_NAMES)
+    # Again with the same profile: the same rows, updated in place.
+    ingest_batch(settings, batch)
+    assert _exposure_rows(settings) == pks
+    # And back: each file's four rows give way to its one rejected row.
+    profile.write_text('name = "QuadCam"\ninstrume = ["QuadCam 4k"]\nextensions = "assemble"\n')
+    ingest_batch(settings, batch)
+    assert sorted(_exposure_rows(settings)) == sorted((n, "", "rejected") for n in night)
     dispose_engines(settings.sqlalchemy_url)
+
+
+def _exposure_rows(settings: Settings) -> dict[tuple[str, str, str], int]:
+    """(path, detector, state) -> pk of every exposure row."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = session.scalars(select(Exposure))
+        return {(e.path, e.detector, e.state.value): e.pk for e in rows}
 
 
 @pytest.mark.slow
