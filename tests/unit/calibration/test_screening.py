@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
+from astropy.stats import sigma_clipped_stats
 
 from observatory.calibration.screening import (
+    MAX_SAMPLES,
     FlatLimits,
     GroupLimits,
     Level,
@@ -24,6 +29,35 @@ def test_level_and_noise_are_robust_median_and_sigma() -> None:
     found = measure(data)
     assert found.level_adu == pytest.approx(1000.0, abs=0.2)
     assert found.noise_adu == pytest.approx(8.0, rel=0.03)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_level_and_noise_are_astropys_sigma_clipped_stats_exactly(seed: int) -> None:
+    """Medians by selection, not by sorting copies; the same numbers, bit for bit, on
+    integer and float frames, with hot pixels, NaN, a frame large enough to be sampled
+    and one clipped for all three iterations."""
+    rng = np.random.default_rng(seed)
+    shape = (1100, 1030) if seed % 4 == 0 else tuple(int(n) for n in rng.integers(3, 400, 2))
+    data = rng.normal(1000.0, rng.uniform(0.5, 30.0), shape)
+    data.ravel()[rng.integers(0, data.size, 1 + data.size // 50)] = 60000.0
+    if seed % 3 == 0:
+        data.ravel()[rng.integers(0, data.size, 5)] = np.nan
+    if seed % 3 == 1:
+        data = np.round(data).astype(">u2")
+    if seed == 5:
+        data = np.concatenate([rng.normal(0, 1, 3000), rng.normal(0, 9, 300),
+                               rng.normal(0, 80, 30)]).reshape(37, 90)  # fmt: skip
+    stride = max(1, math.isqrt(data.size // MAX_SAMPLES))
+    sample = np.asarray(data[::stride, ::stride], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN, which both leave out
+        _, level, noise = sigma_clipped_stats(sample, sigma=5.0, maxiters=3)
+    assert measure(data) == Level(float(level), float(noise))
+
+
+def test_a_frame_with_no_finite_pixel_has_no_level() -> None:
+    found = measure(np.full((10, 10), np.nan))
+    assert math.isnan(found.level_adu) and math.isnan(found.noise_adu)
 
 
 def test_a_frame_off_its_groups_level_or_noisier_is_flagged_with_why() -> None:
