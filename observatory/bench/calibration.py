@@ -12,6 +12,7 @@ ratio to it or an absolute time.
 import argparse
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,8 +36,11 @@ from observatory.calibration import (
     combine_frames,
     frame_statistics,
     reference,
+    write_product,
 )
+from observatory.calibration.checksums import spans_of, verify_file
 from observatory.calibration.overscan import Amplifier, Readout
+from observatory.calibration.screening import MAX_SAMPLES, measure
 from observatory.calibration.sections import parse_section
 
 TARGETS = {
@@ -213,6 +217,7 @@ def run_calibration_benchmark(
         ):
             statistics()
             times[key] = best_time(statistics, repeats)
+        times |= _ingest_and_screening_times(folder, paths[0], product, repeats)
         results["peak_memory"] = peak_memory(paths, folder, "median", "numba")
         if include_ccdproc:
             times["ccdproc_median"], results["ccdproc_equal"] = _time_ccdproc(paths)
@@ -220,6 +225,35 @@ def run_calibration_benchmark(
     results["seconds"] = times
     results["ratios"] = _ratios(times, results["peak_memory"])
     return results
+
+
+def _ingest_and_screening_times(
+    folder: Path, raw: Path, product: np.ndarray, repeats: int
+) -> dict[str, float]:
+    """What the processor does to every file and calibration frame before calibrating:
+    the checksums of a product verified (at ingest), and a raw frame's level and noise
+    measured (before stacking); ours and astropy's, side by side."""
+    checked = write_product(folder / "checked.fits", product, fits.Header())
+    with fits.open(checked, memmap=False) as hdus:
+        spans = spans_of(hdus)
+
+    def astropy_checksums() -> None:
+        with fits.open(checked, checksum=True, memmap=False) as hdus:
+            hdus.readall()
+
+    data = fits.getdata(raw)
+    stride = max(1, math.isqrt(data.size // MAX_SAMPLES))
+    runs: dict[str, Callable[[], object]] = {
+        "checksums": lambda: verify_file(checked, spans),
+        "checksums_astropy": astropy_checksums,
+        "screening": lambda: measure(data),
+        "screening_astropy": lambda: reference.clipped_level(data, stride),
+    }
+    times = {}
+    for key, action in runs.items():
+        action()
+        times[key] = best_time(action, repeats)
+    return times
 
 
 def _time_ccdproc(paths: list[Path]) -> tuple[float, bool]:
@@ -246,6 +280,8 @@ def _ratios(times: dict[str, float], memory: dict[str, float]) -> dict[str, floa
         "light_s": times["light"],
         "light_overscan_s": times["light_overscan"],
         "statistics_numpy_vs_ours": times["statistics_numpy"] / times["statistics"],
+        "checksums_astropy_vs_ours": times["checksums_astropy"] / times["checksums"],
+        "screening_astropy_vs_ours": times["screening_astropy"] / times["screening"],
         "peak_memory_mib": memory["process_peak_mib"],
     }
     if "ccdproc_median" in times:
@@ -319,6 +355,20 @@ def format_table(results: dict[str, Any]) -> str:
             "median and MAD by np.median",
             _ms(seconds["statistics_numpy"]),
             _x(ratios, "statistics_numpy_vs_ours") + " of ours",
+            "",
+        ),
+        ("verify one product's checksums", _ms(seconds["checksums"]), "", ""),
+        (
+            "  by astropy (checksum=True)",
+            _ms(seconds["checksums_astropy"]),
+            _x(ratios, "checksums_astropy_vs_ours") + " of ours",
+            "",
+        ),
+        ("level and noise of one raw frame", _ms(seconds["screening"]), "", ""),
+        (
+            "  by astropy's sigma_clipped_stats",
+            _ms(seconds["screening_astropy"]),
+            _x(ratios, "screening_astropy_vs_ours") + " of ours",
             "",
         ),
         ("peak memory, median (process)", f"{ratios['peak_memory_mib']:.0f} MiB", "", "< 512 MiB"),

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from io import FileIO
 
 import numpy as np
+from astropy.io import fits
 from numba import njit
 
 BLOCK = 2880
@@ -146,10 +147,16 @@ def _sum_of_region(handle: FileIO, start: int, length: int, buffer: np.ndarray) 
     return total
 
 
+def spans_of(hdus: fits.HDUList) -> list[tuple[int, int, int]]:
+    """Where each HDU of a file astropy opened lies: (header start, data start, data
+    length), as :func:`verify_file` takes them."""
+    places = (hdus.fileinfo(index) for index in range(len(hdus)))
+    return [(place["hdrLoc"], place["datLoc"], place["datSpan"]) for place in places]
+
+
 def verify_file(path: str | os.PathLike[str], spans: Iterable[tuple[int, int, int]]) -> list[str]:
     """Verify the checksum cards of a plain (not compressed as a whole) FITS file whose
-    HDUs lie at ``spans`` (header start, data start, data length, as astropy's
-    ``HDUList.fileinfo`` gives them), following the standard on the bytes in the file.
+    HDUs lie at ``spans`` (see :func:`spans_of`), following the standard on the bytes in the file.
     Returns what failed, as "Datasum verification failed for HDU 0" and "Checksum
     verification failed for HDU 0" (empty: every card present holds)."""
     failed: list[str] = []

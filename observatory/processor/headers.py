@@ -22,7 +22,7 @@ from typing import Any
 
 from astropy.io import fits
 
-from observatory.calibration.checksums import verify_file
+from observatory.calibration.checksums import spans_of, verify_file
 from observatory.errors import ObservatoryError
 from observatory.processor.cards import CardReader, CardUnreadable
 from observatory.processor.detectors import detector_names, separate_detectors
@@ -112,7 +112,7 @@ def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[st
                 planes = image_planes(hdus, path.stat().st_size if plain else None)
                 headers = {plane.index: merged_header(hdus, plane.index) for plane in planes}
                 header = headers[planes[0].index] if planes else hdus[0].header.copy()
-                failed = verify_file(path, _spans(hdus)) if plain else []
+                failed = verify_file(path, spans_of(hdus)) if plain else []
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
         raise ExposureRejected(f"not a readable FITS file: {error}") from error
     failed += [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
@@ -145,12 +145,6 @@ def read_exposure(path: Path, profiles: Profiles | None = None) -> dict[str, Any
     if len(rows) != 1:
         raise ValueError(f"{path} holds {len(rows)} detectors: read it with read_exposures")
     return rows[0]
-
-
-def _spans(hdus: fits.HDUList) -> list[tuple[int, int, int]]:
-    """Where each HDU's header and data lie in the file (see checksums.verify_file)."""
-    places = (hdus.fileinfo(index) for index in range(len(hdus)))
-    return [(place["hdrLoc"], place["datLoc"], place["datSpan"]) for place in places]
 
 
 def _plain_file(path: Path) -> bool:

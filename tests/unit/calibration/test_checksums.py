@@ -21,8 +21,7 @@ REFERENCE = fits.PrimaryHDU()
 
 def spans(path: Path) -> list[tuple[int, int, int]]:
     with fits.open(path, memmap=False) as hdus:
-        places = [hdus.fileinfo(index) for index in range(len(hdus))]
-    return [(place["hdrLoc"], place["datLoc"], place["datSpan"]) for place in places]
+        return checksums.spans_of(hdus)
 
 
 def verify(path: Path) -> list[str]:
