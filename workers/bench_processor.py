@@ -200,7 +200,19 @@ def order_figures(services: SharedServices, pk: int, submitted_at: float) -> dic
             "wall_s": round(order.finished_at.timestamp() - submitted_at, 2),
             "steps_s": spans,
             "step_states": {run.step: str(run.state) for run in runs},
+            # transfer and ingest run in the order's task: one unit each.
+            "step_units": {run.step: int((run.outputs or {}).get("units", 1)) for run in runs},
         }
+
+
+def two_worker_bound(one: dict[str, Any], workers: int = 2) -> dict[str, float]:
+    """The most ``workers`` workers could gain over the one-worker measurement ``one``:
+    the steps of more than one unit (and their followers) shared perfectly, everything
+    else (the steps of one unit, each step's dispatch, submit to start) as it was."""
+    split = sum(span for step, span in one["steps_s"].items() if one["step_units"][step] > 1)
+    serial = one["wall_s"] - split
+    return {"serial_s": round(serial, 3), "split_s": round(split, 3),
+            "bound": round(one["wall_s"] / (serial + split / workers), 3)}  # fmt: skip
 
 
 def measure(
@@ -263,9 +275,11 @@ def run_processor_benchmark(
         "one_worker": one,
         "two_workers": two,
         "speedup": round(one["wall_s"] / two["wall_s"], 3),
+        "bound": two_worker_bound(one),
         "one_worker_shared_host": one_shared,
         "two_workers_shared_host": two_shared,
         "speedup_shared_host": round(one_shared["wall_s"] / two_shared["wall_s"], 3),
+        "bound_shared_host": two_worker_bound(one_shared),
     }
 
 
@@ -287,6 +301,10 @@ def format_processor(figures: dict[str, Any]) -> str:
             ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
             lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
         lines.append(f"  speed-up (1 worker / 2 workers): {figures[f'speedup{suffix}']:.2f}x")
+        bound = figures[f"bound{suffix}"]
+        serial = f"{bound['serial_s']:.2f} s of {one['wall_s']:.2f} s"
+        lines.append(f"  bound, with what is not split ({serial}) one worker's: "
+                     f"{bound['bound']:.2f}x")  # fmt: skip
     followers = ", ".join(f"{step} -> {then}" for step, then in FOLLOWERS.items())
     lines.append(f"  (unit by unit, {followers}: a follower's time is in its step's span)")
     return "\n".join(lines)

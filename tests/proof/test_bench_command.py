@@ -48,4 +48,17 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
         assert (one["workers"], two["workers"]) == (1, 2)
         assert one["state"] == two["state"] == "succeeded"
         assert figures[f"speedup{suffix}"] == pytest.approx(one["wall_s"] / two["wall_s"], 1e-3)
-    assert "one worker process against two" in capsys.readouterr().out
+        # The bound: what no step of several units takes (transfer, ingest, bias, dark:
+        # one unit each on this night) stays one worker's.
+        units = {"transfer": 1, "ingest": 1, "bias": 1, "dark": 1,
+                 "flat_dark": 2, "flat": 2, "light": 2, "astrometry": 2}  # fmt: skip
+        assert one["step_units"] == units
+        bound = figures[f"bound{suffix}"]
+        split = sum(one["steps_s"][step] for step in ("flat_dark", "flat", "light", "astrometry"))
+        assert bound["split_s"] == pytest.approx(split, abs=1e-3)
+        assert bound["serial_s"] == pytest.approx(one["wall_s"] - split, abs=1e-3)
+        assert bound["bound"] == pytest.approx(
+            one["wall_s"] / (bound["serial_s"] + bound["split_s"] / 2), 1e-2
+        )
+    printed = capsys.readouterr().out
+    assert "one worker process against two" in printed and "bound, with what is not" in printed
