@@ -44,7 +44,15 @@ def file_batch(session: Session, name: str) -> FileBatch:
     return row
 
 
-def _usable(session: Session, batch_pk: int, imagetyp: ImageType) -> list[Exposure]:
+def _usable(
+    session: Session, batch_pk: int, imagetyp: ImageType, group: dict[str, Any] | None = None
+) -> list[Exposure]:
+    """The batch's ok exposures of ``imagetyp`` in the order they were taken; only
+    those of ``group`` (column -> value, None matching NULL) when given."""
+    matching = [
+        getattr(Exposure, column).is_(None) if value is None else getattr(Exposure, column) == value
+        for column, value in (group or {}).items()
+    ]
     return list(
         session.scalars(
             select(Exposure)
@@ -52,6 +60,7 @@ def _usable(session: Session, batch_pk: int, imagetyp: ImageType) -> list[Exposu
                 Exposure.file_batch_pk == batch_pk,
                 Exposure.imagetyp == imagetyp.value,
                 Exposure.state == ExposureState.OK,
+                *matching,
             )
             .order_by(Exposure.date_obs, Exposure.pk)
         )
@@ -102,13 +111,10 @@ def _label(group: dict[str, Any]) -> str:
 def exposures_of(
     session: Session, batch_pk: int, step: str, group: dict[str, Any]
 ) -> list[Exposure]:
-    """The usable exposures of one unit's group."""
+    """The usable exposures of one unit's group, selected in SQL: a light's unit reads
+    its one row, not every light of the batch."""
     imagetyp, _ = GROUPING[step]
-    return [e for e in _usable(session, batch_pk, imagetyp) if _matches(e, group)]
-
-
-def _matches(exposure: Exposure, group: dict[str, Any]) -> bool:
-    return all(getattr(exposure, column) == value for column, value in group.items())
+    return _usable(session, batch_pk, imagetyp, group)
 
 
 def names(exposures: Iterable[Exposure]) -> list[str]:
