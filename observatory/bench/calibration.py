@@ -314,24 +314,9 @@ def format_table(results: dict[str, Any]) -> str:
             _x(ratios, "sigma_clip_vs_read"),
             "<= 3x read",
         ),
-        (
-            "median, numpy engine",
-            _ms(seconds["median_numpy"]),
-            _x(ratios, "median_numpy_vs_numba") + " of numba",
-            "",
-        ),
-        (
-            "mean, numpy engine",
-            _ms(seconds["mean_numpy"]),
-            _x(ratios, "mean_numpy_vs_numba") + " of numba",
-            "",
-        ),
-        (
-            "sigma-clip, numpy engine",
-            _ms(seconds["sigma_clip_numpy"]),
-            _x(ratios, "sigma_clip_numpy_vs_numba") + " of numba",
-            "",
-        ),
+        _slower(seconds, ratios, "median, numpy engine", "median_numpy", "numba"),
+        _slower(seconds, ratios, "mean, numpy engine", "mean_numpy", "numba"),
+        _slower(seconds, ratios, "sigma-clip, numpy engine", "sigma_clip_numpy", "numba"),
         ("calibrate one light (numba)", _ms(seconds["light"]), "", "< 0.1 s"),
         (
             "overscan + trim + calibrate one light",
@@ -339,38 +324,18 @@ def format_table(results: dict[str, Any]) -> str:
             f"{seconds['light_overscan'] / seconds['light']:.2f}x light",
             "< 0.1 s",
         ),
-        (
-            "calibrate one light (numpy)",
-            _ms(seconds["light_numpy"]),
-            _x(ratios, "light_numpy_vs_numba") + " of numba",
-            "",
-        ),
+        _slower(seconds, ratios, "calibrate one light (numpy)", "light_numpy", "numba"),
         (
             "statistics of one product (all of them)",
             _ms(seconds["statistics"]),
             "",
             "",
         ),
-        (
-            "median and MAD by np.median",
-            _ms(seconds["statistics_numpy"]),
-            _x(ratios, "statistics_numpy_vs_ours") + " of ours",
-            "",
-        ),
+        _slower(seconds, ratios, "median and MAD by np.median", "statistics_numpy", "ours"),
         ("verify one product's checksums", _ms(seconds["checksums"]), "", ""),
-        (
-            "  by astropy (checksum=True)",
-            _ms(seconds["checksums_astropy"]),
-            _x(ratios, "checksums_astropy_vs_ours") + " of ours",
-            "",
-        ),
+        _slower(seconds, ratios, "  by astropy (checksum=True)", "checksums_astropy", "ours"),
         ("level and noise of one raw frame", _ms(seconds["screening"]), "", ""),
-        (
-            "  by astropy's sigma_clipped_stats",
-            _ms(seconds["screening_astropy"]),
-            _x(ratios, "screening_astropy_vs_ours") + " of ours",
-            "",
-        ),
+        _slower(seconds, ratios, "  by astropy's sigma_clipped_stats", "screening_astropy", "ours"),
         ("peak memory, median (process)", f"{ratios['peak_memory_mib']:.0f} MiB", "", "< 512 MiB"),
         ("  of which the combine itself", _growth(results["peak_memory"]), "", ""),
     ]
@@ -395,6 +360,14 @@ def format_table(results: dict[str, Any]) -> str:
         for name, value, ratio, target in rows
     ]
     return "\n".join(lines)
+
+
+def _slower(
+    seconds: dict[str, float], ratios: dict[str, float], name: str, key: str, of: str
+) -> tuple[str, str, str, str]:
+    """A table row: the time of ``key``, and how many times that of ``of`` (ours or
+    numba) it is (ratio ``<key>_vs_<ours|numba>``)."""
+    return (name, _ms(seconds[key]), _x(ratios, f"{key}_vs_{of}") + f" of {of}", "")
 
 
 def _ms(seconds: float) -> str:
