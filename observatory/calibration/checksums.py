@@ -25,7 +25,6 @@ import numpy as np
 from astropy.io import fits
 from numba import njit
 
-BLOCK = 2880
 CARD = 80
 _ALL_ONES = 0xFFFFFFFF
 # Words summed in one call: the 64-bit sum of 2**30 words of 32 bits cannot overflow.
@@ -74,16 +73,13 @@ def _fold(total: int) -> int:
 def ones_complement_sum(buffer: bytes | bytearray | memoryview | np.ndarray, start: int = 0) -> int:
     """The 32-bit ones' complement sum of ``buffer`` as big-endian words, added to
     ``start`` (a trailing part word is padded with zero bytes, as the standard says)."""
-    data = np.frombuffer(buffer, dtype=np.uint8) if not isinstance(buffer, np.ndarray) else buffer
-    data = data.reshape(-1).view(np.uint8)
+    data = buffer if isinstance(buffer, np.ndarray) else np.frombuffer(buffer, dtype=np.uint8)
+    data = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
     whole = data.size - data.size % 4
+    words = data[:whole].view(np.uint32)
     total = start
-    if whole:
-        words = data[:whole].view(np.uint32) if data[:whole].flags.c_contiguous else None
-        if words is None:
-            words = np.ascontiguousarray(data[:whole]).view(np.uint32)
-        for first in range(0, words.size, _WORDS_PER_CALL):
-            total = _fold(total + int(_SUM(words[first : first + _WORDS_PER_CALL])))
+    for first in range(0, words.size, _WORDS_PER_CALL):
+        total = _fold(total + int(_SUM(words[first : first + _WORDS_PER_CALL])))
     if whole < data.size:
         tail = bytes(data[whole:]) + b"\0" * (4 - data.size % 4)
         total = _fold(total + int.from_bytes(tail, "big"))
@@ -156,8 +152,8 @@ def spans_of(hdus: fits.HDUList) -> list[tuple[int, int, int]]:
 
 def verify_file(path: str | os.PathLike[str], spans: Iterable[tuple[int, int, int]]) -> list[str]:
     """Verify the checksum cards of a plain (not compressed as a whole) FITS file whose
-    HDUs lie at ``spans`` (see :func:`spans_of`), following the standard on the bytes in the file.
-    Returns what failed, as "Datasum verification failed for HDU 0" and "Checksum
+    HDUs lie at ``spans`` (see :func:`spans_of`), by the standard, on the bytes in the
+    file. Returns what failed, as "Datasum verification failed for HDU 0" and "Checksum
     verification failed for HDU 0" (empty: every card present holds)."""
     failed: list[str] = []
     buffer = np.empty(CHUNK, dtype=np.uint8)

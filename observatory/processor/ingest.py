@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Ignored files named in the step's outputs; the count says how many there were.
 MAX_LISTED = 200
+# Files whose rows one statement upserts (and whose stale rows one more deletes).
+FILES_PER_STATEMENT = 500
 
 
 def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
@@ -145,17 +147,18 @@ def _upsert_file_batch(session: Session, batch: LocatedBatch) -> int:
 def _replace_exposures(session: Session, batch_pk: int, files: list[list[dict[str, Any]]]) -> None:
     """Upsert the files' rows on (batch, path, detector) and delete their rows of other
     detectors (read before with another profile, or recorded by the telescope as one
-    image), so that no stale row of a file is grouped with the new ones."""
-    rows = [{"file_batch_pk": batch_pk, **row} for file_rows in files for row in file_rows]
-    if not rows:
-        return
-    upsert_many(session, Exposure, rows, ["file_batch_pk", "path", "detector"])
-    session.execute(
-        delete(Exposure).where(
-            Exposure.file_batch_pk == batch_pk,
-            Exposure.path.in_({row["path"] for row in rows}),
-            tuple_(Exposure.path, Exposure.detector).not_in(
-                [(row["path"], row["detector"]) for row in rows]
-            ),
+    image), so that no stale row of a file is grouped with the new ones. A statement
+    covers FILES_PER_STATEMENT files (SQLite takes at most 32,766 values a statement)."""
+    for first in range(0, len(files), FILES_PER_STATEMENT):
+        chunk = files[first : first + FILES_PER_STATEMENT]
+        rows = [{"file_batch_pk": batch_pk, **row} for file_rows in chunk for row in file_rows]
+        upsert_many(session, Exposure, rows, ["file_batch_pk", "path", "detector"])
+        session.execute(
+            delete(Exposure).where(
+                Exposure.file_batch_pk == batch_pk,
+                Exposure.path.in_({row["path"] for row in rows}),
+                tuple_(Exposure.path, Exposure.detector).not_in(
+                    [(row["path"], row["detector"]) for row in rows]
+                ),
+            )
         )
-    )

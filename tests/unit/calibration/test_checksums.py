@@ -43,6 +43,9 @@ def test_sums_are_the_standards(length: int) -> None:
         expected = int(REFERENCE._compute_checksum(data, start))
         assert checksums.ones_complement_sum(data, start) == expected
         assert checksums.ones_complement_sum(data.tobytes(), start) == expected
+        # A buffer that does not start on a word: a slice of a file's bytes.
+        unaligned = memoryview(b"x" + data.tobytes())[1:]
+        assert checksums.ones_complement_sum(unaligned, start) == expected
 
 
 def test_sums_carry_across_calls(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from observatory.bench.skyframes import SkyFrameMaker
 from observatory.calibration import central_region
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
+from observatory.processor import ingest as ingest_module
 from observatory.processor import ingest_batch, transfer_batch, units_of
 from observatory.settings import ProcessorSettings, Settings
 from observatory.simulator.sky.catalogue import CatalogueUnavailable
@@ -143,10 +144,12 @@ def test_four_extension_night_is_calibrated_per_detector_equal_to_ccdproc(
 
 
 def test_reingest_with_another_profile_replaces_the_rows_of_the_file(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On SQLite and PostgreSQL: the rows of every file are upserted in one statement,
-    and a file's rows of other detectors deleted in one more."""
+    """On SQLite and PostgreSQL: the rows of a run of files are upserted in one
+    statement, and their rows of other detectors deleted in one more (two files a
+    statement here, so that the five files take three)."""
+    monkeypatch.setattr(ingest_module, "FILES_PER_STATEMENT", 2)
     instruments = tmp_path / "instruments"
     instruments.mkdir()
     profile = instruments / "quadcam.toml"
