@@ -34,6 +34,7 @@ CHUNK = 1 << 20
 # Bytes of the encoding that are not letters or digits, avoided by the standard.
 _PUNCTUATION = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 _STRING_VALUE = re.compile(rb"^= *'((?:[^']|'')*)'")
+_BARE_VALUE = re.compile(rb"^= *([^ /']+)")
 
 
 @njit(cache=True, nogil=True)
@@ -108,21 +109,25 @@ def encode(value: int) -> str:
     return bytes(spread[(index + 15) % 16] for index in range(16)).decode("ascii")
 
 
-def _string_value(card: bytes) -> str:
-    """A card's string value as written ("" when it is not a string)."""
+def _card_value(card: bytes) -> str:
+    """A card's value as written: a string's text, else its bare token (a DATASUM some
+    programs write as a number), else ""."""
     match = _STRING_VALUE.match(card[8:])
-    return "" if match is None else match.group(1).decode("ascii", "replace").replace("''", "'")
+    if match is not None:
+        return match.group(1).decode("ascii", "replace").replace("''", "'")
+    bare = _BARE_VALUE.match(card[8:])
+    return "" if bare is None else bare.group(1).decode("ascii", "replace")
 
 
 def checksum_cards(header: bytes) -> tuple[str | None, str | None]:
     """The values of a header's CHECKSUM and DATASUM cards as written (None: absent; an
-    empty string: not a string)."""
+    empty string: no value)."""
     found: dict[bytes, str] = {}
     for start in range(0, len(header) - CARD + 1, CARD):
         card = header[start : start + CARD]
         keyword = card[:8].rstrip()
         if keyword in (b"CHECKSUM", b"DATASUM"):
-            found[keyword] = _string_value(card)
+            found[keyword] = _card_value(card)
         elif keyword == b"END":
             break
     return found.get(b"CHECKSUM"), found.get(b"DATASUM")

@@ -122,6 +122,20 @@ def test_a_datasum_that_is_not_a_number_fails(tmp_path: Path) -> None:
     assert "Datasum verification failed for HDU 0" in verify(path)
 
 
+def test_a_datasum_written_as_a_number_is_read_as_one(tmp_path: Path) -> None:
+    """Some programs write DATASUM unquoted; astropy reads it, and so does this."""
+    path = tmp_path / "numeric-datasum.fits"
+    hdu = fits.PrimaryHDU(np.arange(600, dtype=">i2").reshape(20, 30))
+    hdu.header["DATASUM"] = checksums.ones_complement_sum(hdu.data.tobytes())
+    hdu.writeto(path, checksum=False)
+    assert b"DATASUM =" in path.read_bytes() and b"DATASUM = '" not in path.read_bytes()
+    assert verify(path) == []
+    raw = bytearray(path.read_bytes())
+    raw[2880 + 7] ^= 0x01
+    path.write_bytes(raw)
+    assert verify(path) == ["Datasum verification failed for HDU 0"]
+
+
 def test_a_cut_file_fails(tmp_path: Path) -> None:
     path = write_files(tmp_path)["plain"]
     places = spans(path)
