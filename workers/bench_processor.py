@@ -217,14 +217,17 @@ def two_worker_bound(one: dict[str, Any], workers: int = 2) -> dict[str, float]:
 
 def measure(
     services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int,
-    core_each: bool = False,
+    core_each: bool = False, repeats: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
-    """Calibrate a fresh copy of the night (batch ``batch``) with ``workers`` fresh worker
-    processes sharing ``folder`` as their data folder, once they have calibrated another
-    copy (not timed: a night's workers are warm, their compiled kernels and index files
-    loaded, after the first batch); workers stopped after. With ``core_each``, worker
-    ``i`` runs on CPU ``i`` alone (``taskset``) with one kernel thread, as on a host of
-    one core of its own; otherwise every worker may use every CPU."""
+    """Calibrate ``repeats`` fresh copies of the night (batches ``batch``, ``batch-2``,
+    ...) one after another with ``workers`` fresh worker processes sharing ``folder`` as
+    their data folder, once they have calibrated another copy (not timed: a night's
+    workers are warm, their compiled kernels and index files loaded, after the first
+    batch); workers stopped after. Returns the figures of the run of median wall time
+    (the later middle one of an even number) and every run's wall (``walls_s``). With
+    ``core_each``, worker ``i`` runs on CPU ``i`` alone (``taskset``) with one kernel
+    thread, as on a host of one core of its own; otherwise every worker may use every
+    CPU."""
     env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
     cpus = sorted(os.sched_getaffinity(0))
     if core_each and workers > len(cpus):
@@ -238,24 +241,31 @@ def measure(
                 own_env["NUMBA_NUM_THREADS"] = "1"
             name = f"processor{index + 1}"
             services.start_worker(name, own_env, folder / "workers.log", prefix)
-        for name in (f"{batch}-warm", batch):
+        names = [f"{batch}-warm", batch] + [f"{batch}-{k}" for k in range(2, repeats + 1)]
+        runs = []
+        for name in names:
             batch_folder = folder / "batches" / name
             write_batch(batch_folder, list(frames))
-            figures = calibrate(services, str(batch_folder))
+            runs.append({"batch": name, **calibrate(services, str(batch_folder))})
     finally:
         services.stop_workers()
-    if figures["state"] != "succeeded":
-        raise RuntimeError(f"benchmark batch {batch} ended {figures['state']}: {figures}")
-    return {"workers": workers, "core_each": core_each, "batch": batch, **figures}
+    timed = runs[1:]
+    for run in timed:
+        if run["state"] != "succeeded":
+            raise RuntimeError(f"benchmark batch {run['batch']} ended {run['state']}: {run}")
+    middle = sorted(timed, key=lambda run: run["wall_s"])[len(timed) // 2]
+    return {"workers": workers, "core_each": core_each, **middle,
+            "walls_s": [run["wall_s"] for run in timed]}  # fmt: skip
 
 
 def run_processor_benchmark(
-    workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER
+    workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER, repeats: int = 3
 ) -> dict[str, Any]:
     """Take the night once, then calibrate copies of it with one worker, then with two
-    (each after a warm-up batch on the same workers), first as on hosts of one core each
-    (the scale-out: a second host adds its own CPU), then sharing this host's CPUs (a
-    second worker on a host whose first already uses every core); returns the figures."""
+    (each ``repeats`` copies after a warm-up batch on the same workers, the median
+    kept), first as on hosts of one core each (the scale-out: a second host adds its own
+    CPU), then sharing this host's CPUs (a second worker on a host whose first already
+    uses every core); returns the figures."""
     frames = take_night(lights_per_filter)
     night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     with (
@@ -263,14 +273,15 @@ def run_processor_benchmark(
         shared_services(Path(name)) as services,
     ):
         folder = Path(name)
-        one = measure(services, frames, folder, f"{night}-bench-1", 1, core_each=True)
-        two = measure(services, frames, folder, f"{night}-bench-2", 2, core_each=True)
-        one_shared = measure(services, frames, folder, f"{night}-bench-3", 1)
-        two_shared = measure(services, frames, folder, f"{night}-bench-4", 2)
+        one = measure(services, frames, folder, f"{night}-bench-1", 1, True, repeats)
+        two = measure(services, frames, folder, f"{night}-bench-2", 2, True, repeats)
+        one_shared = measure(services, frames, folder, f"{night}-bench-3", 1, False, repeats)
+        two_shared = measure(services, frames, folder, f"{night}-bench-4", 2, False, repeats)
     counts = {str(kind): sum(f.imagetyp == kind for f in frames) for kind in ImageType}
     return {
         "frames": {kind: count for kind, count in counts.items() if count},
         "filters": list(FILTERS),
+        "repeats": repeats,
         "cpu_count": os.cpu_count(),
         "one_worker": one,
         "two_workers": two,
@@ -287,8 +298,8 @@ def format_processor(figures: dict[str, Any]) -> str:
     """The figures as tables: wall time and each step's span, one and two workers, on
     hosts of a core each and on this host's shared CPUs."""
     frames = ", ".join(f"{count} {kind}" for kind, count in figures["frames"].items())
-    lines = [f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), "
-             "one worker process against two"]  # fmt: skip
+    lines = [f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), one worker "
+             f"process against two; median of {figures['repeats']} batches each"]  # fmt: skip
     for title, suffix in (("a core each (as on hosts of one core)", ""),
                           ("sharing this host's CPUs", "_shared_host")):  # fmt: skip
         one, two = figures[f"one_worker{suffix}"], figures[f"two_workers{suffix}"]

@@ -52,16 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lights",
-        type=_positive,
+        type=calibration.positive_int,
         help="lights per filter in the processor suite's night (default 4: the benchmark"
         " night; more to see how two workers do on a longer night)",
     )
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def run_bench(argv: list[str]) -> int:
@@ -105,7 +99,9 @@ def _run_suite(suite: str, options: argparse.Namespace) -> tuple[str, dict[str, 
         from workers import bench_processor
 
         night = {} if options.lights is None else {"lights_per_filter": options.lights}
-        figures = bench_processor.run_processor_benchmark(options.workdir, **night)
+        figures = bench_processor.run_processor_benchmark(
+            options.workdir, repeats=options.repeats, **night
+        )
         return bench_processor.format_processor(figures), figures
     from workers import bench_overhead
 

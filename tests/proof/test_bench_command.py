@@ -39,7 +39,8 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
     """``--lights`` sets the lights per filter of the night the processor suite takes; the
     speed-ups are the ratios of the walls measured."""
     target = tmp_path / "bench.json"
-    command = ["bench", "--only", "processor", "--lights", "1", "--workdir", str(tmp_path)]
+    command = ["bench", "--only", "processor", "--lights", "1", "--repeats", "2",
+               "--workdir", str(tmp_path)]  # fmt: skip
     assert main([*command, "--json", str(target)]) == 0
     figures = json.loads(target.read_text())["processor"]
     assert figures["frames"]["light"] == len(figures["filters"]) == 2
@@ -48,6 +49,9 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
         assert (one["workers"], two["workers"]) == (1, 2)
         assert one["state"] == two["state"] == "succeeded"
         assert figures[f"speedup{suffix}"] == pytest.approx(one["wall_s"] / two["wall_s"], 1e-3)
+        # Two timed batches each: the figures are the later middle one's, the slower.
+        for run in (one, two):
+            assert len(run["walls_s"]) == 2 and run["wall_s"] == max(run["walls_s"])
         # The bound: what no step of several units takes (transfer, ingest, bias, dark:
         # one unit each on this night) stays one worker's.
         units = {"transfer": 1, "ingest": 1, "bias": 1, "dark": 1,
@@ -61,4 +65,5 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
             one["wall_s"] / (bound["serial_s"] + bound["split_s"] / 2), 1e-2
         )
     printed = capsys.readouterr().out
-    assert "one worker process against two" in printed and "bound, with what is not" in printed
+    assert "one worker process against two; median of 2 batches each" in printed
+    assert "bound, with what is not" in printed
