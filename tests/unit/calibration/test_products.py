@@ -1,6 +1,7 @@
 """Products: provenance headers, checksummed float32 files, atomic writes."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,11 +49,23 @@ def test_existing_product_is_kept_unless_overwrite(tmp_path):
 
 
 def test_a_product_is_synced_to_disk_and_a_scratch_copy_is_not(tmp_path, monkeypatch):
+    """What is synced under ``tmp_path``, by name: the first write of a process also has
+    astropy sync a probe file of its own (in the system's temporary folder), to learn
+    whether memory maps work."""
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+
+    def spy(fd):
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if path == tmp_path or path.parent == tmp_path:
+            synced.append(path)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
     write_product(tmp_path / "master.fits", np.ones((2, 3)), fits.Header())
-    assert len(synced) == 2  # the file, then the folder holding its new name
+    # The file (under its temporary name), then the folder holding its new name.
+    assert len(synced) == 2 and synced[0].name.startswith(".master.fits.")
+    assert synced[1] == tmp_path
     write_product(tmp_path / "scratch.fits", np.ones((2, 3)), fits.Header(), durable=False)
     assert len(synced) == 2
     with fits.open(tmp_path / "scratch.fits", checksum=True) as hdus:
