@@ -30,7 +30,4 @@ def upsert_many(
         insert: Any = (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
         replaced = {column: insert.excluded[column] for column in columns if column not in keys}
         statement = insert.on_conflict_do_update(index_elements=list(keys), set_=replaced)
-        if len(group) == 1:
-            session.execute(statement.values(**group[0]))
-        else:
-            session.execute(statement, group)
+        session.execute(statement, group)
