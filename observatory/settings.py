@@ -406,6 +406,12 @@ class Settings(BaseSettings):
         return self.time_limits.longest_s + 600.0
 
     @property
+    def unacked_restore_interval_s(self) -> int:
+        """Seconds between the broker's sweeps for messages of dead workers: often enough
+        for short visibility timeouts."""
+        return max(1, min(10, int(self.effective_visibility_timeout_s / 3)))
+
+    @property
     def batches_dir(self) -> Path:
         return self.telescope.batches_dir or self.data_dir / "batches"
 

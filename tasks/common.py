@@ -35,11 +35,16 @@ Action = Callable[[Claim], dict[str, Any] | None]
 
 
 def claim_delivery(
-    task: Task, settings: Settings, work_order_pk: int | None, order: dict[str, Any] | None
+    task: Task,
+    settings: Settings,
+    work_order_pk: int | None,
+    order: dict[str, Any] | None,
+    resume_attempt: int | None = None,
 ) -> tuple[int, Claim | None]:
     """The work order this delivery carries (storing it first when a foreign publisher sent
     the order itself), and its claim: None when this delivery must do nothing (a duplicate,
-    or an order that may not start now)."""
+    or an order that may not start now). ``resume_attempt``: sent by the reconciler to
+    resume a silent attempt (see :func:`observatory.orders.lifecycle.claim_in`)."""
     if (work_order_pk is None) == (order is None):
         raise ObservatoryError("give exactly one of work_order_pk and order")
     if work_order_pk is None:
@@ -51,7 +56,10 @@ def claim_delivery(
         with connection_scope(settings.sqlalchemy_url) as connection:
             # On a second try the first one's commit may have gone through, its answer lost.
             own = claimed_at(connection, pk, at) if next(tries) > 0 else None
-            return own or claim_in(connection, settings, pk, redelivered=redelivered, at=at)
+            return own or claim_in(
+                connection, settings, pk, redelivered=redelivered,
+                resume_attempt=resume_attempt, at=at,
+            )  # fmt: skip
 
     return pk, retry_unavailable(f"claiming work order {pk}", take)
 

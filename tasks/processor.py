@@ -51,9 +51,14 @@ def _map(chain: chains.Chain, advanced: chains.Advanced, where: dict[str, Any]) 
             "next": None if fan_out is None else fan_out.step}  # fmt: skip
 
 
-def _start(task: Task, work_order_pk: int | None, order: dict[str, Any] | None) -> dict[str, Any]:
+def _start(
+    task: Task,
+    work_order_pk: int | None,
+    order: dict[str, Any] | None,
+    resume_attempt: int | None,
+) -> dict[str, Any]:
     settings = get_settings()
-    work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order)
+    work_order_pk, claimed = claim_delivery(task, settings, work_order_pk, order, resume_attempt)
     if claimed is None:
         return {"duplicate": True, "work_order_pk": work_order_pk}
     with work_order_context(f"{claimed.order_id}@{claimed.user}"):
@@ -88,23 +93,32 @@ def finish_step(self: Task, outcomes: list[dict[str, Any]], chain: chains.Chain)
 
 @shared_task(bind=True, name="observatory.processor.calibrate_file_batch")
 def calibrate_file_batch(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     """Every step of the batch at the order's ``url``."""
-    return _start(self, work_order_pk, order)
+    return _start(self, work_order_pk, order, resume_attempt)
 
 
 @shared_task(bind=True, name="observatory.processor.resume_file_batch")
 def resume_file_batch(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     """The batch's steps from the first one that has not succeeded."""
-    return _start(self, work_order_pk, order)
+    return _start(self, work_order_pk, order, resume_attempt)
 
 
 @shared_task(bind=True, name="observatory.processor.restart_file_batch")
 def restart_file_batch(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     """Every step of the batch again."""
-    return _start(self, work_order_pk, order)
+    return _start(self, work_order_pk, order, resume_attempt)

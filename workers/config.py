@@ -35,7 +35,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Sweep for messages of dead workers often enough for short visibility timeouts;
         # every sweep scans (kombu's default throttle scans one sweep in ten, which adds up
         # to 100 s to the redelivery of a killed worker's message).
-        "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 3))),
+        "unacked_restore_interval": settings.unacked_restore_interval_s,
         "unacked_restore_throttle": 1,
     }
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -26,27 +27,52 @@ def publisher(celery_app: Celery) -> Publish:
     def publish(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
         """Send the task that runs a stored work order; returns the task id. Raises
         PublishFailed when the broker cannot be reached within the retry policy."""
-        task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
-        try:
-            celery_app.send_task(
-                task_name,
-                args=[work_order_pk],
-                task_id=task_id,
-                queue=queue,
-                routing_key=queue,
-                priority=celery_priority(priority),
-                retry=True,
-                retry_policy=RETRY_POLICY,
-                # Outcomes live in SQL. Waiting for a result would subscribe this publisher
-                # to the result backend, whose lost connection turns a broker outage into a
-                # long hang and a RuntimeError instead of PublishFailed.
-                ignore_result=True,
-            )
-        except OperationalError as error:
-            raise PublishFailed(f"broker unreachable: {error}") from error
-        return task_id
+        return _send(celery_app, work_order_pk, task_name, queue, priority, {})
 
     return publish
+
+
+def resumer(celery_app: Celery) -> Publish:
+    """The reconciler's :class:`~observatory.orders.stalls.Resumer` sending through
+    ``celery_app``: the order's task with the silent attempt's number."""
+
+    def resume(
+        *, work_order_pk: int, task_name: str, queue: str, priority: float, attempt: int
+    ) -> str:
+        kwargs = {"resume_attempt": attempt}
+        return _send(celery_app, work_order_pk, task_name, queue, priority, kwargs)
+
+    return resume
+
+
+def _send(
+    celery_app: Celery,
+    work_order_pk: int,
+    task_name: str,
+    queue: str,
+    priority: float,
+    kwargs: dict[str, Any],
+) -> str:
+    task_id = f"wo{work_order_pk}-{uuid.uuid4().hex[:12]}"
+    try:
+        celery_app.send_task(
+            task_name,
+            args=[work_order_pk],
+            kwargs=kwargs,
+            task_id=task_id,
+            queue=queue,
+            routing_key=queue,
+            priority=celery_priority(priority),
+            retry=True,
+            retry_policy=RETRY_POLICY,
+            # Outcomes live in SQL. Waiting for a result would subscribe this publisher
+            # to the result backend, whose lost connection turns a broker outage into a
+            # long hang and a RuntimeError instead of PublishFailed.
+            ignore_result=True,
+        )
+    except OperationalError as error:
+        raise PublishFailed(f"broker unreachable: {error}") from error
+    return task_id
 
 
 def app_for(settings: Settings, name: str = "observatory-publisher") -> Celery:

@@ -1,4 +1,6 @@
-"""The reconciler process: republishes stored orders whose message never reached the broker.
+"""The reconciler process: publishes stored orders whose message never reached the broker,
+or which the broker lost, and resumes processor orders whose chain fell silent
+(:mod:`observatory.orders.stalls`).
 
 Run by ``observatory up``; in production run one per site (``python -m workers.reconciler``).
 """
@@ -13,8 +15,9 @@ from functools import partial
 from observatory.db.retry import retry_unavailable
 from observatory.intake import reconcile
 from observatory.logs import configure_logging
+from observatory.orders.stalls import recover
 from observatory.settings import get_settings
-from workers.publish import publisher_for
+from workers.publish import app_of, publisher_for, resumer
 
 log = logging.getLogger("observatory.reconciler")
 
@@ -26,12 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
-    publish = publisher_for(settings)
+    publish, resume = publisher_for(settings), resumer(app_of(settings))
     while True:
         # Through a database outage, tried again (then the process fails, and is restarted).
         published = retry_unavailable("reconciling", partial(reconcile, settings, publish))
         if published:
             log.info("republished work orders %s", published)
+        retry_unavailable("recovering lost messages", partial(recover, settings, publish, resume))
         if args.once:
             return
         time.sleep(args.every)

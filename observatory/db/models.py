@@ -129,6 +129,9 @@ class WorkOrder(Base):
     ready_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
+    # The last sign of life of a running order: its claim or resume, or the start of one
+    # of its units (observatory.orders.stalls resumes a processor chain silent too long).
+    progressed_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     # A cancel request: a running order stops when its worker sees it (orders.cancel).
     cancel_requested_at: Mapped[dt.datetime | None]

@@ -4,8 +4,11 @@ A message may arrive twice (a republished order, a redelivery after a worker die
 :func:`claim` decides, from the database, whether this delivery runs the order:
 ``queued -> running`` is taken by exactly one delivery (a conditional UPDATE, safe on
 SQLite and PostgreSQL); a *redelivered* message of a ``running`` order resumes it as a new
-attempt, because the broker only redelivers when the worker that held it is gone. Any
-other delivery is a duplicate and does nothing.
+attempt, because the broker only redelivers when the worker that held it is gone, and so
+does a message sent by the reconciler to resume attempt *n* of a processor chain that fell
+silent (:mod:`observatory.orders.stalls`), while the order is still at attempt *n*. Any
+other delivery is a duplicate and does nothing. A claim and a resume stamp
+``progressed_at``, the order's last sign of life.
 
 Before a queued order starts, its window is checked (:mod:`observatory.orders.window`): an
 order whose window has passed, or whose target will not be observable within it, ends
@@ -39,6 +42,9 @@ _orders = cast(Table, WorkOrder.__table__)
 _holds = cast(Table, QueueHold.__table__)
 _steps = cast(Table, StepRun.__table__)
 
+# The error of a step run left running by a worker that died.
+LOST_WORKER = "worker lost: the message was redelivered to another worker"
+
 # Every delivery runs these: built once, so that each execution skips building the
 # statement and its cache key (Core on the tables, not the ORM's unit of work).
 _READ_ORDER = (
@@ -66,6 +72,7 @@ _TAKE = (
         state_reason=None,
         started_at=bindparam("at"),
         updated_at=bindparam("at"),
+        progressed_at=bindparam("at"),
         attempts=_orders.c.attempts + 1,
     )
     .returning(_orders.c.attempts)
@@ -85,12 +92,16 @@ class Claim:
     attempt: int
 
 
-def claim(settings: Settings, pk: int, *, redelivered: bool = False) -> Claim | None:
+def claim(
+    settings: Settings, pk: int, *, redelivered: bool = False, resume_attempt: int | None = None
+) -> Claim | None:
     """Take the order for this delivery, or return None when another delivery has it or
     the order may not start now (cancelled or deferred, see the module docstring).
     One transaction (see :func:`claim_in`)."""
     with connection_scope(settings.sqlalchemy_url) as connection:
-        return claim_in(connection, settings, pk, redelivered=redelivered)
+        return claim_in(
+            connection, settings, pk, redelivered=redelivered, resume_attempt=resume_attempt
+        )
 
 
 def claim_in(
@@ -99,12 +110,14 @@ def claim_in(
     pk: int,
     *,
     redelivered: bool = False,
+    resume_attempt: int | None = None,
     at: dt.datetime | None = None,
 ) -> Claim | None:
     """:func:`claim` in the caller's transaction, so that the caller may write the first
     step run in the same commit. ``at`` (default now) is stamped as the order's
-    ``started_at`` and ``updated_at`` by a claim (see :func:`claimed_at`). Raises
-    WorkOrderNotFound for an unknown pk."""
+    ``started_at`` and ``updated_at`` by a claim (see :func:`claimed_at`).
+    ``resume_attempt``: the attempt a resume message was sent to replace (see the module
+    docstring). Raises WorkOrderNotFound for an unknown pk."""
     now = at or dt.datetime.now(dt.UTC)
     order = connection.execute(_READ_ORDER, {"order_pk": pk}).one_or_none()
     if order is None:
@@ -119,17 +132,29 @@ def claim_in(
             return _claim_of(pk, order, taken)
         # Another delivery took it between the read and the update (PostgreSQL).
         state = connection.execute(_READ_STATE, {"order_pk": pk}).scalar_one()
-    if not (redelivered and state == WorkOrderState.RUNNING):
+    if state != WorkOrderState.RUNNING or not (redelivered or resume_attempt is not None):
         log.info("work order %d is %s; this delivery does nothing", pk, state)
         return None
+    resumed = update(_orders).where(_orders.c.pk == pk, _orders.c.state == state)
+    if resume_attempt is not None and not redelivered:
+        # Only the attempt that fell silent is replaced, and only once.
+        resumed = resumed.where(_orders.c.attempts == resume_attempt)
     attempt = connection.execute(
-        update(_orders)
-        .where(_orders.c.pk == pk)
-        .values(attempts=_orders.c.attempts + 1, updated_at=now)
-        .returning(_orders.c.attempts)
-    ).scalar_one()
-    _close_abandoned_steps(connection, pk, now)
-    log.warning("work order %d resumed after a lost worker (attempt %d)", pk, attempt)
+        resumed.values(
+            attempts=_orders.c.attempts + 1, updated_at=now, progressed_at=now
+        ).returning(_orders.c.attempts)
+    ).scalar_one_or_none()
+    if attempt is None:
+        log.info("work order %d: attempt %s was already resumed; this delivery does nothing",
+                 pk, resume_attempt)  # fmt: skip
+        return None
+    if redelivered:
+        why, abandoned = "a lost worker", LOST_WORKER
+    else:
+        why = f"attempt {resume_attempt} fell silent"
+        abandoned = f"{why}: its messages were lost; the reconciler resumed the order"
+    _close_abandoned_steps(connection, pk, now, abandoned)
+    log.warning("work order %d resumed after %s (attempt %d)", pk, why, attempt)
     return _claim_of(pk, order, attempt)
 
 
@@ -189,8 +214,8 @@ def _may_start(
     return False
 
 
-def _close_abandoned_steps(connection: Connection, pk: int, now: dt.datetime) -> None:
-    # Step runs left "running" by the lost worker end as failed, so the record shows the
+def _close_abandoned_steps(connection: Connection, pk: int, now: dt.datetime, error: str) -> None:
+    # Step runs left "running" by the lost attempt end as failed, so the record shows the
     # attempt that died as well as the one that resumes.
     connection.execute(
         update(_steps)
@@ -198,7 +223,7 @@ def _close_abandoned_steps(connection: Connection, pk: int, now: dt.datetime) ->
         .values(
             state=StepState.FAILED,
             ended_at=now,
-            error="worker lost: the message was redelivered to another worker",
+            error=error,
         )
     )
 

@@ -8,13 +8,17 @@ follower, if any), a wait, or the order's end. A step that fails is
 recorded (and the admins told) where it fails; the first such error of a call is
 returned in :class:`Advanced` for the caller to raise once it has acted.
 
-A chain is JSON, carried by the messages: ``{"work_order_pk", "label", "batch", "url",
-"steps", "since_run_pk"}``; ``since_run_pk`` is the last step run recorded for the order
-before this attempt, so a redelivered order starts afresh.
+A chain is JSON, carried by the messages: ``{"work_order_pk", "attempt", "label",
+"batch", "url", "steps", "since_run_pk"}``; ``since_run_pk`` is the last step run recorded
+for the order before this attempt. A resumed attempt (a worker died, or the reconciler
+found the chain silent: :mod:`observatory.orders.stalls`) goes on from the first step its
+earlier attempts did not finish; the messages of the attempt it replaced, should any
+still arrive, find the order at another attempt and do nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -34,12 +38,15 @@ from observatory.processor.locate import LocatedBatch, batch_name_from_url, loca
 from observatory.processor.pipeline import (
     earlier_runs,
     gather,
+    latest_runs,
     transfer_batch,
     unit_outcome,
     units_of,
 )
 from observatory.settings import Settings
 from observatory.steps import record_skipped_step, record_step
+
+log = logging.getLogger(__name__)
 
 Chain = dict[str, Any]
 
@@ -76,6 +83,8 @@ def open_chain(settings: Settings, claimed: Claim) -> Chain:
         since = session.scalar(
             select(func.max(StepRun.pk)).where(StepRun.work_order_pk == claimed.pk)
         )
+        # A resumed attempt does not run again what an earlier one finished.
+        own = latest_runs(session, [claimed.pk]) if claimed.attempt > 1 else {}
     if claimed.request == "calibrate_file_batch":
         url = str(claimed.payload["url"])
         batch, earlier = batch_name_from_url(url), dict[str, StepState]()
@@ -83,9 +92,22 @@ def open_chain(settings: Settings, claimed: Claim) -> Chain:
         batch = str(claimed.payload["batch"])
         url, earlier = earlier_runs(settings, batch, exclude_pk=claimed.pk)
     steps = driver.steps_to_run(claimed.request, earlier)
+    if own:
+        steps = driver.steps_left(steps, {step: run.state for step, run in own.items()})
     label = f"{claimed.order_id}@{claimed.user}"
-    return {"work_order_pk": claimed.pk, "label": label, "batch": batch, "url": url,
-            "steps": list(steps), "since_run_pk": since or 0}  # fmt: skip
+    return {"work_order_pk": claimed.pk, "attempt": claimed.attempt, "label": label,
+            "batch": batch, "url": url, "steps": list(steps),
+            "since_run_pk": since or 0}  # fmt: skip
+
+
+def is_current(settings: Settings, chain: Chain) -> bool:
+    """Whether the chain is its order's running attempt (see the module docstring); a
+    chain from before attempts were carried counts as current."""
+    if chain.get("attempt") is None:
+        return True
+    with session_scope(settings.sqlalchemy_url) as session:
+        order = session.get_one(WorkOrder, chain["work_order_pk"])
+        return order.state == WorkOrderState.RUNNING and order.attempts == chain["attempt"]
 
 
 def progress(
@@ -184,7 +206,11 @@ def finish_fan_out(
     """Record ``step`` from its units' outcomes (see :func:`pipeline.gather`), then its
     follower ``then`` (if any) from the outcomes they carry, then advance the chain.
     Units not run because the order was asked to cancel leave a step skipped, unless
-    another unit failed."""
+    another unit failed. A chain that is no longer its order's attempt records nothing."""
+    if not is_current(settings, chain):
+        log.warning("%s: step %s of attempt %s ended after the order was resumed; not recorded",
+                    chain["label"], step, chain["attempt"])  # fmt: skip
+        return Advanced(None, None)
     error = _record_outcomes(settings, chain, step, outcomes, where)
     if then is not None:
         followers = [outcome["then"] for outcome in outcomes]

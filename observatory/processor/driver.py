@@ -131,9 +131,15 @@ def steps_to_run(request: str, earlier: Mapping[str, StepState]) -> tuple[str, .
         raise ConfigurationError(f"{request!r} is not a processor request ({', '.join(REQUESTS)})")
     if request != "resume_file_batch":
         return STEPS
-    for index, step in enumerate(STEPS):
+    return steps_left(STEPS, earlier)
+
+
+def steps_left(steps: Sequence[str], earlier: Mapping[str, StepState]) -> tuple[str, ...]:
+    """``steps`` from the first one whose latest run (``earlier``) did not succeed; none
+    when all did."""
+    for index, step in enumerate(steps):
         if earlier.get(step) != StepState.SUCCEEDED:
-            return STEPS[index:]
+            return tuple(steps[index:])
     return ()
 
 

@@ -21,6 +21,7 @@ from observatory.db.retry import retry_unavailable
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError, StepFailed
 from observatory.orders.cancel import cancel_request
+from observatory.orders.stalls import mark_progress
 from observatory.processor.astrometry import solve_unit
 from observatory.processor.lights import calibrate_light_unit
 from observatory.processor.locate import LocatedBatch, locate_batch
@@ -77,6 +78,8 @@ def _one_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     # Through a database outage, tried again (a unit is safe to run again).
     request = None
     if pk is not None:
+        # A sign of life of the order's chain (observatory.orders.stalls).
+        retry_unavailable(what, partial(mark_progress, settings, int(pk)))
         request = retry_unavailable(what, partial(cancel_request, settings, int(pk)))
     if request is not None:
         return {"label": unit["label"], "ok": False, "cancelled": True,

@@ -11,10 +11,13 @@ import pytest
 from astropy.io import fits
 from sqlalchemy import func, select
 
+from observatory import intake
 from observatory.db.models import CalibratedFrame, Exposure, FileBatch, MasterFrame, StepRun
 from observatory.db.session import session_scope
 from observatory.orders.cancel import cancel_pk
+from observatory.orders.lifecycle import claim
 from observatory.processor import STEPS
+from observatory.processor.chain import advance, open_chain
 from observatory.settings import Settings
 from observatory.simulator.frames import write_batch
 from observatory.stack import Stack
@@ -137,6 +140,36 @@ def test_running_order_cancelled_skips_its_later_steps(stack: Stack, night: Nigh
     states = step_states(settings, pk)
     assert states["transfer"] == "succeeded" and states["astrometry"] == "skipped"
     assert counts(settings)[2] == calibrated_before  # the light step never ran
+
+
+def test_a_chain_lost_with_the_broker_is_resumed_by_the_reconciler(
+    stack: Stack,
+    night: Night,  # noqa: F811
+) -> None:
+    """An order left as a broker that died would leave it: claimed, its first steps done,
+    its bias units dispatched and their messages lost. The stack's reconciler finds it
+    silent beyond the visibility timeout (10 s here), the broker's restore sweep (3 s)
+    and the claim's margin (10 s), and resumes it; the worker goes on from the bias, and
+    no step runs twice."""
+    settings = stack.settings
+    folder = settings.batches_dir / "20261123-observation-904"
+    write_batch(folder, [*night.bias[:3], *night.darks[:3]])
+
+    def lost(*, work_order_pk: int, task_name: str, queue: str, priority: float) -> str:
+        return f"lost-{work_order_pk}"  # the broker took it, then lost it
+
+    pk = intake.submit(settings, order("calibrate_file_batch", url=str(folder)), lost).pk
+    claimed = claim(settings, pk)
+    assert claimed is not None
+    fan_out = advance(settings, open_chain(settings, claimed), {"task_id": "lost"}).fan_out
+    assert fan_out is not None and fan_out.step == "bias"  # dispatched, never to arrive
+    ended = outcome(settings, pk, 120)
+    assert (ended.state, ended.attempts) == ("succeeded", 2)
+    with session_scope(settings.sqlalchemy_url) as session:
+        runs = session.scalars(select(StepRun.step).where(StepRun.work_order_pk == pk)).all()
+    assert sorted(runs) == sorted(STEPS) and len(runs) == len(STEPS)
+    log = stack.log_path("reconciler").read_text()
+    assert f"(pk {pk}) resumed: attempt 1 showed no sign of life for 2" in log  # 23 s on
 
 
 @pytest.mark.slow  # fast: tests/unit/processor/test_real_nights.py
