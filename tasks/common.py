@@ -71,6 +71,8 @@ def run_work_order(
     work_order_pk: int | None = None,
     order: dict[str, Any] | None = None,
     end_state: Callable[[Exception], WorkOrderState] = lambda _: WorkOrderState.FAILED,
+    *,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     """Run ``action`` as the single recorded step ``step`` of a work order.
 
@@ -78,7 +80,8 @@ def run_work_order(
     is a duplicate of one that already ran or runs the order. When the action raises, the
     order ends in ``end_state(error)`` (default ``failed``), the admins are told, and the
     error propagates. When its outputs carry ``cancelled`` (it stopped on a cancel
-    request), it ends ``cancelled``.
+    request), it ends ``cancelled``. ``resume_attempt``: sent by the reconciler to resume
+    an attempt whose message the broker lost (:mod:`observatory.orders.stalls`).
 
     Two transactions: the claim with the step's start, and the step's end with the
     order's (plus the intake's own, before the message was sent).
@@ -106,7 +109,10 @@ def run_work_order(
                 own = _own_claim(connection, pk, step, task.request.id)
                 if own is not None:
                     return own
-            claimed = claim_in(connection, settings, pk, redelivered=redelivered, at=at)
+            claimed = claim_in(
+                connection, settings, pk, redelivered=redelivered,
+                resume_attempt=resume_attempt, at=at,
+            )  # fmt: skip
             if claimed is None:
                 return None
             return claimed, start_step(connection, pk, step, **where)

@@ -41,18 +41,31 @@ def _turn(command: Any) -> dict[str, Any]:
 
 @shared_task(bind=True, name="observatory.dome.status")
 def status(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     return run_work_order(
-        self, "dome_status", lambda _: dome_api.dome_status(_dome()), work_order_pk, order
+        self,
+        "dome_status",
+        lambda _: dome_api.dome_status(_dome()),
+        work_order_pk,
+        order,
+        resume_attempt=resume_attempt,
     )
 
 
 @shared_task(bind=True, name="observatory.dome.open")
 def open_shutter(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return run_work_order(self, "open_dome", _open, work_order_pk, order)
+    return run_work_order(
+        self, "open_dome", _open, work_order_pk, order, resume_attempt=resume_attempt
+    )
 
 
 def _open(_claim: Claim) -> dict[str, Any]:
@@ -64,7 +77,10 @@ def _open(_claim: Claim) -> dict[str, Any]:
 
 @shared_task(bind=True, name="observatory.dome.close")
 def close_shutter(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     return run_work_order(
         self,
@@ -72,12 +88,16 @@ def close_shutter(
         lambda _: _arrive(lambda: dome_api.close_dome(_dome())),
         work_order_pk,
         order,
+        resume_attempt=resume_attempt,
     )
 
 
 @shared_task(bind=True, name="observatory.dome.park")
 def park(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     return run_work_order(
         self,
@@ -85,6 +105,7 @@ def park(
         lambda _: _turn(lambda: dome_api.park_dome(_dome())),
         work_order_pk,
         order,
+        resume_attempt=resume_attempt,
     )
 
 
@@ -94,9 +115,14 @@ def _set_azimuth(claim: Claim) -> dict[str, Any]:
 
 @shared_task(bind=True, name="observatory.dome.set_azimuth")
 def set_azimuth(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return run_work_order(self, "set_azimuth", _set_azimuth, work_order_pk, order)
+    return run_work_order(
+        self, "set_azimuth", _set_azimuth, work_order_pk, order, resume_attempt=resume_attempt
+    )
 
 
 def _goto(claim: Claim) -> dict[str, Any]:
@@ -108,6 +134,11 @@ def _goto(claim: Claim) -> dict[str, Any]:
 
 @shared_task(bind=True, name="observatory.dome.goto")
 def goto(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return run_work_order(self, "goto_alt_az", _goto, work_order_pk, order)
+    return run_work_order(
+        self, "goto_alt_az", _goto, work_order_pk, order, resume_attempt=resume_attempt
+    )

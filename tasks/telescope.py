@@ -52,6 +52,7 @@ def _run(
     sequence: Sequence,
     work_order_pk: int | None,
     order: dict[str, Any] | None,
+    resume_attempt: int | None,
 ) -> dict[str, Any]:
     # The Celery publisher lives with the app; imported here, when a worker runs the task.
     from workers.publish import publish
@@ -59,25 +60,38 @@ def _run(
     def action(claimed: Claim) -> dict[str, Any]:
         return sequence(get_settings(), claimed, _rig(), publish)
 
-    return run_work_order(task, step, action, work_order_pk, order, end_state=_end_state)
+    return run_work_order(
+        task, step, action, work_order_pk, order, _end_state, resume_attempt=resume_attempt
+    )
 
 
 @shared_task(bind=True, name="observatory.telescope.observe")
 def observe(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return _run(self, "observe", observe_sequence, work_order_pk, order)
+    return _run(self, "observe", observe_sequence, work_order_pk, order, resume_attempt)
 
 
 @shared_task(bind=True, name="observatory.telescope.calibration_frames")
 def calibration_frames(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return _run(self, "calibration_frames", take_calibration_frames, work_order_pk, order)
+    return _run(
+        self, "calibration_frames", take_calibration_frames, work_order_pk, order, resume_attempt
+    )
 
 
 @shared_task(bind=True, name="observatory.telescope.autofocus")
 def autofocus(
-    self: Task, work_order_pk: int | None = None, order: dict[str, Any] | None = None
+    self: Task,
+    work_order_pk: int | None = None,
+    order: dict[str, Any] | None = None,
+    resume_attempt: int | None = None,
 ) -> dict[str, Any]:
-    return _run(self, "autofocus", autofocus_sequence, work_order_pk, order)
+    return _run(self, "autofocus", autofocus_sequence, work_order_pk, order, resume_attempt)

@@ -7,16 +7,19 @@ units and the count of the chord that gathers them. Either order would wait for 
 ``queued`` with its ``published_at`` stamped, or ``running`` with no task left to run it.
 
 SQL keeps each running order's last sign of life, ``progressed_at``: its claim or resume,
-and the start of each of its units, written at most every :func:`mark_interval_s` by each
-worker process. The reconciler (:func:`recover`) acts once an order is silent for
-:func:`silence_limit_s`: the broker's visibility timeout (which exceeds every task's time
-limit) and its restore sweep, after which the broker would have delivered a dead worker's
-message again, plus a margin for that delivery's claim. Then
+the start of each of its processor units (written at most every :func:`mark_interval_s`
+by each worker process), and each beat of the telescope worker's heartbeat. The
+reconciler (:func:`recover`) acts once an order is silent for :func:`silence_limit_s`:
+the broker's visibility timeout (which exceeds every task's time limit) and its restore
+sweep, after which the broker would have delivered a dead worker's message again, plus a
+margin for that delivery's claim. Then
 
-- a ``running`` processor order is resumed: a message carrying the silent attempt's number,
-  which :func:`observatory.orders.lifecycle.claim_in` takes only while the order is still
-  at that attempt; the chain goes on from the first step its earlier attempts did not
-  finish (:mod:`observatory.processor.chain`);
+- a ``running`` order is resumed, as the broker would have done with a message it kept:
+  a message carrying the silent attempt's number, which
+  :func:`observatory.orders.lifecycle.claim_in` takes only while the order is still at
+  that attempt. A processor chain goes on from the first step its earlier attempts did
+  not finish (:mod:`observatory.processor.chain`); a telescope order, whose heartbeat is
+  its sign of life, continues its batch as after a redelivery;
 - a ``queued`` order published that long ago is published again; a copy of a message that
   did survive finds the order taken and does nothing.
 
@@ -47,8 +50,6 @@ log = logging.getLogger(__name__)
 _orders = cast(Table, WorkOrder.__table__)
 _holds = cast(Table, QueueHold.__table__)
 
-# The queue whose running orders are resumed: its orders live in many messages.
-RESUMED_QUEUE = "processor"
 # Seconds allowed beyond the broker's redelivery for a redelivered message to be claimed.
 CLAIM_MARGIN_S = 10.0
 # Each worker process writes an order's sign of life at most this often (seconds).
@@ -79,6 +80,7 @@ class Silent:
 
     pk: int
     order_id: str
+    queue: str
     task_name: str
     priority: float
     attempt: int
@@ -131,24 +133,23 @@ def quiet_queues(connection: Connection, cutoff: dt.datetime) -> list[str]:
 
 
 def silent_orders(settings: Settings, now: dt.datetime | None = None) -> list[Silent]:
-    """The running processor orders silent beyond :func:`silence_limit_s`, while their
-    queue is quiet (see the module docstring)."""
+    """The running orders silent beyond :func:`silence_limit_s` in a quiet queue (see the
+    module docstring)."""
     now = now or dt.datetime.now(dt.UTC)
     cutoff = now - dt.timedelta(seconds=silence_limit_s(settings))
     with connection_scope(settings.sqlalchemy_url) as connection:
-        if RESUMED_QUEUE not in quiet_queues(connection, cutoff):
-            return []
+        quiet = quiet_queues(connection, cutoff)
         rows = connection.execute(
-            select(_orders.c.pk, _orders.c.order_id, _orders.c.task_name, _orders.c.priority,
-                   _orders.c.attempts, _last_sign.label("last"))
-            .where(_orders.c.state == WorkOrderState.RUNNING,
-                   _orders.c.queue == RESUMED_QUEUE)
+            select(_orders.c.pk, _orders.c.order_id, _orders.c.queue, _orders.c.task_name,
+                   _orders.c.priority, _orders.c.attempts, _last_sign.label("last"))
+            .where(_orders.c.state == WorkOrderState.RUNNING, _orders.c.queue.in_(quiet))
             .order_by(_orders.c.priority.desc(), _orders.c.pk)
         ).all()  # fmt: skip
     return [
-        Silent(row.pk, row.order_id, row.task_name, row.priority or 0.0, row.attempts, row.last)
+        Silent(row.pk, row.order_id, row.queue, row.task_name, row.priority or 0.0,
+               row.attempts, row.last)
         for row in rows
-    ]
+    ]  # fmt: skip
 
 
 def unanswered_orders(settings: Settings, now: dt.datetime | None = None) -> list[int]:
@@ -172,7 +173,7 @@ def unanswered_orders(settings: Settings, now: dt.datetime | None = None) -> lis
 
 
 def recover(settings: Settings, publish: Publisher, resume: Resumer) -> Recovered:
-    """One pass: resume the silent processor orders and publish again the unanswered
+    """One pass: resume the silent running orders and publish again the unanswered
     queued ones (see the module docstring)."""
     resumed = resume_silent(settings, resume)
     republished = []
@@ -187,14 +188,14 @@ def recover(settings: Settings, publish: Publisher, resume: Resumer) -> Recovere
 
 
 def resume_silent(settings: Settings, resume: Resumer) -> list[int]:
-    """Send a resume for each silent processor order (:func:`silent_orders`) and stamp
+    """Send a resume for each silent running order (:func:`silent_orders`) and stamp
     its sign of life, so that it is sent once a silence; returns the pks resumed."""
     now = dt.datetime.now(dt.UTC)
     resumed = []
     for order in silent_orders(settings, now):
         silent_s = (now - order.last).total_seconds()
         try:
-            resume(work_order_pk=order.pk, task_name=order.task_name, queue=RESUMED_QUEUE,
+            resume(work_order_pk=order.pk, task_name=order.task_name, queue=order.queue,
                    priority=order.priority, attempt=order.attempt)  # fmt: skip
         except PublishFailed as error:
             log.warning("work order %r (pk %d) silent for %.0f s, not resumed yet: %s",

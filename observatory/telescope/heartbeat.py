@@ -19,7 +19,9 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from observatory.db.models import Heartbeat
+from sqlalchemy import update
+
+from observatory.db.models import Heartbeat, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
 from observatory.settings import Settings
@@ -38,7 +40,9 @@ class DomeSlaved(ObservatoryError):
 
 
 def write_heartbeat(settings: Settings, name: str, details: dict[str, Any]) -> dt.datetime:
-    """Upsert the ``heartbeats`` row ``name`` with this host, pid, now and ``details``."""
+    """Upsert the ``heartbeats`` row ``name`` with this host, pid, now and ``details``;
+    in the same transaction, a beat naming a running order (``work_order_pk``) is that
+    order's sign of life (:mod:`observatory.orders.stalls`)."""
     now = dt.datetime.now(dt.UTC)
     with session_scope(settings.sqlalchemy_url) as session:
         session.merge(
@@ -46,6 +50,13 @@ def write_heartbeat(settings: Settings, name: str, details: dict[str, Any]) -> d
                 name=name, host=socket.gethostname(), pid=os.getpid(), beat_at=now, details=details
             )
         )
+        if details.get("work_order_pk") is not None:
+            session.execute(
+                update(WorkOrder)
+                .where(WorkOrder.pk == details["work_order_pk"],
+                       WorkOrder.state == WorkOrderState.RUNNING)
+                .values(progressed_at=now)
+            )  # fmt: skip
     return now
 
 

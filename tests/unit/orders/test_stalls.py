@@ -18,6 +18,7 @@ from observatory.orders import stalls
 from observatory.orders.hold import hold
 from observatory.orders.lifecycle import claim, claim_in
 from observatory.settings import Settings
+from observatory.telescope.heartbeat import TELESCOPE_HEARTBEAT, write_heartbeat
 from tests.unit.orders.test_lifecycle import add_run, runs
 from tests.unit.test_intake import Broker, order, row
 
@@ -97,14 +98,26 @@ def test_no_order_is_silent_while_another_processor_order_shows_life(
     assert len(stalls.silent_orders(settings)) == 2
 
 
-def test_orders_of_other_queues_and_orders_not_running_are_never_silent(
+def test_a_silent_order_of_any_queue_is_silent_and_a_queued_one_never(
     settings: Settings,
 ) -> None:
-    running(settings, "dome_status", "dome", LIMIT_S * 10)
-    running(settings, "calibration_frames", "telescope", LIMIT_S * 10)
+    dome = running(settings, "dome_status", "dome", LIMIT_S * 10)
+    telescope = running(settings, "calibration_frames", "telescope", LIMIT_S * 10)
     queued = order("calibrate_file_batch", "queued", url=str(settings.batches_dir / "queued"))
     submit(settings, queued, Broker())
+    silent = {s.pk: (s.queue, s.task_name) for s in stalls.silent_orders(settings)}
+    assert silent == {
+        dome: ("dome", "observatory.dome.status"),
+        telescope: ("telescope", "observatory.telescope.calibration_frames"),
+    }
+
+
+def test_a_telescope_heartbeat_is_its_order_s_sign_of_life(settings: Settings) -> None:
+    pk = running(settings, "calibration_frames", "observing", LIMIT_S * 10)
+    write_heartbeat(settings, TELESCOPE_HEARTBEAT, {"work_order_pk": pk, "phase": "exposing"})
     assert stalls.silent_orders(settings) == []
+    progressed = row(settings, pk).progressed_at
+    assert progressed is not None and (dt.datetime.now(dt.UTC) - progressed).total_seconds() < 60
 
 
 def test_a_silent_order_is_resumed_once_a_silence_with_its_attempt(settings: Settings) -> None:

@@ -63,6 +63,7 @@ def deliver(celery_task: Task) -> Deliver:
         order: dict[str, Any] | None = None,
         *,
         redelivered: bool = False,
+        resume_attempt: int | None = None,
         step: str = "dome_status",
         end_state: Callable[[Exception], WorkOrderState] | None = None,
     ) -> dict[str, Any]:
@@ -71,7 +72,10 @@ def deliver(celery_task: Task) -> Deliver:
         )
         try:
             extra = {} if end_state is None else {"end_state": end_state}
-            return run_work_order(celery_task, step, action, work_order_pk, order, **extra)
+            return run_work_order(
+                celery_task, step, action, work_order_pk, order,
+                resume_attempt=resume_attempt, **extra,
+            )  # fmt: skip
         finally:
             celery_task.pop_request()
 

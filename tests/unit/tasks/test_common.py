@@ -146,6 +146,27 @@ def test_a_redelivered_running_order_resumes_as_a_new_attempt(
     assert "worker lost" in (runs[0].error or "")
 
 
+def test_a_resume_from_the_reconciler_runs_the_silent_attempt_again_once(
+    settings: Settings, deliver: Deliver
+) -> None:
+    pk = queued(settings)
+
+    def dies(_: Claim) -> dict:
+        raise SystemExit  # the worker is lost, and the broker lost its message
+
+    with pytest.raises(SystemExit):
+        deliver(dies, pk)
+    attempts: list[int] = []
+    # A resume of another attempt than the one that fell silent does nothing.
+    assert deliver(lambda claim: attempts.append(claim.attempt), pk, resume_attempt=2)["duplicate"]
+    assert deliver(lambda claim: attempts.append(claim.attempt), pk, resume_attempt=1) == {}
+    assert deliver(lambda claim: attempts.append(claim.attempt), pk, resume_attempt=1)["duplicate"]
+    row, runs = stored(settings, pk)
+    assert attempts == [2] and row.state == WorkOrderState.SUCCEEDED and row.attempts == 2
+    assert [(r.attempt, r.state) for r in runs] == [(1, "failed"), (2, "succeeded")]
+    assert "attempt 1 fell silent" in (runs[0].error or "")
+
+
 def test_an_order_sent_whole_by_another_program_is_stored_and_run(
     settings: Settings, deliver: Deliver
 ) -> None:
