@@ -50,6 +50,9 @@ class WorkOrderReport(BaseModel):
     received_at: str | None
     published_at: str | None
     started_at: str | None
+    progressed_at: str | None = Field(
+        default=None, description="a running order's last sign of life (claim, unit, heartbeat)"
+    )
     finished_at: str | None
     cancel: dict[str, Any] | None = Field(
         default=None, description="the cancel request: requested_at, by, reason"

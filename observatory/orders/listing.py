@@ -95,7 +95,8 @@ def order_as_dict(order: WorkOrder, runs: list[StepRun]) -> dict[str, Any]:
         "state": str(order.state), "reason": order.state_reason, "priority": order.priority,
         "queue": order.queue, "attempts": order.attempts,
         "received_at": iso(order.received_at), "published_at": iso(order.published_at),
-        "started_at": iso(order.started_at), "finished_at": iso(order.finished_at),
+        "started_at": iso(order.started_at), "progressed_at": iso(order.progressed_at),
+        "finished_at": iso(order.finished_at),
         "cancel": cancel,
         "payload": order.payload,
         "steps": [

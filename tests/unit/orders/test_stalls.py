@@ -17,6 +17,7 @@ from observatory.intake import submit
 from observatory.orders import stalls
 from observatory.orders.hold import hold
 from observatory.orders.lifecycle import claim, claim_in
+from observatory.orders.listing import order_as_dict
 from observatory.settings import Settings
 from observatory.telescope.heartbeat import TELESCOPE_HEARTBEAT, write_heartbeat
 from tests.unit.orders.test_lifecycle import add_run, runs
@@ -118,6 +119,8 @@ def test_a_telescope_heartbeat_is_its_order_s_sign_of_life(settings: Settings) -
     assert stalls.silent_orders(settings) == []
     progressed = row(settings, pk).progressed_at
     assert progressed is not None and (dt.datetime.now(dt.UTC) - progressed).total_seconds() < 60
+    # Operators read it in the order's report (HTTP API, observatory orders show).
+    assert order_as_dict(row(settings, pk), [])["progressed_at"] == progressed.isoformat()
 
 
 def test_a_silent_order_is_resumed_once_a_silence_with_its_attempt(settings: Settings) -> None:
