@@ -8,7 +8,9 @@ processor worker or host (a unit with a follower runs it next, in the same task;
 of one unit runs in the task that reached it), and
 ``observatory.processor.finish_step`` records the step (and its follower) once all are
 done and advances the chain again. A task whose step failed raises that error
-(so Flower shows it) after the chain went on or stopped.
+(so Flower shows it) after the chain went on or stopped. ``resume_attempt`` is sent by
+the reconciler to resume an attempt whose messages the broker lost
+(:mod:`observatory.orders.stalls`).
 """
 
 from __future__ import annotations

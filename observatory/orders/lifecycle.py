@@ -5,8 +5,9 @@ A message may arrive twice (a republished order, a redelivery after a worker die
 ``queued -> running`` is taken by exactly one delivery (a conditional UPDATE, safe on
 SQLite and PostgreSQL); a *redelivered* message of a ``running`` order resumes it as a new
 attempt, because the broker only redelivers when the worker that held it is gone, and so
-does a message sent by the reconciler to resume attempt *n* of a processor chain that fell
-silent (:mod:`observatory.orders.stalls`), while the order is still at attempt *n*. Any
+does a message sent by the reconciler to resume attempt *n* of an order that fell silent
+(its messages lost with the broker: :mod:`observatory.orders.stalls`), while the order is
+still at attempt *n*. Any
 other delivery is a duplicate and does nothing. A claim and a resume stamp
 ``progressed_at``, the order's last sign of life.
 
