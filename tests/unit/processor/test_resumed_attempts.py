@@ -4,10 +4,13 @@ finish, and what the replaced attempt still sends is not recorded."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from observatory.db.models import StepRun, WorkOrder
 from observatory.db.session import session_scope
+from observatory.orders import stalls
 from observatory.orders.lifecycle import claim
 from observatory.processor import STEPS, unit_outcome
 from observatory.processor.chain import Advanced, advance, finish_fan_out, open_chain
@@ -55,3 +58,18 @@ def test_a_resumed_attempt_goes_on_where_the_silent_one_stopped(
     with session_scope(settings.sqlalchemy_url) as session:
         order = session.get_one(WorkOrder, first.pk)
         assert (str(order.state), order.attempts) == ("succeeded", 2)
+
+
+def test_a_unit_that_starts_is_its_order_s_sign_of_life(settings: Settings, night: Night) -> None:
+    url = batch_url(settings, "20261123-observation-33", night.bias[:3])
+    claimed = calibrate_order(settings, url)
+    fan_out = advance(settings, open_chain(settings, claimed), WHERE).fan_out
+    assert fan_out is not None
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    with session_scope(settings.sqlalchemy_url) as session:
+        session.get_one(WorkOrder, claimed.pk).progressed_at = long_ago
+    stalls._marked.clear()
+    unit_outcome(settings, fan_out.units[0])
+    with session_scope(settings.sqlalchemy_url) as session:
+        progressed = session.get_one(WorkOrder, claimed.pk).progressed_at
+    assert progressed is not None and progressed > long_ago + dt.timedelta(hours=4)
