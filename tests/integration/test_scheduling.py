@@ -12,11 +12,11 @@ import pytest
 
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
-from observatory.ephemeris import local_sidereal_time_deg
 from observatory.intake import submit
 from observatory.settings import Settings
 from observatory.stack import Stack
 from tests.helpers import wait_for
+from tests.integration.test_telescope_orders import zenith
 
 # Slow: minutes of simulated exposure on the stack; the ranking has fast tests
 # (tests/unit/orders/test_priority.py, test_priority_window.py).
@@ -27,16 +27,16 @@ ENDED = {"succeeded", "failed", "partial", "cancelled", "rejected"}
 
 def observation(settings: Settings, **fields: Any) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
-    # The zenith: whatever the hour, the target is as high as it can be.
-    ra = local_sidereal_time_deg(now, settings.site.longitude_deg)
+    # The zenith in the telescope's own sky, whatever the hour: the worker judges the
+    # altitude by the mount's sidereal time, and the stack's simulator runs 20 times
+    # faster than the wall clock (an hour of tests turns its sky by 20 hours).
     return {
         "id": f"sched-{uuid.uuid4().hex[:10]}",
         "request": "observation",
         "datetime": now.isoformat(),
         "user": "tests",
         "target": "zenith field",
-        "ra": round(ra, 4),
-        "dec": settings.site.latitude_deg,
+        **zenith(settings),
         "exposures": [{"filter": "R", "exposure_s": 1.0, "count": 1}],
     } | fields
 
