@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 from observatory.db.models import QueueHold, WorkOrder, WorkOrderState
 from observatory.db.session import connection_scope
@@ -117,10 +118,15 @@ def mark_progress(settings: Settings, pk: int) -> None:
     if now - _marked.get(key, -float("inf")) < mark_interval_s(settings):
         return
     with connection_scope(settings.sqlalchemy_url) as connection:
-        connection.execute(_MARK, {"order_pk": pk, "at": dt.datetime.now(dt.UTC)})
+        stamp_progress(connection, pk, dt.datetime.now(dt.UTC))
     if len(_marked) > 1000:
         _marked.clear()
     _marked[key] = now
+
+
+def stamp_progress(connection: Connection | Session, pk: int, at: dt.datetime) -> None:
+    """Stamp running order ``pk``'s sign of life ``at``, in the caller's transaction."""
+    connection.execute(_MARK, {"order_pk": pk, "at": at})
 
 
 def quiet_queues(connection: Connection, cutoff: dt.datetime) -> list[str]:

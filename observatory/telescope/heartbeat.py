@@ -19,11 +19,10 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import update
-
-from observatory.db.models import Heartbeat, WorkOrder, WorkOrderState
+from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
+from observatory.orders.stalls import stamp_progress
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,12 +50,7 @@ def write_heartbeat(settings: Settings, name: str, details: dict[str, Any]) -> d
             )
         )
         if details.get("work_order_pk") is not None:
-            session.execute(
-                update(WorkOrder)
-                .where(WorkOrder.pk == details["work_order_pk"],
-                       WorkOrder.state == WorkOrderState.RUNNING)
-                .values(progressed_at=now)
-            )  # fmt: skip
+            stamp_progress(session, details["work_order_pk"], now)
     return now
 
 
