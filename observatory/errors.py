@@ -110,3 +110,7 @@ class OrderCancelled(ObservatoryError):
 
 class AutofocusFailed(ObservatoryError):
     """An autofocus run could not find best focus; the focuser was put back."""
+
+
+class StorageFull(ObservatoryError):
+    """A write would leave its data folder with less free space than the reserve."""

@@ -360,6 +360,9 @@ class Settings(BaseSettings):
     # None means SQLite (WAL) at data_dir/observatory.db.
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
+    # No camera frame is taken, batch fetched or product written when it would leave its
+    # folder with less free than this (MiB); the reconciler emails the admins below it.
+    min_free_mib: float = Field(default=1024.0, ge=0.0)
     site_name: str = "Simulated Observatory"
     site: SiteSettings = Field(default_factory=SiteSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)

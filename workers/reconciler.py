@@ -1,6 +1,7 @@
 """The reconciler process: publishes stored orders whose message never reached the broker,
 or which the broker lost, and resumes processor orders whose chain fell silent
-(:mod:`observatory.orders.stalls`).
+(:mod:`observatory.orders.stalls`), and tells the admins when a data folder's free space
+falls below ``min_free_mib`` (:class:`observatory.storage.FreeSpaceWatch`).
 
 Run by ``observatory up``; in production run one per site (``python -m workers.reconciler``).
 """
@@ -15,8 +16,10 @@ from functools import partial
 from observatory.db.retry import retry_unavailable
 from observatory.intake import reconcile
 from observatory.logs import configure_logging
+from observatory.notify import email_admins
 from observatory.orders.stalls import recover
 from observatory.settings import get_settings
+from observatory.storage import FreeSpaceWatch
 from workers.publish import app_of, publisher_for, resumer
 
 log = logging.getLogger("observatory.reconciler")
@@ -30,12 +33,14 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     publish, resume = publisher_for(settings), resumer(app_of(settings))
+    free_space = FreeSpaceWatch(settings, partial(email_admins, settings))
     while True:
         # Through a database outage, tried again (then the process fails, and is restarted).
         published = retry_unavailable("reconciling", partial(reconcile, settings, publish))
         if published:
             log.info("republished work orders %s", published)
         retry_unavailable("recovering lost messages", partial(recover, settings, publish, resume))
+        free_space.poll()
         if args.once:
             return
         time.sleep(args.every)

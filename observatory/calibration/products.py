@@ -8,9 +8,7 @@ folder is fully written and synced, then renamed, so a crash never leaves a part
 product under the final name.
 """
 
-import errno
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from astropy.io import fits
 from observatory import __version__
 from observatory.calibration.clipping import SigmaClip
 from observatory.calibration.statistics import FrameStatistics, frame_statistics
+from observatory.fitsfiles import write_atomically
 
 MasterKind = Literal["bias", "dark", "flat"]
 IMAGE_TYPES: dict[MasterKind, str] = {
@@ -150,49 +149,16 @@ def write_product(
     False leaves that to the system, for a scratch copy that its writer reads back at
     once and nothing keeps (a host crash then loses only what is made again).
     Returns the path. Raises FileExistsError when the file exists and ``overwrite`` is
-    False; OSError when the folder is not writable. On any failure the temporary file
-    is removed and the final name is untouched.
+    False; OSError when the folder is not writable or the disk fills. On any failure the
+    temporary file is removed and the final name is untouched
+    (:func:`observatory.fitsfiles.write_atomically`).
     """
     path = Path(path)
     # Big-endian, as FITS stores it: astropy would otherwise swap the bytes of a native
     # array four times (checksum and writing), a third of the time it takes to write.
     hdu = fits.PrimaryHDU(np.asarray(data, dtype=">f4"), header=carried_header(header))
     hdu.header["DATE"] = (datetime.now(UTC).isoformat(timespec="seconds"), "file written (UTC)")
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            hdu.writeto(handle, checksum=True)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            os.link(temporary, path)  # fails if the name exists, atomically
-            os.unlink(temporary)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    if durable:
-        _sync_folder(path.parent)
-    return path
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the new directory entry durable (where the filesystem can sync a folder)."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        # Some filesystems cannot sync a directory; the rename itself has happened.
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise
-    finally:
-        os.close(descriptor)
+    return write_atomically(path, hdu, overwrite=overwrite, durable=durable)
 
 
 def read_master_frame(path: str | os.PathLike[str]) -> MasterFrame:

@@ -24,7 +24,7 @@ from observatory.db import models
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.corrections import choose_masters, geometry_corrections
-from observatory.processor.products import exposure_stem, load_master, product_file
+from observatory.processor.products import exposure_stem, load_master, write_product
 from observatory.processor.rawframes import raw_header
 from observatory.processor.readouts import readout_from_json
 from observatory.processor.stacks import UnitContext
@@ -67,7 +67,7 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     header["PIPEVERS"] = (__version__, "version of that software")
     header["WCSSTAT"] = (WcsStatus.PENDING.value, "plate solution status")
     relative = calibrated_relative(context.batch.name, exposure)
-    calibration.write_product(product_file(settings, relative), result.data, header, overwrite=True)
+    write_product(settings, relative, result.data, header)
     statistics = calibration.frame_statistics(result.data, 1)
     rows = chosen.rows
     values = {

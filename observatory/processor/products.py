@@ -14,12 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from astropy.io import fits
+
 from observatory import calibration
 from observatory.db import models
 from observatory.db.queries import upsert_master_frame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing, ObservatoryError
 from observatory.settings import Settings
+from observatory.storage import FITS_BLOCK, require_free
 from observatory.transfer import fetch_file
 from observatory.transfer.listing import frame_stem
 
@@ -31,6 +35,18 @@ def product_file(settings: Settings, relative: str) -> Path:
     path = settings.products_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_product(
+    settings: Settings, relative: str, data: np.ndarray, header: fits.Header, durable: bool = True
+) -> Path:
+    """Write a product at ``relative`` (float32, atomically, see
+    :func:`observatory.calibration.write_product`), replacing an earlier run's, once its
+    folder is known to keep ``min_free_mib`` after it (else :class:`StorageFull`)."""
+    path = product_file(settings, relative)
+    needed = data.size * np.dtype(np.float32).itemsize + 2 * FITS_BLOCK
+    require_free(settings, path.parent, needed, f"product {relative}")
+    return calibration.write_product(path, data, header, overwrite=True, durable=durable)
 
 
 def master_relative_path(
@@ -93,7 +109,7 @@ def store_master(
         header["DETNAME"] = (detector, "detector (extension) it calibrates")
     header["XBINNING"] = (binning, "binning of the inputs")
     header["YBINNING"] = (binning, "binning of the inputs")
-    calibration.write_product(product_file(settings, relative), master.data, header, overwrite=True)
+    write_product(settings, relative, master.data, header)
     with session_scope(settings.sqlalchemy_url) as session:
         row = upsert_master_frame(
             session,

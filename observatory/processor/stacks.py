@@ -26,6 +26,7 @@ from observatory.processor.products import (
     load_master,
     product_file,
     store_master,
+    write_product,
 )
 from observatory.processor.rawframes import raw_frame
 from observatory.processor.screening import Screened, pixels, screen_flats, screen_group
@@ -61,10 +62,7 @@ class UnitContext:
         if not isinstance(frame, calibration.PreparedFrame):
             return self.raw(exposure)
         relative = f"{self.batch.name}/prepared/{exposure_stem(exposure)}.fits"
-        path = product_file(self.settings, relative)
-        return calibration.write_product(
-            path, frame.data, frame.header, overwrite=True, durable=False
-        )
+        return write_product(self.settings, relative, frame.data, frame.header, durable=False)
 
     def wanted(self, exposure: models.Exposure) -> library.Wanted:
         assert exposure.naxis1 is not None and exposure.naxis2 is not None
@@ -186,9 +184,7 @@ def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:
     )  # fmt: skip
     corrected.header.add_history(history)
     relative = corrected_flat_relative(context.batch.name, exposure)
-    calibration.write_product(
-        product_file(context.settings, relative), corrected.data, corrected.header, overwrite=True
-    )
+    write_product(context.settings, relative, corrected.data, corrected.header)
     return relative
 
 

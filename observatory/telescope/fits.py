@@ -8,7 +8,6 @@ DATE-OBS, RA/DEC, CCD-TEMP, ...), plus CHECKSUM/DATASUM.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from astropy.io import fits
 from numpy.typing import NDArray
 
 from observatory.db.models import ImageType
+from observatory.fitsfiles import write_atomically
 from observatory.hashing import sha256_of
 
 # IMAGETYP values as most capture programs write them.
@@ -106,11 +106,7 @@ def write_frame(path: Path, data: NDArray[np.uint16], header: fits.Header) -> st
         raise ValueError(f"a frame is 2-D uint16, got {data.ndim}-D {data.dtype}")
     if path.exists():
         raise FileExistsError(f"{path} exists; frames are never overwritten")
-    tmp = path.with_name(f".{path.name}.tmp")
-    fits.PrimaryHDU(data=data, header=header).writeto(tmp, checksum=True, overwrite=True)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, fits.PrimaryHDU(data=data, header=header), overwrite=False)
     return sha256_of(path)
 
 

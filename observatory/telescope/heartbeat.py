@@ -76,6 +76,7 @@ class HeartbeatWriter:
             "dome_slaved": False,
         }
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{name}", daemon=True)
@@ -112,9 +113,13 @@ class HeartbeatWriter:
             )
 
     def _beat(self) -> None:
-        with self._lock:
-            details = dict(self.details)
-        write_heartbeat(self.settings, self.name, details)
+        # Taken and written under one lock: a background beat that took the details just
+        # before an update must not write them after it (the row would say the old phase,
+        # dome_open and dome_slaved until the next beat).
+        with self._writing:
+            with self._lock:
+                details = dict(self.details)
+            write_heartbeat(self.settings, self.name, details)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -34,6 +34,7 @@ from observatory.intake import Publisher, Receipt, submit
 from observatory.orders.cancel import CANCELLED_OUTPUT, CancelRequest, cancel_request
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings
+from observatory.storage import frame_bytes, require_free
 from observatory.supervisor.permit import require_opening_allowed
 from observatory.telescope.batch import BatchWriter, WrittenFrame
 from observatory.telescope.events import record_device_event
@@ -174,6 +175,10 @@ class OrderRun:
         camera = self.rig.camera
         details = {"imagetyp": imagetyp.value, "exposure_s": exposure_s, "filter": filter}
         self.check_cancel()
+        info = camera.info
+        require_free(self.settings, self.batch.folder,
+                     frame_bytes(info.width_px, info.height_px, binning),
+                     f"frame {self.batch.frame_count + 1} of batch {self.batch.name}")  # fmt: skip
         self.event("camera", "exposure_started", **details, binning=binning)
         try:
             frame = camera.expose(exposure_s, light, binning, stop=self.cancel_reason)
@@ -273,6 +278,8 @@ def run_sequence(
         batch = BatchWriter(settings, claim.pk, claim.request)
         run = OrderRun(settings, claim, rig, batch, heartbeat)
         try:
+            # Nothing is started (no slew, no dome opened) on a disk already at its reserve.
+            require_free(settings, batch.folder, 0, f"{claim.request} into batch {batch.name}")
             run.read_dome_open()
             outputs = body(run)
         except OrderCancelled as cancelled:

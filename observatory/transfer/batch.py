@@ -10,6 +10,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from observatory.errors import TransferFailed, TransferRefused
 from observatory.settings import Settings
+from observatory.storage import require_free
 from observatory.transfer.batch_url import check_batch_url
 from observatory.transfer.download import download
 from observatory.transfer.fetched import FetchedBatch, check_name, write_atomically
@@ -76,9 +77,10 @@ def _fetch_remote(settings: Settings, url: str, name: str) -> FetchedBatch:
     fetched = 0
     with open(folder / LOCK_NAME, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for entry in manifest["files"]:
-            if file_matches(folder, entry):
-                continue
+        missing = [entry for entry in manifest["files"] if not file_matches(folder, entry)]
+        needed = sum(entry["size"] for entry in missing)
+        require_free(settings, folder, needed, f"batch {name} ({len(missing)} files to fetch)")
+        for entry in missing:
             file_url = base + quote(entry["path"])
             dest = folder / entry["path"]
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -66,3 +66,18 @@ def test_dome_turns_are_refused_only_while_a_live_order_slaves_the_dome(
         )
         require_dome_not_slaved(settings, now=later)
     require_dome_not_slaved(settings)  # the order ended
+
+
+def test_an_update_is_never_overwritten_by_an_older_beat(sqlite_url: str, tmp_path: Path) -> None:
+    # The background thread beats without pause: a beat that took the details before an
+    # update and wrote them after it would leave the row with the older details.
+    settings = Settings(
+        database_url=sqlite_url,
+        data_dir=tmp_path,
+        telescope=TelescopeSettings(heartbeat_interval_s=0.0005),
+    )
+    with HeartbeatWriter(settings, work_order_pk=42) as heartbeat:
+        for step in range(150):
+            heartbeat.update(phase=f"frame {step}", dome_slaved=step % 2 == 0)
+            details = read(settings).details
+            assert (details["phase"], details["dome_slaved"]) == (f"frame {step}", step % 2 == 0)

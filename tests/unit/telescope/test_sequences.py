@@ -14,13 +14,14 @@ from observatory.db.models import DeviceEvent, Exposure, FileBatch, Heartbeat, W
 from observatory.db.session import session_scope
 from observatory.devices.camera import CameraAdapter, Frame, Stop
 from observatory.devices.dome import ShutterState
-from observatory.errors import UnsafeConditions
+from observatory.errors import StorageFull, UnsafeConditions
 from observatory.settings import Settings, SupervisorSettings
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import SequenceInterrupted
 from observatory.telescope.targets import TargetNotObservable
+from tests.helpers import small_disk
 from tests.unit.telescope.conftest import claimed_order, set_safe
 from tests.unit.test_intake import Broker
 
@@ -198,6 +199,53 @@ def test_unsafe_before_start_takes_nothing_and_leaves_the_dome_closed(
     assert caught.value.frames_written == 0
     assert rig.dome.status().shutter is ShutterState.CLOSED
     assert ("dome", "shutter_opened") not in events(settings, claimed.pk)
+
+
+def on_disk(settings: Settings, disk: Path, min_free_mib: float) -> Settings:
+    """``settings`` writing their batches on ``disk``, keeping ``min_free_mib`` free."""
+    telescope = settings.telescope.model_copy(update={"batches_dir": disk})
+    return settings.model_copy(update={"telescope": telescope, "min_free_mib": min_free_mib})
+
+
+def test_frames_stop_at_the_disk_reserve_and_the_batch_keeps_those_taken(
+    settings: Settings, tmp_path: Path
+) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    plan = [{"filter": "L", "exposure_s": 1.0, "count": 4, "binning": 1}]
+    # 1 MiB, 0.7 MiB of it kept: room for two frames of 256 x 256 (132 KiB each), not three.
+    with small_disk(tmp_path / "disk", 1024) as disk:
+        settings = on_disk(settings, disk, 0.7)
+        claimed = claimed_order(settings, broker, "observation", exposures=plan,
+                                **zenith(rig, settings))  # fmt: skip
+        with pytest.raises(SequenceInterrupted) as caught:
+            observe(settings, claimed, rig, broker)
+        cause = caught.value.__cause__
+        assert isinstance(cause, StorageFull), cause
+        assert str(cause).startswith("frame 3 of batch ") and "min_free_mib (0.7 MiB)" in str(cause)
+        assert caught.value.frames_written == 2
+        manifest = json.loads((disk / caught.value.batch / "manifest.json").read_text())
+        assert manifest["complete"] is False and len(manifest["files"]) == 2
+    started = [e for e in events(settings, claimed.pk) if e == ("camera", "exposure_started")]
+    assert len(started) == 2
+
+
+def test_a_full_disk_starts_nothing(settings: Settings, tmp_path: Path) -> None:
+    rig = TelescopeRig.from_settings(settings)
+    rig.dome.close_shutter()
+    broker = Broker()
+    plan = [{"filter": "L", "exposure_s": 1.0}]
+    with small_disk(tmp_path / "disk", 1024) as disk:
+        settings = on_disk(settings, disk, 2.0)
+        claimed = claimed_order(settings, broker, "observation", exposures=plan,
+                                **zenith(rig, settings))  # fmt: skip
+        with pytest.raises(SequenceInterrupted, match="less than min_free_mib") as caught:
+            observe(settings, claimed, rig, broker)
+    assert isinstance(caught.value.__cause__, StorageFull)
+    assert str(caught.value.__cause__).startswith(f"observation into batch {caught.value.batch}: ")
+    assert caught.value.frames_written == 0
+    assert rig.dome.status().shutter is ShutterState.CLOSED
+    assert events(settings, claimed.pk) == []
 
 
 def test_a_target_below_the_limit_is_refused(settings: Settings) -> None:
