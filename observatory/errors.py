@@ -56,7 +56,13 @@ class UnsafeConditions(ObservatoryError):
 
 
 class StepFailed(ObservatoryError):
-    """A recorded step of a work order failed; the cause is chained."""
+    """A recorded step of a work order failed; the cause is chained. ``details`` (the
+    failed units' tracebacks) go to the step's traceback and the admins' email, not into
+    its one-line error."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class MasterFrameMissing(ObservatoryError):

@@ -149,7 +149,7 @@ def fail_step(connection: Connection, record: StepRecord, error: BaseException) 
             "state": StepState.FAILED,
             "ended_at": _now(),
             "error": _error_text(error),
-            "traceback": "".join(traceback.format_exception(error)),
+            "traceback": _traceback_text(error),
             "outputs": record.outputs or None,
         },
     )
@@ -181,13 +181,21 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _traceback_text(error: BaseException) -> str:
+    """The error's traceback, then what it carries beside its message (a failed step's
+    unit tracebacks, :class:`~observatory.errors.StepFailed`)."""
+    trace = "".join(traceback.format_exception(error))
+    details = getattr(error, "details", "")
+    return f"{trace}\n{details}" if details else trace
+
+
 def report_failure(
     settings: Settings, record: StepRecord, label: str, error: BaseException
 ) -> None:
     """Tell the log, Sentry and the admins that a step failed (after :func:`fail_step`
     was committed). If the email cannot be sent, that is logged and written onto the row."""
     text = _error_text(error)
-    trace = "".join(traceback.format_exception(error))
+    trace = _traceback_text(error)
     log.error("step %s of %s failed: %s", record.step, label, text)
     report_to_sentry(error)
     body = (

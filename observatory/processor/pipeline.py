@@ -94,15 +94,15 @@ def _one_outcome(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
 
 def gather(step: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     """The step's outputs from its units' outcomes; raises StepFailed naming every unit
-    that failed (with their tracebacks) when any did."""
+    that failed and why when any did (their tracebacks in its ``details``)."""
     failed = [o for o in outcomes if not o["ok"]]
     if failed:
         lines = [f"{o['label']}: {o['error']}" for o in failed]
         traces = "\n".join(o["traceback"] for o in failed)
         raise StepFailed(
-            f"{step}: {len(failed)} of {len(outcomes)} units failed:\n" + "\n".join(lines)
-            + f"\n\nUnit tracebacks:\n{traces}"
-        )  # fmt: skip
+            f"{step}: {len(failed)} of {len(outcomes)} units failed:\n" + "\n".join(lines),
+            f"Unit tracebacks:\n{traces}",
+        )
     return {"units": len(outcomes), "results": {o["label"]: o["outputs"] for o in outcomes}}
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 
 import pytest
 from sqlalchemy import select
 
 from observatory.db.models import StepRun, StepState
 from observatory.db.session import session_scope
+from observatory.errors import MasterFrameMissing, StepFailed
 from observatory.intake import submit
+from observatory.processor.pipeline import gather
 from observatory.settings import Settings, SmtpSettings
 from observatory.steps import record_skipped_step, record_step
 from tests.helpers import free_port, wait_for
@@ -90,6 +93,33 @@ def test_an_error_of_several_lines_is_emailed_with_a_one_line_subject(
     assert message.replace("\r\n", "\n") in body
     [run] = runs(settings)
     assert run.error == f"DomeJammed: {message}"
+
+
+def test_a_failed_fan_out_keeps_its_unit_tracebacks_out_of_its_error(
+    settings: Settings,
+    smtp_server,  # noqa: F811
+) -> None:
+    _, _, mailbox = smtp_server
+    before = len(mailbox.messages)
+    pk = submit(settings, order(order_id="fan-out"), Broker()).pk
+    try:
+        raise MasterFrameMissing("no master dark for 60 s exposures")
+    except MasterFrameMissing as error:
+        trace = "".join(traceback.format_exception(error))
+    outcomes = [{"label": "R", "ok": True, "outputs": {}},
+                {"label": "V", "ok": False, "error": "MasterFrameMissing: no master dark for 60 s"
+                 " exposures", "traceback": trace}]  # fmt: skip
+    with pytest.raises(StepFailed), record_step(settings, pk, "light"):
+        gather("light", outcomes)
+    [run] = runs(settings)
+    assert run.error == (
+        "StepFailed: light: 1 of 2 units failed:\n"
+        "V: MasterFrameMissing: no master dark for 60 s exposures"
+    )
+    assert run.traceback is not None and run.traceback.endswith(f"Unit tracebacks:\n{trace}")
+    [mail] = wait_for(lambda: mailbox.messages[before:], 10, message="the email")
+    body = mail.get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert trace in body
 
 
 def test_smtp_down_still_records_the_error_and_says_the_email_failed(
