@@ -25,6 +25,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 S = TypeVar("S")
+V = TypeVar("V", bool, int, float)
+
+_JSON_NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number"}
+
+
+def _is_a(value: object, expected: type) -> bool:
+    # bool is an int in Python, but a JSON true is no number and 1 is no boolean.
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,21 @@ class AlpacaClient:
             self._connected = False
             self.ensure_connected()
             return self.request(member, operation)
+
+    def read(self, member: str, operation: Callable[[], Any], expected: type[V]) -> V:
+        """:meth:`call` a property whose JSON ``Value`` must be of type ``expected``.
+
+        ``bool`` accepts only a JSON boolean, ``int`` only a whole number (not a boolean),
+        ``float`` any number but a boolean. Anything else (``null``, ``"false"``, a list)
+        raises :class:`DeviceError` naming the device, the member and the value: a device
+        that answers nonsense is not understood, and its answer is never guessed at.
+        """
+        value = self.call(member, operation)
+        if _is_a(value, expected):
+            return expected(value)
+        raise DeviceError(
+            f"{self.label} {member}: reply value {value!r} is not a JSON {_JSON_NAMES[expected]}"
+        )
 
     def request(self, member: str, operation: Callable[[], T]) -> T:
         """Run one alpyca request without connecting; retry transient failures."""

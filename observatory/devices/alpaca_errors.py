@@ -60,8 +60,10 @@ ERROR_ROWS: tuple[ErrorRow, ...] = (
     ErrorRow(http.InvalidSchema, ConfigurationError, False, "invalid device address"),
     ErrorRow(http.JSONDecodeError, DeviceError, False, "reply is not JSON"),
     ErrorRow(http.RequestException, DeviceError, True, "HTTP failure"),
-    # alpyca indexes the reply's JSON and converts enum values without checking them.
+    # alpyca indexes the reply's JSON and converts enum values without checking them: a
+    # body that is JSON but no Alpaca object ([], null, "ok") fails there as a TypeError.
     ErrorRow(KeyError, DeviceError, False, "reply lacks an Alpaca field"),
+    ErrorRow(TypeError, DeviceError, False, "reply is not an Alpaca object"),
     ErrorRow(ValueError, DeviceError, False, "reply value not understood"),
 )
 

@@ -1,5 +1,9 @@
 """The dome: a shutter plus an azimuth (and, where the dome has one, an altitude) pointing.
 
+A roll-off roof is a dome with a shutter only: it cannot set its azimuth, park or find
+home, and may answer "not implemented" to Azimuth, AtPark and AtHome (ASCOM allows it when
+CanSetAzimuth, CanPark and CanFindHome are false); those then read as unknown (None).
+
 :class:`DomeAdapter` drives an ASCOM Alpaca dome through alpyca. Every command is
 absolute and safe to repeat (closing a closed dome returns at once), blocks until the
 dome reports the commanded state, and raises :class:`~observatory.errors.DeviceTimeout`
@@ -10,6 +14,8 @@ east, in [0, 360).
 from __future__ import annotations
 
 import enum
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,11 +24,18 @@ from alpaca.dome import Dome
 
 from observatory.devices.alpaca_client import open_device
 from observatory.devices.angles import angular_distance_deg, check_altitude_deg, check_azimuth_deg
-from observatory.errors import DeviceRefused
+from observatory.errors import DeviceError, DeviceRefused
 from observatory.settings import DeviceSettings, get_settings
+
+log = logging.getLogger(__name__)
 
 # Dome interface version 3 is Platform 7: asynchronous Connect, Slewing covers the shutter.
 DOME_PLATFORM7_VERSION = 3
+
+# Many controllers update ShutterStatus on their next status poll, so a shutter in Error
+# may still read Error just after a command it is about to carry out. Error counts as a
+# failure only when read this long after the command was sent.
+SHUTTER_ERROR_GRACE_S = 2.0
 
 
 class ShutterState(enum.Enum):
@@ -34,25 +47,31 @@ class ShutterState(enum.Enum):
     CLOSING = 3
     ERROR = 4
 
+    def __str__(self) -> str:
+        return f"shutter {self.name.lower()}"
+
 
 @dataclass(frozen=True)
 class DomeState:
-    """One reading of the dome. ``altitude_deg`` is None when the dome cannot set one."""
+    """One reading of the dome. ``altitude_deg`` is None when the dome cannot set one;
+    ``azimuth_deg``, ``at_park`` and ``at_home`` are None (unknown) when the dome cannot
+    set its azimuth, park or find home (a roll-off roof) and does not report them."""
 
-    azimuth_deg: float
+    azimuth_deg: float | None
     shutter: ShutterState
-    at_park: bool
-    at_home: bool
+    at_park: bool | None
+    at_home: bool | None
     slewing: bool
     connected: bool
     altitude_deg: float | None = None
 
     def __str__(self) -> str:
+        azimuth = "unknown" if self.azimuth_deg is None else f"{self.azimuth_deg:.2f} deg"
         altitude = "" if self.altitude_deg is None else f", altitude {self.altitude_deg:.2f} deg"
         return (
-            f"azimuth {self.azimuth_deg:.2f} deg{altitude}, shutter {self.shutter.name.lower()},"
-            f" slewing {self.slewing}, at park {self.at_park}, at home {self.at_home},"
-            f" connected {self.connected}"
+            f"azimuth {azimuth}{altitude}, {self.shutter},"
+            f" slewing {self.slewing}, at park {_word(self.at_park)},"
+            f" at home {_word(self.at_home)}, connected {self.connected}"
         )
 
 
@@ -71,13 +90,15 @@ class DomeAdapter:
     """An Alpaca dome, reached at ``settings.dome_address`` as device ``dome_number``.
 
     ``settings`` defaults to the process-wide device settings. The adapter connects on
-    first use. Each command returns the :class:`DomeState` that completed it and raises
+    first use. Each command returns the state that completed it (the shutter's
+    :class:`ShutterState` for opening and closing, else the :class:`DomeState`) and raises
     :class:`DeviceTimeout` past its timeout (``shutter_timeout_s``,
     ``dome_move_timeout_s``), :class:`DeviceRefused` when the dome lacks the capability
     or refuses, :class:`DeviceUnreachable` when it cannot be reached after the retries,
-    :class:`DeviceError` when it stops short of the target or reports a shutter error,
-    and :class:`InvalidTarget` (a ``ValueError``) for an angle out of range, before
-    anything is sent. A command's timeout is checked between readings, so a dome that
+    :class:`DeviceError` when it stops short of the target, reports a shutter error for
+    longer than ``SHUTTER_ERROR_GRACE_S`` after the command, or gives a reply that is not
+    understood, and :class:`InvalidTarget` (a ``ValueError``) for an angle out of range,
+    before anything is sent. A command's timeout is checked between readings, so a dome that
     stops answering can hold the caller longer by at most one reading: seven requests of
     alpyca's 5 s HTTP timeout, each tried ``retries + 1`` times. Not thread-safe: one
     adapter per thread.
@@ -92,41 +113,76 @@ class DomeAdapter:
     @cached_property
     def capabilities(self) -> DomeCapabilities:
         """The dome's capabilities (connects on first use)."""
-        call, dome = self._client.call, self._dome
+        read, dome = self._client.read, self._dome
         return DomeCapabilities(
-            can_set_shutter=bool(call("cansetshutter", lambda: dome.CanSetShutter)),
-            can_set_azimuth=bool(call("cansetazimuth", lambda: dome.CanSetAzimuth)),
-            can_set_altitude=bool(call("cansetaltitude", lambda: dome.CanSetAltitude)),
-            can_park=bool(call("canpark", lambda: dome.CanPark)),
-            can_find_home=bool(call("canfindhome", lambda: dome.CanFindHome)),
+            can_set_shutter=read("cansetshutter", lambda: dome.CanSetShutter, bool),
+            can_set_azimuth=read("cansetazimuth", lambda: dome.CanSetAzimuth, bool),
+            can_set_altitude=read("cansetaltitude", lambda: dome.CanSetAltitude, bool),
+            can_park=read("canpark", lambda: dome.CanPark, bool),
+            can_find_home=read("canfindhome", lambda: dome.CanFindHome, bool),
         )
 
     def status(self) -> DomeState:
-        """Read the dome's state now (several requests; connects on first use)."""
-        call, dome = self._client.call, self._dome
+        """Read the dome's state now (several requests; connects on first use).
+
+        Azimuth, AtPark and AtHome are read only where the dome can set its azimuth, park
+        or find home; otherwise they are None. Raises :class:`DeviceError` when a reply is
+        not understood.
+        """
+        read, dome, can = self._client.read, self._dome, self.capabilities
         # The reads are not one snapshot. Slewing comes first: when it is false the dome
         # was at rest before the positions were read, so "stopped" always goes with final
         # positions (read after it, a moving dome could arrive between the two reads).
-        slewing = bool(call("slewing", lambda: dome.Slewing))
+        slewing = read("slewing", lambda: dome.Slewing, bool)
         altitude_deg = None
-        if self.capabilities.can_set_altitude:
-            altitude_deg = float(call("altitude", lambda: dome.Altitude))
+        if can.can_set_altitude:
+            altitude_deg = read("altitude", lambda: dome.Altitude, float)
+        azimuth_deg = read("azimuth", lambda: dome.Azimuth, float) if can.can_set_azimuth else None
         return DomeState(
-            azimuth_deg=float(call("azimuth", lambda: dome.Azimuth)),
-            shutter=ShutterState(int(call("shutterstatus", lambda: dome.ShutterStatus))),
-            at_park=bool(call("atpark", lambda: dome.AtPark)),
-            at_home=bool(call("athome", lambda: dome.AtHome)),
+            azimuth_deg=azimuth_deg,
+            shutter=self.shutter(),
+            at_park=read("atpark", lambda: dome.AtPark, bool) if can.can_park else None,
+            at_home=read("athome", lambda: dome.AtHome, bool) if can.can_find_home else None,
             slewing=slewing,
-            connected=bool(call("connected", lambda: dome.Connected)),
+            connected=read("connected", lambda: dome.Connected, bool),
             altitude_deg=altitude_deg,
         )
 
-    def open_shutter(self) -> DomeState:
-        """Open the shutter and wait until it reports open."""
+    def shutter(self) -> ShutterState:
+        """The shutter's state now: one ShutterStatus request. Raises :class:`DeviceError`
+        for a reply that is not one of ASCOM's five ShutterStatus numbers."""
+        # Read raw, not through alpyca's ShutterState, which takes a JSON true for 1.
+        value = self._client.read("shutterstatus", lambda: self._dome._get("shutterstatus"), int)
+        try:
+            return ShutterState(value)
+        except ValueError:
+            raise DeviceError(
+                f"{self._client.label} shutterstatus: reply value {value} is not a"
+                " ShutterStatus (0 open, 1 closed, 2 opening, 3 closing, 4 error)"
+            ) from None
+
+    def open_shutter(self) -> ShutterState:
+        """Open the shutter and wait until it reports open; returns that state.
+
+        Refused (:class:`DeviceRefused`) before anything is sent when CanSetShutter is false.
+        """
+        self._require(self.capabilities.can_set_shutter, "CanSetShutter", "move its shutter")
+        if self.shutter() is ShutterState.OPEN:
+            return ShutterState.OPEN
         return self._move_shutter(ShutterState.OPEN, "openshutter", self._dome.OpenShutter)
 
-    def close_shutter(self) -> DomeState:
-        """Close the shutter and wait until it reports closed."""
+    def close_shutter(self) -> ShutterState:
+        """Close the shutter and wait until it reports closed; returns that state.
+
+        Closing is always safe to attempt, so it needs nothing but ShutterStatus: when that
+        cannot be read or is not understood, CloseShutter is sent anyway (the reason is
+        logged); a dome that cannot close answers the command with its own refusal.
+        """
+        try:
+            if self.shutter() is ShutterState.CLOSED:
+                return ShutterState.CLOSED
+        except DeviceError as error:
+            log.warning("shutter state unknown, closing anyway: %s", error)
         return self._move_shutter(ShutterState.CLOSED, "closeshutter", self._dome.CloseShutter)
 
     def slew_to_azimuth(self, azimuth_deg: float) -> DomeState:
@@ -151,12 +207,14 @@ class DomeAdapter:
     def park(self) -> DomeState:
         """Send the dome to its park position and wait until it reports parked."""
         self._require(self.capabilities.can_park, "CanPark", "park")
-        return self._go_to_flag("park", self._dome.Park, lambda state: state.at_park)
+        return self._go_to_flag("park", self._dome.Park, lambda state: state.at_park is True)
 
     def find_home(self) -> DomeState:
         """Send the dome to its home position and wait until it reports at home."""
         self._require(self.capabilities.can_find_home, "CanFindHome", "find home")
-        return self._go_to_flag("findhome", self._dome.FindHome, lambda state: state.at_home)
+        return self._go_to_flag(
+            "findhome", self._dome.FindHome, lambda state: state.at_home is True
+        )
 
     def abort(self) -> DomeState:
         """Stop all motion of the dome and wait until it reports no longer slewing."""
@@ -171,18 +229,23 @@ class DomeAdapter:
 
     def _move_shutter(
         self, target: ShutterState, member: str, command: Callable[[], None]
-    ) -> DomeState:
-        self._require(self.capabilities.can_set_shutter, "CanSetShutter", "move its shutter")
-        state = self.status()
-        if state.shutter is target:
-            return state
+    ) -> ShutterState:
         self._client.call(member, command)
+        sent_s = time.monotonic()
+
+        def failure(state: ShutterState) -> str | None:
+            if state is not ShutterState.ERROR:
+                return None
+            if time.monotonic() - sent_s < SHUTTER_ERROR_GRACE_S:
+                return None  # the controller may not have taken the command up yet
+            return f"the shutter reports an error {SHUTTER_ERROR_GRACE_S:g} s after {member}"
+
         return self._client.wait_until(
             command=member,
-            target=f"shutter {target.name.lower()}",
-            read_state=self.status,
-            reached=lambda state: state.shutter is target,
-            failed=_shutter_failure,
+            target=str(target),
+            read_state=self.shutter,
+            reached=lambda state: state is target,
+            failed=failure,
             timeout_s=self.settings.shutter_timeout_s,
         )
 
@@ -230,6 +293,8 @@ class DomeAdapter:
     def _at_position(
         self, state: DomeState, azimuth_deg: float, altitude_deg: float | None
     ) -> bool:
+        if state.azimuth_deg is None:
+            return False
         azimuth_off_deg = angular_distance_deg(state.azimuth_deg, azimuth_deg)
         if azimuth_off_deg > self.settings.dome_azimuth_tolerance_deg:
             return False
@@ -243,8 +308,8 @@ class DomeAdapter:
             raise DeviceRefused(f"{self._client.label} cannot {action} ({flag} is false)")
 
 
-def _shutter_failure(state: DomeState) -> str | None:
-    return "the shutter reports an error" if state.shutter is ShutterState.ERROR else None
+def _word(flag: bool | None) -> str:
+    return "unknown" if flag is None else str(flag)
 
 
 def _stopped_short(state: DomeState) -> str | None:

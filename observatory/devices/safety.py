@@ -32,9 +32,11 @@ class SafetyMonitorAdapter:
         )
 
     def is_safe(self) -> bool:
-        """The monitor's verdict now. Raises the device errors of the adapter
-        (:class:`DeviceUnreachable`, :class:`DeviceTimeout`, ...) when it cannot be read."""
-        return bool(self._client.call("issafe", lambda: self._monitor.IsSafe))
+        """The monitor's verdict now: only a JSON ``true`` is safe. Raises the device errors
+        of the adapter (:class:`DeviceUnreachable`, :class:`DeviceTimeout`, ...) when it
+        cannot be read, and :class:`DeviceError` when IsSafe is not a JSON boolean
+        (``"false"``, ``0``, ``null``...): a verdict not understood is unknown, never safe."""
+        return self._client.read("issafe", lambda: self._monitor.IsSafe, bool)
 
     def require_safe(self) -> None:
         """Return when conditions are safe; raise :class:`UnsafeConditions` when the monitor

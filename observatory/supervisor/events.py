@@ -13,7 +13,7 @@ log = logging.getLogger("observatory.supervisor")
 
 DEVICE = "supervisor"
 # The dome may be left in danger: errors. A reason to close: warnings. The rest: info.
-_ERRORS = frozenset({"close_failed", "park_failed", "email_failed"})
+_ERRORS = frozenset({"close_failed", "park_failed", "email_failed", "poll_failed"})
 _WARNINGS = frozenset({"unsafe", "heartbeat_lost", "dawn"})
 
 

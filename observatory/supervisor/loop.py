@@ -12,6 +12,11 @@ queue is busy or every worker is dead. One poll every ``supervisor.poll_interval
 4. when the dome must close and is not closed: close it, confirm it reports Closed,
    retry up to ``close_attempts`` times, and email the admins when it will not close;
    then park the mount once per episode.
+
+A poll that fails with an unexpected exception (a bug, never a device or SQL error, which
+each reading handles as unknown) ends :meth:`Supervisor.run` the safe way: the traceback
+is logged and recorded, the dome is closed, the admins are emailed, and the exception is
+raised again so that the process exits and the stack restarts it. It is never swallowed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -133,8 +139,7 @@ class Supervisor:
             self._record("close_requested", {"attempt": attempt, "reasons": list(reasons)})
             started_s = time.monotonic()
             try:
-                self.dome.close_shutter()
-                shutter = self.dome.status().shutter
+                shutter = self.dome.close_shutter()
             except DeviceError as error:
                 problem = f"{type(error).__name__}: {error}"
                 log.warning("close attempt %d of %d failed: %s", attempt, attempts, problem)
@@ -165,7 +170,11 @@ class Supervisor:
         try:
             while not stop.is_set():
                 started_s = time.monotonic()
-                self.poll_once()
+                try:
+                    self.poll_once()
+                except Exception as error:
+                    self._poll_failed(error)
+                    raise
                 stop.wait(max(0.0, interval_s - (time.monotonic() - started_s)))
         finally:
             try:
@@ -176,6 +185,31 @@ class Supervisor:
             except SQLAlchemyError:
                 log.exception("cannot publish the refusal at stop (the permit will age out)")
             self._record("stopped", {})
+
+    def _poll_failed(self, error: Exception) -> None:
+        """Before an unexpected exception ends the loop: log and record it, close the dome,
+        and tell the admins. The caller re-raises ``error``."""
+        problem = f"{type(error).__name__}: {error}"
+        trace = "".join(traceback.format_exception(error))
+        log.exception("a supervisor poll failed unexpectedly; closing the dome, then stopping")
+        self._record("poll_failed", {"error": problem, "traceback": trace})
+        try:
+            closed = self.close_dome((f"the safety supervisor failed: {problem}",))
+        except Exception:
+            # The poll's exception is the one raised; this one is kept in the log.
+            log.exception("closing the dome after the failed poll failed as well")
+            closed = False
+        body = (
+            f"The safety supervisor stopped on an unexpected error: {problem}\n"
+            f"The dome {'was closed' if closed else 'could NOT be confirmed closed'}. The stack"
+            " restarts the supervisor; until then nothing watches the dome.\n\n"
+            f"{trace}"
+        )
+        try:
+            email_admins(self.settings, "SAFETY SUPERVISOR STOPPED", body)
+        except NotificationFailed as notify_error:
+            log.error("could not email the admins about the failed supervisor: %s", notify_error)
+            self._record("email_failed", {"error": str(notify_error)})
 
     def _close_failed(self, reasons: tuple[str, ...], attempts: int, problem: str) -> None:
         details = {"attempts": attempts, "error": problem, "reasons": list(reasons)}
@@ -196,9 +230,9 @@ class Supervisor:
 
     def _read_shutter(self) -> ShutterState | None:
         try:
-            return self.dome.status().shutter
+            return self.dome.shutter()
         except DeviceError as error:
-            log.warning("dome unreadable, taken as open: %s", error)
+            log.warning("shutter unreadable, taken as open: %s", error)
             return None
 
     def _read_heartbeats(self) -> dict[str, dt.datetime | None]:

@@ -43,17 +43,23 @@ class TelescopeRig:
         )
 
 
-def slit_offset_deg(dome: DomeState, mount: MountState) -> float:
-    """How far the dome's azimuth is from the mount's, degrees in [0, 180]."""
+def slit_offset_deg(dome: DomeState, mount: MountState) -> float | None:
+    """How far the dome's azimuth is from the mount's, degrees in [0, 180]; None when the
+    dome does not report an azimuth (a roll-off roof)."""
+    if dome.azimuth_deg is None:
+        return None
     return angular_distance_deg(dome.azimuth_deg, mount.azimuth_deg)
 
 
 def slave_dome(dome: DomeAdapter, mount: MountState, tolerance_deg: float) -> DomeState | None:
     """Turn the dome to the mount's azimuth (and altitude, where the dome has one) when
     its slit is further than ``tolerance_deg`` away; returns the new dome state, or None
-    when it did not need to move."""
-    state = dome.status()
-    if slit_offset_deg(state, mount) <= tolerance_deg:
+    when it did not need to move. A dome that cannot set its azimuth (a roll-off roof)
+    is never turned: None, and nothing sent."""
+    if not dome.capabilities.can_set_azimuth:
+        return None
+    offset_deg = slit_offset_deg(dome.status(), mount)
+    if offset_deg is not None and offset_deg <= tolerance_deg:
         return None
     altitude_deg = min(90.0, max(0.0, mount.altitude_deg))
     return dome.slew_to_alt_az(altitude_deg, mount.azimuth_deg % 360.0)

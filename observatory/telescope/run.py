@@ -130,7 +130,7 @@ class OrderRun:
             # Told before the first move: the dome worker then refuses to turn the dome.
             self.heartbeat.update(dome_slaved=True)
         moved = slave_dome(self.rig.dome, mount, tolerance_deg)
-        if moved is not None:
+        if moved is not None and moved.azimuth_deg is not None:
             self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))
 
     def slew_to(self, ra_deg: float, dec_deg: float) -> MountState:

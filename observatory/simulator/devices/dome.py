@@ -9,6 +9,11 @@ Device-specific fault: ``{"kind": "stuck_shutter", "mode": "moving" | "error",
 "at_fraction": 0.5}`` jams every later shutter motion (and the one under way) at
 ``at_fraction`` open: ``moving`` stays Opening/Closing for ever, ``error`` stops there and
 reports ShutterStatus Error. ``{"kind": "clear"}`` repairs it.
+
+``kind = "rolloff"`` in the settings makes it a roll-off roof: a shutter only. Its
+CanSetAzimuth, CanSetAltitude, CanPark, CanSetPark, CanFindHome, CanSyncAzimuth and
+CanSlave are false, and Azimuth, Altitude, AtPark, AtHome and the commands that need them
+answer 0x400 NotImplemented, as the Dome interface allows such a roof to.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class ShutterStatus(IntEnum):
 
 
 class DomeSettings(DeviceSettings):
+    # "rolloff": a roof with a shutter only, no azimuth, altitude, park or home.
+    kind: Literal["dome", "rolloff"] = "dome"
     azimuth_rate_deg_s: float = Field(default=12.0, gt=0)
     altitude_rate_deg_s: float = Field(default=30.0, gt=0)
     shutter_time_s: float = Field(default=8.0, gt=0)
@@ -108,28 +115,38 @@ class Dome(Device):
 
     # -- capabilities -----------------------------------------------------------------
 
+    @property
+    def rolloff(self) -> bool:
+        """True for a roll-off roof: a shutter only."""
+        return self.settings.kind == "rolloff"
+
     @get("canfindhome")
     @get("canpark")
     @get("cansetaltitude")
     @get("cansetazimuth")
     @get("cansetpark")
-    @get("cansetshutter")
     @get("cansyncazimuth")
     def get_can(self) -> bool:
+        return not self.rolloff
+
+    @get("cansetshutter")
+    def get_can_set_shutter(self) -> bool:
         return True
 
     @get("canslave")
     def get_can_slave(self) -> bool:
-        return self._mount_azimuth_deg() is not None
+        return not self.rolloff and self._mount_azimuth_deg() is not None
 
     # -- state ------------------------------------------------------------------------
 
     @get("azimuth")
     def get_azimuth(self) -> float:
+        self._refuse_if_rolloff("Azimuth")
         return self.azimuth_deg
 
     @get("altitude")
     def get_altitude(self) -> float:
+        self._refuse_if_rolloff("Altitude")
         return self._altitude.position(self.clock.now_s())
 
     @get("shutterstatus")
@@ -144,10 +161,12 @@ class Dome(Device):
 
     @get("atpark")
     def get_at_park(self) -> bool:
+        self._refuse_if_rolloff("AtPark")
         return self._parking and self._azimuth.arrived(self.clock.now_s())
 
     @get("athome")
     def get_at_home(self) -> bool:
+        self._refuse_if_rolloff("AtHome")
         return self._homing and self._azimuth.arrived(self.clock.now_s())
 
     @get("slaved")
@@ -158,6 +177,8 @@ class Dome(Device):
 
     @put("slaved")
     def set_slaved(self, slaved: bool) -> None:
+        if slaved and self.rolloff:
+            self._refuse_if_rolloff("Slaved = true")
         if slaved and self._mount_azimuth_deg() is None:
             raise NotImplementedAscom("CanSlave is false: there is no mount to slave the dome to")
         self._slaved = slaved
@@ -167,6 +188,7 @@ class Dome(Device):
 
     @put("slewtoazimuth")
     def slew_to_azimuth(self, azimuth: float) -> None:
+        self._refuse_if_rolloff("SlewToAzimuth")
         self._check_azimuth(azimuth)
         self._refuse_if_slaved("SlewToAzimuth")
         self._parking = self._homing = False
@@ -174,6 +196,7 @@ class Dome(Device):
 
     @put("slewtoaltitude")
     def slew_to_altitude(self, altitude: float) -> None:
+        self._refuse_if_rolloff("SlewToAltitude")
         if not 0.0 <= altitude <= 90.0:
             raise InvalidValue(f"altitude {altitude} is outside [0, 90] degrees")
         now_s = self.clock.now_s()
@@ -182,12 +205,14 @@ class Dome(Device):
 
     @put("synctoazimuth")
     def sync_to_azimuth(self, azimuth: float) -> None:
+        self._refuse_if_rolloff("SyncToAzimuth")
         self._check_azimuth(azimuth)
         self._parking = self._homing = False
         self._azimuth = Travel.at_rest(azimuth, self.clock.now_s(), circular=True)
 
     @put("park")
     def park(self) -> None:
+        self._refuse_if_rolloff("Park")
         self._refuse_if_slaved("Park")
         if self._parking:
             return
@@ -197,10 +222,12 @@ class Dome(Device):
 
     @put("setpark")
     def set_park(self) -> None:
+        self._refuse_if_rolloff("SetPark")
         self._park_azimuth_deg = self.azimuth_deg
 
     @put("findhome")
     def find_home(self) -> None:
+        self._refuse_if_rolloff("FindHome")
         self._refuse_if_slaved("FindHome")
         if self._homing:
             return
@@ -232,6 +259,10 @@ class Dome(Device):
     def _check_azimuth(self, azimuth: float) -> None:
         if not 0.0 <= azimuth < 360.0:
             raise InvalidValue(f"azimuth {azimuth} is outside [0, 360) degrees")
+
+    def _refuse_if_rolloff(self, member: str) -> None:
+        if self.rolloff:
+            raise NotImplementedAscom(f"{member} is not implemented by a roll-off roof")
 
     def _refuse_if_slaved(self, command: str) -> None:
         if self._slaved:
