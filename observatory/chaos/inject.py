@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -30,6 +31,9 @@ from observatory.db.server import PostgresControl
 from observatory.devices.alpaca_errors import FOREIGN_ERRORS
 from observatory.embedded_redis import ping
 from observatory.stack import Child, Stack
+
+if TYPE_CHECKING:
+    from alpaca.device import Device
 
 Undo = Callable[[], None] | None
 
@@ -183,11 +187,20 @@ class Injector:
         postgres.stop(mode)
         return postgres.start
 
-    def _action(self, device_type: str, name: str, parameters: str) -> None:
+    def _device(self, device_type: str) -> Device:
+        """The alpyca device the settings name for ``device_type`` (address and number):
+        nothing is sent to any other device."""
         from alpaca.device import Device
 
         devices = self.stack.settings.devices
-        device = Device(getattr(devices, f"{device_type}_address"), device_type, 0, "http")
+        address = getattr(devices, f"{device_type}_address")
+        if address is None:
+            raise RuntimeError(f"the settings name no {device_type} address")
+        number = getattr(devices, f"{device_type}_number")
+        return Device(address, device_type, number, "http")
+
+    def _action(self, device_type: str, name: str, parameters: str) -> None:
+        device = self._device(device_type)
         device.Connected = True
         device.Action(name, parameters)
 
@@ -239,10 +252,7 @@ class Injector:
         return all(c.process is not None and c.process.poll() is None for c in self.stack.children)
 
     def _device_answers(self, device_type: str) -> bool:
-        from alpaca.device import Device
-
-        devices = self.stack.settings.devices
-        device = Device(getattr(devices, f"{device_type}_address"), device_type, 0, "http")
+        device = self._device(device_type)
         try:
             return bool(device.Connected)
         except FOREIGN_ERRORS:

@@ -5,18 +5,28 @@ slews only (a synchronous slew would hold one HTTP reply for minutes). Every com
 absolute and safe to repeat (unparking an unparked mount returns at once) and blocks
 until the mount reports the commanded state. Angles are degrees: right ascension in
 [0, 360), declination in [-90, 90], azimuth from north through east.
+
+Coordinates are J2000 (ICRS) on this side whatever the mount works in: its
+``EquatorialSystem`` is read once, and targets are converted to it and positions read back
+from it (:mod:`observatory.devices.equatorial`; Topocentric, "JNow", is what most mounts
+report). A date-dependent system takes its date from the mount's own clock.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from alpaca.exceptions import NotImplementedException
 from alpaca.telescope import Telescope
 
 from observatory.devices.alpaca_client import open_device
 from observatory.devices.angles import angular_distance_deg
+from observatory.devices.equatorial import EquatorialSystem, from_mount, to_mount
 from observatory.errors import DeviceError, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
@@ -25,10 +35,13 @@ TELESCOPE_PLATFORM7_VERSION = 4
 # A finished slew further than this from its target counts as stopped short.
 SLEW_ARRIVAL_TOLERANCE_DEG = 0.1
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class MountState:
-    """One reading of the mount: reported J2000 pointing, alt/az, and motion flags."""
+    """One reading of the mount: reported pointing (J2000, converted from the mount's
+    equatorial system), alt/az, and motion flags."""
 
     ra_deg: float
     dec_deg: float
@@ -65,6 +78,9 @@ class MountAdapter:
         self._mount, self._client = open_device(
             self.devices, "telescope", Telescope, "mount", TELESCOPE_PLATFORM7_VERSION
         )
+        self._system: EquatorialSystem | None = None
+        # The mount's clock minus ours, seconds: measured at the first need and at each slew.
+        self._clock_offset_s: float | None = None
 
     @property
     def label(self) -> str:
@@ -75,9 +91,13 @@ class MountAdapter:
         call, mount = self._client.call, self._mount
         # Slewing first: when false, the positions read after it are final.
         slewing = bool(call("slewing", lambda: mount.Slewing))
+        ra_deg, dec_deg = self._from_mount(
+            float(call("rightascension", lambda: mount.RightAscension)) * 15.0,
+            float(call("declination", lambda: mount.Declination)),
+        )
         return MountState(
-            ra_deg=float(call("rightascension", lambda: mount.RightAscension)) * 15.0,
-            dec_deg=float(call("declination", lambda: mount.Declination)),
+            ra_deg=ra_deg,
+            dec_deg=dec_deg,
             altitude_deg=float(call("altitude", lambda: mount.Altitude)),
             azimuth_deg=float(call("azimuth", lambda: mount.Azimuth)) % 360.0,
             tracking=bool(call("tracking", lambda: mount.Tracking)),
@@ -129,9 +149,11 @@ class MountAdapter:
         request): that is raised as :class:`DeviceError` at once, with the mount still
         slewing; the caller stops it (:meth:`abort`)."""
         ra_deg, dec_deg = check_radec_deg(ra_deg, dec_deg)
-        ra_hours = ra_deg / 15.0
+        mount_ra_deg, mount_dec_deg = self._to_mount(ra_deg, dec_deg)
+        ra_hours = mount_ra_deg / 15.0
         self._client.call(
-            "slewtocoordinatesasync", lambda: self._mount.SlewToCoordinatesAsync(ra_hours, dec_deg)
+            "slewtocoordinatesasync",
+            lambda: self._mount.SlewToCoordinatesAsync(ra_hours, mount_dec_deg),
         )
         target = f"RA {ra_deg:.4f} deg, Dec {dec_deg:.4f} deg"
         state = self._client.wait_until(
@@ -148,6 +170,42 @@ class MountAdapter:
                 f"{self.label} slew to {target} stopped {off_deg:.3f} deg away; last state: {state}"
             )
         return state
+
+    def equatorial_system(self) -> EquatorialSystem:
+        """The mount's equatorial system, read once (connecting first). A mount without the
+        member (Telescope interface 1) or declaring Other is taken as J2000, and the log
+        says so."""
+        if self._system is not None:
+            return self._system
+        # A value outside 0..4 fails in alpyca's enum: the client's error map names it.
+        value = self._client.call("equatorialsystem", lambda: _read_system(self._mount))
+        system = EquatorialSystem.OTHER if value is None else EquatorialSystem(value)
+        if system is EquatorialSystem.OTHER:
+            what = "has no EquatorialSystem" if value is None else "reports EquatorialSystem Other"
+            log.warning("%s %s: its coordinates are taken as J2000, unconverted", self.label, what)
+        else:
+            log.info("%s works in EquatorialSystem %s", self.label, system.name)
+        self._system = system
+        return system
+
+    def _to_mount(self, ra_deg: float, dec_deg: float) -> tuple[float, float]:
+        """J2000 to the mount's system at the mount's date, read from its clock now."""
+        system = self.equatorial_system()
+        epoch_utc = self._mount_utc(refresh=True) if system.needs_epoch else None
+        return to_mount(system, ra_deg, dec_deg, epoch_utc)
+
+    def _from_mount(self, ra_deg: float, dec_deg: float) -> tuple[float, float]:
+        """The mount's system to J2000; the mount's date is its clock as last read, plus
+        the time elapsed here (no request per reading)."""
+        system = self.equatorial_system()
+        epoch_utc = self._mount_utc(refresh=False) if system.needs_epoch else None
+        return from_mount(system, ra_deg, dec_deg, epoch_utc)
+
+    def _mount_utc(self, refresh: bool) -> datetime:
+        if refresh or self._clock_offset_s is None:
+            mount_utc = self._client.call("utcdate", lambda: self._mount.UTCDate)
+            self._clock_offset_s = _aware_utc(mount_utc).timestamp() - time.time()
+        return datetime.now(UTC) + timedelta(seconds=self._clock_offset_s)
 
     def park(self) -> MountState:
         """Send the mount to its park position (tracking stops) and wait until parked."""
@@ -179,6 +237,19 @@ class MountAdapter:
             reached=lambda s: not s.slewing,
             timeout_s=self.telescope.slew_timeout_s,
         )
+
+
+def _read_system(mount: Telescope) -> int | None:
+    """EquatorialSystem, or None from a mount that does not implement it."""
+    try:
+        return int(mount.EquatorialSystem)
+    except NotImplementedException:
+        return None  # Telescope interface 1: handled (and logged) by the caller
+
+
+def _aware_utc(value: datetime) -> datetime:
+    # UTCDate is UTC by definition; a mount that leaves out the "Z" still means UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def check_radec_deg(ra_deg: object, dec_deg: object) -> tuple[float, float]:

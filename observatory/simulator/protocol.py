@@ -160,11 +160,14 @@ def _bind(call: ParsedCall, param: Param, text: str | None) -> None:
 
 
 class TransactionCounter:
-    """Thread-safe ServerTransactionID source: 1, 2, 3, ... wrapping to 1 after uint32 max."""
+    """Thread-safe ServerTransactionID source: 1, 2, 3, ... wrapping to 1 after uint32 max
+    (ids are uint32 and 0 is reserved). ``last`` is the id before the first one given."""
 
-    def __init__(self) -> None:
+    def __init__(self, last: int = 0) -> None:
+        if not 0 <= last <= UINT32_MAX:
+            raise ValueError(f"a transaction id is 0..{UINT32_MAX}, got {last}")
         self._lock = threading.Lock()
-        self._last = 0
+        self._last = last
 
     def next(self) -> int:
         with self._lock:

@@ -2,9 +2,14 @@
 
 Slews run at ``slew_rate_deg_s`` on both axes at once; ``Slewing`` is true as soon as the
 PUT returns and stays true for ``SlewSettleTime`` after arrival. Equatorial slews and
-syncs need Tracking on (else 0x40B); alt/az slews need it off. While parked, slews, syncs,
-MoveAxis, PulseGuide, FindHome, AbortSlew and Tracking=true answer 0x408. Coordinates
-are J2000 (EquatorialSystem 2); sidereal time and alt/az come from the simulated clock.
+syncs need Tracking on (else 0x40B); alt/az slews need it off. ``Park`` is a slew too:
+``AtPark`` turns true only once it has arrived and settled, and until then AbortSlew
+(or any other slew, or MoveAxis) stops it and leaves the mount unparked; Tracking=true
+during it answers 0x40B. Once parked, slews, syncs, MoveAxis, PulseGuide, FindHome,
+AbortSlew and Tracking=true answer 0x408. Coordinates are J2000 (EquatorialSystem 2)
+unless ``equatorial_system`` says Topocentric (1: apparent of date, "JNow", as most real
+mounts report) or Other (0: J2000 without saying so); sidereal time and alt/az come from
+the simulated clock.
 
 The mount truly points away from what it reports by a fixed offset plus a random offset
 drawn at each slew (see :mod:`observatory.simulator.sky.pointing`); the camera renders
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 from pydantic import Field
 
+from observatory.devices.equatorial import EquatorialSystem, from_mount
 from observatory.simulator.devices.base import Device, DeviceSettings, action, get, put
 from observatory.simulator.errors import (
     InvalidOperation,
@@ -40,7 +47,6 @@ from observatory.simulator.sky.sidereal import local_sidereal_time_hours
 
 SIDEREAL_RATE_DEG_S = 360.0 / 86164.0905
 ALIGNMENT_GERMAN_POLAR = 2
-EQUATORIAL_J2000 = 2
 TRACKING_SIDEREAL = 0
 GUIDE_DIRECTIONS = {0: (0.0, 1.0), 1: (0.0, -1.0), 2: (1.0, 0.0), 3: (-1.0, 0.0)}  # N S E W
 
@@ -61,6 +67,9 @@ class TelescopeSettings(DeviceSettings):
     home_hour_angle_deg: float = Field(default=0.0, ge=-180, le=180)
     home_declination_deg: float = Field(default=90.0, ge=-90, le=90)
     start_parked: bool = True
+    # What EquatorialSystem reports and the frame of every coordinate taken and given:
+    # 2 J2000, 1 Topocentric (apparent of date, "JNow"), 0 Other (J2000, unsaid).
+    equatorial_system: Literal[0, 1, 2] = 2
     # True pointing = reported + fixed offset + a random offset per slew (1 sigma).
     pointing_error_east_arcsec: float = 45.0
     pointing_error_north_arcsec: float = -30.0
@@ -103,7 +112,8 @@ class Telescope(Device):
         )
         self._park = (cfg.park_hour_angle_deg, cfg.park_declination_deg)
         self._axes = Axes.at_rest(*self._park, tracking=False, now_s=self.clock.now_s())
-        self._at_park = cfg.start_parked
+        # Park was commanded and not since cancelled: parked once the slew has ended.
+        self._park_commanded = cfg.start_parked
         self._homing = False
         self._settle_s = cfg.slew_settle_time_s
         self._settle_until_s = -math.inf
@@ -124,14 +134,23 @@ class Telescope(Device):
 
     def true_pointing(self) -> tuple[float, float]:
         """(ra, dec) in degrees, J2000, where the optical axis truly points."""
-        return self.pointing.true_from_reported(*self.reported_radec_deg())
+        return self.true_pointing_at(self.clock.now_s())
 
     def true_pointing_at(self, at_s: float) -> tuple[float, float]:
         """Where the optical axis will truly point at simulated time ``at_s`` if no new
         command arrives (slews and MoveAxis run on; tracking off lets the sky drift)."""
         now_s = self.clock.now_s()
         lst_deg = self.lst_deg() + (at_s - now_s) * SIDEREAL_RATE_DEG_S
-        return self.pointing.true_from_reported(*self._axes.radec(at_s, lst_deg))
+        reported = self._j2000(*self._axes.radec(at_s, lst_deg), at_s - now_s)
+        return self.pointing.true_from_reported(*reported)
+
+    def _j2000(self, ra_deg: float, dec_deg: float, ahead_s: float = 0.0) -> tuple[float, float]:
+        """Mount coordinates (``ahead_s`` simulated seconds from now) as J2000."""
+        system = EquatorialSystem(self.settings.equatorial_system)
+        if not system.needs_epoch:
+            return ra_deg, dec_deg
+        epoch_utc = self.clock.utc_now() + timedelta(seconds=ahead_s)
+        return from_mount(system, ra_deg, dec_deg, epoch_utc)
 
     @property
     def azimuth_deg(self) -> float:
@@ -142,6 +161,11 @@ class Telescope(Device):
     def slewing(self) -> bool:
         now_s = self.clock.now_s()
         return self._axes.moving(now_s) or now_s < self._settle_until_s
+
+    @property
+    def at_park(self) -> bool:
+        """True once a Park has arrived and settled (not while it slews)."""
+        return self._park_commanded and not self.slewing
 
     def _altaz(self) -> tuple[float, float]:
         ha, dec = self._axes.hadec(self.clock.now_s(), self.lst_deg())
@@ -190,7 +214,7 @@ class Telescope(Device):
 
     @get("equatorialsystem")
     def get_equatorial_system(self) -> int:
-        return EQUATORIAL_J2000
+        return self.settings.equatorial_system
 
     @get("aperturediameter")
     def get_aperture_diameter(self) -> float:
@@ -329,7 +353,7 @@ class Telescope(Device):
 
     @get("atpark")
     def get_at_park(self) -> bool:
-        return self._at_park and not self.slewing
+        return self.at_park
 
     @get("athome")
     def get_at_home(self) -> bool:
@@ -375,22 +399,26 @@ class Telescope(Device):
     def set_tracking(self, tracking: bool) -> None:
         if tracking:
             self._refuse_if_parked("Tracking = true")
+            if self._park_commanded:
+                # Tracking would carry the park position off with the sky.
+                raise InvalidOperation("Tracking = true is refused while the mount parks")
         self._axes = self._axes.with_tracking(tracking, self.clock.now_s(), self.lst_deg())
 
     @put("park")
     def park(self) -> None:
-        if self._at_park:
+        if self._park_commanded:
             return  # parked or on the way there: repeating is harmless
         self._homing = False
         self._axes = self._axes.with_tracking(False, self.clock.now_s(), self.lst_deg())
         self._start_slew(*self._park)
-        self._at_park = True
+        self._park_commanded = True
 
     @put("unpark")
     def unpark(self) -> None:
-        if self._at_park and self.slewing:
+        if self._park_commanded and self.slewing:
             self._axes = self._axes.halted(self.clock.now_s())
-        self._at_park = False
+            self._settle_until_s = -math.inf
+        self._park_commanded = False
 
     @put("setpark")
     def set_park(self) -> None:
@@ -435,6 +463,7 @@ class Telescope(Device):
         self._axes = self._axes.halted(now_s)
         self._settle_until_s = -math.inf
         self._homing = False
+        self._park_commanded = False  # a park stopped on its way leaves the mount unparked
 
     @put("moveaxis")
     def move_axis(self, axis: int, rate: float) -> None:
@@ -445,6 +474,7 @@ class Telescope(Device):
         if abs(rate) > self.settings.slew_rate_deg_s:
             raise InvalidValue(f"|rate| {rate} exceeds {self.settings.slew_rate_deg_s} deg/s")
         self._homing = False
+        self._park_commanded = False
         self._axes = self._axes.move_axis(axis, rate, self.clock.now_s())
 
     @put("pulseguide")
@@ -491,7 +521,7 @@ class Telescope(Device):
         true_deg = self.true_pointing()
         now_s = self.clock.now_s()
         self._axes = Axes.at_rest(ra_h * 15.0, dec_deg, tracking=True, now_s=now_s)
-        self.pointing.sync((ra_h * 15.0, dec_deg), true_deg)
+        self.pointing.sync(self._j2000(ra_h * 15.0, dec_deg), true_deg)
 
     # -- mechanism ------------------------------------------------------------------------
 
@@ -504,10 +534,12 @@ class Telescope(Device):
         self._start_slew(ra_h * 15.0, dec_deg)
 
     def _start_slew(self, primary_deg: float, dec_deg: float) -> None:
-        """Slew the axes to (RA or HA as the frame is, Dec); Slewing is true at once."""
+        """Slew the axes to (RA or HA as the frame is, Dec); Slewing is true at once.
+        Any slew replaces a park under way (Park sets its flag after this)."""
         now_s = self.clock.now_s()
         rate = self.settings.slew_rate_deg_s
         self._homing = False
+        self._park_commanded = False
         self._axes = self._axes.slew(primary_deg, dec_deg, rate, now_s)
         arrival_s = now_s + max(self._axes.primary.duration_s(), self._axes.secondary.duration_s())
         self._settle_until_s = arrival_s + self._settle_s
@@ -517,7 +549,7 @@ class Telescope(Device):
         self.pointing.new_slew()
 
     def _refuse_if_parked(self, command: str) -> None:
-        if self._at_park:
+        if self.at_park:
             raise InvalidWhileParked(f"{command} is refused while the mount is parked")
 
     def _refuse_below_horizon(self, altitude_deg: float) -> None:
@@ -554,9 +586,9 @@ class Telescope(Device):
     # -- ground truth ---------------------------------------------------------------------
 
     def truth(self) -> dict[str, Any]:
-        """True and reported pointing, for tests."""
+        """True (J2000) and reported (the mount's equatorial system) pointing, for tests."""
         ra, dec = self.reported_radec_deg()
-        true_ra, true_dec = self.pointing.true_from_reported(ra, dec)
+        true_ra, true_dec = self.true_pointing()
         east, north = self.pointing.error_arcsec
         lst = self.lst_deg()
         return {
@@ -570,9 +602,10 @@ class Telescope(Device):
             "lst_hours": lst / 15.0,
             "tracking": self._axes.tracking,
             "slewing": self.slewing,
-            "at_park": self._at_park and not self.slewing,
+            "at_park": self.at_park,
             "side_of_pier": self._pier_side,
             "focal_length_m": self.settings.focal_length_m,
+            "equatorial_system": self.settings.equatorial_system,
         }
 
     @action("simulator:truth")

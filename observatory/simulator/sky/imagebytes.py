@@ -1,10 +1,13 @@
 """The two wire forms of an Alpaca ``ImageArray``: ImageBytes and JSON.
 
-ImageBytes (``Accept: application/imagebytes``): a 44-byte little-endian int32 header
-(metadata version 1, error number, client and server transaction ids, data start 44,
-image element type, transmission element type, rank, dimension 1, dimension 2,
+ImageBytes (``Accept: application/imagebytes``): a 44-byte little-endian header of eleven
+4-byte fields (metadata version 1, error number, client and server transaction ids, data
+start 44, image element type, transmission element type, rank, dimension 1, dimension 2,
 dimension 3) followed by the pixels with the last index varying fastest. Images here are
 ``[x, y]`` arrays in C order, so that is exactly the array's memory.
+
+The two transaction ids are UInt32 (ASCOM's ``ArrayMetadataV1``; the JSON replies' ids
+are uint32 1..4294967295 too), every other field Int32: an id above 2**31 - 1 is legal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from numpy.typing import NDArray
 
 HEADER_BYTES = 44
 METADATA_VERSION = 1
+HEADER_FIELDS = ("version", "error_number", "client_transaction_id", "server_transaction_id",
+                 "data_start", "image_element_type", "transmission_element_type", "rank",
+                 "dimension1", "dimension2", "dimension3")  # fmt: skip
+# ArrayMetadataV1: the transaction ids are unsigned, the rest signed.
+HEADER_DTYPE = np.dtype(
+    [(name, "<u4" if name.endswith("transaction_id") else "<i4") for name in HEADER_FIELDS]
+)
 
 
 class ElementType(IntEnum):
@@ -59,11 +69,11 @@ def encode_imagebytes(
     if transmission is None:
         raise ValueError(f"no ImageBytes element type for {image.dtype}")
     header = np.array(
-        [
+        (
             METADATA_VERSION, 0, client_transaction_id, server_transaction_id, HEADER_BYTES,
             int(image_element_type), int(transmission), 2, image.shape[0], image.shape[1], 0,
-        ],
-        dtype="<i4",
+        ),
+        dtype=HEADER_DTYPE,
     )  # fmt: skip
     pixels = np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("<"))
     return header.tobytes() + pixels.tobytes()
@@ -76,10 +86,8 @@ def decode_imagebytes(body: bytes) -> tuple[dict[str, int], NDArray[np.generic]]
     """
     if len(body) < HEADER_BYTES:
         raise ValueError(f"an ImageBytes body has at least {HEADER_BYTES} bytes")
-    names = ("version", "error_number", "client_transaction_id", "server_transaction_id",
-             "data_start", "image_element_type", "transmission_element_type", "rank",
-             "dimension1", "dimension2", "dimension3")  # fmt: skip
-    header = dict(zip(names, np.frombuffer(body[:HEADER_BYTES], "<i4").tolist(), strict=True))
+    fields = np.frombuffer(body[:HEADER_BYTES], HEADER_DTYPE)[0].tolist()
+    header = dict(zip(HEADER_FIELDS, fields, strict=True))
     if header["error_number"] != 0:
         raise ValueError(f"ImageBytes error {header['error_number']:#x}: {body[44:]!r}")
     dtypes: dict[ElementType, np.dtype[np.generic]] = {v: k for k, v in _TRANSMISSION.items()}
