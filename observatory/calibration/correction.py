@@ -11,6 +11,7 @@ import numpy as np
 from astropy.io import fits
 
 from observatory.calibration import kernels, reference
+from observatory.calibration.dark import bias_included
 from observatory.calibration.products import MasterFrame
 from observatory.calibration.sources import FrameInput, FrameStack
 from observatory.calibration.stacking import GROUP_BYTES, Engine
@@ -108,3 +109,32 @@ def require_kind(master: MasterFrame, kind: str) -> None:
     """Raise ValueError when ``master`` is not a master of ``kind``."""
     if master.kind != kind:
         raise ValueError(f"{master.label} is a master {master.kind}, expected a master {kind}")
+
+
+def check_bias_and_dark(bias: MasterFrame | None, dark: MasterFrame | None) -> None:
+    """Raise ValueError for a wrong master kind, or for a bias given with a dark that
+    already holds the bias level (it would be subtracted twice)."""
+    if bias is not None:
+        require_kind(bias, "bias")
+    if dark is not None:
+        require_kind(dark, "dark")
+        if bias is not None and bias_included(dark):
+            raise ValueError(
+                f"{dark.label} holds the bias level: subtracting {bias.label} too "
+                "would take it twice"
+            )
+
+
+def zeros_for(
+    frame: FrameInput, bias: MasterFrame | None, dark: MasterFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bias and dark arrays to subtract from ``frame``: the masters', or float32
+    zeros of the frame's shape in place of one given as None."""
+    present = [m.data.shape for m in (bias, dark) if m is not None]
+    if present:
+        shape = present[0]
+    else:
+        with FrameStack([frame]) as stack:
+            shape = stack.shape
+    zeros = np.zeros(shape, np.float32)
+    return (zeros if bias is None else bias.data), (zeros if dark is None else dark.data)

@@ -64,7 +64,9 @@ def read_image_layout(path: str | os.PathLike[str]) -> ImageLayout:
             header = hdu.header
             if isinstance(hdu, fits.CompImageHDU | fits.GroupsHDU):
                 raise FrameFormatUnsupported(f"{path}: HDU {index} is compressed or grouped")
-            if header.get("NAXIS") == 2 and isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU):
+            naxis = header.get("NAXIS")
+            plane = naxis == 2 or (naxis == 3 and header.get("NAXIS3") == 1)
+            if plane and isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU):
                 bitpix = int(header["BITPIX"])
                 return ImageLayout(
                     path=path,
@@ -91,7 +93,8 @@ def _primary_image_layout(path: Path) -> ImageLayout | None:
     else (extensions, random groups, cards it does not understand), which then goes to
     astropy.
     """
-    keys = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "BSCALE", "BZERO", "BLANK", "GROUPS"}
+    keys = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "BSCALE", "BZERO", "BLANK",
+            "GROUPS"}  # fmt: skip
     values: dict[str, object] = {}
     with open(path, "rb") as handle:
         for block in range(_MAX_HEADER_BLOCKS):
@@ -124,7 +127,9 @@ def _layout_from_cards(
 ) -> ImageLayout | None:
     bitpix, naxis = values.get("BITPIX"), values.get("NAXIS")
     cols, rows = values.get("NAXIS1"), values.get("NAXIS2")
-    if values.get("SIMPLE") is not True or values.get("GROUPS") is True or naxis != 2:
+    # A cube of one plane (NAXIS3 = 1) holds the bytes of a 2-D image.
+    plane = naxis == 2 or (naxis == 3 and values.get("NAXIS3") == 1)
+    if values.get("SIMPLE") is not True or values.get("GROUPS") is True or not plane:
         return None
     if bitpix not in _BITPIX_DTYPES or not isinstance(rows, int) or not isinstance(cols, int):
         return None

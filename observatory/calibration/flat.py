@@ -8,11 +8,12 @@ import numpy as np
 from observatory.calibration import selection
 from observatory.calibration.clipping import SigmaClip
 from observatory.calibration.correction import (
+    check_bias_and_dark,
     check_flat,
     correct_frame,
     exposure_of,
     frame_header,
-    require_kind,
+    zeros_for,
 )
 from observatory.calibration.dark import dark_scale
 from observatory.calibration.products import (
@@ -32,7 +33,7 @@ from observatory.errors import FlatFieldInvalid
 
 def correct_flat(
     flat: FrameInput,
-    master_bias: MasterFrame,
+    master_bias: MasterFrame | None,
     master_dark: MasterFrame | None,
     *,
     exposure_s: float | None = None,
@@ -40,25 +41,27 @@ def correct_flat(
     engine: Engine = "numba",
 ) -> CalibratedFrame:
     """Subtract the master bias and the master dark (matched, or scaled to the flat's
-    exposure) from one raw flat; float32 [adu]. Without a master dark (a camera whose
-    darks are not needed, or none made) only the bias is subtracted.
+    exposure) from one raw flat; float32 [adu]. A master given as None is not
+    subtracted: without a dark (a camera whose darks are not needed, or none made) only
+    the bias is; without a bias, a dark of the flat's exposure that holds the bias level
+    (a dark flat stacked without a master bias, see ``make_master_dark``) takes both.
 
     The exposure is ``exposure_s`` or the flat's EXPTIME. The input header is carried
     over with provenance cards added. Raises FrameMismatch (shapes), MasterFrameMissing
-    (exposures differ and scaling is not allowed), ValueError (unknown exposure, wrong
-    master kinds).
+    (exposures differ and scaling is not allowed, or the dark holds the bias level),
+    ValueError (unknown exposure, wrong master kinds, a bias with a dark that holds it).
     """
-    require_kind(master_bias, "bias")
+    check_bias_and_dark(master_bias, master_dark)
     header = carried_header(frame_header(flat))
     exposure = exposure_of(header, exposure_s)
-    scale, dark = 0.0, np.zeros_like(master_bias.data)
+    bias, dark = zeros_for(flat, master_bias, master_dark)
+    scale = 0.0
     if master_dark is not None:
-        require_kind(master_dark, "dark")
         scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
-        dark = master_dark.data
-    data = correct_frame(flat, master_bias.data, dark, scale, engine=engine)
+    data = correct_frame(flat, bias, dark, scale, engine=engine)
     header["EXPTIME"] = (exposure, "[s] exposure time")
-    header["BIASFILE"] = text_card("BIASFILE", master_bias.label, "master bias subtracted")
+    if master_bias is not None:
+        header["BIASFILE"] = text_card("BIASFILE", master_bias.label, "master bias subtracted")
     if master_dark is not None:
         header["DARKFILE"] = text_card("DARKFILE", master_dark.label, "master dark subtracted")
         header["DARKSCAL"] = (scale, "factor applied to the master dark")

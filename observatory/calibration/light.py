@@ -10,6 +10,7 @@ import numpy as np
 from astropy.io import fits
 
 from observatory.calibration.correction import (
+    check_bias_and_dark,
     correct_frame,
     exposure_of,
     frame_header,
@@ -81,8 +82,10 @@ def calibrate_light(
     and the frame trimmed first, in the same pass (see ``overscan.calibrate_readout``);
     ``header`` then replaces the file's primary header as the one carried over.
 
-    A master given as None is not applied (its term is left out). ``scale`` is 1 for a
-    dark of the light's exposure, else the ratio of exposures (see ``dark_scale``). The
+    A master given as None is not applied (its term is left out); a dark that holds
+    the bias level (made without a master bias) is given without a bias and only for
+    the light's own exposure. ``scale`` is 1 for a dark of the light's exposure, else
+    the ratio of exposures (see ``dark_scale``). The
     exposure is ``exposure_s`` or the light's EXPTIME. One fused pass; a 4096 x 4096
     frame takes well under 0.1 s. The light's header is carried over with provenance
     cards added (BIASFILE, DARKFILE, DARKSCAL, FLATFILE; CALSTAT for a frame with every
@@ -90,25 +93,24 @@ def calibrate_light(
 
     Raises FrameMismatch (shapes differ, or the light's FILTER is not the flat's),
     FlatFieldInvalid (flat pixels zero, negative or not finite), MasterFrameMissing
-    (exposures differ and scaling is not allowed), ValueError (unknown exposure, wrong
-    master kinds).
+    (exposures differ and scaling is not allowed, or the dark holds the bias level),
+    ValueError (unknown exposure, wrong master kinds, a bias with a dark that holds it).
     """
     header = carried_header(header if header is not None else frame_header(light))
     exposure = exposure_of(header, exposure_s)
     if master_flat is not None:
         require_kind(master_flat, "flat")
-        light_filter = header.get("FILTER")
-        if light_filter is not None and master_flat.filter_name not in (None, light_filter):
+        light_filter = _filter_name(header.get("FILTER"))
+        flat_filter = _filter_name(master_flat.filter_name)
+        if light_filter is not None and flat_filter not in (None, light_filter):
             raise FrameMismatch(
                 f"light filter {light_filter!r} differs from {master_flat.label}'s "
                 f"{master_flat.filter_name!r}"
             )
+    check_bias_and_dark(master_bias, master_dark)
     scale = 0.0
     if master_dark is not None:
-        require_kind(master_dark, "dark")
         scale = dark_scale(master_dark, exposure, allow_scaling=allow_dark_scaling)
-    if master_bias is not None:
-        require_kind(master_bias, "bias")
     bias, dark = _zeros_for(light if readout is None else readout, master_bias, master_dark)
     flat = None if master_flat is None else master_flat.data
     if readout is not None:
@@ -125,6 +127,12 @@ def calibrate_light(
     if None not in (master_bias, master_dark, master_flat):
         header["CALSTAT"] = ("BDF", "bias, dark and flat applied")
     return CalibratedFrame(data, header)
+
+
+def _filter_name(value: object) -> str | None:
+    """A FILTER card's value as a filter name: text without surrounding blanks (a wheel
+    slot written as the integer 3 is the filter '3'), None when absent."""
+    return None if value is None else str(value).strip()
 
 
 def _f32(array: np.ndarray) -> np.ndarray:

@@ -175,7 +175,12 @@ def read_plane_values(
         raw = np.fromfile(path, layout.raw_dtype, rows * cols, offset=layout.data_offset)
         return {0: scale_like_astropy(raw.reshape(rows, cols), layout)}
     with fits.open(path, memmap=False) as hdus:
-        return {index: np.asarray(hdus[index].data) for index in wanted}
+        # A cube of one plane (NAXIS3 = 1) is that plane.
+        return {index: _plane(np.asarray(hdus[index].data)) for index in wanted}
+
+
+def _plane(values: np.ndarray) -> np.ndarray:
+    return values[0] if values.ndim == 3 and values.shape[0] == 1 else values
 
 
 def _plain_file(path: str | os.PathLike[str]) -> bool:

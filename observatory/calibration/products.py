@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote_from_bytes
 
 import numpy as np
 from astropy.io import fits
@@ -88,8 +89,23 @@ def provenance_header(
         header["CLIPITER"] = (clip.max_iterations or 0, "clipping rounds at most (0: until done)")
         header["CLIPCENT"] = (clip.centre, "clipping centre")
     for index, name in enumerate(input_names[:_MAX_INPUT_CARDS], start=1):
-        header[f"IMCMB{index:03d}"] = (name, "input frame")
+        keyword = f"IMCMB{index:03d}"
+        header[keyword] = text_card(keyword, card_path(name), "input frame (URL-encoded)")
     return header
+
+
+def card_path(path: str) -> str:
+    """``path`` as a header card can hold it: printable ASCII kept, every other
+    character and ``%`` percent-encoded as its UTF-8 bytes, as in a URL path
+    (``M31 Andromède/x.fits`` -> ``M31 Androm%C3%A8de/x.fits``), so that
+    ``urllib.parse.unquote`` gives the path back. FITS cards hold printable ASCII only
+    (astropy refuses anything else), and folder names hold any letter; the SQL rows keep
+    the path as it is."""
+    return "".join(
+        char if " " <= char <= "~" and char != "%"
+        else quote_from_bytes(char.encode("utf-8", "surrogateescape"), safe="")
+        for char in path
+    )  # fmt: skip
 
 
 # The cards add_statistics writes, in FrameStatistics.header_cards() order.

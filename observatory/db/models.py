@@ -40,6 +40,19 @@ NAMING_CONVENTION = {
 }
 
 
+# Widths of text read from frame headers (see observatory.processor.cards): a filter as
+# long as the intake lets an order name one, a detector name of processor.detectors
+# (64 characters and an EXTVER). Ingest refuses a file whose value is longer.
+FILTER_LENGTH = 128
+DETECTOR_LENGTH = 128
+OBJECT_LENGTH = 128
+# A camera setup (processor.setups: "gain 100, offset 50, origin 48,32").
+CAMERA_SETUP_LENGTH = 64
+# A master's group key: kind, filter, exposure, binning, detector and camera setup
+# (master_group_key; "|setup=" is 7 characters).
+GROUP_KEY_LENGTH = 64 + FILTER_LENGTH + DETECTOR_LENGTH + 8 + CAMERA_SETUP_LENGTH
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UtcDateTime}
@@ -247,14 +260,19 @@ class Exposure(Base):
     # The detector of a multi-extension file calibrated extension by extension (its
     # EXTNAME, CCDNAME, ...; see processor.detectors): one row per extension. Empty: the
     # file is one detector (a plain image, or extensions assembled into one by DETSEC).
-    detector: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    detector: Mapped[str] = mapped_column(String(DETECTOR_LENGTH), default="", server_default="")
+    # The camera setup a master must share with the frames it calibrates (gain and
+    # offset settings, subframe origin; see processor.setups); empty: none written.
+    camera_setup: Mapped[str] = mapped_column(
+        String(CAMERA_SETUP_LENGTH), default="", server_default=""
+    )
     imagetyp: Mapped[str] = mapped_column(String(16))
     exptime_s: Mapped[float] = mapped_column(Float)
-    filter: Mapped[str | None] = mapped_column(String(32))
+    filter: Mapped[str | None] = mapped_column(String(FILTER_LENGTH))
     date_obs: Mapped[dt.datetime]
     ra_deg: Mapped[float | None] = mapped_column(Float)
     dec_deg: Mapped[float | None] = mapped_column(Float)
-    object: Mapped[str | None] = mapped_column(String(128))
+    object: Mapped[str | None] = mapped_column(String(OBJECT_LENGTH))
     ccd_temp_c: Mapped[float | None] = mapped_column(Float)
     binning: Mapped[int] = mapped_column(Integer, default=1)
     naxis1: Mapped[int | None] = mapped_column(Integer)
@@ -299,6 +317,7 @@ def master_group_key(
     exptime_s: float | None,
     binning: int,
     detector: str | None = "",
+    camera_setup: str | None = "",
 ) -> str:
     """The text that names a master frame's calibration group, e.g.
     ``"dark|filter=|exptime_s=30.000|binning=1"``, or with ``|detector=im2`` for one
@@ -307,11 +326,13 @@ def master_group_key(
     Kind, filter, exposure time (to the millisecond) and binning, with an empty field for
     "none", so that two masters of the same group in one batch compare equal even where
     SQL would treat their NULLs as distinct. A single detector (empty name) adds nothing,
-    so the keys of masters made before detectors were named are unchanged.
+    so the keys of masters made before detectors were named are unchanged; nor does an
+    empty camera setup (else ``|setup=gain 100, offset 50``, see processor.setups).
     """
     exptime = "" if exptime_s is None else f"{exptime_s:.3f}"
     key = f"{MasterKind(kind)}|filter={filter or ''}|exptime_s={exptime}|binning={binning}"
-    return f"{key}|detector={detector}" if detector else key
+    key = f"{key}|detector={detector}" if detector else key
+    return f"{key}|setup={camera_setup}" if camera_setup else key
 
 
 class MasterFrame(Base):
@@ -335,12 +356,16 @@ class MasterFrame(Base):
     file_batch_pk: Mapped[int | None] = mapped_column(
         ForeignKey("file_batches.pk", ondelete="SET NULL")
     )
-    group_key: Mapped[str] = mapped_column(String(128))
-    filter: Mapped[str | None] = mapped_column(String(32))
+    group_key: Mapped[str] = mapped_column(String(GROUP_KEY_LENGTH))
+    filter: Mapped[str | None] = mapped_column(String(FILTER_LENGTH))
     exptime_s: Mapped[float | None] = mapped_column(Float)
     binning: Mapped[int] = mapped_column(Integer, default=1)
     # The detector it calibrates (see Exposure.detector); empty: a single detector.
-    detector: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    detector: Mapped[str] = mapped_column(String(DETECTOR_LENGTH), default="", server_default="")
+    # The camera setup of its inputs (see Exposure.camera_setup); empty: none written.
+    camera_setup: Mapped[str] = mapped_column(
+        String(CAMERA_SETUP_LENGTH), default="", server_default=""
+    )
     naxis1: Mapped[int] = mapped_column(Integer)
     naxis2: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(Text)
@@ -376,9 +401,12 @@ def _derive_group_key(
         frame.binning = 1
     if frame.detector is None:
         frame.detector = ""
+    if frame.camera_setup is None:
+        frame.camera_setup = ""
     frame.group_key = master_group_key(
-        frame.kind, frame.filter, frame.exptime_s, frame.binning, frame.detector
-    )
+        frame.kind, frame.filter, frame.exptime_s, frame.binning, frame.detector,
+        frame.camera_setup,
+    )  # fmt: skip
 
 
 class CalibratedFrame(Base):
@@ -502,7 +530,7 @@ class FocusRun(Base):
         ForeignKey("work_orders.pk", ondelete="SET NULL"), index=True
     )
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    filter: Mapped[str | None] = mapped_column(String(64))
+    filter: Mapped[str | None] = mapped_column(String(FILTER_LENGTH))
     temperature_c: Mapped[float | None] = mapped_column(Float)
     exposure_s: Mapped[float] = mapped_column(Float)
     positions: Mapped[list[Any]] = mapped_column(json_list(), default=list)

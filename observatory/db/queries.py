@@ -78,8 +78,9 @@ def upsert_master_frame(session: Session, **values: Any) -> MasterFrame:
     """Insert a master frame, or replace the one of the same batch and group.
 
     ``values`` are MasterFrame column values (``kind``, ``file_batch_pk``, ``filter``,
-    ``exptime_s``, ``binning``, ``detector``, ``naxis1``, ``naxis2``, ``path``, ``n_inputs``,
-    ``inputs``, ``stats``, ``method``, ``date_obs``, optionally ``is_bad``); ``group_key``
+    ``exptime_s``, ``binning``, ``detector``, ``camera_setup``, ``naxis1``, ``naxis2``,
+    ``path``, ``n_inputs``, ``inputs``, ``stats``, ``method``, ``date_obs``, optionally
+    ``is_bad``); ``group_key``
     is derived. One atomic statement, so a step re-run (even a concurrent one) leaves one
     row per group, with the newest values and the original pk. Masters without a batch
     (``file_batch_pk`` None) are always inserted. Returns the row, refreshed.
@@ -90,11 +91,12 @@ def upsert_master_frame(session: Session, **values: Any) -> MasterFrame:
     unknown = set(values) - set(columns.keys())
     if unknown:
         raise ValueError(f"not MasterFrame columns: {sorted(unknown)}")
-    row = {"binning": 1, "detector": "", "is_bad": False, "stats": {}, "created_at": utcnow(),
-           **values}  # fmt: skip
+    row = {"binning": 1, "detector": "", "camera_setup": "", "is_bad": False, "stats": {},
+           "created_at": utcnow(), **values}  # fmt: skip
     row["group_key"] = master_group_key(
-        row["kind"], row.get("filter"), row.get("exptime_s"), row["binning"], row["detector"]
-    )
+        row["kind"], row.get("filter"), row.get("exptime_s"), row["binning"], row["detector"],
+        row["camera_setup"],
+    )  # fmt: skip
     insert = _dialect_insert(session)(MasterFrame).values(**row)
     replaced = {name: insert.excluded[name] for name in row if name != "created_at"}
     statement = insert.on_conflict_do_update(

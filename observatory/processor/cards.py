@@ -17,7 +17,7 @@ from astropy.coordinates import Angle
 from astropy.io import fits
 from astropy.time import Time
 
-from observatory.db.models import ImageType
+from observatory.db.models import FILTER_LENGTH, OBJECT_LENGTH, ImageType
 from observatory.errors import ObservatoryError
 from observatory.processor.imagetypes import normalise_imagetyp
 from observatory.processor.profiles import InstrumentProfile
@@ -113,7 +113,13 @@ class CardReader:
             names.append(str(self.header["FILTER2"]).strip())
             self.used["filter"] = "FILTER1+FILTER2"
         kept = [n for n in names if n.lower() not in _NO_FILTER]
-        return "+".join(kept) or None
+        name = "+".join(kept) or None
+        if name is not None and len(name) > FILTER_LENGTH:
+            raise CardUnreadable(
+                f"{self.used['filter']} {name[:40]!r}... is {len(name)} characters long, over"
+                f" the {FILTER_LENGTH} a filter name may have"
+            )
+        return name
 
     def binning(self) -> int:
         found = self._first("binning")
@@ -186,7 +192,7 @@ class CardReader:
 
     def object(self) -> str | None:
         found = self._first("object")
-        return None if found is None else str(found[1]).strip()[:128]
+        return None if found is None else str(found[1]).strip()[:OBJECT_LENGTH]
 
     def ccd_temp_c(self) -> float | None:
         celsius = self.number("ccd_temp")

@@ -4,6 +4,9 @@
 MasterFrameMissing, and the frame is left uncalibrated. ``skip``: the frame is calibrated
 with what exists and the missing master is recorded as missing, with why. A camera whose
 profile says darks are not needed gets no dark under either rule, recorded as not needed.
+A master dark made without a master bias holds the bias level: for a frame of its own
+exposure it takes the bias too (the bias is then not needed, under either rule); it is
+no matching dark for any other exposure, since it cannot be scaled.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from observatory.calibration.dark import bias_included, dark_scale
 from observatory.calibration.overscan import Readout
 from observatory.db import models
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, MasterFrameMissing
 from observatory.processor import library
+from observatory.processor.products import load_master
 from observatory.processor.profiles import InstrumentProfile, load_profiles
 from observatory.processor.readouts import readout_from_json
 from observatory.settings import Settings
@@ -57,10 +62,12 @@ def choose_masters(
     settings: Settings, exposure: models.Exposure, wanted: library.Wanted, roles: tuple[str, ...]
 ) -> Chosen:
     """The masters of ``roles`` for the exposure. Raises MasterFrameMissing under the
-    ``fail`` rule when one is missing, ConfigurationError for an unknown profile."""
+    ``fail`` rule when one is missing (the first of ``roles``), ConfigurationError for an
+    unknown profile."""
     profile = profile_of(settings, exposure)
     policy = profile.missing_calibrations or settings.processor.missing_calibrations
     chosen = Chosen()
+    errors: dict[str, MasterFrameMissing] = {}
     with session_scope(settings.sqlalchemy_url) as session:
         for role in roles:
             if role == "dark" and not profile.darks_needed:
@@ -69,10 +76,36 @@ def choose_masters(
             try:
                 chosen.rows[role] = _CHOOSERS[role](session, wanted)
             except MasterFrameMissing as error:
-                if policy == "fail":
-                    raise
-                chosen.missing[role] = str(error)
+                errors[role] = error
+    errors |= _dark_with_bias(settings, chosen, exposure.exptime_s)
+    for role in roles:
+        if role in errors and role not in chosen.not_needed:
+            if policy == "fail":
+                raise errors[role]
+            chosen.missing[role] = str(errors[role])
     return chosen
+
+
+def _dark_with_bias(
+    settings: Settings, chosen: Chosen, exposure_s: float
+) -> dict[str, MasterFrameMissing]:
+    """Settle a chosen master dark that holds the bias level: of the frame's exposure it
+    makes the bias not needed (a master bias is then not subtracted); of another it is
+    dropped, and the error saying why is returned as the dark's."""
+    row = chosen.rows.get("dark")
+    if row is None:
+        return {}
+    master = load_master(settings, row)
+    if not bias_included(master):
+        return {}
+    try:
+        dark_scale(master, exposure_s)
+    except MasterFrameMissing as error:
+        del chosen.rows["dark"]
+        return {"dark": error}
+    chosen.rows.pop("bias", None)
+    chosen.not_needed["bias"] = f"the master dark {row.path} of this exposure holds the bias level"
+    return {}
 
 
 def geometry_corrections(readout: dict[str, Any] | None) -> tuple[dict[str, str], dict[str, str]]:

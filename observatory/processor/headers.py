@@ -16,6 +16,7 @@ read with that extension's cards over the primary's.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from observatory.processor.cards import CardReader, CardUnreadable
 from observatory.processor.detectors import detector_names, separate_detectors
 from observatory.processor.profiles import Profiles
 from observatory.processor.readouts import Plane, ReadoutUnreadable, readout_json, readout_of
+from observatory.processor.setups import camera_setup
 
 # Header cards kept in ``exposures.header`` for later steps (plate scale, provenance).
 KEPT_CARDS = (
@@ -40,6 +42,8 @@ KEPT_CARDS = (
 _STRUCTURAL = ("XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "EXTEND", "SIMPLE",
                "EXTNAME", "EXTVER", "CHECKSUM", "DATASUM", "BZERO", "BSCALE", "BLANK")  # fmt: skip
 _COMMENTARY = ("COMMENT", "HISTORY", "")
+# Cards that say a cube's planes are colours (MaxIm: IMAGETYP 'Tricolor Image').
+_COLOUR_CARDS = ("COLORTYP", "CTYPE3", "IMAGETYP", "BAYERPAT")
 
 
 class ExposureRejected(ObservatoryError):
@@ -56,9 +60,12 @@ def image_planes(hdus: fits.HDUList, file_bytes: int | None = None) -> list[Plan
     """The 2-D images of a file, in HDU order. Each image is read (decompressed) whole,
     except an uncompressed image of a plain file of ``file_bytes`` bytes: its shape is
     taken from its NAXISn cards, and the file must hold all of its bytes (the padding of
-    the last block may be missing, as some programs write it). Raises ExposureRejected
-    for an image cut short."""
+    the last block may be missing, as some programs write it). A cube of one plane
+    (NAXIS3 = 1, as some drivers write) is that plane: its bytes are a 2-D image's.
+    Raises ExposureRejected for an image cut short, and for a file whose images are all
+    cubes of several planes (colour images), saying so."""
     planes = []
+    cubes = []
     for index, hdu in enumerate(hdus):
         if isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU):
             if file_bytes is None or isinstance(hdu, fits.CompImageHDU):
@@ -66,9 +73,35 @@ def image_planes(hdus: fits.HDUList, file_bytes: int | None = None) -> list[Plan
             else:
                 shape = hdu.shape or None
                 _require_bytes(index, hdu, file_bytes)
+            if shape is not None and len(shape) == 3 and shape[0] == 1:
+                shape = shape[1:]
             if shape is not None and len(shape) == 2:
                 planes.append(Plane(index, hdu.header.copy(), (int(shape[0]), int(shape[1]))))
+            elif shape is not None and len(shape) > 2:
+                cubes.append(_cube(index, hdu.header, shape))
+    if not planes and cubes:
+        raise ExposureRejected(cubes[0])
     return planes
+
+
+def _cube(index: int, header: fits.Header, shape: tuple[int, ...]) -> str:
+    planes = math.prod(shape[:-2])
+    named = " ".join(str(header.get(card, "")) for card in _COLOUR_CARDS).upper()
+    colour = (len(shape) == 3 and shape[0] == 3) or "RGB" in named or "TRICOLOR" in named
+    kind = " (colour image)" if colour else ""
+    return f"HDU {index} is a {len(shape)}-D cube of {planes} planes{kind}: not supported"
+
+
+def _cut_short(caught: list[warnings.WarningMessage]) -> str | None:
+    """What astropy's warnings say of a file cut short, or None."""
+    for warning in caught:
+        text = " ".join(str(warning.message).split())
+        if "File may have been truncated: " in text:
+            return "truncated: " + text.split("File may have been truncated: ", 1)[1]
+        block = re.search(r"HDU #(\d+) .*Header size is not multiple of 2880: (\d+)", text)
+        if block:
+            return f"truncated: HDU {block[1]}'s header ends after {block[2]} bytes of 2880"
+    return None
 
 
 def _require_bytes(index: int, hdu: fits.PrimaryHDU | fits.ImageHDU, file_bytes: int) -> None:
@@ -114,12 +147,13 @@ def read_exposures(path: Path, profiles: Profiles | None = None) -> list[dict[st
                 header = headers[planes[0].index] if planes else hdus[0].header.copy()
                 failed = verify_file(path, spans_of(hdus)) if plain else []
     except (OSError, ValueError, TypeError, IndexError, KeyError) as error:
-        raise ExposureRejected(f"not a readable FITS file: {error}") from error
+        reason = _cut_short(caught) or f"not a readable FITS file: {error}"
+        raise ExposureRejected(reason) from error
     failed += [str(w.message).strip() for w in caught if "verification failed" in str(w.message)]
     if failed:
         raise ExposureRejected("; ".join(failed))
     if not planes:
-        raise ExposureRejected("no HDU holds a 2-D image")
+        raise ExposureRejected(_cut_short(caught) or "no HDU holds a 2-D image")
     profile = (profiles or Profiles()).for_camera(header.get("INSTRUME"), header.get("TELESCOP"))
     where = ""
     try:
@@ -172,6 +206,7 @@ def _columns(
         "object": optional(reader.object),
         "ccd_temp_c": optional(reader.ccd_temp_c),
         "binning": binning,
+        "camera_setup": camera_setup(header),
         "naxis1": int(cols),
         "naxis2": int(rows),
         "gain_e_per_adu": optional(lambda: reader.number("gain", profile.gain_e_per_adu)),

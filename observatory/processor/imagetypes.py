@@ -16,6 +16,14 @@ _VOCABULARY: dict[str, ImageType] = {
     "dark": ImageType.DARK,
     "dark frame": ImageType.DARK,
     "dark field": ImageType.DARK,
+    # Darks at the flats' exposure (NINA's DARKFLAT): master darks like any other, which
+    # the flats' dark correction chooses for their matching exposure.
+    "darkflat": ImageType.DARK,
+    "dark flat": ImageType.DARK,
+    "dark-flat": ImageType.DARK,
+    "flatdark": ImageType.DARK,
+    "flat dark": ImageType.DARK,
+    "flat-dark": ImageType.DARK,
     "flat": ImageType.FLAT,
     "flat field": ImageType.FLAT,
     "flatfield": ImageType.FLAT,

@@ -23,7 +23,7 @@ from observatory.processor.locate import LocatedBatch
 from observatory.processor.profiles import Profiles, load_profiles
 from observatory.processor.upsert import upsert_many
 from observatory.settings import Settings
-from observatory.transfer.listing import list_folder
+from observatory.transfer.listing import list_folder, shared_stems
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def ingest_batch(settings: Settings, batch: LocatedBatch) -> dict[str, Any]:
     """
     profiles = load_profiles(settings.processor.instruments_dir)
     files = [_exposure_values(batch, relative, profiles) for relative in _batch_files(batch)]
+    files = _one_per_stem(files)
     with session_scope(settings.sqlalchemy_url) as session:
         batch_pk = _upsert_file_batch(session, batch)
         _replace_exposures(session, batch_pk, files)
@@ -105,6 +106,22 @@ def _exposure_values(
     # An ok row's error names the descriptive cards that could not be read, if any.
     return [{**values, "path": relative, "checksum": checksum, "state": ExposureState.OK}
             for values in rows]  # fmt: skip
+
+
+def _one_per_stem(files: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """The files' rows, each ok file rejected whose name but for the FITS suffix an
+    earlier ok file has (see transfer.listing.shared_stems)."""
+    shared = shared_stems(rows[0]["path"] for rows in files if rows[0]["state"] == ExposureState.OK)
+    return [[_same_stem(rows[0], shared[rows[0]["path"]])] if rows[0]["path"] in shared else rows
+            for rows in files]  # fmt: skip
+
+
+def _same_stem(row: dict[str, Any], earlier: str) -> dict[str, Any]:
+    reason = (
+        f"same name as {earlier} but for the suffix (a copy fpacked without -D?): left out,"
+        " as their products would share one name; keep one of the two"
+    )
+    return _rejected(row["path"], row["checksum"], reason, row["profile"])
 
 
 def _rejected(

@@ -20,6 +20,7 @@ from astropy.io import fits
 
 from observatory import __version__, calibration
 from observatory.calibration.overscan import Readout
+from observatory.calibration.products import card_path, text_card
 from observatory.db import models
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
@@ -62,7 +63,7 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
     )
     header = result.header
     corrections.write(header)
-    header["RAWFILE"] = (exposure.path, "raw frame in the batch")
+    header["RAWFILE"] = text_card("RAWFILE", card_path(exposure.path), "raw frame (URL-encoded)")
     header["PIPENAME"] = ("observatory", "software that made this product")
     header["PIPEVERS"] = (__version__, "version of that software")
     header["WCSSTAT"] = (WcsStatus.PENDING.value, "plate solution status")
@@ -91,9 +92,10 @@ def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, 
 
 def light_header(exposure: models.Exposure, path: Path, readout: Readout | None) -> fits.Header:
     """The raw header the calibrated frame carries, its FILTER set to the filter ingest
-    read (from whichever card the profile names), so that the flat check and later
-    readers see one name for it. One detector of a multi-extension file: the primary
-    header with its extension's cards over it, and DETNAME and RAWHDU naming it."""
+    read (from whichever card the profile names, blanks stripped, a number as text), so
+    that the flat check and later readers see one name for it. One detector of a
+    multi-extension file: the primary header with its extension's cards over it, and
+    DETNAME and RAWHDU naming it."""
     header = fits.getheader(path) if readout is None else raw_header(path, readout)
     if exposure.detector and readout is not None:
         header["DETNAME"] = (exposure.detector, "detector (extension) of the raw file")
@@ -101,7 +103,8 @@ def light_header(exposure: models.Exposure, path: Path, readout: Readout | None)
     card = (exposure.cards or {}).get("filter")
     if exposure.filter is None:
         header.remove("FILTER", ignore_missing=True)
-    elif card != "FILTER":
+    elif header.get("FILTER") != exposure.filter:
+        # Another card, or FILTER as written (3, '  Ha') rather than as ingest read it.
         header["FILTER"] = (exposure.filter, f"filter, read from {card}")
     return header
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,13 @@ def master_relative_path(
     filter_name: str | None = None,
     exptime_s: float | None = None,
     detector: str = "",
+    camera_setup: str = "",
 ) -> str:
     """E.g. ``20261123-obs-42/master_dark_30s_bin1_1024x1024.fits`` (``size``: naxis1,
     naxis2; a batch may hold a group in two sizes, a full frame and a subframe); one
-    detector of a multi-extension camera: ``.../master_bias_bin1_im2_2048x4096.fits``."""
+    detector of a multi-extension camera: ``.../master_bias_bin1_im2_2048x4096.fits``;
+    a camera setup (processor.setups) ``gain 100, offset 50``:
+    ``.../master_bias_bin1_gain100_offset50_1024x1024.fits``."""
     parts = [f"master_{kind}"]
     if filter_name:
         parts.append(filter_name)
@@ -69,6 +73,8 @@ def master_relative_path(
     parts.append(f"bin{binning}")
     if detector:
         parts.append(detector)
+    for setting in filter(None, camera_setup.split(", ")):
+        parts.append(re.sub(r"[^\w.+-]", "", setting.replace(",", "-")))
     parts.append(f"{size[0]}x{size[1]}")
     return f"{batch}/{'_'.join(parts)}.fits"
 
@@ -97,16 +103,20 @@ def store_master(
 ) -> dict[str, Any]:
     """Write ``master`` under the batch's products (replacing an earlier run's file
     atomically) and upsert its ``master_frames`` row; returns a summary for the step.
-    ``detector`` names the detector of a multi-extension camera it calibrates."""
+    ``detector`` names the detector of a multi-extension camera it calibrates; the
+    master has its inputs' camera setup (one for a group, see processor.setups)."""
     naxis2, naxis1 = (int(n) for n in master.data.shape)
+    setup = inputs[0].camera_setup if inputs else ""
     relative = master_relative_path(
         batch.name, master.kind, binning, (naxis1, naxis2), master.filter_name,
-        master.exposure_s, detector,
+        master.exposure_s, detector, setup,
     )  # fmt: skip
     header = master.header.copy()
     header["BATCH"] = (batch.name, "file batch of the inputs")
     if detector:
         header["DETNAME"] = (detector, "detector (extension) it calibrates")
+    if setup:
+        header["CAMSETUP"] = (setup, "gain, offset, origin of the inputs")
     header["XBINNING"] = (binning, "binning of the inputs")
     header["YBINNING"] = (binning, "binning of the inputs")
     write_product(settings, relative, master.data, header)
@@ -119,6 +129,7 @@ def store_master(
             exptime_s=master.exposure_s,
             binning=binning,
             detector=detector,
+            camera_setup=setup,
             naxis1=naxis1,
             naxis2=naxis2,
             path=relative,

@@ -8,6 +8,7 @@ ingest: overscan subtracted and trimmed to its data section.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,57 @@ from observatory.calibration.sources import FrameInput
 from observatory.processor.headers import merged_header
 from observatory.processor.readouts import readout_from_json
 
+# Cards naming sections of the raw planes (any amplifier's): they do not describe the
+# trimmed image, and HISTORY keeps what they said.
+_SECTION_CARD = re.compile(r"^(BIASSEC|DATASEC|TRIMSEC|DETSEC|CCDSEC|AMPSEC|ORIGSEC)([A-Z]|\d+)?$")
+# Cards giving a pixel position of the raw plane (any alternate WCS): shifted by the trim.
+_PIXEL_ORIGIN = re.compile(r"^(CRPIX|LTV)([12])([A-Z]?)$")
+# The WCS cards dropped when the trim is not one shift of the plane's pixels.
+_WCS_CARD = re.compile(
+    r"^(WCSAXES|(CRPIX|CRVAL|CTYPE|CUNIT|CDELT|CROTA|LTV)\d|(CD|PC|LTM)\d_\d|"
+    r"(A|B|AP|BP)_(ORDER|\d+_\d+))[A-Z]?$"
+)
+
 
 def raw_header(path: Path, readout: Readout) -> fits.Header:
     """The raw file's header (primary, with its first image HDU's cards over it) and
-    HISTORY saying how overscan subtraction and trimming cut it."""
+    HISTORY saying how overscan subtraction and trimming cut it, made to describe the
+    trimmed image (see ``trimmed_header``)."""
     first = min(a.plane for a in readout.amplifiers)
     with fits.open(path, memmap=False, lazy_load_hdus=True) as hdus:
         header = merged_header(hdus, first)
     for line in readout.describe():
         header.add_history(f"overscan/trim: {line}, {readout.method} level")
+    trimmed_header(header, readout, first)
     return header
+
+
+def trimmed_header(header: fits.Header, readout: Readout, plane: int) -> None:
+    """Make ``header`` of raw plane ``plane`` describe the trimmed image (in place): the
+    section cards removed, and the pixel origins of the WCS and of IRAF's physical
+    coordinates (CRPIXn, LTVn) moved by the trim (in the plane's own, binned, pixels, as
+    the sections count them; CD, PC and SIP are relative to CRPIX and stay). When the
+    plane's amplifiers do not all move by one shift (an axis read reversed, overscan
+    between amplifiers) no shift describes it: the WCS is removed, and HISTORY says so."""
+    for keyword in {k for k in header if _SECTION_CARD.match(k)}:
+        header.remove(keyword, remove_all=True)
+    amps = [a for a in readout.amplifiers if a.plane == plane]
+    shifts = {(a.data.rows[0] - a.placement[0], a.data.cols[0] - a.placement[1]) for a in amps}
+    reversed_ = any(a.data.rows_reversed or a.data.cols_reversed for a in amps)
+    if len(shifts) == 1 and not reversed_:
+        ((rows, cols),) = shifts
+        for keyword in [k for k in header if _PIXEL_ORIGIN.match(k)]:
+            match = _PIXEL_ORIGIN.match(keyword)
+            assert match is not None
+            shift = cols if match[2] == "1" else rows
+            if isinstance(header[keyword], int | float) and shift:
+                header[keyword] = header[keyword] - shift
+        return
+    dropped = [k for k in header if _WCS_CARD.match(k)]
+    for keyword in set(dropped):
+        header.remove(keyword, remove_all=True)
+    if dropped:
+        header.add_history("WCS removed: the trim moved the amplifiers' pixels unequally")
 
 
 def raw_frame(path: Path, readout: dict[str, Any] | None) -> FrameInput:

@@ -16,7 +16,7 @@ from observatory.calibration.sources import FrameInput
 from observatory.calibration.stacking import CombineMethod
 from observatory.db import models
 from observatory.db.session import session_scope
-from observatory.errors import ConfigurationError, FrameMismatch
+from observatory.errors import ConfigurationError, FrameMismatch, MasterFrameMissing
 from observatory.processor import library
 from observatory.processor.corrections import choose_masters, geometry_corrections
 from observatory.processor.locate import batch_folder_here
@@ -69,6 +69,7 @@ class UnitContext:
         return library.Wanted(
             self.batch.pk, exposure.binning, exposure.naxis1, exposure.naxis2,
             exposure.date_obs, exposure.filter, exposure.exptime_s, exposure.detector,
+            exposure.camera_setup,
         )  # fmt: skip
 
     def require(self, minimum: int, what: str) -> None:
@@ -137,24 +138,35 @@ def stack_bias(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     return _store(context, master, screened)
 
 
-def _bias_for(context: UnitContext, exposure: models.Exposure) -> calibration.MasterFrame:
-    with session_scope(context.settings.sqlalchemy_url) as session:
-        row = library.choose_bias(session, context.wanted(exposure))
-    return load_master(context.settings, row)
-
-
-def _dark_for(
+def _bias_for(
     context: UnitContext, exposure: models.Exposure
-) -> tuple[calibration.MasterFrame | None, str]:
-    """The flat's master dark and a line saying so; no master when its camera needs
-    none or (under ``skip``) none exists: the flat is then only bias-corrected. Raises
-    MasterFrameMissing under ``fail``."""
-    chosen = choose_masters(context.settings, exposure, context.wanted(exposure), ("dark",))
-    row = chosen.rows.get("dark")
-    if row is None:
-        why = {**chosen.missing, **chosen.not_needed}["dark"]
-        return None, f"dark: not subtracted from this flat: {why}"
-    return load_master(context.settings, row), f"dark: applied: {row.path}"
+) -> tuple[calibration.MasterFrame | None, str | None]:
+    """The darks' master bias, or None and why when no batch or library holds one: the
+    master dark then keeps the bias level (and serves only its own exposure)."""
+    with session_scope(context.settings.sqlalchemy_url) as session:
+        try:
+            row = library.choose_bias(session, context.wanted(exposure))
+        except MasterFrameMissing as error:
+            return None, f"{error}: the bias level is in this dark"
+    return load_master(context.settings, row), None
+
+
+def _flat_masters(
+    context: UnitContext, exposure: models.Exposure
+) -> tuple[dict[str, calibration.MasterFrame], list[str]]:
+    """The flat's master bias and dark by role, and a line for the dark (and for a bias
+    not subtracted) saying what was done. A master is absent when its camera needs none,
+    when a dark of the flat's exposure holds the bias level, or (under ``skip``) when
+    none exists. Raises MasterFrameMissing under ``fail``."""
+    chosen = choose_masters(context.settings, exposure, context.wanted(exposure), ("dark", "bias"))
+    masters = {role: load_master(context.settings, row) for role, row in chosen.rows.items()}
+    why = {**chosen.missing, **chosen.not_needed}
+    dark = chosen.rows.get("dark")
+    lines = [f"dark: not subtracted from this flat: {why['dark']}" if dark is None
+             else f"dark: applied: {dark.path}"]  # fmt: skip
+    if "bias" not in chosen.rows:
+        lines.append(f"bias: not subtracted from this flat: {why['bias']}")
+    return masters, lines
 
 
 def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
@@ -162,13 +174,14 @@ def stack_dark(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     screened, files = _screen(context, "dark")
     context.require(settings.processor.min_dark_frames, f"dark group {unit['label']}")
     method, clip = combine_options(settings)
-    bias = _bias_for(context, context.exposures[0])
+    bias, bias_included = _bias_for(context, context.exposures[0])
     master = calibration.make_master_dark(
         files, bias, context.group["exptime_s"],
-        filter_name=context.group["filter"], method=method, clip=clip,
+        filter_name=context.group.get("filter"), method=method, clip=clip,
         names=names(context.exposures),
     )  # fmt: skip
-    return _store(context, master, screened)
+    stored = _store(context, master, screened)
+    return stored if bias_included is None else {**stored, "bias_included": bias_included}
 
 
 def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
@@ -177,12 +190,13 @@ def corrected_flat_relative(batch: str, exposure: models.Exposure) -> str:
 
 
 def _correct_one(context: UnitContext, exposure: models.Exposure) -> str:
-    dark, history = _dark_for(context, exposure)
+    masters, history = _flat_masters(context, exposure)
     corrected = calibration.correct_flat(
-        context.frame(exposure), _bias_for(context, exposure), dark,
+        context.frame(exposure), masters.get("bias"), masters.get("dark"),
         exposure_s=exposure.exptime_s,
     )  # fmt: skip
-    corrected.header.add_history(history)
+    for line in history:
+        corrected.header.add_history(line)
     relative = corrected_flat_relative(context.batch.name, exposure)
     write_product(context.settings, relative, corrected.data, corrected.header)
     return relative

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -73,6 +74,20 @@ def frame_stem(relative: str) -> str:
     ``science/M31/light_001.fits.fz`` -> ``science/M31/light_001`` (so that frames of the
     same name in two subfolders never share a product name)."""
     return FRAME_NAME.sub("", relative)
+
+
+def shared_stems(frames: Iterable[str]) -> dict[str, str]:
+    """The frames whose stem (``frame_stem``) an earlier frame of ``frames`` (in sorted
+    order) already has, each with that frame: ``{"x.fits.fz": "x.fits"}`` for a frame
+    fpacked without ``-D`` (both kept). Their products would share one name, and the
+    one exposure would count twice in a master; the later one is left out."""
+    first: dict[str, str] = {}
+    shared: dict[str, str] = {}
+    for relative in sorted(frames):
+        earlier = first.setdefault(frame_stem(relative), relative)
+        if earlier != relative:
+            shared[relative] = earlier
+    return shared
 
 
 def _unreadable(error: OSError) -> None:

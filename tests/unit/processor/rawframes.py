@@ -190,3 +190,57 @@ def mef_night(seed: int = 17) -> dict[str, list[Any]]:
         night[f"flat{k}.fits"] = frame("flat", 20000.0, 5 + k)
         night[f"obj{k}.fits"] = frame("object", 1500.0, 10 + k)
     return night
+
+
+# A cooled CMOS camera as NINA leaves a night: 60 s lights and darks, 2 s flats and
+# their dark flats. The darks carry an amplifier glow that does not grow with time, so a
+# 60 s dark scaled to 2 s is not a 2 s dark.
+CMOS_SHAPE = (24, 36)
+CMOS_DARK_ADU_PER_S = 0.5
+CMOS_GLOW_ADU = 40.0
+CMOS_SKY_ADU = 500.0
+
+
+def cmos_night(
+    seed: int = 19,
+    *,
+    biases: bool = True,
+    darkflat: str = "DARKFLAT",
+    filter_value: Any = "L",
+) -> dict[str, list[Any]]:
+    """Three each of biases (unless ``biases`` is false), 60 s darks, 2 s dark flats
+    (IMAGETYP ``darkflat``), 2 s flats and two 60 s lights; FILTER on flats and lights
+    is ``filter_value`` as the capture program wrote it (a wheel slot number, a padded
+    name). Calibrated correctly, a light is ``CMOS_SKY_ADU`` x the flat's central level."""
+    rng = np.random.default_rng(seed)
+    rows, cols = CMOS_SHAPE
+    _, x = np.mgrid[0:rows, 0:cols]
+    bias = BIAS_LEVEL_ADU + 4.0 * np.sin(x / 3.0)
+    response = 1.0 + 0.1 * x / cols
+
+    def frame(
+        kind: str, seconds: float, signal: np.ndarray, minute: int, **cards: Any
+    ) -> list[Any]:
+        glow = CMOS_GLOW_ADU if seconds > 0 else 0.0
+        data = bias + glow + CMOS_DARK_ADU_PER_S * seconds + signal
+        data = uint16(data + rng.normal(0, 1.0, CMOS_SHAPE))
+        return [primary(
+            data, IMAGETYP=kind, EXPOSURE=seconds, XBINNING=1, YBINNING=1,
+            DATE_OBS=f"2026-12-05T22:{minute:02d}:00.000", CCD_TEMP=-10.0,
+            INSTRUME="ZWO ASI2600MM Pro", **cards,
+        )]  # fmt: skip
+
+    zero = np.zeros(CMOS_SHAPE)
+    night: dict[str, list[Any]] = {}
+    for k in range(3):
+        if biases:
+            night[f"BIAS/bias_{k}.fits"] = frame("BIAS", 0.0, zero, k)
+        night[f"DARK/dark_{k}.fits"] = frame("DARK", 60.0, zero, 3 + k)
+        night[f"DARKFLAT/darkflat_{k}.fits"] = frame(darkflat, 2.0, zero, 6 + k)
+        level = 20000.0 + 1000.0 * k
+        night[f"FLAT/flat_{k}.fits"] = frame("FLAT", 2.0, level * response, 9 + k,
+                                             FILTER=filter_value)  # fmt: skip
+    for k in range(2):
+        night[f"LIGHT/light_{k}.fits"] = frame("LIGHT", 60.0, CMOS_SKY_ADU * response, 12 + k,
+                                               FILTER=filter_value)  # fmt: skip
+    return night

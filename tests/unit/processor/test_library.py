@@ -1,5 +1,6 @@
 """Choosing a master frame from the library: the batch's own first, never a bad one, then
-the nearest in time; darks by exposure time, else the best one to scale."""
+the nearest in time; darks by exposure time (within a shutter's jitter; of the frame's
+filter first, else of any), else the best one to scale."""
 
 from __future__ import annotations
 
@@ -144,15 +145,36 @@ def test_a_dark_of_the_exposure_time_comes_before_a_nearer_one_of_another(
     assert choose_dark(session, wanted(batches["tonight"], exptime_s=30.0)).pk == nearer
 
 
-def test_a_dark_of_no_filter_or_of_the_wanted_filter_serves(session: Session, batches) -> None:
-    master(session, batches["tonight"], DARK, exptime_s=30.0, filter="V", hours=0)
-    of_r = master(session, batches["yesterday"], DARK, exptime_s=30.0, filter="R", hours=-5)
-    assert choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk == of_r
-    any_filter = master(session, batches["yesterday"], DARK, exptime_s=30.0, hours=-1)
+def test_a_dark_of_the_frame_s_filter_comes_first_then_of_none_then_of_any(
+    session: Session, batches
+) -> None:
+    # Capture programs write the wheel's slot on darks: a dark of any filter serves.
+    of_v = master(session, batches["last-week"], DARK, exptime_s=30.0, filter="V", hours=-2)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk == of_v
+    of_none = master(session, batches["last-week"], DARK, exptime_s=30.0, hours=-150)
     assert (
-        choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk
-        == any_filter
+        choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk == of_none
     )
+    of_r = master(session, batches["last-week"], DARK, exptime_s=30.0, filter="R", hours=-160)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=30.0, filter="R")).pk == of_r
+    # A scaled dark too: the batch's own first, then of the frame's filter.
+    own_v = master(session, batches["tonight"], DARK, exptime_s=300.0, filter="V", hours=1)
+    own_r = master(session, batches["tonight"], DARK, exptime_s=100.0, filter="R", hours=1)
+    chosen = choose_dark(session, wanted(batches["tonight"], exptime_s=45.0, filter="R")).pk
+    assert chosen == own_r and own_v != own_r
+
+
+def test_a_dark_within_the_shutter_jitter_is_the_light_s_own(session: Session, batches) -> None:
+    master(session, batches["tonight"], DARK, exptime_s=300.0, hours=0)
+    # 0.1 % of 60 s: 60.03 s is the same exposure as 60.004 s, 60.1 s another one.
+    master(session, batches["yesterday"], DARK, exptime_s=60.1, hours=-1)
+    jittered = master(session, batches["last-week"], DARK, exptime_s=60.004, hours=-170)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=60.003)).pk == jittered
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=60.03)).pk == jittered
+    # At 1 s the tolerance is 10 ms.
+    one = master(session, batches["yesterday"], DARK, exptime_s=1.009, hours=-1)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=1.0)).pk == one
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=0.998)).pk != one
 
 
 def test_without_a_dark_of_the_exposure_time_the_batch_dark_is_scaled(
@@ -170,7 +192,6 @@ def test_without_a_batch_dark_the_longest_library_dark_is_scaled(session: Sessio
     longest = master(session, batches["last-week"], DARK, exptime_s=300.0, hours=-170)
     master(session, batches["yesterday"], DARK, exptime_s=600.0, hours=-2, bad=True)
     master(session, batches["yesterday"], DARK, exptime_s=900.0, hours=-2, binning=2)
-    master(session, batches["yesterday"], DARK, exptime_s=900.0, hours=-2, filter="V")
     master(session, batches["yesterday"], BIAS, exptime_s=1000.0, hours=-2)
     chosen = choose_dark(session, wanted(batches["tonight"], exptime_s=45.0, filter="R"))
     assert chosen.pk == longest

@@ -1,7 +1,8 @@
 """Planning a batch's units: which frames make one unit of each step, read back from the
-``exposures`` rows as ingest records them. Darks by exposure time and filter, flats by
-filter, every group by binning, size and detector; one unit per light; plate solves only
-for calibrated lights; rejected frames never planned."""
+``exposures`` rows as ingest records them. Darks by exposure time (within a shutter's
+jitter) and filter, flats by filter, every group by binning, size and
+detector; one unit per light; plate solves only for calibrated lights; rejected frames
+never planned."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def exposure(
     binning: int = 1,
     shape: tuple[int, int] = (64, 48),
     detector: str = "",
+    camera_setup: str = "",
     state: ExposureState = ExposureState.OK,
 ) -> int:
     """An exposure row as ingest records it, taken ``minutes`` after 22:00 UTC."""
@@ -40,6 +42,7 @@ def exposure(
         file_batch_pk=batch_pk,
         path=f"{imagetyp}-{minutes:g}-{detector or 'all'}.fits",
         detector=detector,
+        camera_setup=camera_setup,
         imagetyp=str(imagetyp),
         exptime_s=exptime_s,
         filter=filter,
@@ -85,26 +88,50 @@ def test_darks_of_two_exposure_times_are_two_units_each_with_only_its_own_frames
 
 def test_a_dark_unit_is_json_naming_its_step_batch_url_group_and_label(session: Session) -> None:
     b1 = new_batch(session)
-    exposure(session, b1, DARK, minutes=1, exptime_s=0.5, filter="R", binning=2, detector="CCD2")
+    exposure(session, b1, DARK, minutes=1, exptime_s=0.5, filter="R", binning=2, detector="CCD2",
+             camera_setup="gain 100, offset 50")  # fmt: skip
     (unit,) = plan_units(session, "b1", URL, "dark")
     assert json.loads(json.dumps(unit)) == unit
     assert unit == {
         "step": "dark",
         "batch": "b1",
         "url": URL,
-        "group": {"exptime_s": 0.5, "binning": 2, "filter": "R", "naxis1": 64, "naxis2": 48,
-                  "detector": "CCD2"},
-        "label": "0.5 s, filter R, binning 2, 64x48 px, detector CCD2",
+        "group": {"exptime_s": 0.5, "filter": "R", "binning": 2, "naxis1": 64, "naxis2": 48,
+                  "detector": "CCD2", "camera_setup": "gain 100, offset 50",
+                  "exptime_range_s": [0.5, 0.5]},
+        "label": "0.5 s, filter R, binning 2, 64x48 px, detector CCD2, gain 100, offset 50",
     }  # fmt: skip
 
 
 def test_darks_of_two_filters_are_two_units(session: Session) -> None:
+    # "Group the Exposure by exposure time exptime and filter if any" (the design notes).
     b1 = new_batch(session)
     red = [exposure(session, b1, DARK, minutes=m, exptime_s=20.0, filter="R") for m in (1, 3)]
     blue = [exposure(session, b1, DARK, minutes=m, exptime_s=20.0, filter="B") for m in (2, 4)]
+    none = [exposure(session, b1, DARK, minutes=5, exptime_s=20.0)]
     assert planned(session, "dark") == {
         "20 s, filter R, binning 1, 64x48 px": red,
         "20 s, filter B, binning 1, 64x48 px": blue,
+        "20 s, binning 1, 64x48 px": none,
+    }
+
+
+def test_measured_dark_exposure_times_within_the_tolerance_are_one_unit(
+    session: Session,
+) -> None:
+    b1 = new_batch(session)
+    sixty = [exposure(session, b1, DARK, minutes=m, exptime_s=t)
+             for m, t in ((1, 60.012), (2, 59.997), (3, 60.004))]  # fmt: skip
+    # 0.1 % of 60 s is 60 ms: 60.1 s is another exposure time; at 1 s the 10 ms floor holds.
+    longer = [exposure(session, b1, DARK, minutes=m, exptime_s=60.1) for m in (4, 5)]
+    one = [exposure(session, b1, DARK, minutes=m, exptime_s=t)
+           for m, t in ((6, 1.0), (7, 1.009))]  # fmt: skip
+    other = [exposure(session, b1, DARK, minutes=8, exptime_s=1.02)]
+    assert planned(session, "dark") == {
+        "60.004 s (59.997-60.012 s), binning 1, 64x48 px": sixty,
+        "60.1 s, binning 1, 64x48 px": longer,
+        "1.0045 s (1-1.009 s), binning 1, 64x48 px": one,
+        "1.02 s, binning 1, 64x48 px": other,
     }
 
 
@@ -149,6 +176,24 @@ def test_binning_size_and_detector_split_every_calibration_group(
         f"{prefix}binning 1, 32x48 px": [subframe],
         f"{prefix}binning 1, 64x24 px": [shorter],
         f"{prefix}binning 1, 64x48 px, detector CCD2": [ccd2],
+    }
+
+
+@pytest.mark.parametrize("step", CALIBRATION_STEPS)
+def test_each_camera_setup_is_its_own_calibration_group(session: Session, step: str) -> None:
+    b1 = new_batch(session)
+    imagetyp = {"bias": BIAS, "dark": DARK}.get(step, FLAT)
+    same = {"exptime_s": 0.0 if step == "bias" else 20.0, "filter": "R"}
+    low = exposure(session, b1, imagetyp, minutes=1, camera_setup="gain 0, offset 10", **same)
+    high = exposure(session, b1, imagetyp, minutes=2, camera_setup="gain 100, offset 50", **same)
+    corner = exposure(session, b1, imagetyp, minutes=3, camera_setup="origin 48,32", **same)
+    none = exposure(session, b1, imagetyp, minutes=4, **same)
+    prefix = {"bias": "", "dark": "20 s, filter R, "}.get(step, "filter R, ")
+    assert planned(session, step) == {
+        f"{prefix}binning 1, 64x48 px, gain 0, offset 10": [low],
+        f"{prefix}binning 1, 64x48 px, gain 100, offset 50": [high],
+        f"{prefix}binning 1, 64x48 px, origin 48,32": [corner],
+        f"{prefix}binning 1, 64x48 px": [none],
     }
 
 
