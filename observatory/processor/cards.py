@@ -32,7 +32,7 @@ DEFAULT_CARDS: dict[str, list[str]] = {
     "dec": ["DEC", "OBJCTDEC", "TELDEC"],
     "object": ["OBJECT"],
     "ccd_temp": ["CCD-TEMP", "CCDTEMP", "CCDATEMP", "DET-TEMP"],
-    "gain": ["GAIN", "EGAIN"],
+    "gain": ["EGAIN", "GAIN"],
     "read_noise": ["RDNOISE", "READNOIS"],
     "saturation": ["SATURATE", "SATLEVEL"],
 }
@@ -74,9 +74,13 @@ class CardReader:
             self.problems.append(f"{error}: left unknown")
             return None
 
-    def _first(self, quantity: str) -> tuple[str, Any] | None:
+    def _first(
+        self, quantity: str, skip: Callable[[str, Any], bool] | None = None
+    ) -> tuple[str, Any] | None:
         for card in self.profile.cards.get(quantity, DEFAULT_CARDS[quantity]):  # type: ignore[call-overload]
             value = self.header.get(card)
+            if skip is not None and skip(card, value):
+                continue
             if value is not None and not (isinstance(value, str) and not value.strip()):
                 self.used[quantity] = card
                 return card, value
@@ -210,6 +214,25 @@ class CardReader:
         if number is None:
             raise CardUnreadable(f"{found[0]} {found[1]!r} is not a number")
         return number
+
+    def gain_e_per_adu(self, profile_value: float | None = None) -> float | None:
+        """Electrons per ADU: the profile's value when it has one, else the first gain
+        card. A ``GAIN`` written as an integer is a CMOS camera's gain setting (NINA, SGP
+        and ASCOM drivers write it so, with ``EGAIN`` for e-/ADU; see
+        :mod:`observatory.processor.setups`), not e-/ADU: it is passed over."""
+        if profile_value is not None:
+            return self.number("gain", profile_value)
+        found = self._first("gain", skip=_gain_setting)
+        if found is None:
+            return None
+        number = _number(found[1])
+        if number is None:
+            raise CardUnreadable(f"{found[0]} {found[1]!r} is not a number")
+        return number
+
+
+def _gain_setting(card: str, value: object) -> bool:
+    return card == "GAIN" and isinstance(value, int) and not isinstance(value, bool)
 
 
 def _number(value: object) -> float | None:

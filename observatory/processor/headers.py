@@ -209,7 +209,7 @@ def _columns(
         "camera_setup": camera_setup(header),
         "naxis1": int(cols),
         "naxis2": int(rows),
-        "gain_e_per_adu": optional(lambda: reader.number("gain", profile.gain_e_per_adu)),
+        "gain_e_per_adu": optional(lambda: reader.gain_e_per_adu(profile.gain_e_per_adu)),
         "read_noise_e": optional(lambda: reader.number("read_noise", profile.read_noise_e)),
         "saturation_adu": optional(lambda: reader.number("saturation", profile.saturation_adu)),
         "readout": readout_json(readout),

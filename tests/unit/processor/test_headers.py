@@ -38,9 +38,19 @@ def test_nina_light_frame(tmp_path: Path) -> None:
     assert row["cards"] == {
         "imagetyp": "IMAGETYP", "exptime": "EXPOSURE", "binning": "XBINNING+YBINNING",
         "filter": "FILTER", "date_obs": "DATE-OBS", "ra": "RA", "dec": "DEC",
-        "ccd_temp": "CCD-TEMP", "gain": "GAIN",
+        "ccd_temp": "CCD-TEMP",
     }  # fmt: skip
     assert row["profile"] == "default" and row["readout"] is None
+    # GAIN = 100 is the camera's gain setting (its camera setup), not 100 e-/ADU.
+    assert row["gain_e_per_adu"] is None and row["camera_setup"] == "gain 100"
+
+
+def test_nina_egain_is_the_electrons_per_adu_beside_the_gain_setting(tmp_path: Path) -> None:
+    row = read(tmp_path, IMAGETYP="LIGHT", EXPOSURE=120.0, DATE_OBS="2026-12-05T21:03:04",
+               GAIN=100, EGAIN=0.78, OFFSET=50)  # fmt: skip
+    assert (row["gain_e_per_adu"], row["cards"]["gain"]) == (0.78, "EGAIN")
+    ccd = read(tmp_path, IMAGETYP="LIGHT", EXPTIME=120.0, DATE_OBS="2026-12-05T21:03:04", GAIN=1.4)
+    assert (ccd["gain_e_per_adu"], ccd["cards"]["gain"]) == (1.4, "GAIN")
 
 
 @pytest.mark.parametrize(
