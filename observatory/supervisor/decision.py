@@ -82,7 +82,9 @@ class Decision:
 
     ``close_reasons`` is empty when the dome may stay as it is; otherwise it names why it
     must be closed (``unsafe: ...``, ``dawn: ...``, ``heartbeat_lost: ...``, ``idle: ...``).
-    ``opening_reason`` says why opening is refused, or what allows it.
+    ``opening_reason`` says why opening is refused, or what allows it. ``hold_off_until``
+    is set only when the hold-off alone refuses opening (safe, not dawn): when it ends, so
+    that an opener may wait for it rather than fail.
     """
 
     safe: bool
@@ -93,6 +95,7 @@ class Decision:
     allowed_from: dt.datetime | None
     events: tuple[Event, ...]
     memory: Memory
+    hold_off_until: dt.datetime | None = None
 
     @property
     def close(self) -> bool:
@@ -177,7 +180,7 @@ def decide(
 
     safe_since = (memory.safe_since or now) if safe else None
     allowed_from = safe_since + dt.timedelta(seconds=config.hold_off_s) if safe_since else None
-    opening_allowed, opening_reason = _opening(
+    opening_allowed, opening_reason, hold_off_until = _opening(
         unsafe_reason, dawn_reason if dawn else None, allowed_from, now
     )
 
@@ -226,6 +229,7 @@ def decide(
         allowed_from=allowed_from,
         events=tuple(events),
         memory=new_memory,
+        hold_off_until=hold_off_until,
     )
 
 
@@ -234,13 +238,15 @@ def _opening(
     dawn_reason: str | None,
     allowed_from: dt.datetime | None,
     now: dt.datetime,
-) -> tuple[bool, str]:
-    """Whether opening is allowed, and why (not)."""
+) -> tuple[bool, str, dt.datetime | None]:
+    """Whether opening is allowed, why (not), and when the hold-off ends if it alone
+    refuses."""
     if unsafe_reason is not None or allowed_from is None:
-        return False, f"unsafe: {unsafe_reason}"
+        return False, f"unsafe: {unsafe_reason}", None
     if dawn_reason is not None:
-        return False, f"dawn: {dawn_reason}"
+        return False, f"dawn: {dawn_reason}", None
     if now < allowed_from:
         wait_s = (allowed_from - now).total_seconds()
-        return False, f"hold-off: opening allowed from {allowed_from:%H:%M:%S} UTC ({wait_s:.0f} s)"
-    return True, "safe for the whole hold-off, Sun below the dawn limit"
+        reason = f"hold-off: opening allowed from {allowed_from:%H:%M:%S} UTC ({wait_s:.0f} s)"
+        return False, reason, allowed_from
+    return True, "safe for the whole hold-off, Sun below the dawn limit", None

@@ -275,6 +275,9 @@ class Supervisor:
             "opening_allowed": decision.opening_allowed,
             "reason": decision.opening_reason,
             "allowed_from": decision.allowed_from.isoformat() if decision.allowed_from else None,
+            "hold_off_until": (
+                decision.hold_off_until.isoformat() if decision.hold_off_until else None
+            ),
             "safe": decision.safe,
             "close_reasons": list(decision.close_reasons),
             "shutter": None if readings.shutter is None else readings.shutter.name.lower(),

@@ -2,8 +2,12 @@
 
 The supervisor upserts the ``heartbeats`` row named ``supervisor`` on every poll; its
 ``details`` carry the verdict (``opening_allowed``, ``reason``, ``allowed_from``,
-``close_reasons``). :func:`opening_allowed` reads it. A missing row, or one older than
-the permit's lifetime, refuses: a dead or stuck supervisor keeps the dome shut.
+``hold_off_until``, ``close_reasons``). :func:`read_permit` reads it. A missing row, or one
+older than the permit's lifetime, refuses: a dead or stuck supervisor keeps the dome shut.
+
+A refusal by the hold-off alone (conditions safe, but not yet for ``hold_off_s``) says so
+in ``retry_after_s``, so that an opener may wait for the permit instead of failing; every
+other refusal (unsafe, dawn, a silent supervisor) leaves it None.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import datetime as dt
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any
 
+from observatory.clock import clock_time
 from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
 from observatory.db.types import utcnow
@@ -23,6 +29,25 @@ from observatory.settings import Settings
 log = logging.getLogger(__name__)
 
 PERMIT_ROW = "supervisor"
+
+
+@dataclass(frozen=True)
+class Permit:
+    """The supervisor's verdict as read by an opener. ``retry_after_s`` is set only when
+    the hold-off alone refuses: the wall-clock seconds until it ends (0 once it has; the
+    permit then follows at the supervisor's next poll)."""
+
+    allowed: bool
+    reason: str
+    retry_after_s: float | None = None
+
+
+class OpeningRefused(UnsafeConditions):
+    """The supervisor refuses to open the dome; ``retry_after_s`` as in :class:`Permit`."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 def permit_lifetime_s(settings: Settings) -> float:
@@ -48,37 +73,59 @@ def publish(settings: Settings, details: dict[str, Any], now: dt.datetime | None
         row.details = details
 
 
-def opening_allowed(settings: Settings, now: dt.datetime | None = None) -> tuple[bool, str]:
-    """Whether the dome may be opened now, and why (not).
+def read_permit(settings: Settings, now: dt.datetime | None = None) -> Permit:
+    """Whether the dome may be opened now (``now``: wall clock), and why (not).
 
-    Call it right before opening the shutter. ``(False, reason)`` when the supervisor
-    refuses (unsafe or unknown conditions, hold-off, dawn), has published nothing, or has
-    been silent longer than :func:`permit_lifetime_s`. When ``settings.supervisor.enabled``
-    is false no supervisor runs: the safety monitor is then asked directly (no hold-off,
-    no dawn rule), still refusing when it says unsafe or cannot be read. Reads SQL.
+    Call it right before opening the shutter. Refused when the supervisor refuses (unsafe
+    or unknown conditions, hold-off, dawn), has published nothing, or has been silent
+    longer than :func:`permit_lifetime_s`. When ``settings.supervisor.enabled`` is false
+    no supervisor runs: the safety monitor is then asked directly (no hold-off, no dawn
+    rule), still refusing when it says unsafe or cannot be read. Reads SQL.
     """
     if not settings.supervisor.enabled:
-        return _ask_monitor(settings)
+        return Permit(*_ask_monitor(settings))
     now = now if now is not None else utcnow()
     with session_scope(settings.sqlalchemy_url) as session:
         row = session.get(Heartbeat, PERMIT_ROW)
         if row is None:
-            return False, "no safety supervisor has published a verdict (is it running?)"
+            return Permit(False, "no safety supervisor has published a verdict (is it running?)")
         beat_at, details = row.beat_at, dict(row.details)
     age_s = (now - beat_at).total_seconds()
     lifetime_s = permit_lifetime_s(settings)
     if age_s > lifetime_s:
-        return False, f"safety supervisor silent for {age_s:.0f} s (limit {lifetime_s:g} s)"
-    allowed = details.get("opening_allowed") is True
-    return allowed, str(details.get("reason", "no reason published"))
+        return Permit(False, f"safety supervisor silent for {age_s:.0f} s (limit {lifetime_s:g} s)")
+    reason = str(details.get("reason", "no reason published"))
+    if details.get("opening_allowed") is True:
+        return Permit(True, reason)
+    return Permit(False, reason, _hold_off_left_s(settings, details.get("hold_off_until"), now))
+
+
+def opening_allowed(settings: Settings, now: dt.datetime | None = None) -> tuple[bool, str]:
+    """:func:`read_permit` as ``(allowed, reason)``."""
+    permit = read_permit(settings, now)
+    return permit.allowed, permit.reason
 
 
 def require_opening_allowed(settings: Settings) -> None:
-    """Return when the dome may be opened; raise :class:`UnsafeConditions` naming the
-    reason otherwise (see :func:`opening_allowed`)."""
-    allowed, reason = opening_allowed(settings)
-    if not allowed:
-        raise UnsafeConditions(f"opening refused by the safety supervisor: {reason}")
+    """Return when the dome may be opened; raise :class:`OpeningRefused` naming the
+    reason (and, for the hold-off, ``retry_after_s``) otherwise (see :func:`read_permit`)."""
+    permit = read_permit(settings)
+    if not permit.allowed:
+        raise OpeningRefused(
+            f"opening refused by the safety supervisor: {permit.reason}", permit.retry_after_s
+        )
+
+
+def _hold_off_left_s(settings: Settings, until: Any, now: dt.datetime) -> float | None:
+    """Wall-clock seconds until the published ``hold_off_until`` (civil ISO time), or None
+    when the refusal is not the hold-off's. A simulated night's civil clock runs
+    ``time_scale`` times faster than the wall clock the opener waits in."""
+    if not isinstance(until, str):
+        return None
+    clock = settings.clock
+    civil_left_s = dt.datetime.fromisoformat(until) - clock_time(clock, now.timestamp())
+    scale = clock.time_scale if clock.start_utc is not None else 1.0
+    return max(0.0, civil_left_s.total_seconds() / scale)
 
 
 def _ask_monitor(settings: Settings) -> tuple[bool, str]:

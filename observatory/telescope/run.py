@@ -35,11 +35,11 @@ from observatory.orders.cancel import CANCELLED_OUTPUT, CancelRequest, cancel_re
 from observatory.orders.lifecycle import Claim
 from observatory.settings import Settings
 from observatory.storage import frame_bytes, require_free
-from observatory.supervisor.permit import require_opening_allowed
 from observatory.telescope.batch import BatchWriter, WrittenFrame
 from observatory.telescope.events import record_device_event
 from observatory.telescope.fits import FrameMetadata
 from observatory.telescope.heartbeat import HeartbeatWriter
+from observatory.telescope.open_permit import await_open_permit
 from observatory.telescope.rig import TelescopeRig, slave_dome
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class OrderRun:
     dome_opened: bool = False
     notes: list[str] = field(default_factory=list)
     cancel: CancelRequest | None = None
+    # When the run began (time.monotonic()): its time limit counts from here.
+    started_s: float = field(default_factory=time.monotonic)
     _cancel_read_s: float = -math.inf
 
     def event(self, device: str, event: str, **details: Any) -> None:
@@ -102,12 +104,15 @@ class OrderRun:
         return is_open
 
     def open_dome(self) -> None:
-        """Open the shutter; remembered so that an interruption can close it again."""
+        """Open the shutter; remembered so that an interruption can close it again.
+
+        Only with the safety supervisor's permit: while its hold-off alone refuses, this
+        waits for it (:mod:`observatory.telescope.open_permit`); any other refusal raises
+        :class:`~observatory.supervisor.permit.OpeningRefused` at once."""
         if self.rig.dome.status().shutter is ShutterState.OPEN:
             self.heartbeat.update(dome_open=True)
             return
-        # The safety supervisor's verdict: refused while unsafe, at dawn, or in its hold-off.
-        require_opening_allowed(self.settings)
+        await_open_permit(self)
         self.event("dome", "open_requested")
         self.dome_opened = True
         self.heartbeat.update(dome_open=True)
@@ -304,6 +309,8 @@ def run_sequence(
         receipt = submit_calibration(settings, batch, claim.pk, publish) if process_batch else None
     return {
         **outputs,
+        # What the run had to note on its way (e.g. a wait for the open permit).
+        **({"notes": run.notes} if run.notes else {}),
         "batch": batch.name,
         "folder": str(batch.folder),
         "files": len(manifest["files"]),
