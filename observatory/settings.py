@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,8 +30,10 @@ from observatory.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "observatory.toml"
 ENV_PREFIX = "OBSERVATORY_"
+# The variable naming the TOML file (read by _config_path only).
+CONFIG_VARIABLE = "OBSERVATORY_CONFIG"
 # Variables with the prefix that are not settings themselves.
-ENV_NOT_SETTINGS = frozenset({"OBSERVATORY_CONFIG"})
+ENV_NOT_SETTINGS = frozenset({CONFIG_VARIABLE})
 
 
 class SettingsInvalid(ConfigurationError):
@@ -453,8 +456,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         config_path = _config_path()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if config_path.exists():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_path))
+        if CONFIG_VARIABLE in os.environ or config_path.exists():
+            sources.append(_toml_source(settings_cls, config_path))
         return tuple(sources)
 
 
@@ -471,9 +474,36 @@ def load_settings(**overrides: Any) -> Settings:
     if unknown:
         raise SettingsInvalid(f"settings: unknown key {unknown[0]} (no such setting)")
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         raise SettingsInvalid(describe_settings_error(error)) from error
+    _require_database_url(settings.sqlalchemy_url)
+    return settings
+
+
+def _require_database_url(url: str) -> None:
+    """Raise SettingsInvalid when ``url`` is not an SQLAlchemy URL whose dialect and
+    driver are installed here, naming it without its password. Connects to nothing."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        shown = url if "@" not in url else "(a URL with credentials)"
+        raise SettingsInvalid(f"settings: database_url {shown} is not a URL: {error}") from error
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ArgumentError as error:  # NoSuchModuleError: an unknown dialect
+        raise SettingsInvalid(
+            f"settings: database_url {shown}: no SQLAlchemy dialect {parsed.drivername!r}"
+            f" installed ({error})"
+        ) from error
+    except ImportError as error:
+        raise SettingsInvalid(
+            f"settings: database_url {shown} needs the driver {error.name}, not installed here"
+        ) from error
 
 
 def describe_settings_error(error: ValidationError) -> str:
@@ -491,7 +521,27 @@ def describe_settings_error(error: ValidationError) -> str:
 
 
 def _config_path() -> Path:
-    return Path(os.environ.get("OBSERVATORY_CONFIG", DEFAULT_CONFIG))
+    """The TOML file: the one ``OBSERVATORY_CONFIG`` names, or the embedded default."""
+    return Path(os.environ.get(CONFIG_VARIABLE, DEFAULT_CONFIG)).expanduser()
+
+
+def _toml_source(settings_cls: type[BaseSettings], path: Path) -> TomlConfigSettingsSource:
+    """The values of the TOML file at ``path``. A file that cannot be read (a name with
+    no file behind it, a folder, no permission) or is not TOML raises SettingsInvalid,
+    naming the file (and the line): the stack must not start on other settings than the
+    ones asked for. ``/dev/null`` reads as no values (the code's defaults)."""
+    named = f"{path} (named by {CONFIG_VARIABLE})" if CONFIG_VARIABLE in os.environ else str(path)
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise SettingsInvalid(
+            f"settings: the config file {named} cannot be read: {error.strerror}"
+        ) from error
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsInvalid(f"settings: the config file {named} is not TOML: {error}") from error
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,13 @@ import socket
 import uuid
 from typing import Any
 
-from observatory.settings import get_settings
+from observatory.settings import Settings, get_settings
+
+# The commands that turn the dome: refused, queued or direct, while a telescope order keeps
+# the slit on the mount.
+TURNS = frozenset({"park", "azimuth", "goto"})
+# Who a timed-out command's cancel is recorded as.
+CANCELLED_BY = "observatory dome"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +27,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--direct",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="talk to the dome directly instead of through the dome queue",
+        help="talk to the dome directly, without the dome queue, but not without the safety"
+        " rules: open asks the safety supervisor's permit, and park, azimuth and goto are"
+        " refused while a telescope order keeps the slit on the mount (close and status"
+        " never are)",
     )
     options.add_argument(
-        "--timeout", type=float, default=argparse.SUPPRESS, help="seconds to wait (600)"
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="seconds to wait (600); an order not started by then is cancelled",
     )
     p = commands.add_parser("dome", help="dome status and commands", parents=[options])
     sub = p.add_subparsers(dest="dome_command", required=True)
@@ -63,11 +75,16 @@ def cmd_dome(args: argparse.Namespace) -> int:
     if getattr(args, "direct", False):
         return _direct(args)
     from observatory.cli.orders import require_schema, submit_order, wait_for_outcome
+    from observatory.orders.states import FINAL_STATES
 
     settings = get_settings()
     require_schema(settings)
     receipt = submit_order(order_for(args), settings)
-    state, reason = wait_for_outcome(settings, receipt.pk, getattr(args, "timeout", 600.0))
+    timeout_s = getattr(args, "timeout", 600.0)
+    state, reason = wait_for_outcome(settings, receipt.pk, timeout_s)
+    if state not in FINAL_STATES:
+        print(f"{receipt.order_id}: {_give_up(settings, receipt.pk, receipt.order_id, timeout_s)}")
+        return 1
     if state == "succeeded" and args.dome_command == "status":
         from observatory.db.models import WorkOrder
         from observatory.db.session import session_scope
@@ -80,19 +97,61 @@ def cmd_dome(args: argparse.Namespace) -> int:
     return 0 if state == "succeeded" else 1
 
 
+def _give_up(settings: Settings, pk: int, order_id: str, timeout_s: float) -> str:
+    """After the wait ran out: cancel the order if it has not started (a command typed now
+    must not run whenever the stack next starts, such as an opening hours later); one that
+    started is left to finish. Returns what happened, in words."""
+    from observatory.db.models import WorkOrder
+    from observatory.db.session import session_scope
+    from observatory.orders.cancel import CancelOutcome, cancel_pk
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        state = str(session.get_one(WorkOrder, pk).state)
+    if state in ("received", "queued"):
+        reason = f"not started within {timeout_s:g} s (the command's --timeout)"
+        result = cancel_pk(settings, pk, by=CANCELLED_BY, reason=reason)
+        if result.outcome is CancelOutcome.CANCELLED:
+            return f"not started within {timeout_s:g} s: cancelled"
+        state = "running"  # claimed between the read and the cancel
+    return (
+        f"{state} after {timeout_s:g} s: left to finish"
+        f" (follow it with `observatory status {order_id}`)"
+    )
+
+
 def _direct(args: argparse.Namespace) -> int:
+    """Send the command to the dome now, without the queue; the queued orders' safety
+    rules first (:func:`require_direct_allowed`)."""
     from observatory import dome_api
 
+    settings = get_settings()
     if args.dome_command == "status":
-        print(json.dumps(dome_api.dome_status()))
+        print(json.dumps(dome_api.dome_status(settings=settings.devices)))
         return 0
+    require_direct_allowed(settings, args.dome_command)
+    devices = settings.devices
     actions = {
-        "open": dome_api.open_dome,
-        "close": dome_api.close_dome,
-        "park": dome_api.park_dome,
-        "azimuth": lambda: dome_api.set_azimuth(args.azimuth_deg),
-        "goto": lambda: dome_api.goto_alt_az(args.altitude_deg, args.azimuth_deg),
+        "open": lambda: dome_api.open_dome(settings=devices),
+        "close": lambda: dome_api.close_dome(settings=devices),
+        "park": lambda: dome_api.park_dome(settings=devices),
+        "azimuth": lambda: dome_api.set_azimuth(args.azimuth_deg, settings=devices),
+        "goto": lambda: dome_api.goto_alt_az(args.altitude_deg, args.azimuth_deg, settings=devices),
     }
     arrived = actions[args.dome_command]()
     print("arrived" if arrived else "not arrived")
     return 0 if arrived else 1
+
+
+def require_direct_allowed(settings: Settings, command: str) -> None:
+    """The rules the dome worker applies to the same command, before anything is sent:
+    opening asks the safety supervisor's permit (UnsafeConditions), turning is refused
+    while a telescope order keeps the slit on the mount (DomeSlaved). Closing is never
+    refused. Both read SQL."""
+    if command == "open":
+        from observatory.supervisor.permit import require_opening_allowed
+
+        require_opening_allowed(settings)
+    elif command in TURNS:
+        from observatory.telescope.heartbeat import require_dome_not_slaved
+
+        require_dome_not_slaved(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from observatory import __version__
@@ -25,7 +26,7 @@ from observatory.cli import (
     status,
     supervise,
 )
-from observatory.errors import ObservatoryError
+from observatory.errors import ConfigurationError, ObservatoryError
 from observatory.settings import get_settings
 
 
@@ -78,12 +79,25 @@ def main(argv: list[str] | None = None) -> int:
 def _handle(args: argparse.Namespace) -> int:
     try:
         code: int = args.handler(args)
-    except DBAPIError:
+    except DBAPIError as error:
         # On a data folder whose database was never migrated every command meets missing
-        # tables: that is said in one line (ConfigurationError); other errors go on.
-        orders.require_schema(get_settings())
+        # tables, and on a database that does not answer every command fails to connect:
+        # both are said in one line (ConfigurationError); other errors go on.
+        _require_database(error)
         raise
     return code
+
+
+def _require_database(error: DBAPIError) -> None:
+    """Raise ConfigurationError when the database does not answer (naming its URL without
+    the password and the connection error) or has no tables yet; return otherwise."""
+    settings = get_settings()
+    try:
+        orders.require_schema(settings)
+    except DBAPIError as again:
+        url = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+        reason = str(again.orig or again).strip().splitlines()[0]
+        raise ConfigurationError(f"the database {url} cannot be reached: {reason}") from error
 
 
 if __name__ == "__main__":

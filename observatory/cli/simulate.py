@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from pathlib import Path
+
+from observatory.errors import ConfigurationError
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def cmd_simulate(args: argparse.Namespace) -> int:
     from observatory.simulator.server import serve
 
+    require_free_port(args.host, args.port)
     serve(
         args.host,
         args.port,
@@ -37,3 +42,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         discovery_port=args.discovery_port,
     )
     return 0
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Raise ConfigurationError (one line) when ``host:port`` cannot be bound, before the
+    server starts: in use by another program, or not an address of this machine. The
+    probe binds and connects to nothing; port 0 (any free port) always passes."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the server binds: an old connection in TIME_WAIT does not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigurationError(
+                    f"port {port} on {host} is in use by another program; nothing was"
+                    " started (stop that program or give another --port)"
+                ) from error
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {error}") from error

@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shlex
 import socket
 import threading
 from types import TracebackType
 from typing import Any
 
-from observatory.db.models import Heartbeat
+from observatory.db.models import Heartbeat, WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import ObservatoryError
 from observatory.orders.stalls import stamp_progress
@@ -132,8 +133,9 @@ class HeartbeatWriter:
 
 
 def require_dome_not_slaved(settings: Settings, now: dt.datetime | None = None) -> None:
-    """Raise :class:`DomeSlaved`, naming the order, when the telescope worker's last beat
-    says a running order keeps the dome's slit on the mount and that beat is younger than
+    """Raise :class:`DomeSlaved`, naming the order by its id and user (what ``observatory
+    cancel`` takes), when the telescope worker's last beat says a running order keeps the
+    dome's slit on the mount and that beat is younger than
     ``supervisor.heartbeat_timeout_s`` (an older one is a dead worker's, whose dome the
     supervisor closes). Closing, opening and reading the dome are never refused."""
     now = now or dt.datetime.now(dt.UTC)
@@ -142,17 +144,27 @@ def require_dome_not_slaved(settings: Settings, now: dt.datetime | None = None) 
         if row is None:
             return
         details, beat_at = dict(row.details or {}), row.beat_at
+        order_pk = details.get("work_order_pk")
+        if order_pk is None or not details.get("dome_slaved"):
+            return
+        # Named in the same session: the id and user are what an operator can act on.
+        holder = _describe_holder(order_pk, session.get(WorkOrder, order_pk))
     if beat_at.tzinfo is None:
         beat_at = beat_at.replace(tzinfo=dt.UTC)
-    age_s = (now - beat_at).total_seconds()
-    order_pk = details.get("work_order_pk")
-    if (
-        order_pk is None
-        or not details.get("dome_slaved")
-        or age_s > (settings.supervisor.heartbeat_timeout_s)
-    ):
+    if (now - beat_at).total_seconds() > settings.supervisor.heartbeat_timeout_s:
         return
-    raise DomeSlaved(
-        f"the dome follows telescope work order {order_pk} (its slit is kept on the mount);"
-        " cancel that order or wait until it ends before turning the dome"
+    raise DomeSlaved(f"the dome follows {holder}")
+
+
+def _describe_holder(order_pk: int, order: WorkOrder | None) -> str:
+    """The slaving order in words, with the command that cancels it."""
+    if order is None:  # the row is gone: only its pk is known
+        return (
+            f"telescope work order pk {order_pk} (its slit is kept on the mount); wait until"
+            " it ends before turning the dome"
+        )
+    command = shlex.join(["observatory", "cancel", order.order_id, "--user", order.user])
+    return (
+        f"telescope work order {order.order_id!r} (user {order.user!r}; its slit is kept on"
+        f" the mount): cancel it ({command}) or wait until it ends before turning the dome"
     )

@@ -18,7 +18,7 @@ def run_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OBSERVATORY_")}
     simulator_port = free_port()
     env.update({
-        "OBSERVATORY_CONFIG": str(tmp_path / "absent.toml"),
+        "OBSERVATORY_CONFIG": os.devnull,
         "OBSERVATORY_DATA_DIR": str(tmp_path / "var"),
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),

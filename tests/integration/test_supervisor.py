@@ -145,7 +145,7 @@ def start_rig(
         smtp_host, smtp_port, _ = smtp_server
         database_url = f"sqlite:///{tmp_path / 'observatory.db'}"
         values = {
-            "OBSERVATORY_CONFIG": str(tmp_path / "absent.toml"),
+            "OBSERVATORY_CONFIG": os.devnull,
             "OBSERVATORY_DATA_DIR": str(tmp_path),
             "OBSERVATORY_DATABASE_URL": database_url,
             "OBSERVATORY_BROKER_URL": f"redis://127.0.0.1:{broker_port}/0",

@@ -30,7 +30,7 @@ def up_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OBSERVATORY_")}
     simulator_port = free_port()
     env.update({
-        "OBSERVATORY_CONFIG": str(data_dir / "absent.toml"),
+        "OBSERVATORY_CONFIG": os.devnull,
         "OBSERVATORY_DATA_DIR": str(data_dir),
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
         "OBSERVATORY_SIMULATOR__PORT": str(simulator_port),

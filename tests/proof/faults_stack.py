@@ -77,7 +77,7 @@ def stack_env(data_dir: Path, smtp: RestartableSmtp, overrides: dict[str, str]) 
     """The ``OBSERVATORY_*`` variables of a private stack under ``data_dir``."""
     simulator_port = free_port()
     env = {
-        "OBSERVATORY_CONFIG": str(data_dir / "absent.toml"),
+        "OBSERVATORY_CONFIG": os.devnull,
         "OBSERVATORY_DATA_DIR": str(data_dir),
         "OBSERVATORY_EMBEDDED_REDIS_PORT": str(free_port()),
         "OBSERVATORY_DATABASE_URL": f"sqlite:///{data_dir / 'observatory.db'}",

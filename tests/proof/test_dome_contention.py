@@ -36,18 +36,20 @@ def test_a_dome_turn_is_refused_while_an_observation_keeps_the_slit_on_the_mount
 ) -> None:
     # Three exposures of 40 s: 6 s of wall time at the stack's time scale.
     plan = [{"filter": "R", "exposure_s": 40.0, "count": 3, "binning": 4}]
-    observation = stack.submit(order("observation", exposures=plan, **zenith(stack))).pk
+    observing = stack.submit(order("observation", exposures=plan, **zenith(stack)))
+    observation = observing.pk
     wait_for(lambda: slaved_by(stack) == observation, 60, message="the dome slaved")
 
     assert not stack.smtp.messages
     turn = stack.submit(order("dome_set_azimuth", azimuth_deg=200.0)).pk
     refused = stack.outcome(turn)
     assert refused.state == "failed", refused
-    assert f"the dome follows telescope work order {observation}" in (refused.reason or "")
+    holder = f"telescope work order {observing.order_id!r}"
+    assert f"the dome follows {holder}" in (refused.reason or "")
     assert stack.outcome(observation).state == "succeeded"
     mails = wait_for(lambda: stack.smtp.messages, 30, message="the refusal mailed to the admins")
     assert "set_azimuth" in mails[0]["Subject"], mails[0]["Subject"]
-    assert f"telescope work order {observation}" in mails[0].get_payload(decode=False)
+    assert holder in mails[0].get_payload(decode=True).decode()
 
     # Once the observation has ended, the same turn runs.
     again = stack.submit(order("dome_set_azimuth", azimuth_deg=200.0)).pk

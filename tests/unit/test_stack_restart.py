@@ -23,7 +23,7 @@ def test_children_read_the_settings_the_stack_was_given_in_code(
     for key in list(os.environ):
         if key.upper().startswith("OBSERVATORY_"):
             monkeypatch.delenv(key)
-    monkeypatch.setenv("OBSERVATORY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("OBSERVATORY_CONFIG", os.devnull)
     given = load_settings(data_dir=tmp_path).model_copy(
         update={
             "visibility_timeout_s": 120.0,

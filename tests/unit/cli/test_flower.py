@@ -3,6 +3,7 @@ anything. The same refusals as processes: tests/integration/test_flower.py (slow
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings without Flower credentials and with a data folder nothing has made yet."""
     for name in ("OBSERVATORY_FLOWER__BASIC_AUTH", "FLOWER_BASIC_AUTH"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OBSERVATORY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("OBSERVATORY_CONFIG", os.devnull)
     data = tmp_path / "data"
     monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(data))
     get_settings.cache_clear()

@@ -3,6 +3,7 @@ before anything starts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from observatory.settings import get_settings
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("OBSERVATORY_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("OBSERVATORY_CONFIG", os.devnull)
     monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     yield tmp_path / "var"

@@ -10,9 +10,11 @@ import pytest
 
 from observatory.db.models import Heartbeat
 from observatory.db.session import session_scope
+from observatory.intake import submit
 from observatory.settings import Settings, TelescopeSettings
 from observatory.telescope.heartbeat import DomeSlaved, HeartbeatWriter, require_dome_not_slaved
 from tests.helpers import wait_for
+from tests.unit.test_intake import Broker, order
 
 
 def read(settings: Settings) -> Heartbeat:
@@ -58,7 +60,7 @@ def test_dome_turns_are_refused_only_while_a_live_order_slaves_the_dome(
     with HeartbeatWriter(settings, work_order_pk=7) as heartbeat:
         require_dome_not_slaved(settings)  # running, but the slit is not kept on the mount
         heartbeat.update(dome_slaved=True)
-        with pytest.raises(DomeSlaved, match="telescope work order 7"):
+        with pytest.raises(DomeSlaved, match="telescope work order pk 7"):  # no such row
             require_dome_not_slaved(settings)
         # A beat older than the supervisor's bound is a dead worker's: not a holder.
         later = read(settings).beat_at.replace(tzinfo=dt.UTC) + dt.timedelta(
@@ -66,6 +68,22 @@ def test_dome_turns_are_refused_only_while_a_live_order_slaves_the_dome(
         )
         require_dome_not_slaved(settings, now=later)
     require_dome_not_slaved(settings)  # the order ended
+
+
+def test_the_refusal_names_the_order_as_observatory_cancel_takes_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=sqlite_url, data_dir=tmp_path)
+    fields = {"ra": 10.7, "dec": 41.3}
+    receipt = submit(settings, order("observation", "routine-m31", user="beat", **fields), Broker())
+    with HeartbeatWriter(settings, work_order_pk=receipt.pk) as heartbeat:
+        heartbeat.update(dome_slaved=True)
+        with pytest.raises(DomeSlaved) as raised:
+            require_dome_not_slaved(settings)
+    message = str(raised.value)
+    assert "telescope work order 'routine-m31' (user 'beat'" in message, message
+    assert "(observatory cancel routine-m31 --user beat)" in message, message
+    assert f"order {receipt.pk} " not in message
 
 
 def test_an_update_is_never_overwritten_by_an_older_beat(sqlite_url: str, tmp_path: Path) -> None:
