@@ -21,8 +21,10 @@ from sqlalchemy import (
     Connection,
     Table,
     bindparam,
+    case,
     delete,
     insert,
+    null,
     or_,
     select,
     update,
@@ -38,8 +40,12 @@ from observatory.orders.batch_names import batch_at_receipt
 from observatory.orders.hold import hold_in, hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
-from observatory.orders.receipt import settle_on_receipt
-from observatory.orders.routes import route_for
+from observatory.orders.receipt import (
+    check_batch_received,
+    check_local_batch,
+    settle_on_receipt,
+)
+from observatory.orders.routes import ROUTES, route_for
 from observatory.orders.states import transition
 from observatory.orders.validation import known_identity, parse_order
 from observatory.settings import Settings
@@ -71,6 +77,8 @@ class Receipt:
     created: bool
     published: bool
     message: str = ""
+    # Unpublished on purpose (deferred, or its queue held), not because the broker failed.
+    waiting: bool = False
 
 
 def _now() -> dt.datetime:
@@ -92,17 +100,27 @@ def submit(
     invalid order or one that cannot run, after recording it as
     ``rejected`` when its id and user are readable and not already taken by a received
     order. A rejected order does not take its id: the corrected order with the same id and
-    user replaces the rejected row. Resubmitting an id already received from the same user
-    returns the existing order (``created=False``) without storing or publishing anything.
+    user replaces the rejected row.
+
+    An id is unique per user and per queue (the design notes send id "1" to the processor
+    and to the telescope). Resubmitting an order already received (same id, user, queue
+    and content, see :func:`same_content`) returns the existing order (``created=False``)
+    without storing or publishing anything; the same id, user and queue with other content
+    raises :class:`OrderIdTaken`, naming the stored order.
     """
     try:
-        order = settle_on_receipt(settings, parse_order(data), utc_now(settings))
+        submitted = parse_order(data)
+        order = settle_on_receipt(settings, submitted, utc_now(settings))
         batch = batch_at_receipt(settings, order)
+        check_batch_received(settings, order)
+        check_local_batch(settings, order)
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
     priority = assign_priority(order, settings, utc_now(settings))
-    pk, created, waiting = _store(settings, order, priority, parent_pk, batch)
+    pk, created, waiting = _store(
+        settings, order, priority, parent_pk, batch, submitted=submitted.model_dump(mode="json")
+    )
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -128,26 +146,32 @@ def _store(
     parent_pk: int | None,
     batch: str | None = None,
     *,
+    submitted: dict[str, Any] | None = None,
     adopted: bool = False,
 ) -> tuple[int, bool, Receipt | None]:
     """Store the order, queued, in one transaction; returns its pk, whether it was stored
     now (not already known), and the receipt of an order that must wait unpublished
     (see :func:`_queue`). An ``adopted`` order is marked published by its own message.
+    ``submitted`` is the order as given, before the intake settled it (default: ``order``),
+    compared with a stored order of the same id, user and queue; raises
+    :class:`OrderIdTaken` when they differ.
 
     The row is inserted already ``queued``: ``received -> queued`` within one transaction
-    is one INSERT, and nobody can see the order ``received`` in between."""
+    is one INSERT, and nobody can see the order ``received`` in between. A rejected order
+    of the same id and user for this queue (or of no queue) is replaced: a rejection does
+    not take its id."""
     payload = order.model_dump(mode="json")
     route = route_for(payload["request"])
     ready_at = order.not_before if isinstance(order, ObservationOrder) else None
-    # Up to three tries: the first assumes the id is new; a rejected order with the same
-    # id is then replaced (a rejection does not take its id), and a concurrent corrected
-    # submission may replace the same rejected row once more.
-    for replace_rejected in (False, True, True):
+    # Two tries: a concurrent submission of the same id may take the key between our
+    # DELETE of a rejection and our INSERT; the second try then finds it stored.
+    for _ in range(2):
         now = _now()
         try:
             with connection_scope(settings.sqlalchemy_url) as connection:
-                if replace_rejected:
-                    connection.execute(delete(_orders).where(_same(payload), _rejected()))
+                connection.execute(
+                    delete(_orders).where(_same(payload), _rejections_for(route.queue))
+                )
                 reason = (
                     None if adopted else _wait_reason(settings, connection, ready_at, route.queue)
                 )
@@ -175,17 +199,29 @@ def _store(
             if reason is None:
                 return pk, True, None
             log.info("work order %d %s", pk, reason)
-            waiting = Receipt(pk, payload["id"], payload["user"], "queued", True, False, reason)
+            waiting = Receipt(
+                pk, payload["id"], payload["user"], "queued", True, False, reason, waiting=True
+            )
             return pk, True, waiting
         except IntegrityError:
-            # The same id from the same user: the order is already known (a resubmission,
-            # possibly racing with the first submission), or was rejected (tried again).
+            # The same id from the same user for the same queue: a resubmission (possibly
+            # racing with the first submission), or another order under a taken id.
             with connection_scope(settings.sqlalchemy_url) as connection:
-                existing = connection.scalar(
-                    select(WorkOrder.pk).where(_same(payload), ~_rejected())
-                )
-            if existing is not None:
-                return existing, False, None
+                existing = connection.execute(
+                    select(_orders.c.pk, _orders.c.payload, _orders.c.request,
+                           _orders.c.received_at)
+                    .where(_same(payload), _orders.c.queue == route.queue, ~_rejected())
+                ).one_or_none()  # fmt: skip
+            if existing is None:
+                continue
+            if not same_content(payload if submitted is None else submitted, existing.payload):
+                raise OrderIdTaken(
+                    f"work order id {payload['id']!r} of user {payload['user']!r} is already"
+                    f" work order {existing.pk} ({existing.request}, received"
+                    f" {existing.received_at.isoformat(timespec='seconds')}): an order with"
+                    " other content needs another id"
+                ) from None
+            return existing.pk, False, None
     raise PublishFailed(f"work order {payload['id']!r} could not be stored; submit it again")
 
 
@@ -204,9 +240,39 @@ def _wait_reason(
     return None if held is None else f"waiting: {held.describe()}"
 
 
+class OrderIdTaken(WorkOrderInvalid):
+    """An order whose id, user and queue are those of a stored order with other content."""
+
+
+# What the intake fills in on receipt when the submitter left it out (see
+# observatory.orders.receipt): a resubmission that leaves them out again is the same order.
+_FILLED_ON_RECEIPT = frozenset({"ra", "dec", "resolved", "exposures"})
+
+
+def same_content(submitted: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether ``submitted`` (an order as given, validated and dumped as JSON) is the order
+    stored as ``stored``: every field equal, except a field the intake filled in on receipt
+    that ``submitted`` leaves out."""
+    for key in submitted.keys() | stored.keys():
+        given = submitted.get(key)
+        if given is None and key in _FILLED_ON_RECEIPT:
+            continue
+        if given != stored.get(key):
+            return False
+    return True
+
+
 def _same(payload: dict[str, Any]) -> ColumnElement[bool]:
-    # Built only when needed: the common path (a new id) does not compare ids at all.
-    return (WorkOrder.order_id == payload["id"]) & (WorkOrder.user == payload["user"])
+    return (_orders.c.order_id == payload["id"]) & (_orders.c.user == payload["user"])
+
+
+def _rejections_for(queue: str | None) -> ColumnElement[bool]:
+    """Rejected orders that an order for ``queue`` replaces: those whose request goes to
+    that queue or to none (an unknown request); for ``queue`` None, only the latter."""
+    requests = [name for name, route in ROUTES.items() if route.queue == queue]
+    unrouted = _orders.c.request.not_in(list(ROUTES))
+    which = unrouted if not requests else unrouted | _orders.c.request.in_(requests)
+    return (_orders.c.state == WorkOrderState.REJECTED) & which
 
 
 def _rejected() -> ColumnElement[bool]:
@@ -214,40 +280,60 @@ def _rejected() -> ColumnElement[bool]:
 
 
 def _record_rejection(settings: Settings, data: Any, reason: str) -> None:
+    """Record a refused order as ``rejected`` (no queue: it takes no id), replacing an
+    earlier rejection of the same id and user for the same queue; nothing when a received
+    order of that id and user (for that queue, when the request names one) is stored: a
+    bad resubmission must not touch it."""
     identity = known_identity(data)
     if identity is None:
         return
     order_id, user = identity
     request = data.get("request") if isinstance(data.get("request"), str) else None
+    queue = ROUTES[request].queue if request in ROUTES else None
+    same = (_orders.c.order_id == order_id) & (_orders.c.user == user)
+    taken = same & ~_rejected() if queue is None else same & (_orders.c.queue == queue)
     now = _now()
-    fields = {
-        "request": _without_nul(request or "unknown")[:64],
-        "payload": _jsonable(data),
-        "state_reason": _without_nul(reason),
-        "updated_at": now,
-        "finished_at": now,
+    with connection_scope(settings.sqlalchemy_url) as connection:
+        if connection.scalar(select(_orders.c.pk).where(taken).limit(1)) is not None:
+            log.info("invalid resubmission of %r from %r refused: %s", order_id, user, reason)
+            return
+        connection.execute(delete(_orders).where(same, _rejections_for(queue)))
+        connection.execute(
+            insert(_orders).values(
+                order_id=order_id,
+                user=user,
+                state=WorkOrderState.REJECTED,
+                received_at=now,
+                request=_without_nul(request or "unknown")[:64],
+                payload=_bounded(_jsonable(data)),
+                state_reason=_cut(_without_nul(reason), REJECTED_PAYLOAD_MAX_CHARS),
+                updated_at=now,
+                finished_at=now,
+                attempts=0,
+            )
+        )
+
+
+# A refused order is kept whole up to this many characters of JSON; beyond, only its start
+# (whatever path it came by: the HTTP intake caps bodies, Python callers do not).
+REJECTED_PAYLOAD_MAX_CHARS = 16 * 1024
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters, cut)"
+
+
+def _bounded(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload``, or when its JSON is longer than ``REJECTED_PAYLOAD_MAX_CHARS``, its
+    first characters as text and a note saying it was cut."""
+    text = json.dumps(payload, ensure_ascii=False)
+    if len(text) <= REJECTED_PAYLOAD_MAX_CHARS:
+        return payload
+    return {
+        "cut": f"the order was {len(text)} characters of JSON; only the first"
+        f" {REJECTED_PAYLOAD_MAX_CHARS} are kept",
+        "start": text[:REJECTED_PAYLOAD_MAX_CHARS],
     }
-    try:
-        with session_scope(settings.sqlalchemy_url) as session:
-            session.add(
-                WorkOrder(
-                    order_id=order_id,
-                    user=user,
-                    state=WorkOrderState.REJECTED,
-                    received_at=now,
-                    **fields,
-                )
-            )
-    except IntegrityError:
-        # An order with this id is already stored. A received one must not be touched by a
-        # bad resubmission; an earlier rejection is replaced by this one.
-        with session_scope(settings.sqlalchemy_url) as session:
-            session.execute(
-                update(WorkOrder)
-                .where(WorkOrder.order_id == order_id, WorkOrder.user == user, _rejected())
-                .values(**fields)
-            )
-        log.info("invalid resubmission of %r from %r refused: %s", order_id, user, reason)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -294,13 +380,19 @@ def _queue(session: Session, settings: Settings, row: WorkOrder) -> Receipt | No
     if row.ready_at is not None and row.ready_at > utc_now(settings):
         row.state_reason = f"deferred until {row.ready_at.isoformat()}"
         log.info("work order %d %s", row.pk, row.state_reason)
-        return Receipt(row.pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+        return _waiting(row)
     held = hold_on(session, row.queue)
     if held is not None:
         # Stays queued and unpublished; published on release (or by the reconciler).
         row.state_reason = f"waiting: {held.describe()}"
-        return Receipt(row.pk, row.order_id, row.user, row.state, True, False, row.state_reason)
+        return _waiting(row)
     return None
+
+
+def _waiting(row: WorkOrder) -> Receipt:
+    return Receipt(
+        row.pk, row.order_id, row.user, row.state, True, False, row.state_reason or "", waiting=True
+    )
 
 
 def _send(
@@ -324,11 +416,23 @@ def _send(
     return Receipt(pk, stamped.order_id, stamped.user, stamped.state, True, True)
 
 
-# One UPDATE, no read first; the receipt's fields come back with it.
+# One UPDATE, no read first; the receipt's fields come back with it. The worker may have
+# claimed and even ended the order before this stamp: only a reason the intake wrote while
+# the order waited ("not yet published", "waiting", "deferred") is cleared, never the
+# reason a worker ended it with, and the state is left as it is.
 _STAMP_PUBLISHED = (
     update(_orders)
     .where(_orders.c.pk == bindparam("order_pk"))
-    .values(published_at=bindparam("at"), state_reason=None)
+    .values(
+        published_at=bindparam("at"),
+        state_reason=case(
+            (
+                _orders.c.state.in_((WorkOrderState.RECEIVED, WorkOrderState.QUEUED)),
+                null(),
+            ),
+            else_=_orders.c.state_reason,
+        ),
+    )
     .returning(_orders.c.order_id, _orders.c.user, _orders.c.state)
 )
 
@@ -383,6 +487,8 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     try:
         order = settle_on_receipt(settings, parse_order(data), utc_now(settings))
         batch = batch_at_receipt(settings, order)
+        check_batch_received(settings, order)
+        check_local_batch(settings, order)
         expected = route_for(order.request).task_name
         if expected != task_name:
             raise WorkOrderInvalid(

@@ -68,19 +68,22 @@ async def read_instruction(request: Request) -> Instruction:
     response_model=CancelAnswer,
     responses={
         404: {"model": ErrorDetail, "description": "no such order"},
-        409: {"model": ErrorDetail, "description": "it has ended, or several users share it"},
+        409: {"model": ErrorDetail, "description": "it has ended, or the id names several"},
         422: {"model": ErrorDetail, "description": "an invalid body"},
         **REFUSALS,
     },
     summary="Cancel a work order: a queued one never starts, a running one stops",
 )
-async def post_cancel(request: Request, order_id: str, user: str | None = None) -> CancelAnswer:
+async def post_cancel(
+    request: Request, order_id: str, user: str | None = None, queue: str | None = None
+) -> CancelAnswer:
     instruction = await read_instruction(request)
     settings = request.app.state.settings
     try:
         result = await run_in_threadpool(
-            cancel_order, settings, order_id, user, by=instruction.by, reason=instruction.reason
-        )
+            cancel_order, settings, order_id, user, by=instruction.by,
+            reason=instruction.reason, queue=queue, how="?user= and ?queue=",
+        )  # fmt: skip
     except WorkOrderNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
     except (OrderEnded, OrderAmbiguous) as error:

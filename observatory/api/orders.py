@@ -8,20 +8,19 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from observatory.api.auth import Authorized
 from observatory.api.schemas import ErrorDetail, SubmissionReceipt, WorkOrderReport
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
-from observatory.errors import WorkOrderInvalid
-from observatory.intake import Receipt, submit
-from observatory.orders.listing import order_as_dict
+from observatory.errors import OrderAmbiguous, WorkOrderInvalid, WorkOrderNotFound
+from observatory.intake import OrderIdTaken, Receipt, submit
+from observatory.orders.listing import one_order_with_id, order_as_dict
+from observatory.orders.validation import MAX_ORDER_BYTES
 from observatory.settings import Settings
 
-# The largest work order is an observation with a few hundred exposure specs: far below.
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_ORDER_BYTES
 
 router = APIRouter(dependencies=[Authorized])
 
@@ -83,6 +82,14 @@ def stored_receipt(settings: Settings, receipt: Receipt) -> SubmissionReceipt:
     openapi_extra=WORK_ORDER_BODY,
     responses={
         200: {"model": SubmissionReceipt, "description": "already received: nothing stored"},
+        202: {
+            "model": SubmissionReceipt,
+            "description": "stored, and waiting (deferred, or its queue held): says why",
+        },
+        409: {
+            "model": ErrorDetail,
+            "description": "the id, user and queue are a stored order's, with other content",
+        },
         413: {"model": ErrorDetail, "description": "the body is too large"},
         422: {"model": ErrorDetail, "description": "an invalid order; names the field"},
         503: {
@@ -98,6 +105,8 @@ async def post_work_order(request: Request) -> JSONResponse:
     data = await read_json(request)
     try:
         receipt = await run_in_threadpool(submit, state.settings, data, state.publish)
+    except OrderIdTaken as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     except WorkOrderInvalid as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     answer = await run_in_threadpool(stored_receipt, state.settings, receipt)
@@ -105,6 +114,9 @@ async def post_work_order(request: Request) -> JSONResponse:
         code = status.HTTP_200_OK
     elif receipt.published:
         code = status.HTTP_201_CREATED
+    elif receipt.waiting:
+        # Deferred or held on purpose: stored and accepted; the broker is not at fault.
+        code = status.HTTP_202_ACCEPTED
     else:
         code = status.HTTP_503_SERVICE_UNAVAILABLE
         answer.message = (
@@ -115,27 +127,22 @@ async def post_work_order(request: Request) -> JSONResponse:
     return JSONResponse(answer.model_dump(), status_code=code, headers={"Location": location})
 
 
-def find_order(settings: Settings, order_id: str, user: str | None) -> dict[str, Any]:
-    """The report of the order ``order_id`` (of ``user`` when given).
+def find_order(
+    settings: Settings, order_id: str, user: str | None, queue: str | None = None
+) -> dict[str, Any]:
+    """The report of the order ``order_id`` (of ``user``, for ``queue``, when given).
 
-    Raises HTTPException 404 when there is none, 409 when several users share the id and
-    none was named.
+    Raises HTTPException 404 when there is none, 409 listing the candidates when the id
+    names several (several users, or one user's orders to several queues).
     """
     with session_scope(settings.sqlalchemy_url) as session:
-        query = select(WorkOrder).where(WorkOrder.order_id == order_id)
-        if user is not None:
-            query = query.where(WorkOrder.user == user)
-        orders = list(session.scalars(query.order_by(WorkOrder.pk)))
-        if not orders:
-            whose = f" from user {user!r}" if user is not None else ""
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no work order {order_id!r}{whose}")
-        if len(orders) > 1:
-            users = ", ".join(repr(o.user) for o in orders)
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"users {users} each submitted {order_id!r}; name one with ?user=",
-            )
-        return order_as_dict(orders[0], list(orders[0].step_runs))
+        try:
+            order = one_order_with_id(session, order_id, user, queue, how="?user= and ?queue=")
+        except WorkOrderNotFound as error:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+        except OrderAmbiguous as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        return order_as_dict(order, list(order.step_runs))
 
 
 @router.get(
@@ -143,10 +150,15 @@ def find_order(settings: Settings, order_id: str, user: str | None) -> dict[str,
     response_model=WorkOrderReport,
     responses={
         404: {"model": ErrorDetail, "description": "no such order"},
-        409: {"model": ErrorDetail, "description": "several users share the id: name one"},
+        409: {
+            "model": ErrorDetail,
+            "description": "the id names several orders (users or queues): name one",
+        },
         **REFUSALS,
     },
     summary="A work order as the submitter named it, with its step runs",
 )
-def get_work_order(request: Request, order_id: str, user: str | None = None) -> dict[str, Any]:
-    return find_order(request.app.state.settings, order_id, user)
+def get_work_order(
+    request: Request, order_id: str, user: str | None = None, queue: str | None = None
+) -> dict[str, Any]:
+    return find_order(request.app.state.settings, order_id, user, queue)

@@ -16,6 +16,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("cancel", help="cancel a work order (a running one is stopped)")
     p.add_argument("id", help="the work order's id")
     p.add_argument("--user", help="the submitting user, when several share the id")
+    p.add_argument("--queue", help="the order's queue, when the id names orders of several")
     p.add_argument("--by", help="who cancels (default: the login name)")
     p.add_argument("--reason", help="why, recorded with the order")
     p.set_defaults(handler=cmd_cancel)
@@ -33,7 +34,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     result = cancel_order(
-        get_settings(), args.id, args.user, by=args.by or _login(), reason=args.reason
+        get_settings(),
+        args.id,
+        args.user,
+        by=args.by or _login(),
+        reason=args.reason,
+        queue=args.queue,
     )
     if result.outcome is CancelOutcome.CANCELLED:
         print(f"{result.order_id}: cancelled ({result.request.describe()})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -11,8 +12,9 @@ from typing import Any
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, WorkOrderInvalid
-from observatory.intake import Receipt, submit
+from observatory.intake import OrderIdTaken, Receipt, submit
 from observatory.orders.states import FINAL_STATES
+from observatory.orders.validation import MAX_ORDER_BYTES
 from observatory.settings import Settings, get_settings
 
 
@@ -35,19 +37,27 @@ def submit_order(data: Any, settings: Settings | None = None) -> Receipt:
 def read_order_text(file: str) -> str:
     """The text of the work order in ``file`` (``-``: standard input).
 
-    Raises WorkOrderInvalid, in one line, when it cannot be read, is not UTF-8 or is empty.
+    Raises WorkOrderInvalid, in one line, when it cannot be read, is over
+    ``MAX_ORDER_BYTES`` (the HTTP intake's limit; not read beyond it), is not UTF-8 or is
+    empty.
     """
     where = "standard input" if file == "-" else file
+    too_large = WorkOrderInvalid(f"{where}: a work order is at most {MAX_ORDER_BYTES} bytes")
     try:
         if file == "-":
-            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+            source = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+            raw = source.read(MAX_ORDER_BYTES + 1)
         else:
-            with open(file, "rb") as source:
-                raw = source.read()
+            with open(file, "rb") as opened:
+                if os.fstat(opened.fileno()).st_size > MAX_ORDER_BYTES:
+                    raise too_large
+                raw = opened.read(MAX_ORDER_BYTES + 1)  # a file growing meanwhile
     except IsADirectoryError:
         raise WorkOrderInvalid(f"{where} is a directory, not a file") from None
     except OSError as error:
         raise WorkOrderInvalid(f"cannot read {where}: {error.strerror or error}") from None
+    if len(raw) > MAX_ORDER_BYTES:
+        raise too_large
     if isinstance(raw, str):
         text = raw
     else:
@@ -88,12 +98,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
     require_schema(get_settings())
     try:
         receipt = submit_order(data)
+    except OrderIdTaken as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
     except WorkOrderInvalid as error:
         print(f"invalid work order: {error}", file=sys.stderr)
         return 2
     print(receipt.order_id)
     if not receipt.created:
         print(f"note: {receipt.message}", file=sys.stderr)
+    elif receipt.waiting:
+        print(f"note: stored; not published yet on purpose: {receipt.message}", file=sys.stderr)
     elif not receipt.published:
         print(
             f"note: stored; it is published when the broker answers ({receipt.message})",

@@ -7,13 +7,17 @@ import argparse
 import json
 from typing import Any
 
-from sqlalchemy import select
-
-from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import WorkOrderNotFound
 from observatory.orders.hold import holds
-from observatory.orders.listing import OrderFilter, list_orders, order_as_dict, parse_time
+from observatory.orders.listing import (
+    OrderFilter,
+    list_orders,
+    one_order_with_id,
+    order_as_dict,
+    orders_with_id,
+    parse_time,
+)
 from observatory.settings import Settings, get_settings
 
 
@@ -21,6 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("status", help="show a work order and its steps, or list orders")
     p.add_argument("id", nargs="?", help="the work order's id (omit: list the latest orders)")
     p.add_argument("--user", help="the submitting user (with an id: when several share it)")
+    p.add_argument("--queue", help="with an id: the order's queue, when it names several")
     p.add_argument("--state", help="list only orders in this state (e.g. queued, running)")
     p.add_argument("--request", help="list only orders of this request (e.g. observation)")
     p.add_argument("--since", help="list only orders received at or after this ISO time")
@@ -34,10 +39,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.id is None:
         result = list_orders(settings, _filter(args))
+    elif args.json:
+        # One order, as GET /work-orders/{id} answers it; an id naming several is refused
+        # with the candidates listed (OrderAmbiguous, exit 2).
+        print(json.dumps(_order_with_id(settings, args.id, args.user, args.queue), indent=2))
+        return 0
     else:
-        result = _orders_with_id(settings, args.id, args.user)
+        result = _orders_with_id(settings, args.id, args.user, args.queue)
     if args.json:
-        print(json.dumps(result if args.id is None or len(result) > 1 else result[0], indent=2))
+        print(json.dumps(result, indent=2))
         return 0
     if args.id is None:
         for held in holds(settings):
@@ -74,12 +84,20 @@ def _filter(args: argparse.Namespace) -> OrderFilter:
     )
 
 
-def _orders_with_id(settings: Settings, order_id: str, user: str | None) -> list[dict[str, Any]]:
+def _orders_with_id(
+    settings: Settings, order_id: str, user: str | None, queue: str | None
+) -> list[dict[str, Any]]:
+    # Every order the id names (several users, or one user's orders to several queues).
     with session_scope(settings.sqlalchemy_url) as session:
-        query = select(WorkOrder).where(WorkOrder.order_id == order_id)
-        if user:
-            query = query.where(WorkOrder.user == user)
-        orders = list(session.scalars(query.order_by(WorkOrder.pk.desc())))
+        orders = orders_with_id(session, order_id, user or None, queue)
         if not orders:
             raise WorkOrderNotFound(f"no work order with id {order_id!r}")
-        return [order_as_dict(o, list(o.step_runs)) for o in orders]
+        return [order_as_dict(o, list(o.step_runs)) for o in reversed(orders)]
+
+
+def _order_with_id(
+    settings: Settings, order_id: str, user: str | None, queue: str | None
+) -> dict[str, Any]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        order = one_order_with_id(session, order_id, user or None, queue, how="--user and --queue")
+        return order_as_dict(order, list(order.step_runs))

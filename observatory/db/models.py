@@ -115,8 +115,10 @@ class WorkOrder(Base):
     """One submitted work order; ``payload`` is the whole validated order as a dict."""
 
     __tablename__ = "work_orders"
+    # An id names one order per user and per queue (the design notes send id "1" to the
+    # processor and to the telescope). A rejected order has no queue and takes no id.
     __table_args__ = (
-        UniqueConstraint("order_id", "user"),
+        UniqueConstraint("order_id", "user", "queue"),
         Index(None, "state", "priority"),
     )
 

@@ -17,12 +17,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
-from observatory.errors import OrderAmbiguous, OrderEnded, WorkOrderNotFound
+from observatory.errors import OrderEnded, WorkOrderNotFound
+from observatory.orders.listing import one_order_with_id
 from observatory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,23 +60,20 @@ class CancelResult:
     request: CancelRequest
 
 
-def find_order_pk(session: Session, order_id: str, user: str | None) -> int:
-    """The pk of order ``order_id`` (of ``user`` when given).
+def find_order_pk(
+    session: Session,
+    order_id: str,
+    user: str | None,
+    queue: str | None = None,
+    *,
+    how: str = "--user and --queue",
+) -> int:
+    """The pk of order ``order_id`` (of ``user``, for ``queue``, when given).
 
-    Raises :class:`WorkOrderNotFound`, or :class:`OrderAmbiguous` when several users
-    submitted ``order_id`` and none was named.
+    Raises :class:`WorkOrderNotFound`, or :class:`OrderAmbiguous` listing the candidates
+    when the id names several orders (users, or one user's queues) and ``how`` to name one.
     """
-    query = select(WorkOrder.pk, WorkOrder.user).where(WorkOrder.order_id == order_id)
-    if user is not None:
-        query = query.where(WorkOrder.user == user)
-    rows = list(session.execute(query.order_by(WorkOrder.pk)))
-    if not rows:
-        whose = f" from user {user!r}" if user is not None else ""
-        raise WorkOrderNotFound(f"no work order {order_id!r}{whose}")
-    if len(rows) > 1:
-        users = ", ".join(repr(row.user) for row in rows)
-        raise OrderAmbiguous(f"users {users} each submitted {order_id!r}; name one with --user")
-    return int(rows[0].pk)
+    return one_order_with_id(session, order_id, user, queue, how=how).pk
 
 
 def cancel_order(
@@ -85,15 +83,18 @@ def cancel_order(
     *,
     by: str,
     reason: str | None = None,
+    queue: str | None = None,
+    how: str = "--user and --queue",
 ) -> CancelResult:
-    """Cancel order ``order_id`` (of ``user``) on behalf of ``by``, for ``reason``.
+    """Cancel order ``order_id`` (of ``user``, for ``queue``) on behalf of ``by``, for
+    ``reason``; ``how`` says how to name one order when the id names several.
 
     Returns whether it was cancelled at once or the request was handed to its worker (see
     the module docstring). Raises :class:`WorkOrderNotFound`, :class:`OrderAmbiguous`, or
     :class:`OrderEnded` (naming the end state) when it has already ended.
     """
     with session_scope(settings.sqlalchemy_url) as session:
-        pk = find_order_pk(session, order_id, user)
+        pk = find_order_pk(session, order_id, user, queue, how=how)
     return cancel_pk(settings, pk, by=by, reason=reason)
 
 

@@ -59,7 +59,7 @@ def hold(settings: Settings, queue: str, *, by: str, reason: str | None = None) 
         if row is None:
             row = QueueHold(queue=queue, held_at=dt.datetime.now(dt.UTC), held_by=by, reason=reason)
             session.add(row)
-            log.warning("queue %s held by %s (%s)", queue, by, reason)
+            log.warning("queue %s held by %s%s", queue, by, f" ({reason})" if reason else "")
         return _hold_of(row)
 
 

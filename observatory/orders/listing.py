@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
-from observatory.errors import ObservatoryError
+from observatory.errors import ObservatoryError, OrderAmbiguous, WorkOrderNotFound
 from observatory.orders.routes import ROUTES
 from observatory.settings import Settings
 
@@ -78,6 +79,48 @@ def list_orders(settings: Settings, selection: OrderFilter) -> list[dict[str, An
     query = selection.checked().query()
     with session_scope(settings.sqlalchemy_url) as session:
         return [order_as_dict(order, []) for order in session.scalars(query)]
+
+
+def orders_with_id(
+    session: Session, order_id: str, user: str | None = None, queue: str | None = None
+) -> list[WorkOrder]:
+    """Every stored order the submitters know as ``order_id`` (of ``user``, for ``queue``,
+    when given), oldest first. An id is unique per user and per queue, so several users,
+    or one user's orders to several queues, may share it."""
+    query = select(WorkOrder).where(WorkOrder.order_id == order_id)
+    if user is not None:
+        query = query.where(WorkOrder.user == user)
+    if queue is not None:
+        query = query.where(WorkOrder.queue == queue)
+    return list(session.scalars(query.order_by(WorkOrder.pk)))
+
+
+def one_order_with_id(
+    session: Session, order_id: str, user: str | None, queue: str | None, *, how: str
+) -> WorkOrder:
+    """The one order :func:`orders_with_id` finds. Raises :class:`WorkOrderNotFound`, or
+    :class:`OrderAmbiguous` listing the candidates and ``how`` to name one (the CLI's
+    options or the API's parameters)."""
+    found = orders_with_id(session, order_id, user, queue)
+    if not found:
+        whose = "".join(
+            f" {label} {value!r}" for label, value in (("from user", user), ("for queue", queue))
+            if value is not None
+        )  # fmt: skip
+        raise WorkOrderNotFound(f"no work order {order_id!r}{whose}")
+    if len(found) > 1:
+        raise OrderAmbiguous(
+            f"work order id {order_id!r} names {len(found)} orders: "
+            + "; ".join(describe_candidate(order) for order in found)
+            + f"; name one with {how}"
+        )
+    return found[0]
+
+
+def describe_candidate(order: WorkOrder) -> str:
+    """``42 (user 'me', telescope, observation, queued)``: one order an id may name."""
+    queue = order.queue or "no queue"
+    return f"{order.pk} (user {order.user!r}, {queue}, {order.request}, {order.state})"
 
 
 def order_as_dict(order: WorkOrder, runs: list[StepRun]) -> dict[str, Any]:

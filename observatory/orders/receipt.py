@@ -11,18 +11,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from observatory.errors import WorkOrderInvalid
+from sqlalchemy import select
+
+from observatory.db.models import WorkOrder as StoredOrder
+from observatory.db.models import WorkOrderState
+from observatory.db.session import session_scope
+from observatory.errors import TransferRefused, WorkOrderInvalid
 from observatory.orders.models import (
     AutofocusOrder,
+    CalibrateFileBatchOrder,
     CalibrationFramesOrder,
     DarkSpec,
     ExposureSpec,
     FlatSpec,
     ObservationOrder,
     ResolvedTarget,
+    RestartFileBatchOrder,
+    ResumeFileBatchOrder,
     WorkOrder,
 )
 from observatory.settings import Settings
+from observatory.transfer import check_batch_url
 
 
 def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) -> WorkOrder:
@@ -45,6 +54,45 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
     elif isinstance(order, AutofocusOrder):
         _check_focuser(settings, order)
     return order
+
+
+def check_batch_received(settings: Settings, order: WorkOrder) -> None:
+    """Refuse a ``resume_file_batch`` or ``restart_file_batch`` naming a batch that no
+    received ``calibrate_file_batch`` order names: the processor resumes a batch from its
+    calibrate order's runs and would fail it at once. Raises WorkOrderInvalid."""
+    if not isinstance(order, ResumeFileBatchOrder | RestartFileBatchOrder):
+        return
+    with session_scope(settings.sqlalchemy_url) as session:
+        known = session.scalar(
+            select(StoredOrder.pk)
+            .where(
+                StoredOrder.batch == order.batch,
+                StoredOrder.request == "calibrate_file_batch",
+                StoredOrder.state != WorkOrderState.REJECTED,
+            )
+            .limit(1)
+        )
+    if known is None:
+        raise WorkOrderInvalid(
+            f"batch: no batch {order.batch!r} has been received"
+            " (no calibrate_file_batch order names it)"
+        )
+
+
+def check_local_batch(settings: Settings, order: WorkOrder) -> None:
+    """Refuse a ``calibrate_file_batch`` whose local path (or ``file://`` url) names
+    nothing on this host: the processor would fail it at once. An http(s) url is not
+    fetched at intake (its host may answer later); only its form is checked, by
+    :func:`observatory.orders.batch_names.batch_at_receipt`. A local archive file passes
+    here; the transfer checks its content. Raises WorkOrderInvalid."""
+    if not isinstance(order, CalibrateFileBatchOrder):
+        return
+    try:
+        folder = check_batch_url(settings, order.url).folder
+    except TransferRefused as error:
+        raise WorkOrderInvalid(f"url: {error}") from None
+    if folder is not None and not folder.exists():
+        raise WorkOrderInvalid(f"url: {order.url!r} is not a folder here")
 
 
 def window_instant(order: ObservationOrder, now: dt.datetime) -> dt.datetime:

@@ -11,6 +11,10 @@ from observatory.errors import WorkOrderInvalid
 from observatory.orders.models import TEXT_MAX_LENGTH, WORK_ORDER_ADAPTER, WorkOrder, unprintable
 from observatory.orders.routes import ROUTES
 
+# The largest work order taken, in bytes of JSON (HTTP body, CLI file or standard input).
+# The largest real one is an observation with a few hundred exposure specs: far below.
+MAX_ORDER_BYTES = 64 * 1024
+
 # Errors about the kind of a value, to which the kind given is added.
 _TYPE_ERRORS = {"float_type", "int_type", "string_type", "bool_type", "list_type", "model_type"}
 
@@ -35,6 +39,16 @@ def _printable_part(part: str | int) -> str:
     return repr(text) if unprintable(text) else text
 
 
+def _text_length_message(kind: str, ctx: dict[str, Any]) -> str:
+    # pydantic counts "items" for an annotated str; a submitter counts characters.
+    length = ctx.get("actual_length")
+    if kind == "too_long":
+        return f"should have at most {ctx.get('max_length')} characters, not {length}"
+    if ctx.get("min_length") == 1:
+        return "should not be blank"
+    return f"should have at least {ctx.get('min_length')} characters, not {length}"
+
+
 def describe_errors(error: ValidationError, request: object = None) -> str:
     """One problem per clause, ``field.path: message``, without the request-type prefix."""
     lines = []
@@ -47,6 +61,8 @@ def describe_errors(error: ValidationError, request: object = None) -> str:
                 ["request"],
                 f"unknown request {request!r}; expected one of " + (", ".join(ROUTES)),
             )
+        elif item["type"] in ("too_long", "too_short") and isinstance(item["input"], str):
+            message = _text_length_message(item["type"], item.get("ctx", {}))
         else:
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] in _TYPE_ERRORS:

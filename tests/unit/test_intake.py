@@ -213,9 +213,12 @@ def test_a_valid_order_replaces_only_the_rejection_of_its_own_id(settings: Setti
 def test_a_received_order_is_stored_once_and_keeps_its_id(settings: Settings) -> None:
     broker = Broker()
     first = submit(settings, order("dome_set_azimuth", "6", azimuth=90.0), broker)
-    again = submit(settings, order("dome_set_azimuth", "6", azimuth=120.0), broker)
+    again = submit(settings, order("dome_set_azimuth", "6", azimuth=90.0), broker)
     assert (again.pk, again.created) == (first.pk, False)
     assert again.message == "already received; not stored again"
+    # Other content under the same id, user and queue is refused, naming the stored order.
+    with pytest.raises(WorkOrderInvalid, match=f"is already work order {first.pk} "):
+        submit(settings, order("dome_set_azimuth", "6", azimuth=120.0), broker)
     with pytest.raises(WorkOrderInvalid):
         submit(settings, order("dome_set_azimuth", "6", azimuth=True), broker)
     assert row(settings, first.pk).state == WorkOrderState.QUEUED

@@ -408,6 +408,9 @@ def test_an_order_submitted_on_behalf_of_another_keeps_its_parent_link(
 
 
 def test_an_adopted_order_keeps_its_batch_and_has_no_parent(settings: Settings) -> None:
+    # A resume names a batch received before (see test_intake_batches).
+    url = "https://example.org/nights/night-1.tar.gz"
+    submit(settings, order("calibrate_file_batch", "c1", url=url), Broker())
     pk = adopt(
         settings,
         order("resume_file_batch", "b1", batch="night-1"),

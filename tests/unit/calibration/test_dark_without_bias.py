@@ -33,7 +33,7 @@ def test_a_shutter_s_jitter_is_the_same_exposure_unscaled(rng):
     dark = make_master_dark(camera_frames(rng, 5, SHAPE, BIAS_ADU + DARK_ADU, 3.0), None, 60.012)
     # Within 0.1 % of 60 s: the bias cannot be scaled, and needs not be.
     assert dark_scale(dark, 60.009) == dark_scale(dark, 59.97) == 1.0
-    with pytest.raises(MasterFrameMissing, match="no matching dark for 60.1 s"):
+    with pytest.raises(MasterFrameMissing, match=r"no matching dark for 60\.1 s"):
         dark_scale(dark, 60.1)
 
 

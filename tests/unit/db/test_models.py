@@ -100,15 +100,18 @@ def test_unknown_state_is_refused_by_the_database(database_url: str) -> None:
         session.execute(insert)
 
 
-def test_same_order_id_and_user_twice_is_refused(database_url: str) -> None:
+def test_same_order_id_user_and_queue_twice_is_refused(database_url: str) -> None:
     with session_scope(database_url) as session:
-        session.add(make_order("obs-1", "alice"))
+        session.add(make_order("obs-1", "alice", queue="telescope"))
     with pytest.raises(IntegrityError), session_scope(database_url) as session:
-        session.add(make_order("obs-1", "alice"))
+        session.add(make_order("obs-1", "alice", queue="telescope"))
     with session_scope(database_url) as session:
-        session.add(make_order("obs-1", "bob"))
+        session.add(make_order("obs-1", "bob", queue="telescope"))
+    # The design notes send id "1" to the processor and to the telescope: two orders.
     with session_scope(database_url) as session:
-        assert len(session.scalars(select(WorkOrder)).all()) == 2
+        session.add(make_order("obs-1", "alice", queue="processor"))
+    with session_scope(database_url) as session:
+        assert len(session.scalars(select(WorkOrder)).all()) == 3
 
 
 def test_top_level_json_changes_are_saved(database_url: str) -> None:

@@ -54,9 +54,11 @@ def test_a_local_path_outside_the_roots_is_rejected_naming_them(settings: Settin
     with pytest.raises(WorkOrderInvalid) as refused:
         submit(settings, order("calibrate_file_batch", url="/srv/elsewhere/night-1"), Broker())
     assert str(settings.batches_dir) in str(refused.value)
+    elsewhere = settings.data_dir.parent / "elsewhere"
+    (elsewhere / "night-1").mkdir(parents=True)
     roots = settings.model_copy(update={"processor": settings.processor.model_copy(
-        update={"local_roots": [Path("/srv/elsewhere")]})})  # fmt: skip
-    assert submit(roots, order("calibrate_file_batch", "2", url="/srv/elsewhere/night-1"),
+        update={"local_roots": [elsewhere]})})  # fmt: skip
+    assert submit(roots, order("calibrate_file_batch", "2", url=str(elsewhere / "night-1")),
                   Broker()).created  # fmt: skip
 
 
@@ -76,6 +78,7 @@ def test_resume_batch_names_must_be_one_plain_name(settings: Settings, batch: st
 
 
 def test_the_batch_name_is_recorded_at_receipt(settings: Settings) -> None:
+    (settings.batches_dir / "night-1").mkdir(parents=True)  # intake refuses a folder not here
     orders: list[dict[str, Any]] = [
         order("calibrate_file_batch", "1", url=str(settings.batches_dir / "night-1")),
         order("calibrate_file_batch", "2", url="https://example.org/nights/night-2.tar.gz"),

@@ -54,7 +54,9 @@ class Resumes:
 
 def fields_of(settings: Settings, request: str, order_id: str) -> dict[str, Any]:
     if request == "calibrate_file_batch":
-        return {"url": str(settings.batches_dir / f"20261206-{order_id}")}
+        folder = settings.batches_dir / f"20261206-{order_id}"
+        folder.mkdir(parents=True, exist_ok=True)  # intake refuses a folder not here
+        return {"url": str(folder)}
     return {"bias_count": 1} if request == "calibration_frames" else {}
 
 
@@ -104,7 +106,9 @@ def test_a_silent_order_of_any_queue_is_silent_and_a_queued_one_never(
 ) -> None:
     dome = running(settings, "dome_status", "dome", LIMIT_S * 10)
     telescope = running(settings, "calibration_frames", "telescope", LIMIT_S * 10)
-    queued = order("calibrate_file_batch", "queued", url=str(settings.batches_dir / "queued"))
+    queued = order(
+        "calibrate_file_batch", "queued", **fields_of(settings, "calibrate_file_batch", "queued")
+    )
     submit(settings, queued, Broker())
     silent = {s.pk: (s.queue, s.task_name) for s in stalls.silent_orders(settings)}
     assert silent == {

@@ -4,6 +4,7 @@ order with a malformed url never breaks the resume of another batch."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,7 @@ def store_malformed(settings: Settings, payload: dict[str, object]) -> None:
 
 def test_a_malformed_order_does_not_break_another_batchs_resume(settings: Settings) -> None:
     url = str(settings.batches_dir / "20261123-observation-7")
+    Path(url).mkdir(parents=True)  # intake refuses a folder not here
     calibrate = submit(settings, order("calibrate_file_batch", "c1", url=url), Broker())
     store_malformed(settings, {"url": "http://example.org"})  # no path segment
     store_malformed(settings, {"no": "url", "at": "all"})
@@ -61,6 +63,8 @@ def test_a_malformed_order_does_not_break_another_batchs_resume(settings: Settin
 def test_the_latest_calibrate_order_of_the_batch_is_the_one_resumed(settings: Settings) -> None:
     first = str(settings.batches_dir / "20261123-observation-8")
     other = str(settings.data_dir / "moved" / "20261123-observation-8")
+    for folder in (first, other, first + "-b"):  # intake refuses a folder not here
+        Path(folder).mkdir(parents=True)
     submit(settings, order("calibrate_file_batch", "c1", url=first), Broker())
     submit(settings, order("calibrate_file_batch", "c2", url=other), Broker())
     submit(settings, order("calibrate_file_batch", "c3", url=first + "-b"), Broker())
