@@ -8,7 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -52,3 +52,19 @@ def small_disk(folder: Path, size_kib: int) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def env_settings(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path
+) -> Iterator[Any]:
+    """Settings as the command line reads them (``OBSERVATORY_*`` variables): the database,
+    the data folder, and a broker address nothing listens on, so a publish fails fast and
+    no worker runs (an order waits). For a fixture: ``yield from env_settings(...)``."""
+    from observatory.settings import get_settings
+
+    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -17,18 +17,14 @@ from observatory.db.session import session_scope
 from observatory.errors import WorkOrderInvalid
 from observatory.intake import REJECTED_PAYLOAD_MAX_CHARS, submit
 from observatory.orders.validation import MAX_ORDER_BYTES
-from observatory.settings import Settings, get_settings
+from observatory.settings import Settings
+from tests.helpers import env_settings
 from tests.unit.test_intake import Broker, order
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    yield from env_settings(monkeypatch, database_url, tmp_path)
 
 
 def huge_order() -> dict[str, object]:

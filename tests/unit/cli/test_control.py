@@ -10,19 +10,14 @@ from observatory.cli.main import main
 from observatory.db.models import WorkOrderState
 from observatory.intake import submit
 from observatory.orders.lifecycle import claim, finish
-from observatory.settings import Settings, get_settings
+from observatory.settings import Settings
+from tests.helpers import env_settings
 from tests.unit.test_intake import Broker, order, row
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
-    # Nothing listens there: a publish fails fast and the order waits for the reconciler.
-    monkeypatch.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    yield from env_settings(monkeypatch, database_url, tmp_path)
 
 
 def test_cancel_prints_the_outcome_and_records_who(

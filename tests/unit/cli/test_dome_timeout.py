@@ -15,19 +15,14 @@ from observatory.db.models import WorkOrder, WorkOrderState
 from observatory.db.session import session_scope
 from observatory.intake import publish_order
 from observatory.orders.lifecycle import claim
-from observatory.settings import Settings, get_settings
+from observatory.settings import Settings
+from tests.helpers import env_settings
 from tests.unit.test_intake import Broker
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
-    # No stack: nothing listens there and no worker runs, so the order waits.
-    monkeypatch.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    yield from env_settings(monkeypatch, database_url, tmp_path)
 
 
 def the_order(settings: Settings) -> Row[Any] | None:

@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from observatory.cli.main import main
-from observatory.settings import Settings, get_settings
+from observatory.settings import Settings
+from tests.helpers import env_settings
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("OBSERVATORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
-    # Nothing listens there: a publish fails fast.
-    monkeypatch.setenv("OBSERVATORY_BROKER_URL", "redis://127.0.0.1:1/0")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    yield from env_settings(monkeypatch, database_url, tmp_path)
 
 
 def write(path: Path, data: dict[str, object]) -> str:
