@@ -39,6 +39,8 @@ def settings(
         "OBSERVATORY_DEVICES__POLL_INTERVAL_S": "0.02",
         "OBSERVATORY_DEVICES__SHUTTER_TIMEOUT_S": "5",
         "OBSERVATORY_DEVICES__DOME_MOVE_TIMEOUT_S": "5",
+        # The stack's fixture (tests/integration/conftest.py) turns it off for its process.
+        "OBSERVATORY_SUPERVISOR__ENABLED": "true",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
