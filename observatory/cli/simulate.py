@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import errno
-import socket
 from pathlib import Path
 
 from observatory.errors import ConfigurationError
+from observatory.simulator.address import bind_error
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,16 +50,12 @@ def require_free_port(host: str, port: int) -> None:
     probe binds and connects to nothing; port 0 (any free port) always passes."""
     if port == 0:
         return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # As the server binds: an old connection in TIME_WAIT does not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise ConfigurationError(
-                    f"port {port} on {host} is in use by another program; nothing was"
-                    " started (stop that program or give another --port)"
-                ) from error
-            raise ConfigurationError(f"cannot listen on {host}:{port}: {error}") from error
+    error = bind_error(host, port)
+    if error is None:
+        return
+    if error.errno == errno.EADDRINUSE:
+        raise ConfigurationError(
+            f"port {port} on {host} is in use by another program; nothing was"
+            " started (stop that program or give another --port)"
+        )
+    raise ConfigurationError(f"cannot listen on {host}:{port}: {error}")

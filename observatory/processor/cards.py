@@ -202,12 +202,18 @@ class CardReader:
         celsius = self.number("ccd_temp")
         return celsius - 273.15 if celsius is not None and celsius > _KELVIN_ABOVE else celsius
 
-    def number(self, quantity: str, profile_value: float | None = None) -> float | None:
-        """A numeric quantity: the profile's value when it has one, else the first card."""
+    def number(
+        self,
+        quantity: str,
+        profile_value: float | None = None,
+        skip: Callable[[str, Any], bool] | None = None,
+    ) -> float | None:
+        """A numeric quantity: the profile's value when it has one, else the first card
+        (passing over those ``skip`` says to)."""
         if profile_value is not None:
             self.used[quantity] = f"profile {self.profile.name}"
             return profile_value
-        found = self._first(quantity)
+        found = self._first(quantity, skip)
         if found is None:
             return None
         number = _number(found[1])
@@ -220,15 +226,7 @@ class CardReader:
         card. A ``GAIN`` written as an integer is a CMOS camera's gain setting (NINA, SGP
         and ASCOM drivers write it so, with ``EGAIN`` for e-/ADU; see
         :mod:`observatory.processor.setups`), not e-/ADU: it is passed over."""
-        if profile_value is not None:
-            return self.number("gain", profile_value)
-        found = self._first("gain", skip=_gain_setting)
-        if found is None:
-            return None
-        number = _number(found[1])
-        if number is None:
-            raise CardUnreadable(f"{found[0]} {found[1]!r} is not a number")
-        return number
+        return self.number("gain", profile_value, skip=_gain_setting)
 
 
 def _gain_setting(card: str, value: object) -> bool:

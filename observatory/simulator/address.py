@@ -25,29 +25,37 @@ class SimulatorAddressTaken(ConfigurationError):
     """Another program listens on the simulator's address; the message says what to do."""
 
 
-def check_simulator_address(settings: Settings) -> None:
-    """Raise :class:`SimulatorAddressTaken` when ``simulator.host:simulator.port`` cannot
-    be bound because another program holds it. Connects to nothing."""
-    host, port = settings.simulator.host, settings.simulator.port
+def bind_error(host: str, port: int) -> OSError | None:
+    """The error a server binding ``host:port`` now would meet (as servers bind, with
+    SO_REUSEADDR: an old connection in TIME_WAIT does not count), or None. Connects to
+    nothing."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # As the simulator binds: an old connection of ours in TIME_WAIT does not count.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise ConfigurationError(
-                    f"simulator: cannot use {host}:{port}: {error.strerror}"
-                ) from error
-            raise SimulatorAddressTaken(
-                f"the simulator's address {host}:{port} is taken by another program (another"
-                " simulator, or real Alpaca devices?); nothing was started and nothing sent"
-                " to it. Stop that program, or run the simulator and the devices on a free"
-                " port (OBSERVATORY_SIMULATOR__PORT=N and OBSERVATORY_DEVICES__<ROLE>_ADDRESS"
-                f"={host}:N), or set OBSERVATORY_SIMULATOR__ENABLED=false to drive the devices"
-                " the settings name"
-            ) from None
+            return error
+    return None
+
+
+def check_simulator_address(settings: Settings) -> None:
+    """Raise :class:`SimulatorAddressTaken` when ``simulator.host:simulator.port`` cannot
+    be bound because another program holds it. Connects to nothing."""
+    host, port = settings.simulator.host, settings.simulator.port
+    error = bind_error(host, port)
+    if error is None:
+        return
+    if error.errno != errno.EADDRINUSE:
+        raise ConfigurationError(f"simulator: cannot use {host}:{port}: {error.strerror}")
+    raise SimulatorAddressTaken(
+        f"the simulator's address {host}:{port} is taken by another program (another"
+        " simulator, or real Alpaca devices?); nothing was started and nothing sent"
+        " to it. Stop that program, or run the simulator and the devices on a free"
+        " port (OBSERVATORY_SIMULATOR__PORT=N and OBSERVATORY_DEVICES__<ROLE>_ADDRESS"
+        f"={host}:N), or set OBSERVATORY_SIMULATOR__ENABLED=false to drive the devices"
+        " the settings name"
+    )
 
 
 DEVICE_ROLES = (
