@@ -99,12 +99,19 @@ class Injector:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> list[FaultRecord]:
+    def stop(self, supervise: Callable[[], None] | None = None) -> list[FaultRecord]:
         """Stop injecting (pending faults are dropped, active ones undone); returns the
-        records of the faults that were applied."""
+        records of the faults that were applied. While an applied fault's recovery is
+        still being timed, ``supervise()`` is called every poll: the stack goes on
+        restarting what died (a worker killed just before the night's last order ended
+        would otherwise never be started again, and never recover)."""
         self.stopping.set()
         for thread in self._threads:
-            thread.join(RECOVERY_LIMIT_S)
+            deadline = time.monotonic() + RECOVERY_LIMIT_S
+            while thread.is_alive() and time.monotonic() < deadline:
+                if supervise is not None:
+                    supervise()
+                thread.join(POLL_S)
         return [r for r in self.records if r.applied_at_s is not None]
 
     def _run(self, record: FaultRecord) -> None:

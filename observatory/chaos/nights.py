@@ -69,7 +69,7 @@ class ChaosHooks:
 
     def finishing(self, stack: Stack) -> None:
         if self.injector is not None:
-            self.records = self.injector.stop()
+            self.records = self.injector.stop(stack.check)
         if self.watch is not None:
             self.watched = self.watch.finish()
 

@@ -7,6 +7,8 @@ not name).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +94,23 @@ def test_an_unsafe_fault_goes_to_the_configured_safety_monitor_number(
     assert value(simulator, "safetymonitor/1", "issafe") is True
     assert chaos.recovered(fault)
     assert value(simulator, "safetymonitor/0", "connected") is False
+
+
+@pytest.mark.timeout(20)
+def test_the_stack_is_still_supervised_while_recoveries_are_timed_at_the_end() -> None:
+    # A worker killed just before the night's last order ended is restarted only by the
+    # stack's supervision, which must go on while the injector waits for its recovery.
+    injector = Injector(None, [], None)  # type: ignore[arg-type]
+    recovered = threading.Event()
+    checks: list[float] = []
+
+    def check() -> None:
+        checks.append(time.monotonic())
+        if len(checks) == 3:
+            recovered.set()
+
+    timing = threading.Thread(target=recovered.wait, daemon=True)
+    timing.start()
+    injector._threads.append(timing)
+    injector.stop(check)
+    assert len(checks) >= 3 and not timing.is_alive()
