@@ -228,6 +228,9 @@ def test_frames_stop_at_the_disk_reserve_and_the_batch_keeps_those_taken(
         assert manifest["complete"] is False and len(manifest["files"]) == 2
     started = [e for e in events(settings, claimed.pk) if e == ("camera", "exposure_started")]
     assert len(started) == 2
+    # Safe conditions: the interrupted order left the dome open; the module's simulator
+    # serves the next test, which expects to find it closed.
+    rig.dome.close_shutter()
 
 
 def test_a_full_disk_starts_nothing(settings: Settings, tmp_path: Path) -> None:
