@@ -43,6 +43,7 @@ from observatory.orders.hold import hold_in, hold_on
 from observatory.orders.models import ObservationOrder, WorkOrderBase
 from observatory.orders.priority import Priority, assign_priority
 from observatory.orders.receipt import (
+    FILLED_ON_RECEIPT,
     check_batch_received,
     check_local_batch,
     settle_on_receipt,
@@ -89,6 +90,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _receive(settings: Settings, data: Any) -> tuple[dict[str, Any], WorkOrderBase, str | None]:
+    """The order as given (validated, as JSON), as it is to be stored (settled on receipt),
+    and its batch name; raises WorkOrderInvalid for one that is invalid or cannot run."""
+    submitted = parse_order(data)
+    order = settle_on_receipt(settings, submitted, utc_now(settings))
+    batch = batch_at_receipt(settings, order)
+    check_batch_received(settings, order)
+    check_local_batch(settings, order)
+    return submitted.model_dump(mode="json"), order, batch
+
+
 def submit(
     settings: Settings, data: Any, publish: Publisher, parent_pk: int | None = None
 ) -> Receipt:
@@ -111,18 +123,12 @@ def submit(
     raises :class:`OrderIdTaken`, naming the stored order.
     """
     try:
-        submitted = parse_order(data)
-        order = settle_on_receipt(settings, submitted, utc_now(settings))
-        batch = batch_at_receipt(settings, order)
-        check_batch_received(settings, order)
-        check_local_batch(settings, order)
+        submitted, order, batch = _receive(settings, data)
     except WorkOrderInvalid as error:
         _record_rejection(settings, data, str(error))
         raise
     priority = assign_priority(order, settings, utc_now(settings))
-    pk, created, waiting = _store(
-        settings, order, priority, parent_pk, batch, submitted=submitted.model_dump(mode="json")
-    )
+    pk, created, waiting = _store(settings, order, priority, parent_pk, batch, submitted=submitted)
     if not created:
         with session_scope(settings.sqlalchemy_url) as session:
             row = session.get_one(WorkOrder, pk)
@@ -247,18 +253,13 @@ class OrderIdTaken(WorkOrderInvalid):
     """An order whose id, user and queue are those of a stored order with other content."""
 
 
-# What the intake fills in on receipt when the submitter left it out (see
-# observatory.orders.receipt): a resubmission that leaves them out again is the same order.
-_FILLED_ON_RECEIPT = frozenset({"ra", "dec", "resolved", "exposures"})
-
-
 def same_content(submitted: dict[str, Any], stored: dict[str, Any]) -> bool:
     """Whether ``submitted`` (an order as given, validated and dumped as JSON) is the order
     stored as ``stored``: every field equal, except a field the intake filled in on receipt
     that ``submitted`` leaves out."""
     for key in submitted.keys() | stored.keys():
         given = submitted.get(key)
-        if given is None and key in _FILLED_ON_RECEIPT:
+        if given is None and key in FILLED_ON_RECEIPT:
             continue
         if given != stored.get(key):
             return False
@@ -497,10 +498,7 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
     Raises WorkOrderInvalid for an invalid order or one sent to the wrong task.
     """
     try:
-        order = settle_on_receipt(settings, parse_order(data), utc_now(settings))
-        batch = batch_at_receipt(settings, order)
-        check_batch_received(settings, order)
-        check_local_batch(settings, order)
+        submitted, order, batch = _receive(settings, data)
         expected = route_for(order.request).task_name
         if expected != task_name:
             raise WorkOrderInvalid(
@@ -510,5 +508,5 @@ def adopt(settings: Settings, data: Any, task_name: str) -> int:
         _record_rejection(settings, data, str(error))
         raise
     priority = assign_priority(order, settings, utc_now(settings))
-    pk, _, _ = _store(settings, order, priority, None, batch, adopted=True)
+    pk, _, _ = _store(settings, order, priority, None, batch, submitted=submitted, adopted=True)
     return pk

@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 MIB = 1024**2
 FITS_BLOCK = 2880
-# A product is float32: twice the bytes of the uint16 raw frame it came from.
-PRODUCT_BYTES_PER_RAW_BYTE = 2
 
 
 def free_bytes(path: Path) -> int:

@@ -33,6 +33,10 @@ from observatory.orders.models import (
 from observatory.settings import Settings
 from observatory.transfer import check_batch_url
 
+# The fields settle_on_receipt fills in when the submitter left them out: a resubmission
+# that leaves them out again is the same order (observatory.intake.same_content).
+FILLED_ON_RECEIPT = frozenset({"ra", "dec", "resolved", "exposures"})
+
 
 def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) -> WorkOrder:
     """``order`` as it is to be stored: targets resolved, default exposures filled in.
