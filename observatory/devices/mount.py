@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from alpaca.exceptions import NotImplementedException
+from alpaca.exceptions import AlpacaRequestException, NotImplementedException
 from alpaca.telescope import Telescope
 
 from observatory.devices.alpaca_client import open_device
@@ -240,11 +240,17 @@ class MountAdapter:
 
 
 def _read_system(mount: Telescope) -> int | None:
-    """EquatorialSystem, or None from a mount that does not implement it."""
+    """EquatorialSystem, or None from a mount that does not implement it: one that says
+    so (0x400), or a server that does not know the member (HTTP 4xx, as Telescope
+    interface 1 servers answer). Handled, and logged, by the caller; a 5xx is raised."""
     try:
         return int(mount.EquatorialSystem)
     except NotImplementedException:
-        return None  # Telescope interface 1: handled (and logged) by the caller
+        return None
+    except AlpacaRequestException as error:
+        if 400 <= error.number < 500:
+            return None
+        raise
 
 
 def _aware_utc(value: datetime) -> datetime:
