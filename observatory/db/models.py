@@ -337,6 +337,10 @@ def master_group_key(
     return f"{key}|setup={camera_setup}" if camera_setup else key
 
 
+# The key of MasterFrame.stats that marks a master dark holding the bias level (BIASINCL).
+BIAS_INCLUDED_STAT = "bias_included"
+
+
 class MasterFrame(Base):
     """A stacked bias, dark or flat.
 
@@ -374,6 +378,8 @@ class MasterFrame(Base):
     n_inputs: Mapped[int] = mapped_column(Integer)
     # Exposure pks that went into the stack.
     inputs: Mapped[list[int]] = mapped_column(json_list())
+    # Statistics of the stack; a master dark stacked without a master bias also holds
+    # ``BIAS_INCLUDED_STAT: True`` (it keeps the bias level and serves its own exposure only).
     stats: Mapped[dict[str, Any]] = mapped_column(json_dict(), default=dict)
     # How the inputs were combined, e.g. "median" or "sigma_clip_mean".
     method: Mapped[str] = mapped_column(String(32))

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from observatory.calibration.dark import same_exposure
-from observatory.db.models import MasterFrame, MasterKind, master_group_key
+from observatory.db.models import BIAS_INCLUDED_STAT, MasterFrame, MasterKind, master_group_key
 from observatory.errors import MasterFrameMissing
 
 
@@ -148,7 +148,8 @@ def _darks(session: Session, wanted: Wanted) -> list[MasterFrame]:
 def choose_dark(session: Session, wanted: Wanted) -> MasterFrame:
     """A dark of the wanted exposure (within ``exposure_tolerance_s``; its small
     difference is scaled exactly, as any other), else the best dark of the binning to
-    scale: the batch's, else the longest exposure. A dark of the wanted filter comes
+    scale: the batch's, else the longest exposure, and one that keeps the bias level
+    (:func:`holds_bias`) only when no other is left. A dark of the wanted filter comes
     first, then one of no filter, then any other (:func:`_filter_rank`)."""
     assert wanted.exptime_s is not None, "a dark is chosen for an exposure time"
     darks = _darks(session, wanted)
@@ -162,12 +163,21 @@ def choose_dark(session: Session, wanted: Wanted) -> MasterFrame:
         what = f"dark for {wanted.exptime_s:g} s exposures, {wanted.describe(with_filter=False)}"
         raise _missing(session, wanted, MasterKind.DARK, what)
 
-    def rank(frame: MasterFrame) -> tuple[bool, int, float, float]:
+    def rank(frame: MasterFrame) -> tuple[bool, bool, int, float, float]:
         distance_s = abs((frame.date_obs - wanted.date_obs).total_seconds())
         own = frame.file_batch_pk != wanted.batch_pk
-        return (own, _filter_rank(frame, wanted), -(frame.exptime_s or 0), distance_s)
+        # A dark that keeps the bias level serves its own exposure only (scaling it would
+        # scale the bias too): it comes last, to be refused with the reason.
+        return (holds_bias(frame), own, _filter_rank(frame, wanted), -(frame.exptime_s or 0),
+                distance_s)  # fmt: skip
 
     return min(scalable, key=rank)
+
+
+def holds_bias(dark: MasterFrame) -> bool:
+    """Whether the master dark was stacked without a master bias and keeps the bias level
+    (``BIASINCL``), as its row says (see :func:`observatory.processor.products.store_master`)."""
+    return bool(dark.stats.get(BIAS_INCLUDED_STAT, False))
 
 
 def _filter_rank(dark: MasterFrame, wanted: Wanted) -> int:

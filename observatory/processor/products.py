@@ -19,7 +19,9 @@ import numpy as np
 from astropy.io import fits
 
 from observatory import calibration
+from observatory.calibration.dark import bias_included
 from observatory.db import models
+from observatory.db.models import BIAS_INCLUDED_STAT
 from observatory.db.queries import upsert_master_frame
 from observatory.db.session import session_scope
 from observatory.errors import MasterFrameMissing, ObservatoryError
@@ -135,7 +137,7 @@ def store_master(
             path=relative,
             n_inputs=len(inputs),
             inputs=[e.pk for e in inputs],
-            stats=_statistics(master.statistics),
+            stats=_statistics(master),
             method=str(header.get("COMBMETH", "")),
             date_obs=mid_time(inputs),
             is_bad=False,
@@ -146,8 +148,13 @@ def store_master(
     return {"pk": pk, "path": relative, "inputs": len(inputs)}
 
 
-def _statistics(statistics: calibration.FrameStatistics) -> dict[str, Any]:
-    return {key: value for key, value in vars(statistics).items()}
+def _statistics(master: calibration.MasterFrame) -> dict[str, Any]:
+    """The row's ``stats``: the master's statistics, and for a dark that keeps the bias
+    level, that it does (so that choosing a dark to scale can pass it over)."""
+    stats = dict(vars(master.statistics))
+    if master.kind == "dark" and bias_included(master):
+        stats[BIAS_INCLUDED_STAT] = True
+    return stats
 
 
 def product_here(settings: Settings, relative: str, origin_url: str | None) -> Path:

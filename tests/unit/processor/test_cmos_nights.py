@@ -13,7 +13,7 @@ from astropy.io import fits
 from sqlalchemy import select
 
 from observatory.calibration import central_region
-from observatory.db.models import CalibratedFrame, MasterFrame
+from observatory.db.models import BIAS_INCLUDED_STAT, CalibratedFrame, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
 from observatory.settings import Settings
 from tests.unit.processor.conftest import make_settings, run_chain
@@ -108,6 +108,10 @@ def test_a_night_without_biases_is_calibrated_with_darks_of_its_own_exposures(
         assert "no master bias" in dark["outputs"]["bias_included"]
         header = fits.getheader(rule_settings.products_dir / dark["outputs"]["path"])
         assert header["BIASINCL"] is True and "BIASFILE" not in header
+    with session_scope(rule_settings.sqlalchemy_url) as session:
+        rows = session.scalars(select(MasterFrame).where(MasterFrame.kind == "dark")).all()
+        # The rows say so too, for choosing a dark to scale without reading each file.
+        assert rows and all(row.stats[BIAS_INCLUDED_STAT] is True for row in rows)
     for index in range(3):
         header = flat_dark_header(rule_settings, index)
         assert header["DARKFILE"] == "cmos-night/master_dark_2s_bin1_36x24.fits"

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from observatory.db.models import MasterFrame, MasterKind
+from observatory.db.models import BIAS_INCLUDED_STAT, MasterFrame, MasterKind
 from observatory.errors import MasterFrameMissing
 from observatory.processor.library import Wanted, choose_bias, choose_dark, choose_flat
 from tests.unit.processor.conftest import new_batch
@@ -29,6 +29,7 @@ def master(
     shape: tuple[int, int] = (64, 48),
     bad: bool = False,
     detector: str = "",
+    holds_bias: bool = False,
 ) -> int:
     if kind is MasterKind.BIAS and exptime_s is None:
         exptime_s = 0.0  # as the bias step stores its masters
@@ -47,6 +48,7 @@ def master(
         method="median",
         date_obs=NIGHT + dt.timedelta(hours=hours),
         is_bad=bad,
+        stats={BIAS_INCLUDED_STAT: True} if holds_bias else {},
     )
     session.add(row)
     session.flush()
@@ -195,6 +197,19 @@ def test_without_a_batch_dark_the_longest_library_dark_is_scaled(session: Sessio
     master(session, batches["yesterday"], BIAS, exptime_s=1000.0, hours=-2)
     chosen = choose_dark(session, wanted(batches["tonight"], exptime_s=45.0, filter="R"))
     assert chosen.pk == longest
+
+
+def test_a_dark_that_keeps_the_bias_level_is_not_scaled_while_another_can_be(
+    session: Session, batches
+) -> None:
+    # A night without biases left a long dark that keeps the bias level; tonight's lights
+    # of another exposure take the library's dark that can be scaled.
+    master(session, batches["yesterday"], DARK, exptime_s=300.0, hours=-1, holds_bias=True)
+    scalable = master(session, batches["last-week"], DARK, exptime_s=60.0, hours=-170)
+    assert choose_dark(session, wanted(batches["tonight"], exptime_s=120.0)).pk == scalable
+    # Of its own exposure it is still the dark to take.
+    own = choose_dark(session, wanted(batches["tonight"], exptime_s=300.0))
+    assert own.pk != scalable and own.exptime_s == 300.0
 
 
 def test_a_zero_second_dark_is_never_scaled(session: Session, batches) -> None:
