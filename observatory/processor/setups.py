@@ -5,9 +5,13 @@ the flat's scale; a subframe's origin says which pixels of the sensor it holds. 
 SGP and ASCOM drivers write the settings as integers in ``GAIN`` and ``OFFSET``; MaxIm,
 NINA and ACP write the origin of a subframe in ``XORGSUBF``/``YORGSUBF``. A ``GAIN``
 written as a real number (1.4) is the e-/ADU of a CCD (as ``EGAIN``), not a setting, and
-is left out. The setup is text (``"gain 100, offset 50, origin 48,32"``; empty when the
-headers write none of it, and an origin of 0,0 is the default and not written), compared
-whole: a master of another setup is no master at all.
+is left out. NINA writes its rows top to bottom (``ROWORDER = 'TOP-DOWN'``), most other
+programs bottom-up, FITS's own order (``'BOTTOM-UP'``, the default): the same sensor row
+is the first of one file and the last of the other, so a master of the other order would
+correct the wrong rows. The setup is text (``"gain 100, offset 50, origin 48,32, rows
+top-down"``; empty when the headers write none of it, and an origin of 0,0 and rows
+bottom-up are the defaults and not written), compared whole: a master of another setup
+is no master at all.
 
 The sensor temperature is not part of it: CCD-TEMP is measured and drifts, cameras
 without a cooler follow the night, and no tolerance would suit both; an observer who
@@ -44,10 +48,23 @@ def camera_setup(header: fits.Header) -> str:
     origin = (header.get("XORGSUBF", 0), header.get("YORGSUBF", 0))
     if origin != (0, 0):
         parts.append(f"origin {origin[0]},{origin[1]}")
+    if _top_down(header.get("ROWORDER")):
+        parts.append("rows top-down")
     setup = ", ".join(parts)
     if len(setup) > CAMERA_SETUP_LENGTH:
         raise CardUnreadable(
-            f"GAIN, OFFSET, XORGSUBF and YORGSUBF say {setup!r}: longer than "
+            f"GAIN, OFFSET, XORGSUBF, YORGSUBF and ROWORDER say {setup!r}: longer than "
             f"{CAMERA_SETUP_LENGTH} characters"
         )
     return setup
+
+
+def _top_down(value: object) -> bool:
+    """Whether ROWORDER says the rows are written top-down. Raises CardUnreadable for a
+    value that is neither order (the rows' order decides which masters may serve)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    order = str(value).strip().upper()
+    if order not in ("TOP-DOWN", "BOTTOM-UP"):
+        raise CardUnreadable(f"ROWORDER {value!r} is neither TOP-DOWN nor BOTTOM-UP")
+    return order == "TOP-DOWN"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from observatory.db.models import CalibratedFrame, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
+from observatory.processor.cards import CardUnreadable
 from observatory.processor.setups import camera_setup
 from observatory.settings import Settings
 from tests.unit.processor.conftest import make_settings, run_chain
@@ -179,6 +180,9 @@ def test_a_subframe_at_another_origin_gets_no_master(settings: Settings) -> None
         ({"GAIN": "HCG", "XORGSUBF": 0, "YORGSUBF": 0}, "gain HCG"),
         ({"XORGSUBF": 48, "YORGSUBF": 32}, "origin 48,32"),
         ({"EGAIN": 1.0, "GAIN": " ", "CCD-TEMP": -10.0}, ""),
+        # NINA writes its rows top-down; BOTTOM-UP is FITS's own order, the default.
+        ({"GAIN": 100, "ROWORDER": "TOP-DOWN"}, "gain 100, rows top-down"),
+        ({"ROWORDER": " bottom-up "}, ""),
     ],
 )
 def test_the_camera_setup_is_read_from_the_cards_capture_programs_write(
@@ -188,3 +192,35 @@ def test_the_camera_setup_is_read_from_the_cards_capture_programs_write(
     for key, value in cards.items():
         header[key] = value
     assert camera_setup(header) == setup
+
+
+def test_an_unknown_row_order_is_refused_naming_the_card() -> None:
+    header = fits.Header()
+    header["ROWORDER"] = "LEFT-RIGHT"
+    with pytest.raises(CardUnreadable, match="ROWORDER 'LEFT-RIGHT' is neither TOP-DOWN nor"):
+        camera_setup(header)
+
+
+def test_masters_of_frames_written_bottom_up_never_calibrate_a_top_down_light(
+    settings: Settings,
+) -> None:
+    """NINA writes ROWORDER 'TOP-DOWN', MaxIm and most others bottom-up (FITS's order):
+    the same sensor row is row 0 in one file and the last row in the other, so a master
+    of the other order would subtract and divide the wrong rows."""
+    files = subframe_night()
+    for name, (hdu,) in files.items():
+        hdu.header.remove("XORGSUBF")
+        hdu.header.remove("YORGSUBF")
+        if name.startswith("light"):
+            hdu.data = hdu.data[::-1].copy()  # the same sensor, written top-down
+            hdu.header["ROWORDER"] = "TOP-DOWN"
+        else:
+            hdu.header["ROWORDER"] = "BOTTOM-UP"
+    outcomes = run_chain(settings, write_night(settings.batches_dir / "rows", files))
+    errors = [o["error"] for o in outcomes["light"]]
+    expected = (
+        "MasterFrameMissing: no master bias for filter L, binning 1, 48x32 px, rows top-down: "
+        "masters exist for no gain, offset or subframe origin written"
+    )
+    assert errors == [expected, expected]
+    assert calibrated(settings) == []
