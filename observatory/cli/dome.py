@@ -83,7 +83,7 @@ def cmd_dome(args: argparse.Namespace) -> int:
     timeout_s = getattr(args, "timeout", 600.0)
     state, reason = wait_for_outcome(settings, receipt.pk, timeout_s)
     if state not in FINAL_STATES:
-        print(f"{receipt.order_id}: {_give_up(settings, receipt.pk, receipt.order_id, timeout_s)}")
+        print(f"{receipt.order_id}: {give_up(settings, receipt.pk, receipt.order_id, timeout_s)}")
         return 1
     if state == "succeeded" and args.dome_command == "status":
         from observatory.db.models import WorkOrder
@@ -97,26 +97,26 @@ def cmd_dome(args: argparse.Namespace) -> int:
     return 0 if state == "succeeded" else 1
 
 
-def _give_up(settings: Settings, pk: int, order_id: str, timeout_s: float) -> str:
+def give_up(settings: Settings, pk: int, order_id: str, timeout_s: float) -> str:
     """After the wait ran out: cancel the order if it has not started (a command typed now
     must not run whenever the stack next starts, such as an opening hours later); one that
     started is left to finish. Returns what happened, in words."""
     from observatory.db.models import WorkOrder
     from observatory.db.session import session_scope
-    from observatory.orders.cancel import CancelOutcome, cancel_pk
+    from observatory.orders.cancel import cancel_unstarted
 
+    reason = f"not started within {timeout_s:g} s (the command's --timeout)"
+    if cancel_unstarted(settings, pk, by=CANCELLED_BY, reason=reason):
+        return f"not started within {timeout_s:g} s: cancelled"
+    # Claimed (or even ended) since the wait ran out: no cancel request is left on it.
     with session_scope(settings.sqlalchemy_url) as session:
         state = str(session.get_one(WorkOrder, pk).state)
-    if state in ("received", "queued"):
-        reason = f"not started within {timeout_s:g} s (the command's --timeout)"
-        result = cancel_pk(settings, pk, by=CANCELLED_BY, reason=reason)
-        if result.outcome is CancelOutcome.CANCELLED:
-            return f"not started within {timeout_s:g} s: cancelled"
-        state = "running"  # claimed between the read and the cancel
-    return (
-        f"{state} after {timeout_s:g} s: left to finish"
-        f" (follow it with `observatory status {order_id}`)"
-    )
+    if state == "running":
+        return (
+            f"running after {timeout_s:g} s: left to finish"
+            f" (follow it with `observatory status {order_id}`)"
+        )
+    return f"{state}, having started only after the {timeout_s:g} s wait"
 
 
 def _direct(args: argparse.Namespace) -> int:

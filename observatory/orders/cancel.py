@@ -102,20 +102,9 @@ def cancel_pk(settings: Settings, pk: int, *, by: str, reason: str | None = None
     """:func:`cancel_order` for the order with primary key ``pk``."""
     now = dt.datetime.now(dt.UTC)
     request = CancelRequest(now, by, reason)
-    marks = {"cancel_requested_at": now, "cancelled_by": by, "cancel_reason": reason}
+    marks = _marks(request)
     with session_scope(settings.sqlalchemy_url) as session:
-        ended = _conditional(
-            session,
-            pk,
-            (S.RECEIVED, S.QUEUED),
-            marks
-            | {
-                "state": S.CANCELLED,
-                "state_reason": request.describe(),
-                "finished_at": now,
-                "updated_at": now,
-            },
-        )
+        ended = _conditional(session, pk, (S.RECEIVED, S.QUEUED), marks | _ended(request))
         # A running order keeps the first request: its worker may be acting on it already.
         requested = not ended and _conditional(
             session, pk, (S.RUNNING,), marks, WorkOrder.cancel_requested_at.is_(None)
@@ -131,6 +120,37 @@ def cancel_pk(settings: Settings, pk: int, *, by: str, reason: str | None = None
         log.info("work order %d: cancel %s by %s (%s)", pk, outcome, by, reason)
         current = _request_of(order) or request
         return CancelResult(pk, order.order_id, order.user, outcome, current)
+
+
+def cancel_unstarted(settings: Settings, pk: int, *, by: str, reason: str | None = None) -> bool:
+    """End order ``pk`` ``cancelled`` if it has not started; returns whether it did. An
+    order that started (or ended) meanwhile is left as it is, with no cancel request: for
+    a caller that gives up waiting for the start, not one that wants the work stopped."""
+    request = CancelRequest(dt.datetime.now(dt.UTC), by, reason)
+    with session_scope(settings.sqlalchemy_url) as session:
+        ended = _conditional(session, pk, (S.RECEIVED, S.QUEUED), _marks(request) | _ended(request))
+    if ended:
+        log.info("work order %d: cancelled unstarted by %s (%s)", pk, by, reason)
+    return ended
+
+
+def _marks(request: CancelRequest) -> dict[str, Any]:
+    """The row's record of a cancel request."""
+    return {
+        "cancel_requested_at": request.requested_at,
+        "cancelled_by": request.by,
+        "cancel_reason": request.reason,
+    }
+
+
+def _ended(request: CancelRequest) -> dict[str, Any]:
+    """The row's end by the cancel ``request``, for an order that never started."""
+    return {
+        "state": S.CANCELLED,
+        "state_reason": request.describe(),
+        "finished_at": request.requested_at,
+        "updated_at": request.requested_at,
+    }
 
 
 def _conditional(

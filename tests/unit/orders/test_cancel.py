@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from observatory.cli.dome import give_up
 from observatory.db.models import WorkOrderState
 from observatory.errors import OrderAmbiguous, OrderEnded, WorkOrderNotFound
 from observatory.intake import submit
-from observatory.orders.cancel import CancelOutcome, cancel_order, cancel_pk, cancel_request
+from observatory.orders.cancel import (
+    CancelOutcome,
+    cancel_order,
+    cancel_pk,
+    cancel_request,
+    cancel_unstarted,
+)
 from observatory.orders.lifecycle import claim, finish
 from observatory.settings import Settings
 from tests.unit.test_intake import Broker, order, row
@@ -54,6 +61,29 @@ def test_an_ended_order_says_so_and_is_left_as_it_was(settings: Settings) -> Non
         cancel_pk(settings, receipt.pk, by="ops")
     stored = row(settings, receipt.pk)
     assert stored.state == WorkOrderState.SUCCEEDED and stored.cancel_requested_at is None
+
+
+def test_giving_up_on_a_start_cancels_only_an_order_that_has_not_started(
+    settings: Settings,
+) -> None:
+    waiting = submit(settings, order(order_id="waits"), Broker())
+    assert cancel_unstarted(settings, waiting.pk, by="dome command", reason="late")
+    assert row(settings, waiting.pk).state == WorkOrderState.CANCELLED
+    # Claimed just before the command gave up (a dome already opening): no cancel request
+    # is left for its worker to act on, and the command says it runs on.
+    running = submit(settings, order(order_id="runs"), Broker())
+    assert claim(settings, running.pk) is not None
+    assert not cancel_unstarted(settings, running.pk, by="dome command", reason="late")
+    assert give_up(settings, running.pk, "runs", 5.0).startswith("running after 5 s")
+    assert cancel_request(settings, running.pk) is None
+    assert row(settings, running.pk).state == WorkOrderState.RUNNING
+    # Ended meanwhile: nothing to refuse, nothing changed.
+    finish(settings, running.pk, WorkOrderState.SUCCEEDED)
+    assert not cancel_unstarted(settings, running.pk, by="dome command")
+    assert give_up(settings, running.pk, "runs", 5.0) == (
+        "succeeded, having started only after the 5 s wait"
+    )
+    assert row(settings, running.pk).cancel_requested_at is None
 
 
 def test_unknown_and_ambiguous_ids_are_refused(settings: Settings) -> None:
