@@ -312,6 +312,17 @@ class SupervisorSettings(Section):
         return _split_commas(value)
 
 
+class LogSettings(Section):
+    """The log files of the stack's children, ``data_dir/logs/NAME.log`` (and the embedded
+    Redis's): each is rotated by the stack when it reaches ``max_mib``, keeping ``keep``
+    older generations (``NAME.log.1`` the newest); see :mod:`observatory.logfiles`."""
+
+    # An outside logrotate, if used as well, must copy and truncate (copytruncate): the
+    # children keep their descriptors.
+    max_mib: float = Field(default=64.0, gt=0.0)
+    keep: int = Field(default=4, ge=1, le=100)
+
+
 class ApiSettings(Section):
     """``observatory api``: the HTTP intake for other systems."""
 
@@ -393,6 +404,7 @@ class Settings(BaseSettings):
     # Orders still `received` (never published) this long after commit are republished.
     reconcile_after_s: float = 30.0
     log_level: str = "INFO"
+    logs: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("admin_emails", mode="before")
     @classmethod

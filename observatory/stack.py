@@ -27,6 +27,7 @@ from observatory.db.migrate import upgrade
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.errors import ConfigurationError
 from observatory.fileserver.server import file_server_command
+from observatory.logfiles import rotate_if_full
 from observatory.notify import NotificationFailed, email_admins
 from observatory.preflight import check_configuration
 from observatory.settings import Settings
@@ -234,6 +235,7 @@ class Stack:
         one failing component must not take the others (the safety supervisor above all)
         down."""
         now = time.monotonic()
+        self.rotate_logs()
         if self.redis is not None and not self.redis.running:
             self._restart_redis()
         for child in self.children:
@@ -243,6 +245,22 @@ class Stack:
                 self._record_death(child, now)
             if child.restart and now >= (child.restart_at or now):
                 self._spawn(child)
+
+    def rotate_logs(self) -> None:
+        """Rotate each log of the stack that reached ``logs.max_mib`` (the children's and
+        the embedded Redis's), keeping ``logs.keep`` generations. A log that cannot be
+        rotated (a full disk, a folder made read-only) is logged as an error and tried
+        again at the next check: supervision goes on."""
+        config = self.settings.logs
+        paths = [self.log_path(child.name) for child in self.children]
+        if self.redis is not None:
+            paths.append(self.redis.data_dir / "redis.log")
+        for path in paths:
+            try:
+                if rotate_if_full(path, int(config.max_mib * 1024 * 1024), config.keep):
+                    log.info("rotated %s (%g MiB reached)", path, config.max_mib)
+            except OSError as error:
+                log.error("cannot rotate %s: %s", path, error)
 
     def _record_death(self, child: Child, now: float) -> None:
         assert child.process is not None

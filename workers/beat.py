@@ -28,6 +28,8 @@ from typing import Any
 from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.schedules import BaseSchedule, schedstate
 
+from observatory.clock import utc_now
+from observatory.intake import Publisher
 from observatory.routine.plan import RoutineEntry, RoutinePlan, load_plan
 from observatory.routine.runs import submit_run
 from observatory.routine.schedule import latest_run, next_run
@@ -46,11 +48,21 @@ def _utc(when: dt.datetime) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
+def _wall_s(settings: Settings, clock_s: float) -> float:
+    """Wall-clock seconds in which ``clock_s`` seconds of the observatory's clock pass
+    (a simulated night's clock runs ``clock.time_scale`` times faster)."""
+    if settings.clock.start_utc is None:
+        return clock_s
+    return clock_s / settings.clock.time_scale
+
+
 class RoutineSchedule(BaseSchedule):
     """The beat schedule of one plan entry (cron or Sun-relative, see routine.schedule)."""
 
     def __init__(self, entry: RoutineEntry, settings: Settings | None = None) -> None:
-        super().__init__(nowfun=lambda: dt.datetime.now(dt.UTC))
+        # The observatory's civil clock, as the supervisor and the telescope read it: on a
+        # simulated night (clock.start_utc) runs fall due on its Sun, not the wall's.
+        super().__init__(nowfun=lambda: utc_now(self.settings))
         self.entry = entry
         self._settings = settings
 
@@ -74,16 +86,18 @@ class RoutineSchedule(BaseSchedule):
     def remaining_estimate(self, last_run_at: dt.datetime) -> dt.timedelta:
         now = self.now()
         upcoming = next_run(self.entry, self.settings, max(_utc(last_run_at), now))
-        return (upcoming - now) if upcoming else dt.timedelta(seconds=MAX_CHECK_S)
+        clock_s = (upcoming - now).total_seconds() if upcoming else MAX_CHECK_S
+        return dt.timedelta(seconds=_wall_s(self.settings, clock_s))
 
     def is_due(self, last_run_at: dt.datetime) -> schedstate:
-        """Due when a run time has come since ``last_run_at``; then seconds to recheck."""
+        """Due when a run time has come since ``last_run_at``; then the wall-clock seconds
+        after which beat asks again."""
         now = self.now()
         latest = latest_run(self.entry, self.settings, now)
         due = latest is not None and latest > _utc(last_run_at)
         upcoming = next_run(self.entry, self.settings, now)
         wait_s = MAX_CHECK_S if upcoming is None else (upcoming - now).total_seconds()
-        return schedstate(due, max(0.0, min(wait_s, MAX_CHECK_S)))
+        return schedstate(due, _wall_s(self.settings, max(0.0, min(wait_s, MAX_CHECK_S))))
 
 
 def routine_schedule(plan: RoutinePlan) -> dict[str, dict[str, Any]]:
@@ -128,14 +142,17 @@ class RoutineScheduler(PersistentScheduler):
         return submit_due_run(get_settings(), self.plan, entry.schedule.entry.name)
 
 
-def submit_due_run(settings: Settings, plan: RoutinePlan, name: str) -> Any:
-    """Submit the latest run of plan entry ``name`` (or skip it when too late)."""
+def submit_due_run(
+    settings: Settings, plan: RoutinePlan, name: str, publish: Publisher | None = None
+) -> Any:
+    """Submit the latest run of plan entry ``name`` (or skip it when too late), on the
+    observatory's clock; ``publish`` defaults to the Celery publisher of ``settings``."""
     from workers.publish import publisher_for  # the Celery publisher, only where beat runs
 
     entry = plan.entry(name)
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now(settings)
     run_at = latest_run(entry, settings, now)
     if run_at is None:
         log.warning("routine %s: due, but no run time found before %s", name, now.isoformat())
         return None
-    return submit_run(settings, plan, entry, run_at, now, publisher_for(settings))
+    return submit_run(settings, plan, entry, run_at, now, publish or publisher_for(settings))

@@ -121,3 +121,46 @@ def test_beat_entries_are_named_and_survive_the_schedule_file(plan: RoutinePlan)
     schedule = entries["routine:hourly-bias"]["schedule"]
     restored = pickle.loads(pickle.dumps(schedule))
     assert restored == schedule and restored.entry.cron == "0 * * * *"
+
+
+YEARLY = {
+    "name": "new-year",
+    "cron": "0 0 1 1 *",
+    "order": {"request": "calibration_frames", "bias_count": 3},
+}
+
+
+def simulated(settings: Any, start_utc: dt.datetime, time_scale: float) -> Any:
+    """``settings`` on a simulated clock that reads ``start_utc`` now, as `observatory up`
+    hands it to beat (clock.start_utc, epoch_unix_s, time_scale)."""
+    from observatory.clock import simulated_clock
+
+    return settings.model_copy(update={"clock": simulated_clock(start_utc, time_scale)})
+
+
+def test_beat_runs_on_the_observatorys_clock_and_asks_again_in_wall_seconds(
+    settings: Any,
+) -> None:
+    # Years away from the wall clock: on the wall's time the entry would not be due.
+    plan = parse_plan({"entries": [YEARLY]})
+    clocked = simulated(settings, utc(2031, 1, 1, 0, 0, 5), time_scale=20.0)
+    schedule = RoutineSchedule(plan.entries[0], clocked)
+    assert abs((schedule.now() - utc(2031, 1, 1, 0, 0, 5)).total_seconds()) < 60.0
+    due, next_check_s = schedule.is_due(utc(2030, 6, 1))
+    assert due
+    assert next_check_s == pytest.approx(300.0 / 20.0)  # 5 min of the clock at x20
+    # The next run, a year of the clock away, comes in a twentieth of it on the wall.
+    remaining_s = schedule.remaining_estimate(utc(2031, 1, 1)).total_seconds()
+    year_s = (utc(2032, 1, 1) - utc(2031, 1, 1, 0, 0, 5)).total_seconds()
+    assert remaining_s == pytest.approx(year_s / 20.0, abs=60.0)
+
+
+def test_a_due_run_is_submitted_at_the_observatorys_time(settings: Any) -> None:
+    from workers.beat import submit_due_run
+
+    plan = parse_plan({"grace_s": 600, "entries": [YEARLY]})
+    clocked = simulated(settings, utc(2031, 1, 1, 0, 0, 5), time_scale=20.0)
+    broker = Broker()
+    receipt = submit_due_run(clocked, plan, "new-year", broker)
+    assert receipt is not None and receipt.created
+    assert stored_ids(settings) == ["routine-new-year-20310101T000000"]
