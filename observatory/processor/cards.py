@@ -9,13 +9,14 @@ is present but cannot be read raises :class:`CardUnreadable` naming the card.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from astropy.coordinates import Angle
 from astropy.io import fits
-from astropy.time import Time
+from astropy.time import Time, TimeDelta
 
 from observatory.db.models import FILTER_LENGTH, OBJECT_LENGTH, ImageType
 from observatory.errors import ObservatoryError
@@ -103,7 +104,7 @@ class CardReader:
         if found is None:
             raise CardUnreadable(f"no exposure time: none of {self._names('exptime')} is set")
         seconds = _number(found[1])
-        if seconds is None or seconds < 0:
+        if seconds is None or not 0 <= seconds < math.inf:
             raise CardUnreadable(f"{found[0]} {found[1]!r} is not a non-negative number")
         return seconds
 
@@ -153,24 +154,40 @@ class CardReader:
         card, value = found
         try:
             if card == "MJD-OBS":
-                moment = Time(float(value), format="mjd", scale="utc")
-            else:
-                moment = Time(self._iso_time(card, str(value).strip()), format="isot", scale="utc")
-            return moment.to_datetime().replace(tzinfo=dt.UTC)
-        except (ValueError, TypeError) as error:
+                return _from_mjd(value)
+            iso = self._iso_time(card, str(value).strip())
+            if iso is None:
+                return self._mjd_for_date(card, value)
+            return _from_iso(iso)
+        except (ValueError, TypeError, OverflowError) as error:
             raise CardUnreadable(f"{self.used['date_obs']} {value!r} is not a UTC time") from error
 
-    def _iso_time(self, card: str, value: str) -> str:
+    def _iso_time(self, card: str, value: str) -> str | None:
+        """The ISO time ``value`` of ``card`` says, completed by a time card when it holds
+        only a date; None for a date alone with no time card."""
         old = re.fullmatch(r"(\d\d)/(\d\d)/(\d\d)", value)  # FITS before 1999: dd/mm/yy
         if old:
             value = f"19{old[3]}-{old[2]}-{old[1]}"
+        value = re.sub(r"^(\d{4}-\d\d-\d\d)\s+(?=\d)", r"\1T", value)  # a blank for the T
         if "T" in value:
             return value
         for time_card in _TIME_CARDS:
             if time_card in self.header and str(self.header[time_card]).strip():
                 self.used["date_obs"] = f"{card}+{time_card}"
                 return f"{value}T{str(self.header[time_card]).strip()}"
-        return value  # a bare date without a time card: Time refuses it
+        return None if re.fullmatch(r"\d{4}-\d\d-\d\d", value) else value
+
+    def _mjd_for_date(self, card: str, value: object) -> dt.datetime:
+        """The moment MJD-OBS gives for a ``card`` that holds only a date: the date's
+        midnight would put the frame hours away from its night."""
+        mjd = self.header.get("MJD-OBS")
+        if mjd is None or (isinstance(mjd, str) and not mjd.strip()):
+            raise CardUnreadable(
+                f"{card} {value!r} is a date without a time of day, and none of "
+                f"{', '.join((*_TIME_CARDS, 'MJD-OBS'))} is set"
+            )
+        self.used["date_obs"] = "MJD-OBS"
+        return _from_mjd(mjd)
 
     def ra_deg(self) -> float | None:
         return self._angle("ra", "hourangle", 360.0)
@@ -231,6 +248,25 @@ class CardReader:
 
 def _gain_setting(card: str, value: object) -> bool:
     return card == "GAIN" and isinstance(value, int) and not isinstance(value, bool)
+
+
+def _from_mjd(value: object) -> dt.datetime:
+    moment = Time(float(str(value).strip()), format="mjd", scale="utc")
+    return moment.to_datetime().replace(tzinfo=dt.UTC)
+
+
+def _from_iso(value: str) -> dt.datetime:
+    """An ISO time in UTC: one ending in ``Z`` is UTC, one with an offset from UTC
+    (``+02:00``, ``-0500``; not FITS, but some programs write the local time so) is moved
+    by it."""
+    zone = re.fullmatch(r"(.+T[\d:.]+)(Z|([+-])(\d\d):?(\d\d))", value)
+    offset_s = 0.0
+    if zone:
+        value = zone[1]
+        if zone[2] != "Z":
+            offset_s = (1 if zone[3] == "+" else -1) * (int(zone[4]) * 3600 + int(zone[5]) * 60)
+    moment = Time(value, format="isot", scale="utc") - TimeDelta(offset_s, format="sec")
+    return moment.to_datetime().replace(tzinfo=dt.UTC)
 
 
 def _number(value: object) -> float | None:

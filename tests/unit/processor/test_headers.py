@@ -213,3 +213,40 @@ def test_a_plain_file_without_its_last_padding_is_read_whole(tmp_path: Path) -> 
     path.write_bytes(path.read_bytes()[:end])
     row = read_exposure(path)
     assert (row["naxis1"], row["naxis2"], row["imagetyp"]) == (301, 300, "light")
+
+
+def test_a_date_without_a_time_of_day_takes_mjd_obs_or_is_rejected(tmp_path: Path) -> None:
+    """DATE-OBS may hold only the date (FITS before 1999, IRAF, older MaxIm), the time
+    in TIME-OBS or UT; without either, MJD-OBS tells the moment. Nothing else does:
+    midnight would put the frame hours away from its night's masters."""
+    light = {"IMAGETYP": "object", "EXPTIME": 1.0, "DATE_OBS": "2026-12-05"}
+    row = read(tmp_path, **light, MJD_OBS=61379.75)
+    assert row["date_obs"] == dt.datetime(2026, 12, 5, 18, tzinfo=dt.UTC)
+    assert row["cards"]["date_obs"] == "MJD-OBS"
+    with pytest.raises(
+        ExposureRejected,
+        match=r"DATE-OBS '2026-12-05' is a date without a time of day, and none of TIME-OBS, "
+        r"UT, UTSTART, UT-START, MJD-OBS is set",
+    ):
+        read(tmp_path, **light)
+
+
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [("2026-12-05T21:03:04Z", "21:03:04"),
+     ("2026-12-05T21:03:04.5+02:00", "19:03:04.5"),
+     ("2026-12-05T00:30:00-0500", "05:30:00"),
+     ("2026-12-05 21:03:04", "21:03:04")],
+)  # fmt: skip
+def test_an_iso_time_with_a_zone_or_a_blank_is_read_in_utc(
+    tmp_path: Path, value: str, utc: str
+) -> None:
+    row = read(tmp_path, IMAGETYP="light", EXPTIME=1.0, DATE_OBS=value)
+    expected = dt.datetime.fromisoformat(f"2026-12-05T{utc}").replace(tzinfo=dt.UTC)
+    assert row["date_obs"] == expected
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_an_exposure_that_is_not_finite_is_rejected(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ExposureRejected, match=f"EXPTIME '{value}' is not a non-negative number"):
+        read(tmp_path, IMAGETYP="light", EXPTIME=value, DATE_OBS="2026-12-05T01:00:00")
