@@ -195,7 +195,8 @@ class DomeAdapter:
         """Bring the slit to the telescope's ``altitude_deg`` in [0, 90] and ``azimuth_deg``.
 
         A dome that cannot set its altitude (most domes: the slit spans the horizon to the
-        zenith) turns in azimuth only; the altitude is still checked.
+        zenith) turns in azimuth only; the altitude is still checked. A dome that can set
+        both moves its altitude first and then its azimuth, each awaited.
         """
         altitude_deg = check_altitude_deg(altitude_deg)
         azimuth_deg = check_azimuth_deg(azimuth_deg)
@@ -257,7 +258,20 @@ class DomeAdapter:
         if arrived(state):
             return state
         if altitude_deg is not None:
+            # One axis at a time: the spec does not say that SlewToAzimuth leaves a
+            # SlewToAltitude under way running, and some domes drop the earlier slew.
+            def altitude_arrived(state: DomeState) -> bool:
+                return not state.slewing and self._at_altitude(state, altitude_deg)
+
             self._client.call("slewtoaltitude", lambda: self._dome.SlewToAltitude(altitude_deg))
+            self._client.wait_until(
+                command="slewtoaltitude",
+                target=f"altitude {altitude_deg:g} deg",
+                read_state=self.status,
+                reached=altitude_arrived,
+                failed=_stopped_short,
+                timeout_s=self.settings.dome_move_timeout_s,
+            )
         self._client.call("slewtoazimuth", lambda: self._dome.SlewToAzimuth(azimuth_deg))
         target = f"azimuth {azimuth_deg:g} deg"
         if altitude_deg is not None:
@@ -298,7 +312,10 @@ class DomeAdapter:
         azimuth_off_deg = angular_distance_deg(state.azimuth_deg, azimuth_deg)
         if azimuth_off_deg > self.settings.dome_azimuth_tolerance_deg:
             return False
-        if altitude_deg is None or state.altitude_deg is None:
+        return altitude_deg is None or self._at_altitude(state, altitude_deg)
+
+    def _at_altitude(self, state: DomeState, altitude_deg: float) -> bool:
+        if state.altitude_deg is None:
             return True
         altitude_off_deg = abs(state.altitude_deg - altitude_deg)
         return altitude_off_deg <= self.settings.dome_altitude_tolerance_deg

@@ -338,3 +338,26 @@ def test_a_state_names_its_altitude_only_when_the_dome_has_one() -> None:
     state = DomeState(12.0, ShutterState.OPEN, False, False, False, True, altitude_deg=None)
     assert "altitude" not in str(state)
     assert ", altitude 30.00 deg" in str(replace(state, altitude_deg=30.0))
+
+
+def test_alt_az_waits_for_the_altitude_before_turning_in_azimuth(stub: AlpacaStub) -> None:
+    # A dome that runs one slew at a time: a new slew drops the one under way (as the
+    # alpaca-simulators dome does); the spec does not forbid it.
+    pending: dict[str, float] = {}
+
+    def begin(axis: str, value: str) -> None:
+        pending.clear()
+        pending[axis] = float(value)
+        stub.values["slewing"] = True
+
+    def finish() -> None:
+        stub.values.update(pending, slewing=False)
+        pending.clear()
+
+    stub.values.update(cansetaltitude=True, altitude=45.0, azimuth=0.0)
+    stub.on_put["slewtoaltitude"] = lambda p: begin("altitude", p["Altitude"])
+    stub.on_put["slewtoazimuth"] = lambda p: begin("azimuth", p["Azimuth"])
+    stub.after_get["slewing"] = finish
+    state = DomeAdapter(fast_settings(stub.address)).slew_to_alt_az(74.0, 145.0)
+    assert (state.altitude_deg, state.azimuth_deg) == (74.0, 145.0)
+    assert commands_sent(stub) == ["slewtoaltitude", "slewtoazimuth"]
