@@ -13,7 +13,7 @@ from typing import Any
 from observatory.clock import utc_now
 from observatory.db.models import ImageType
 from observatory.devices.mount import altitude_deg
-from observatory.errors import WorkOrderInvalid
+from observatory.errors import InvalidTarget, WorkOrderInvalid
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import ExposureSpec, ObservationOrder
@@ -29,8 +29,9 @@ def observe(
     """Run an ``observation`` work order; returns the step outputs (batch, files, ...).
 
     Before anything moves: :class:`WorkOrderInvalid` for a target without ``ra``/``dec``
-    or no ``exposures``, :class:`TargetNotObservable` outside the window or below
-    ``telescope.altitude_limit_deg``. Afterwards any failure is
+    or no ``exposures``, :class:`InvalidTarget` for a filter, binning or exposure time
+    the devices cannot take (:func:`check_plan`), :class:`TargetNotObservable` outside the
+    window or below ``telescope.altitude_limit_deg``. Afterwards any failure is
     :class:`~observatory.telescope.run.SequenceInterrupted` (see :func:`run_sequence`).
     """
     order = ObservationOrder.model_validate(claim.payload)
@@ -43,8 +44,32 @@ def observe(
     ]
     if not exposures:
         raise WorkOrderInvalid("exposures: no default exposure plan is configured; give one")
+    check_plan(rig, exposures)
     check_altitude(settings, rig, target)
     return run_sequence(settings, claim, rig, publish, lambda run: _observe(run, target, exposures))
+
+
+def check_plan(rig: TelescopeRig, exposures: list[ExposureSpec]) -> None:
+    """Raise :class:`InvalidTarget` naming the exposure when the filter wheel does not
+    hold its filter or the camera cannot take its binning or exposure time, before
+    anything moves (the intake's lists in the settings may not be this wheel's)."""
+    info = rig.camera.info
+    for index, spec in enumerate(exposures):
+        where = f"exposures.{index}"
+        try:
+            rig.filterwheel.slot_of(spec.filter)
+        except InvalidTarget as error:
+            raise InvalidTarget(f"{where}.filter: {error}") from None
+        if spec.binning > info.max_bin:
+            raise InvalidTarget(
+                f"{where}.binning: {spec.binning} is more than {rig.camera.label} bins"
+                f" ({info.max_bin})"
+            )
+        if not info.exposure_min_s <= spec.exposure_s <= info.exposure_max_s:
+            raise InvalidTarget(
+                f"{where}.exposure_s: {spec.exposure_s:g} s is outside"
+                f" [{info.exposure_min_s:g}, {info.exposure_max_s:g}] s of {rig.camera.label}"
+            )
 
 
 def check_altitude(settings: Settings, rig: TelescopeRig, target: Target) -> float:

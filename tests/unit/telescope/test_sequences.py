@@ -14,7 +14,7 @@ from observatory.db.models import DeviceEvent, Exposure, FileBatch, Heartbeat, W
 from observatory.db.session import session_scope
 from observatory.devices.camera import CameraAdapter, Frame, Stop
 from observatory.devices.dome import ShutterState
-from observatory.errors import StorageFull, UnsafeConditions
+from observatory.errors import InvalidTarget, StorageFull, UnsafeConditions
 from observatory.settings import Settings, SupervisorSettings
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe
@@ -262,6 +262,30 @@ def test_a_target_below_the_limit_is_refused(settings: Settings) -> None:
     low = claimed_order(settings, broker, "observation", exposures=plan, **below)
     with pytest.raises(TargetNotObservable, match="below the limit"):
         observe(settings, low, rig, broker)
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert session.scalars(select(FileBatch)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({"filter": "Luminance", "exposure_s": 1.0}, r"exposures\.1\.filter: filter 'Luminance'"),
+        ({"filter": "R", "exposure_s": 1.0, "binning": 8}, r"exposures\.1\.binning: 8"),
+    ],
+)
+def test_a_plan_the_devices_cannot_take_is_refused_before_anything_moves(
+    settings: Settings, plan: dict[str, Any], message: str
+) -> None:
+    # The intake checks the settings' lists, which need not be this wheel's and camera's.
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    exposures = [{"filter": "R", "exposure_s": 1.0}, plan]
+    target = zenith(rig, settings)
+    claimed = claimed_order(settings, broker, "observation", exposures=exposures, **target)
+    with pytest.raises(InvalidTarget, match=message):
+        observe(settings, claimed, rig, broker)
+    assert events(settings, claimed.pk) == []
+    assert rig.dome.status().shutter is ShutterState.CLOSED
     with session_scope(settings.sqlalchemy_url) as session:
         assert session.scalars(select(FileBatch)).all() == []
 
