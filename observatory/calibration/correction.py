@@ -62,18 +62,6 @@ def correct_frame(
     return result
 
 
-def check_flat(flat: np.ndarray) -> None:
-    """Raise FlatFieldInvalid unless every pixel of ``flat`` is finite and positive."""
-    bad = ~((flat > 0) & (flat < np.inf))
-    count = int(np.count_nonzero(bad))
-    if count:
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise FlatFieldInvalid(
-            f"flat has {count} pixels that are zero, negative or not finite "
-            f"(first at row {row}, column {col})"
-        )
-
-
 def frame_header(frame: FrameInput) -> fits.Header | None:
     """The input frame's own header: a FITS file's primary header, a CCDData's header
     (``.header`` or ``.meta``), None for a bare array."""

@@ -9,7 +9,6 @@ from observatory.calibration import selection
 from observatory.calibration.clipping import SigmaClip
 from observatory.calibration.correction import (
     check_bias_and_dark,
-    check_flat,
     correct_frame,
     exposure_of,
     frame_header,
@@ -29,6 +28,14 @@ from observatory.calibration.sources import FrameInput, FrameStack, input_names
 from observatory.calibration.stacking import CombineMethod, Engine, combine_frames
 from observatory.calibration.statistics import frame_statistics
 from observatory.errors import FlatFieldInvalid
+
+# A master flat's pixel below this (of the centre's level, 1) has no light response to
+# divide by: a dead column after bias and dark is noise around zero, and dividing by
+# 0.002 would multiply the light's pixel by 500.
+DEAD_BELOW = 0.01
+# At most this fraction of a master flat's pixels may be dead and set to 1: a real
+# CCD's dead columns are far fewer; more is a bad flat.
+MAX_REPLACED_FRACTION = 0.01
 
 
 def correct_flat(
@@ -109,6 +116,7 @@ def make_master_flat(
     normalisation_fraction: float = 0.5,
     names: Sequence[str] | None = None,
     engine: Engine = "numba",
+    max_replaced_fraction: float = MAX_REPLACED_FRACTION,
 ) -> MasterFrame:
     """Combine flat-dark corrected flats of one filter into a normalised master flat.
 
@@ -116,9 +124,12 @@ def make_master_flat(
     centred block spanning ``normalisation_fraction`` of each axis; 1.0 = whole frame)
     so that flats of different brightness weigh alike; the combination is then divided
     by its own level, so the median of the master's central region is 1 (to float32
-    precision). Raises FlatFieldInvalid when a level is not positive or the master has
-    pixels that are zero, negative or not finite (it could not divide a light), and
-    what ``combine_frames`` raises.
+    precision). Pixels of the master below DEAD_BELOW or not finite (dead columns,
+    pixels the camera flagged NaN) cannot divide a light: they are set to 1,
+    leaving those pixels of the lights uncorrected (IRAF ccdproc's ``minreplace``), and
+    counted in ``FLATREPL``. Raises FlatFieldInvalid when a level is not positive or
+    more than ``max_replaced_fraction`` of the pixels would be set, and what
+    ``combine_frames`` raises.
     """
     levels = flat_levels(flats, normalisation_fraction)
     combined = combine_frames(
@@ -132,11 +143,34 @@ def make_master_flat(
     if not level > 0:
         raise FlatFieldInvalid(f"combined flat has level {level}")
     data = (combined / level).astype(np.float32)
-    check_flat(data)
+    replaced = replace_dead_pixels(data, max_replaced_fraction)
     statistics = frame_statistics(data, len(flats))
     header = provenance_header(IMAGE_TYPES["flat"], input_names(flats, names), method, clip)
     header["FILTER"] = (filter_name, "filter of the flat frames")
     header["FLATFRAC"] = (normalisation_fraction, "central fraction used for levels")
     header["FLATLEVL"] = (level, "scaled combination's level before normalising")
+    header["FLATREPL"] = (replaced, f"pixels < {DEAD_BELOW:g} or not finite set to 1")
+    if replaced:
+        header.add_history(
+            f"{replaced} pixels below {DEAD_BELOW:g} or not finite set to 1: lights left"
+            " uncorrected there"
+        )
     add_statistics(header, statistics)
     return MasterFrame("flat", data, header, statistics, None, filter_name)
+
+
+def replace_dead_pixels(flat: np.ndarray, max_fraction: float) -> int:
+    """Set the pixels of the normalised ``flat`` below DEAD_BELOW or not finite to 1 (in
+    place) and return how many. Raises FlatFieldInvalid, naming the first, when they
+    are more than ``max_fraction`` of the pixels."""
+    bad = ~((flat >= DEAD_BELOW) & (flat < np.inf))
+    count = int(np.count_nonzero(bad))
+    if count > max_fraction * flat.size:
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise FlatFieldInvalid(
+            f"flat has {count} pixels ({100 * count / flat.size:.2g} %) below {DEAD_BELOW:g} or"
+            f" not finite (first at row {row}, column {col}): more than the"
+            f" {100 * max_fraction:g} % that may be set to 1"
+        )
+    flat[bad] = 1.0
+    return count

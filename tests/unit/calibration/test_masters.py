@@ -131,7 +131,7 @@ def test_flat_dark_correction_then_normalised_master_flat(tmp_path, rng):
     assert np.median(whole.data) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_flats_with_no_light_or_dead_pixels_are_refused(rng):
+def test_flats_with_no_light_or_many_dead_pixels_are_refused(rng):
     good = [rng.normal(1000, 10, (20, 20)) for _ in range(3)]
     with pytest.raises(FlatFieldInvalid, match="level"):
         make_master_flat([*good, np.zeros((20, 20))], filter_name="R")
@@ -141,9 +141,29 @@ def test_flats_with_no_light_or_dead_pixels_are_refused(rng):
         make_master_flat([*good, blank], filter_name="R")
     dead = [frame.copy() for frame in good]
     for frame in dead:
-        frame[4, 7] = 0.0
-    with pytest.raises(FlatFieldInvalid, match="row 4, column 7"):
-        make_master_flat(dead, filter_name="R")
+        frame[4:6, 7] = 0.0  # 2 of 400 pixels: more than 0.1 %, not a camera's defects
+    with pytest.raises(FlatFieldInvalid, match=r"2 pixels \(0.5 %\) below 0.01.*row 4, column 7"):
+        make_master_flat(dead, filter_name="R", max_replaced_fraction=0.001)
+
+
+def test_dead_and_nan_pixels_of_a_master_flat_are_set_to_one_and_counted(rng):
+    """A dead column (no signal left after bias and dark) or one flagged NaN is in every
+    flat of a real CCD; the master keeps 1.0 there (the light's pixel is left
+    uncorrected, as IRAF's ccdproc minreplace and ccdproc's min_value do) instead of
+    refusing the whole master, and says how many."""
+    flats = [rng.normal(1000, 10, (60, 250)) for _ in range(3)]
+    for frame in flats:
+        frame[:, 7] = rng.normal(0, 3, 60)  # dead: noise around zero after bias and dark
+        frame[:, 9] = np.nan  # flagged bad by the camera's software
+    master = make_master_flat(flats, filter_name="R")
+    assert (master.data[:, 7] == 1.0).all() and (master.data[:, 9] == 1.0).all()
+    assert master.header["FLATREPL"] == 120
+    assert master.statistics.nonfinite_pixels == 0
+    assert "120 pixels below 0.01 or not finite set to 1" in "".join(master.header["HISTORY"])
+    clean = np.delete(master.data, [7, 9], axis=1)
+    assert np.median(clean) == pytest.approx(1.0, abs=0.01) and (clean != 1.0).all()
+    healthy = make_master_flat([rng.normal(1000, 10, (40, 50)) for _ in range(3)], filter_name="R")
+    assert healthy.header["FLATREPL"] == 0
 
 
 def test_flat_needs_an_exposure_time(tmp_path, rng):
