@@ -29,6 +29,9 @@ from observatory.processor.readouts import readout_from_json
 _SECTION_CARD = re.compile(r"^(BIASSEC|DATASEC|TRIMSEC|DETSEC|CCDSEC|AMPSEC|ORIGSEC)([A-Z]|\d+)?$")
 # Cards giving a pixel position of the raw plane (any alternate WCS): shifted by the trim.
 _PIXEL_ORIGIN = re.compile(r"^(CRPIX|LTV)([12])([A-Z]?)$")
+# A colour sensor's 2x2 filter pattern (NINA, SharpCap, MaxIm, ASCOM drivers), counted
+# from the image's first pixel as stored.
+_BAYER_PATTERN = re.compile(r"^[RGB]{4}$")
 # The WCS cards dropped when the trim is not one shift of the plane's pixels.
 _WCS_CARD = re.compile(
     r"^(WCSAXES|(CRPIX|CRVAL|CTYPE|CUNIT|CDELT|CROTA|LTV)\d|(CD|PC|LTM)\d_\d|"
@@ -69,12 +72,31 @@ def trimmed_header(header: fits.Header, readout: Readout, plane: int) -> None:
             shift = cols if match[2] == "1" else rows
             if isinstance(header[keyword], int | float) and shift:
                 header[keyword] = header[keyword] - shift
+        _shift_bayer_pattern(header, rows, cols)
         return
+    if "BAYERPAT" in header:
+        header.remove("BAYERPAT", remove_all=True)
+        header.add_history("BAYERPAT removed: the trim moved the amplifiers' pixels unequally")
     dropped = [k for k in header if _WCS_CARD.match(k)]
     for keyword in set(dropped):
         header.remove(keyword, remove_all=True)
     if dropped:
         header.add_history("WCS removed: the trim moved the amplifiers' pixels unequally")
+
+
+def _shift_bayer_pattern(header: fits.Header, rows: int, cols: int) -> None:
+    """Make BAYERPAT name the pattern from the trimmed image's first pixel, which was
+    the raw plane's pixel (``rows``, ``cols``): an odd trim starts on another colour,
+    and debayering with the raw pattern would swap the colours. Offsets written beside
+    it (XBAYROFF, YBAYROFF) are kept: they apply to the new pattern as to the old."""
+    pattern = str(header.get("BAYERPAT", "")).strip().upper()
+    if not _BAYER_PATTERN.match(pattern) or not (rows % 2 or cols % 2):
+        return
+    moved = "".join(pattern[2 * ((r + rows) % 2) + (c + cols) % 2] for r in (0, 1) for c in (0, 1))
+    header["BAYERPAT"] = moved
+    header.add_history(
+        f"BAYERPAT {pattern} -> {moved}: the trim starts {rows} rows, {cols} columns in"
+    )
 
 
 def raw_frame(path: Path, readout: dict[str, Any] | None) -> FrameInput:

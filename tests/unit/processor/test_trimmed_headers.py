@@ -60,3 +60,28 @@ def test_a_trim_that_is_no_shift_removes_the_wcs(tmp_path: Path) -> None:
     for card in ("CRPIX1", "CRVAL1", "CTYPE2", "CD2_2", "CRPIX1A", "LTV1"):
         assert card not in header
     assert any("WCS removed" in h for h in header["HISTORY"])
+
+
+def bayer_light(path: Path, datasec: str, pattern: str = "RGGB") -> Path:
+    """A one-shot-colour camera's light whose data start after 3 overscan columns and a
+    row: BAYERPAT counts from the raw frame's first pixel, an overscan one."""
+    rng = np.random.default_rng(9)
+    data = uint16(np.full((41, 63), 1000.0) + rng.normal(0, 5, (41, 63)))
+    hdu = primary(
+        data, IMAGETYP="Light", EXPTIME=30.0, DATE_OBS="2026-12-05T02:30:00",
+        BIASSEC="[1:3,1:41]", DATASEC=datasec, BAYERPAT=pattern, XBAYROFF=0, YBAYROFF=0,
+    )  # fmt: skip
+    return write(path, [hdu])
+
+
+def test_a_trim_by_an_odd_number_of_pixels_moves_the_bayer_pattern(tmp_path: Path) -> None:
+    """Debayering a calibrated frame reads BAYERPAT from its first pixel: trimmed by 3
+    columns and 1 row, the raw RGGB starts on a blue pixel."""
+    path = bayer_light(tmp_path / "osc_0.fits", "[4:63,2:41]")
+    frame = raw_frame(path, read_exposure(path)["readout"])
+    assert isinstance(frame, PreparedFrame) and frame.data.shape == (40, 60)
+    assert frame.header["BAYERPAT"] == "BGGR"
+    assert (frame.header["XBAYROFF"], frame.header["YBAYROFF"]) == (0, 0)
+    assert any("BAYERPAT RGGB -> BGGR" in h for h in frame.header["HISTORY"])
+    even = bayer_light(tmp_path / "osc_1.fits", "[5:62,3:40]", pattern="GBRG")
+    assert raw_frame(even, read_exposure(even)["readout"]).header["BAYERPAT"] == "GBRG"
