@@ -59,18 +59,30 @@ def screen_group(
 def screen_flats(
     settings: Settings, exposures: Sequence[Exposure], corrected: Sequence[Path], folder: Path
 ) -> Screened:
-    """Flats checked one by one: saturation on the raw file under ``folder``, the level on
-    its bias and dark corrected copy (``corrected``, in the same order)."""
+    """Flats checked one by one: saturation on the raw file under ``folder`` (at the
+    exposure's ``saturation_adu``, else the ceiling of its pixel type), the level on its
+    bias and dark corrected copy (``corrected``, in the same order)."""
     limits = FlatLimits(settings.quality.flat_min_level_adu,
                         settings.quality.flat_max_saturated_fraction)  # fmt: skip
     flags = []
     for exposure, path in zip(exposures, corrected, strict=True):
-        ceiling_adu = exposure.saturation_adu or SIXTEEN_BIT_MAX_ADU
-        planes = read_plane_values(folder / exposure.path, _planes(exposure))
+        planes = list(read_plane_values(folder / exposure.path, _planes(exposure)).values())
+        ceiling_adu = exposure.saturation_adu or _type_ceiling_adu(planes)
         signal = measure(pixels(path))
-        flags.append(flat_flags(signal, saturated_fraction(list(planes.values()), ceiling_adu),
-                                limits))  # fmt: skip
+        flags.append(flat_flags(signal, saturated_fraction(planes, ceiling_adu), limits))
     return _record(settings, exposures, flags)
+
+
+def _type_ceiling_adu(planes: Sequence[NDArray[np.generic]]) -> float:
+    """The largest value the raw planes' integer type holds (255 for 8-bit frames, 32767
+    for signed 16-bit ones without BZERO, 65535 for the usual unsigned 16-bit), where
+    a camera without a SATURATE card clips; the 16-bit ceiling for other types."""
+    kinds = {plane.dtype for plane in planes}
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if kind.kind in "iu" and kind.itemsize <= 2:
+            return float(np.iinfo(kind.str).max)
+    return SIXTEEN_BIT_MAX_ADU
 
 
 def pixels(frame: FrameInput) -> NDArray[np.floating]:
