@@ -42,6 +42,10 @@ _NO_FILTER = {"", "none", "n/a", "open", "empty", "clear/open"}
 # Above this a temperature card holds kelvin (no CCD runs at +100 C).
 _KELVIN_ABOVE = 100.0
 _TIME_CARDS = ("TIME-OBS", "UT", "UTSTART", "UT-START")
+# Time units other than the second that an exposure card's comment may name, in seconds.
+_TIME_UNITS_S = {"ms": 1e-3, "msec": 1e-3, "millisec": 1e-3, "milliseconds": 1e-3,
+                 "us": 1e-6, "usec": 1e-6, "microseconds": 1e-6,
+                 "min": 60.0, "minute": 60.0, "minutes": 60.0}  # fmt: skip
 
 
 T = TypeVar("T")
@@ -106,7 +110,16 @@ class CardReader:
         seconds = _number(found[1])
         if seconds is None or not 0 <= seconds < math.inf:
             raise CardUnreadable(f"{found[0]} {found[1]!r} is not a non-negative number")
-        return seconds
+        return seconds * self._seconds_per_unit(found[0])
+
+    def _seconds_per_unit(self, card: str) -> float:
+        """Seconds per unit of ``card``'s value: FITS writes a unit in brackets at the
+        start of the comment (``[ms]``); seconds unless it names another time unit."""
+        unit = re.match(r"\s*\[\s*([a-zA-Z]+)\s*\]", self.header.comments[card])
+        if unit is None or unit[1].lower() not in _TIME_UNITS_S:
+            return 1.0
+        self.used["exptime"] = f"{card} [{unit[1]}]"
+        return _TIME_UNITS_S[unit[1].lower()]
 
     def filter(self) -> str | None:
         found = self._first("filter")

@@ -250,3 +250,24 @@ def test_an_iso_time_with_a_zone_or_a_blank_is_read_in_utc(
 def test_an_exposure_that_is_not_finite_is_rejected(tmp_path: Path, value: str) -> None:
     with pytest.raises(ExposureRejected, match=f"EXPTIME '{value}' is not a non-negative number"):
         read(tmp_path, IMAGETYP="light", EXPTIME=value, DATE_OBS="2026-12-05T01:00:00")
+
+
+@pytest.mark.parametrize(
+    ("card", "comment", "seconds"),
+    [(("EXPTIME", 2500), "[ms] exposure time", 2.5),
+     (("EXPOSURE", 1500000), "[us]", 1.5),
+     (("EXPTIME", 2), "[min] Exposure", 120.0),
+     (("EXPTIME", 30.0), "[s] Exposure time in seconds", 30.0),
+     (("EXPTIME", 30.0), "[Exposure time] as the driver says", 30.0)],
+)  # fmt: skip
+def test_an_exposure_in_another_unit_says_so_in_its_comment(
+    tmp_path: Path, card: tuple[str, float], comment: str, seconds: float
+) -> None:
+    """FITS writes a value's unit in brackets at the start of its comment: an exposure
+    in milliseconds read as seconds would put the frame in a group 1000 times longer."""
+    hdu = primary(IMAGE, IMAGETYP="light", DATE_OBS="2026-12-05T01:00:00")
+    hdu.header[card[0]] = (card[1], comment)
+    row = read_exposure(write(tmp_path / "frame.fits", [hdu]))
+    assert row["exptime_s"] == pytest.approx(seconds)
+    unit = comment.split("]")[0] + "]"
+    assert row["cards"]["exptime"] == (card[0] if seconds == 30.0 else f"{card[0]} {unit}")
