@@ -323,6 +323,15 @@ class LogSettings(Section):
     keep: int = Field(default=4, ge=1, le=100)
 
 
+class RetentionSettings(Section):
+    """How long rows that grow without an order behind them are kept
+    (:mod:`observatory.orders.retention`, pruned by the reconciler)."""
+
+    # The safety supervisor's device_events: a few a night, one every poll while it cannot
+    # close or reach the dome.
+    supervisor_events_days: float = Field(default=90.0, gt=0.0)
+
+
 class ApiSettings(Section):
     """``observatory api``: the HTTP intake for other systems."""
 
@@ -405,6 +414,7 @@ class Settings(BaseSettings):
     reconcile_after_s: float = 30.0
     log_level: str = "INFO"
     logs: LogSettings = Field(default_factory=LogSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("admin_emails", mode="before")
     @classmethod

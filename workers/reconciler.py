@@ -1,7 +1,8 @@
 """The reconciler process: publishes stored orders whose message never reached the broker,
 or which the broker lost, and resumes processor orders whose chain fell silent
 (:mod:`observatory.orders.stalls`), and tells the admins when a data folder's free space
-falls below ``min_free_mib`` (:class:`observatory.storage.FreeSpaceWatch`).
+falls below ``min_free_mib`` (:class:`observatory.storage.FreeSpaceWatch`), and prunes the
+safety supervisor's old events once an hour (:mod:`observatory.orders.retention`).
 
 Run by ``observatory up``; in production run one per site (``python -m workers.reconciler``).
 """
@@ -17,6 +18,7 @@ from observatory.db.retry import retry_unavailable
 from observatory.intake import reconcile
 from observatory.logs import configure_logging
 from observatory.notify import email_admins
+from observatory.orders.retention import EventPruner
 from observatory.orders.stalls import recover
 from observatory.settings import get_settings
 from observatory.storage import FreeSpaceWatch
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     publish, resume = publisher_for(settings), resumer(app_of(settings))
     free_space = FreeSpaceWatch(settings, partial(email_admins, settings))
+    pruner = EventPruner(settings)
     while True:
         # Through a database outage, tried again (then the process fails, and is restarted).
         published = retry_unavailable("reconciling", partial(reconcile, settings, publish))
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
             log.info("republished work orders %s", published)
         retry_unavailable("recovering lost messages", partial(recover, settings, publish, resume))
         free_space.poll()
+        retry_unavailable("pruning supervisor events", pruner.poll)
         if args.once:
             return
         time.sleep(args.every)
