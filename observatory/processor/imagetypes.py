@@ -43,6 +43,8 @@ _VOCABULARY: dict[str, ImageType] = {
     "object": ImageType.LIGHT,
     "science": ImageType.LIGHT,
     "expose": ImageType.LIGHT,
+    # LCO's OBSTYPE for a standard star's exposure, reduced as a science frame.
+    "standard": ImageType.LIGHT,
     "tricolor image": ImageType.LIGHT,
 }
 

@@ -64,6 +64,18 @@ def test_theskyx_and_iraf_image_types(tmp_path: Path, value: str, kind: str) -> 
     assert row["imagetyp"] == kind
 
 
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("EXPOSE", "light"), ("STANDARD", "light"), ("SKYFLAT", "flat"), ("LAMPFLAT", "flat"),
+     ("BIAS", "bias"), ("DARK", "dark")],
+)  # fmt: skip
+def test_lco_obstypes(tmp_path: Path, value: str, kind: str) -> None:
+    """LCO's OBSTYPE: a STANDARD is a science exposure of a standard star, reduced as
+    an EXPOSE is."""
+    row = read(tmp_path, OBSTYPE=value, EXPTIME=1.0, DATE_OBS="2026-12-05T21:00:00")
+    assert (row["imagetyp"], row["cards"]["imagetyp"]) == (kind, "OBSTYPE")
+
+
 def test_theskyx_sexagesimal_pointing_and_egain(tmp_path: Path) -> None:
     row = read(
         tmp_path, IMAGETYP="Light Frame", EXPTIME=60.0, DATE_OBS="2026-12-05T21:00:00",
