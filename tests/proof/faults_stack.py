@@ -114,7 +114,8 @@ def stack_env(data_dir: Path, smtp: RestartableSmtp, overrides: dict[str, str]) 
 
 def settings_from_env(env: dict[str, str]) -> Settings:
     """Settings equal to what the stack's children read from ``env`` (given as init
-    values, which win over this process's own environment)."""
+    values, which win over this process's own environment). A list or table is given as
+    JSON text, as the children's environment source reads it."""
     values: dict[str, Any] = {}
     for key, value in env.items():
         if key == "OBSERVATORY_CONFIG":
@@ -123,7 +124,7 @@ def settings_from_env(env: dict[str, str]) -> Settings:
         target = values
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = value
+        target[path[-1]] = json.loads(value) if value.startswith(("[", "{")) else value
     return Settings.model_validate(values)
 
 

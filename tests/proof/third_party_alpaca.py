@@ -22,8 +22,10 @@ import yaml
 
 from tests.helpers import free_port, wait_for
 
-# The package's own template, with what our tests need changed.
-CAMERA_SIZE_PX = 128
+# The package's own template, with what our tests need changed: a small sensor, not
+# square, so that an image transposed on its way shows in its shape.
+CAMERA_WIDTH_PX = 160
+CAMERA_HEIGHT_PX = 96
 
 
 def write_star_catalogue(path: Path, stars: int = 20_000, seed: int = 7) -> Path:
@@ -44,8 +46,8 @@ def server_config(catalogue: Path) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(template.read_text(encoding="utf-8"))
     devices = config["devices"]
     devices["camera"][0].update(
-        cameraxsize=CAMERA_SIZE_PX, cameraysize=CAMERA_SIZE_PX,
-        numx=CAMERA_SIZE_PX, numy=CAMERA_SIZE_PX,
+        cameraxsize=CAMERA_WIDTH_PX, cameraysize=CAMERA_HEIGHT_PX,
+        numx=CAMERA_WIDTH_PX, numy=CAMERA_HEIGHT_PX,
     )  # fmt: skip
     config["tap_source"] = str(catalogue)
     config["gaia_query_timeout"] = 10
