@@ -5,11 +5,14 @@ the flat's scale; a subframe's origin says which pixels of the sensor it holds. 
 SGP and ASCOM drivers write the settings as integers in ``GAIN`` and ``OFFSET``; MaxIm,
 NINA and ACP write the origin of a subframe in ``XORGSUBF``/``YORGSUBF``. A ``GAIN``
 written as a real number (1.4) is the e-/ADU of a CCD (as ``EGAIN``), not a setting, and
-is left out. NINA writes its rows top to bottom (``ROWORDER = 'TOP-DOWN'``), most other
+is left out. A sensor's readout mode (``READOUTM``, as NINA and ASCOM drivers write it:
+QHY's 'High Gain Mode', Moravian's readout speeds) has its own bias level, gain and
+noise. NINA writes its rows top to bottom (``ROWORDER = 'TOP-DOWN'``), most other
 programs bottom-up, FITS's own order (``'BOTTOM-UP'``, the default): the same sensor row
 is the first of one file and the last of the other, so a master of the other order would
-correct the wrong rows. The setup is text (``"gain 100, offset 50, origin 48,32, rows
-top-down"``; empty when the headers write none of it, and an origin of 0,0 and rows
+correct the wrong rows. The setup is text (``"gain 100, offset 50, origin 48,32,
+readout High Gain Mode, rows top-down"``; one too long for its column ends with a digest
+of the whole; empty when the headers write none of it, and an origin of 0,0 and rows
 bottom-up are the defaults and not written), compared whole: a master of another setup
 is no master at all.
 
@@ -19,6 +22,8 @@ needs matched temperatures takes the darks at the lights' set point.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from astropy.io import fits
 
@@ -39,8 +44,8 @@ def _setting(value: object, real_is_setting: bool) -> str | None:
 
 
 def camera_setup(header: fits.Header) -> str:
-    """The setup the header writes, as text (see the module). Raises CardUnreadable when
-    it would be longer than the column holds."""
+    """The setup the header writes, as text (see the module). Raises CardUnreadable for
+    a ROWORDER that is neither order."""
     gain = _setting(header.get("GAIN"), real_is_setting=False)
     offset = _setting(header.get("OFFSET"), real_is_setting=True)
     parts = [f"gain {gain}"] if gain else []
@@ -48,15 +53,21 @@ def camera_setup(header: fits.Header) -> str:
     origin = (header.get("XORGSUBF", 0), header.get("YORGSUBF", 0))
     if origin != (0, 0):
         parts.append(f"origin {origin[0]},{origin[1]}")
+    mode = _setting(header.get("READOUTM"), real_is_setting=True)
+    if mode:
+        parts.append("readout " + " ".join(mode.split()))
     if _top_down(header.get("ROWORDER")):
         parts.append("rows top-down")
-    setup = ", ".join(parts)
-    if len(setup) > CAMERA_SETUP_LENGTH:
-        raise CardUnreadable(
-            f"GAIN, OFFSET, XORGSUBF, YORGSUBF and ROWORDER say {setup!r}: longer than "
-            f"{CAMERA_SETUP_LENGTH} characters"
-        )
-    return setup
+    return _fitted(", ".join(parts))
+
+
+def _fitted(setup: str) -> str:
+    """``setup`` as the column holds it: a longer one keeps its start and ends with a
+    digest of the whole, so that two setups stay two."""
+    if len(setup) <= CAMERA_SETUP_LENGTH:
+        return setup
+    digest = hashlib.sha256(setup.encode()).hexdigest()[:10]
+    return f"{setup[: CAMERA_SETUP_LENGTH - len(digest) - 4]}... {digest}"
 
 
 def _top_down(value: object) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from astropy.io import fits
 from sqlalchemy import select
 
-from observatory.db.models import CalibratedFrame, MasterFrame
+from observatory.db.models import CAMERA_SETUP_LENGTH, CalibratedFrame, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
 from observatory.processor.cards import CardUnreadable
 from observatory.processor.setups import camera_setup
@@ -183,6 +183,11 @@ def test_a_subframe_at_another_origin_gets_no_master(settings: Settings) -> None
         # NINA writes its rows top-down; BOTTOM-UP is FITS's own order, the default.
         ({"GAIN": 100, "ROWORDER": "TOP-DOWN"}, "gain 100, rows top-down"),
         ({"ROWORDER": " bottom-up "}, ""),
+        # NINA and ASCOM drivers write the sensor's readout mode (QHY, Moravian, ZWO).
+        (
+            {"GAIN": 26, "OFFSET": 30, "READOUTM": " High  Gain Mode "},
+            "gain 26, offset 30, readout High Gain Mode",
+        ),
     ],
 )
 def test_the_camera_setup_is_read_from_the_cards_capture_programs_write(
@@ -224,3 +229,38 @@ def test_masters_of_frames_written_bottom_up_never_calibrate_a_top_down_light(
     )
     assert errors == [expected, expected]
     assert calibrated(settings) == []
+
+
+def test_masters_of_another_readout_mode_never_calibrate_a_light(settings: Settings) -> None:
+    """A QHY or Moravian camera's readout modes have their own bias level, gain and
+    noise: biases and darks in 'Photographic Mode' do not serve 'High Gain Mode'."""
+    files = subframe_night()
+    for name, (hdu,) in files.items():
+        hdu.header.remove("XORGSUBF")
+        hdu.header.remove("YORGSUBF")
+        hdu.header["READOUTM"] = "High Gain Mode" if name.startswith("light") else "Photographic"
+    outcomes = run_chain(settings, write_night(settings.batches_dir / "modes", files))
+    errors = [o["error"] for o in outcomes["light"]]
+    expected = (
+        "MasterFrameMissing: no master bias for filter L, binning 1, 48x32 px, readout High Gain"
+        " Mode: masters exist for readout Photographic"
+    )
+    assert errors == [expected, expected]
+    assert calibrated(settings) == []
+
+
+def test_a_setup_longer_than_its_column_keeps_its_start_and_a_digest() -> None:
+    """Every setup, however long its readout mode's name, is told apart from the others;
+    its start stays readable."""
+    setups = []
+    for mode in (
+        "Extended Fullwell Mode 2CMS, 14-bit, low noise A",
+        "Extended Fullwell Mode 2CMS, 14-bit, low noise B",
+    ):
+        header = fits.Header()
+        header.update({"GAIN": 100, "OFFSET": 50, "READOUTM": mode, "XORGSUBF": 1024,
+                       "YORGSUBF": 768, "ROWORDER": "TOP-DOWN"})  # fmt: skip
+        setups.append(camera_setup(header))
+    assert setups[0] != setups[1]
+    assert all(len(setup) == CAMERA_SETUP_LENGTH for setup in setups)
+    assert setups[0].startswith("gain 100, offset 50, origin 1024,768, readout Ext")
