@@ -42,6 +42,10 @@ _NO_FILTER = {"", "none", "n/a", "open", "empty", "clear/open"}
 # Above this a temperature card holds kelvin (no CCD runs at +100 C).
 _KELVIN_ABOVE = 100.0
 _TIME_CARDS = ("TIME-OBS", "UT", "UTSTART", "UT-START")
+# A whole real-number GAIN from this up is a gain setting (INDI's 100.000): a sensor of
+# 10 e-/ADU or more would count a few ADU for its full well.
+SETTING_GAIN_FROM = 10.0
+_E_PER_ADU_COMMENT = re.compile(r"e-?\s*/\s*adu|electrons?\s+(per|/)", re.IGNORECASE)
 # Time units other than the second that an exposure card's comment may name, in seconds.
 _TIME_UNITS_S = {"ms": 1e-3, "msec": 1e-3, "millisec": 1e-3, "milliseconds": 1e-3,
                  "us": 1e-6, "usec": 1e-6, "microseconds": 1e-6,
@@ -253,14 +257,32 @@ class CardReader:
 
     def gain_e_per_adu(self, profile_value: float | None = None) -> float | None:
         """Electrons per ADU: the profile's value when it has one, else the first gain
-        card. A ``GAIN`` written as an integer is a CMOS camera's gain setting (NINA, SGP
-        and ASCOM drivers write it so, with ``EGAIN`` for e-/ADU; see
-        :mod:`observatory.processor.setups`), not e-/ADU: it is passed over."""
-        return self.number("gain", profile_value, skip=_gain_setting)
+        card. A ``GAIN`` that is a CMOS camera's gain setting (see
+        :func:`gain_is_setting`; :mod:`observatory.processor.setups`) is passed over."""
+
+        def setting(card: str, value: object) -> bool:
+            if card != "GAIN" or value is None:
+                return False
+            return gain_is_setting(value, self.header.comments[card])
+
+        return self.number("gain", profile_value, skip=setting)
 
 
-def _gain_setting(card: str, value: object) -> bool:
-    return card == "GAIN" and isinstance(value, int) and not isinstance(value, bool)
+def gain_is_setting(value: object, comment: str = "") -> bool:
+    """Whether a ``GAIN`` card's number is a CMOS camera's gain setting, not e-/ADU.
+
+    NINA, SGP and ASCOM drivers write the setting as an integer (``EGAIN`` holds
+    e-/ADU); INDI drivers (Ekos) as a real number with three decimals (``100.000 /
+    Gain``). A real number is e-/ADU when its comment says so, or when it is not whole
+    or below SETTING_GAIN_FROM (a CCD's 1.4 or 2.0); a whole 0 (no sensor has 0
+    e-/ADU) or one from SETTING_GAIN_FROM up is a setting."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if not isinstance(value, float) or _E_PER_ADU_COMMENT.search(comment):
+        return False
+    return value.is_integer() and (value == 0 or value >= SETTING_GAIN_FROM)
 
 
 def _from_mjd(value: object) -> dt.datetime:

@@ -2,18 +2,19 @@
 
 A CMOS camera's gain and offset settings change its bias level, dark current in ADU and
 the flat's scale; a subframe's origin says which pixels of the sensor it holds. NINA,
-SGP and ASCOM drivers write the settings as integers in ``GAIN`` and ``OFFSET``; MaxIm,
-NINA and ACP write the origin of a subframe in ``XORGSUBF``/``YORGSUBF``. A ``GAIN``
-written as a real number (1.4) is the e-/ADU of a CCD (as ``EGAIN``), not a setting, and
-is left out. A sensor's readout mode (``READOUTM``, as NINA and ASCOM drivers write it:
-QHY's 'High Gain Mode', Moravian's readout speeds) has its own bias level, gain and
-noise. NINA writes its rows top to bottom (``ROWORDER = 'TOP-DOWN'``), most other
-programs bottom-up, FITS's own order (``'BOTTOM-UP'``, the default): the same sensor row
-is the first of one file and the last of the other, so a master of the other order would
-correct the wrong rows. The setup is text (``"gain 100, offset 50, origin 48,32,
-readout High Gain Mode, rows top-down"``; one too long for its column ends with a digest
-of the whole; empty when the headers write none of it, and an origin of 0,0 and rows
-bottom-up are the defaults and not written), compared whole: a master of another setup
+SGP and ASCOM drivers write the settings as integers in ``GAIN`` and ``OFFSET``, INDI
+drivers (Ekos) as real numbers (``100.000``); MaxIm, NINA and ACP write the origin of a
+subframe in ``XORGSUBF``/``YORGSUBF``. A ``GAIN`` that is a CCD's e-/ADU (1.4, as
+``EGAIN``; see ``cards.gain_is_setting``) is not a setting, and is left out. A sensor's
+readout mode (``READOUTM``, as NINA and ASCOM drivers write it: QHY's 'High Gain Mode',
+Moravian's readout speeds) has its own bias level, gain and noise. NINA writes its rows
+top to bottom (``ROWORDER = 'TOP-DOWN'``), most other programs bottom-up, FITS's own
+order (``'BOTTOM-UP'``, the default): the same sensor row is the first of one file and
+the last of the other, so a master of the other order would correct the wrong rows. The
+setup is text (``"gain 100, offset 50, origin 48,32, readout High Gain Mode, rows
+top-down"``; one too long for its column ends with a digest of the whole; empty when the
+headers write none of it, and an origin of 0,0 and rows bottom-up are the defaults and
+not written), compared whole: a master of another setup
 is no master at all.
 
 The sensor temperature is not part of it: CCD-TEMP is measured and drifts, cameras
@@ -28,7 +29,7 @@ import hashlib
 from astropy.io import fits
 
 from observatory.db.models import CAMERA_SETUP_LENGTH
-from observatory.processor.cards import CardUnreadable
+from observatory.processor.cards import CardUnreadable, gain_is_setting
 
 
 def _setting(value: object, real_is_setting: bool) -> str | None:
@@ -46,7 +47,9 @@ def _setting(value: object, real_is_setting: bool) -> str | None:
 def camera_setup(header: fits.Header) -> str:
     """The setup the header writes, as text (see the module). Raises CardUnreadable for
     a ROWORDER that is neither order."""
-    gain = _setting(header.get("GAIN"), real_is_setting=False)
+    gain_card = header.get("GAIN")
+    real_gain = isinstance(gain_card, float) and gain_is_setting(gain_card, header.comments["GAIN"])
+    gain = _setting(gain_card, real_is_setting=real_gain)
     offset = _setting(header.get("OFFSET"), real_is_setting=True)
     parts = [f"gain {gain}"] if gain else []
     parts += [f"offset {offset}"] if offset else []

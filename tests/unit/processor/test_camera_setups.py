@@ -264,3 +264,25 @@ def test_a_setup_longer_than_its_column_keeps_its_start_and_a_digest() -> None:
     assert setups[0] != setups[1]
     assert all(len(setup) == CAMERA_SETUP_LENGTH for setup in setups)
     assert setups[0].startswith("gain 100, offset 50, origin 1024,768, readout Ext")
+
+
+def test_ekos_gain_settings_written_as_real_numbers_are_camera_setups(
+    settings: Settings,
+) -> None:
+    """INDI drivers (Ekos) write the gain and offset settings as real numbers with three
+    decimals (``GAIN = 100.000 / Gain``): biases and darks at gain 0 are no masters for
+    lights at gain 100, as with NINA's integers."""
+    files = night((0, 10))
+    for hdus in files.values():
+        header = hdus[0].header
+        header["GAIN"] = (float(header["GAIN"]), "Gain")
+        header["OFFSET"] = (30.0, "Offset")  # one offset: only the gains differ
+        header.remove("EGAIN")
+    outcomes = run_chain(settings, write_night(settings.batches_dir / "ekos", files), STEPS)
+    errors = [o.get("error") for o in outcomes["light"]]
+    expected = (
+        "MasterFrameMissing: no master bias for filter L, binning 1, 96x64 px, "
+        "gain 100, offset 30: masters exist for gain 0, offset 30"
+    )
+    assert errors == [expected, expected]
+    assert calibrated(settings) == []

@@ -283,3 +283,21 @@ def test_an_exposure_in_another_unit_says_so_in_its_comment(
     assert row["exptime_s"] == pytest.approx(seconds)
     unit = comment.split("]")[0] + "]"
     assert row["cards"]["exptime"] == (card[0] if seconds == 30.0 else f"{card[0]} {unit}")
+
+
+@pytest.mark.parametrize(
+    ("gain", "comment", "e_per_adu"),
+    [(100.0, "Gain", None),  # INDI (Ekos): the gain setting, written with 3 decimals
+     (0.0, "Gain", None),  # no sensor has 0 e-/ADU
+     (1.4, "", 1.4),  # a CCD's e-/ADU
+     (2.0, "[e-/ADU] electronic gain", 2.0),
+     (12.0, "electrons per ADU", 12.0)],
+)  # fmt: skip
+def test_a_real_number_gain_is_a_setting_when_no_sensor_has_that_many_e_per_adu(
+    tmp_path: Path, gain: float, comment: str, e_per_adu: float | None
+) -> None:
+    hdu = primary(IMAGE, IMAGETYP="Light", EXPTIME=1.0, DATE_OBS="2026-12-05T01:00:00")
+    hdu.header["GAIN"] = (gain, comment)
+    row = read_exposure(write(tmp_path / "frame.fits", [hdu]))
+    assert row["gain_e_per_adu"] == e_per_adu
+    assert row["camera_setup"] == ("" if e_per_adu else f"gain {gain:g}")
