@@ -134,9 +134,15 @@ class CameraAdapter:
             ),
         )
 
-    def ccd_temperature_c(self) -> float:
-        """The sensor's temperature now, degrees Celsius."""
-        return float(self._client.call("ccdtemperature", lambda: self._camera.CCDTemperature))
+    def ccd_temperature_c(self) -> float | None:
+        """The sensor's temperature now, degrees Celsius; None when the camera refuses
+        (CCDTemperature is optional in ASCOM, for a sensor without a thermometer)."""
+        try:
+            temperature = self._client.call("ccdtemperature", lambda: self._camera.CCDTemperature)
+        except DeviceRefused as refused:
+            log.debug("no sensor temperature: %s", refused)
+            return None
+        return float(temperature)
 
     def set_cooler(self, on: bool, set_point_c: float | None = None) -> None:
         """Switch the cooler; with ``set_point_c``, also set the target temperature (does

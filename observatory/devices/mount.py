@@ -27,7 +27,7 @@ from alpaca.telescope import Telescope
 from observatory.devices.alpaca_client import open_device
 from observatory.devices.angles import angular_distance_deg
 from observatory.devices.equatorial import EquatorialSystem, from_mount, to_mount
-from observatory.errors import DeviceError, InvalidTarget
+from observatory.errors import DeviceError, DeviceRefused, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
 # Telescope interface version 4 is Platform 7 (asynchronous Connect).
@@ -106,8 +106,13 @@ class MountAdapter:
         )
 
     def focal_length_mm(self) -> float | None:
-        """The telescope's focal length in mm, or None when the mount does not know it."""
-        metres = self._client.call("focallength", lambda: self._mount.FocalLength)
+        """The telescope's focal length in mm, or None when the mount does not know it
+        (zero, or refused: FocalLength is optional in ASCOM)."""
+        try:
+            metres = self._client.call("focallength", lambda: self._mount.FocalLength)
+        except DeviceRefused as refused:
+            log.info("no focal length from the mount: %s", refused)
+            return None
         return float(metres) * 1000.0 if metres else None
 
     def sidereal_time_hours(self) -> float:

@@ -290,6 +290,38 @@ def test_a_plan_the_devices_cannot_take_is_refused_before_anything_moves(
         assert session.scalars(select(FileBatch)).all() == []
 
 
+def _inject(address: str, device: Any, spec: dict[str, Any]) -> None:
+    alpyca = device(address, 0)
+    alpyca.Connected = True
+    alpyca.Action("simulator:fault", json.dumps(spec))
+
+
+def test_a_mount_without_focal_length_and_a_camera_without_temperature(
+    settings: Settings, simulator
+) -> None:
+    # Both members are optional in ASCOM (0x400 not implemented): the frame is written
+    # without FOCALLEN and CCD-TEMP instead of the observation failing.
+    from alpaca.camera import Camera
+    from alpaca.telescope import Telescope
+
+    rig = TelescopeRig.from_settings(settings)
+    not_implemented = {"kind": "error", "error_number": 0x400, "message": "not implemented"}
+    _inject(simulator.address, Telescope, not_implemented | {"member": "focallength"})
+    _inject(simulator.address, Camera, not_implemented | {"member": "ccdtemperature"})
+    try:
+        plan = [{"filter": "R", "exposure_s": 1.0, "binning": 4}]
+        claimed = claimed_order(
+            settings, Broker(), "observation", exposures=plan, **zenith(rig, settings)
+        )
+        outputs = observe(settings, claimed, rig, Broker())
+    finally:
+        _inject(simulator.address, Telescope, {"kind": "clear"})
+        _inject(simulator.address, Camera, {"kind": "clear"})
+    header = fits.getheader(Path(outputs["folder"]) / "light_R_1s_0001.fits")
+    assert "FOCALLEN" not in header and "CCD-TEMP" not in header
+    assert header["FILTER"] == "R" and header["XBINNING"] == 4
+
+
 def test_opening_waits_for_the_supervisors_verdict(settings: Settings, simulator) -> None:
     # A supervisor is expected but has published nothing: unknown is unsafe.
     expected = settings.model_copy(update={"supervisor": SupervisorSettings(enabled=True)})
