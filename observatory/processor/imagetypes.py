@@ -13,6 +13,9 @@ _VOCABULARY: dict[str, ImageType] = {
     "zero": ImageType.BIAS,
     "bias frame": ImageType.BIAS,
     "bias field": ImageType.BIAS,
+    # The bias in French-speaking programs' words (Prism, AudeLA, Siril).
+    "offset": ImageType.BIAS,
+    "offset frame": ImageType.BIAS,
     "dark": ImageType.DARK,
     "dark frame": ImageType.DARK,
     "dark field": ImageType.DARK,
@@ -24,6 +27,8 @@ _VOCABULARY: dict[str, ImageType] = {
     "flatdark": ImageType.DARK,
     "flat dark": ImageType.DARK,
     "flat-dark": ImageType.DARK,
+    "dark flat frame": ImageType.DARK,
+    "flat dark frame": ImageType.DARK,
     "flat": ImageType.FLAT,
     "flat field": ImageType.FLAT,
     "flatfield": ImageType.FLAT,

@@ -57,7 +57,11 @@ def test_nina_egain_is_the_electrons_per_adu_beside_the_gain_setting(tmp_path: P
     ("value", "kind"),
     [("Bias Frame", "bias"), ("Dark Frame", "dark"), ("Flat Field", "flat"),
      ("Light Frame", "light"), ("zero", "bias"), ("object", "light"), ("dome flat", "flat"),
-     ("sky flat", "flat"), ("  FLAT   FIELD ", "flat")],
+     ("sky flat", "flat"), ("  FLAT   FIELD ", "flat"),
+     # Dark flats with "Frame" as Ekos-era programs write them; "offset" is the bias in
+     # French-speaking programs' words (Prism, AudeLA, Siril).
+     ("Dark Flat Frame", "dark"), ("Flat Dark Frame", "dark"), ("Offset", "bias"),
+     ("Offset Frame", "bias")],
 )  # fmt: skip
 def test_theskyx_and_iraf_image_types(tmp_path: Path, value: str, kind: str) -> None:
     row = read(tmp_path, IMAGETYP=value, EXPTIME=1.0, DATE_OBS="2026-12-05T21:00:00")
