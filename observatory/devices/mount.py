@@ -134,7 +134,12 @@ class MountAdapter:
         )
 
     def set_tracking(self, on: bool) -> MountState:
-        """Switch sidereal tracking on or off; refused (:class:`DeviceRefused`) while parked."""
+        """Switch sidereal tracking on or off; refused (:class:`DeviceRefused`) while parked.
+        Nothing is sent when the mount already tracks as asked: a mount that cannot set
+        Tracking (CanSetTracking false, e.g. one that always tracks) refuses any write."""
+        state = self.status()
+        if state.tracking is on:
+            return state
         self._client.call("tracking", lambda: setattr(self._mount, "Tracking", on))
         return self._client.wait_until(
             command="tracking",

@@ -55,7 +55,8 @@ class AlpacaStub:
 
     def __init__(self) -> None:
         self.values = dome_values()
-        self.on_put: dict[str, Callable[[dict[str, str]], None]] = {}
+        # An effect may return a Reply to answer with (a refusal); None answers success.
+        self.on_put: dict[str, Callable[[dict[str, str]], Reply | None]] = {}
         # Runs after a GET of the member has taken its value (a device that moves on).
         self.after_get: dict[str, Callable[[], None]] = {}
         self.requests: list[tuple[str, str]] = []
@@ -100,8 +101,8 @@ class AlpacaStub:
         if method == "PUT":
             effect = self.on_put.get(member)
             if effect is not None:
-                effect(params)
-            elif member in self.values:
+                return effect(params) or Reply()
+            if member in self.values:
                 self.values[member] = params.get(member.capitalize(), "").lower() == "true"
             return Reply()
         if member not in self.values:

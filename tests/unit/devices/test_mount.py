@@ -1,4 +1,5 @@
-"""Mount geometry helpers: coordinate checks, altitude, separation."""
+"""Mount geometry helpers (coordinate checks, altitude, separation), and what the mount
+adapter sends, against a scripted device."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import math
 
 import pytest
 
-from observatory.devices.mount import altitude_deg, check_radec_deg, separation_deg
-from observatory.errors import InvalidTarget
+from observatory.devices.mount import MountAdapter, altitude_deg, check_radec_deg, separation_deg
+from observatory.errors import DeviceRefused, InvalidTarget
+from tests.unit.devices.alpaca_stub import AlpacaStub, Reply
+from tests.unit.devices.conftest import fast_settings
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,28 @@ def test_separation_across_ra_zero_and_near_the_pole() -> None:
     assert separation_deg(359.9, 0.0, 0.1, 0.0) == pytest.approx(0.2)
     assert separation_deg(0.0, 89.0, 180.0, 89.0) == pytest.approx(2.0)
     assert separation_deg(10.0, 10.0, 10.0, 10.0) == 0.0
+
+
+def test_tracking_already_as_asked_sends_nothing(stub: AlpacaStub) -> None:
+    # A mount that always tracks (CanSetTracking false) refuses any write of Tracking
+    # (0x400), even of true; the observation asks for tracking on every slew.
+    stub.values.update(MOUNT_VALUES)
+    stub.on_put["tracking"] = lambda params: Reply(error_number=0x400, error_message="no")
+    mount = MountAdapter(fast_settings(stub.address, telescope_address=stub.address))
+    assert mount.set_tracking(True).tracking is True
+    assert stub.count("PUT", "tracking") == 0
+    with pytest.raises(DeviceRefused, match="tracking: not implemented"):
+        mount.set_tracking(False)
+
+
+# A connected Telescope interface 3 at rest, tracking, in J2000.
+MOUNT_VALUES = {
+    "interfaceversion": 3,
+    "equatorialsystem": 2,
+    "rightascension": 10.0,
+    "declination": 20.0,
+    "altitude": 50.0,
+    "azimuth": 100.0,
+    "tracking": True,
+    "atpark": False,
+}
