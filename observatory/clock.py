@@ -1,4 +1,5 @@
-"""The observatory's civil time: the system clock, or a simulated night's clock.
+"""The observatory's civil time (the system clock, or a simulated night's clock), and
+which night an instant belongs to.
 
 Everything that asks "what time is it at the telescope?" (the Sun's altitude, whether a
 target is up, an order's window) calls :func:`utc_now` rather than the system clock, so
@@ -34,3 +35,22 @@ def clock_time(clock: ClockSettings, unix_s: float) -> dt.datetime:
 def simulated_clock(start_utc: dt.datetime, time_scale: float) -> ClockSettings:
     """A clock that reads ``start_utc`` now and runs ``time_scale`` times faster."""
     return ClockSettings(start_utc=start_utc, epoch_unix_s=time.time(), time_scale=time_scale)
+
+
+def night_of(moment: dt.datetime, longitude_deg: float) -> dt.date:
+    """The night an aware ``moment`` belongs to, named by the UTC date of its evening: a
+    night runs from local mean solar noon at ``longitude_deg`` (east positive) to the
+    next, so one night's work (afternoon calibrations, the dark hours, morning flats)
+    keeps one date at any longitude. Raises ValueError for a naive ``moment``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give a UTC time")
+    local = moment.astimezone(dt.UTC) + dt.timedelta(hours=longitude_deg / 15.0)
+    return (local - dt.timedelta(hours=12)).date()
+
+
+def night_window(night: dt.date, longitude_deg: float) -> tuple[dt.datetime, dt.datetime]:
+    """The start (inclusive) and end (exclusive) of ``night`` (see :func:`night_of`) as
+    aware UTC datetimes: local mean solar noon of the evening's date to the next."""
+    noon = dt.datetime.combine(night, dt.time(12, 0), tzinfo=dt.UTC)
+    start = noon - dt.timedelta(hours=longitude_deg / 15.0)
+    return start, start + dt.timedelta(days=1)

@@ -21,11 +21,11 @@ from observatory.chaos.inject import FaultRecord, Injector
 from observatory.chaos.ledger import Ledger, audit
 from observatory.chaos.schedule import night_faults
 from observatory.chaos.watch import Watch, WatchResult, survivors
+from observatory.clock import night_of
 from observatory.db.server import PostgresControl
 from observatory.night.runner import NightResult, Submit, night_settings, run_night
 from observatory.settings import Settings
 from observatory.stack import Stack
-from observatory.telescope.batch import night_of
 
 # Faults are spread over this many wall seconds from the start of each night's orders.
 CHAOS_SPAN_S = 150.0

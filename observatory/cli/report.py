@@ -15,9 +15,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "report",
         help="write a night's HTML report (frames, timeline, orders, failures)",
         description=(
-            "Write the HTML report of a night: the 24 h from noon UTC of the evening's "
-            "date. The page and its PNG pictures go to DATA_DIR/reports/NIGHT/ unless "
-            "--output is given; the path of index.html is printed."
+            "Write the HTML report of a night: the 24 h from local mean solar noon at "
+            "the site (site.longitude_deg) on the evening's UTC date. The page and its "
+            "PNG pictures go to DATA_DIR/reports/NIGHT/ unless --output is given; the "
+            "path of index.html is printed."
         ),
     )
     p.add_argument(

@@ -66,10 +66,10 @@ def write_report(
     started = time.perf_counter()
     with session_scope(settings.sqlalchemy_url) as session:
         if night is None:
-            night = latest_night(session)
+            night = latest_night(session, settings.site.longitude_deg)
             if night is None:
                 raise NothingToReport("no work orders in the database; name a night (YYYY-MM-DD)")
-        content = gather_night(session, night, window)
+        content = gather_night(session, night, settings.site.longitude_deg, window)
         focus_runs = gather_focus_runs(session, content.start, content.end)
         quality = gather_quality(session, content.start, content.end)
     folder = output if output is not None else settings.data_dir / "reports" / night.isoformat()

@@ -1,6 +1,6 @@
 """What the night report shows, read from SQL into plain records.
 
-A night (see :mod:`observatory.report.night`) holds the work orders received in its
+A night (see :func:`observatory.clock.night_of`) holds the work orders received in its
 window with all their step runs, the device events of the window, and the products of
 its file batches: a batch belongs to the night when it was created in the window or its
 name starts with the night's date (``20261123-...``), so products made later by a re-run
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from observatory.clock import night_window
 from observatory.db.models import (
     CalibratedFrame,
     DeviceEvent,
@@ -25,7 +26,6 @@ from observatory.db.models import (
     StepRun,
     WorkOrder,
 )
-from observatory.report.night import night_window
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,10 @@ class NightContent:
 
 
 def gather_night(
-    session: Session, night: dt.date, window: tuple[dt.datetime, dt.datetime] | None = None
+    session: Session,
+    night: dt.date,
+    longitude_deg: float,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> NightContent:
     """Everything the report shows about ``night``, as records that outlive the session.
 
@@ -141,7 +144,7 @@ def gather_night(
     wall-clock span of one simulated night among several run back to back, whose orders
     all arrive within one real night. Batches named with the night's date are kept too.
     """
-    start, end = window if window is not None else night_window(night)
+    start, end = window if window is not None else night_window(night, longitude_deg)
     batch_pks = _night_batch_pks(session, night, start, end)
     return NightContent(
         night=night,

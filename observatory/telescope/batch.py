@@ -23,7 +23,7 @@ from astropy.io import fits
 from numpy.typing import NDArray
 from sqlalchemy import func, select
 
-from observatory.clock import utc_now
+from observatory.clock import night_of, utc_now
 from observatory.db.models import Exposure, FileBatch, FileBatchState
 from observatory.db.retry import retry_unavailable
 from observatory.db.session import session_scope
@@ -31,13 +31,6 @@ from observatory.settings import Settings
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
 
 MANIFEST_NAME = "manifest.json"
-
-
-def night_of(moment: dt.datetime, longitude_deg: float) -> dt.date:
-    """The UTC date of the evening that starts the night holding ``moment``: local mean
-    solar time before noon belongs to the previous evening."""
-    local = moment.astimezone(dt.UTC) + dt.timedelta(hours=longitude_deg / 15.0)
-    return (local - dt.timedelta(hours=12)).date()
 
 
 def batch_name(request: str, work_order_pk: int, moment: dt.datetime, longitude_deg: float) -> str:

@@ -18,11 +18,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import observatory.telescope.batch as batch_module
+from observatory.clock import night_of
 from observatory.db import retry
 from observatory.db.models import Exposure, FileBatch, ImageType
 from observatory.db.session import session_scope
 from observatory.settings import ClockSettings, Settings
-from observatory.telescope.batch import MANIFEST_NAME, BatchWriter, batch_name, night_of
+from observatory.telescope.batch import MANIFEST_NAME, BatchWriter, batch_name
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
 from tests.unit.telescope.conftest import claimed_order
 from tests.unit.test_intake import Broker
