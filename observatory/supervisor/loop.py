@@ -48,6 +48,38 @@ from observatory.supervisor.decision import Decision, Memory, Readings, SafetyRe
 
 log = logging.getLogger("observatory.supervisor")
 
+# While a dome will not close (or a mount will not park) and that is already recorded and
+# mailed, each poll still tries again, but its attempts are not recorded one by one: one
+# ``close_failed`` (``park_failed``) at most this often says how many polls failed since
+# the last (a dome controller dead for a week wrote 16,000 rows a day).
+REPEAT_EVERY_S = 600.0
+
+
+class Repeats:
+    """When a failure that every poll repeats is recorded again: its first time, then at
+    most every :data:`REPEAT_EVERY_S`, counting the polls in between; until it ends."""
+
+    def __init__(self) -> None:
+        self._last_s: float | None = None
+        self._polls = 0
+
+    @property
+    def ongoing(self) -> bool:
+        return self._last_s is not None
+
+    def due(self) -> int | None:
+        """Count this poll's failure; the polls to record (this one and those not
+        recorded since the last), or None when it is not recorded now."""
+        self._polls += 1
+        now_s = time.monotonic()
+        if self._last_s is not None and now_s - self._last_s < REPEAT_EVERY_S:
+            return None
+        polls, self._polls, self._last_s = self._polls, 0, now_s
+        return polls
+
+    def end(self) -> None:
+        self._last_s, self._polls = None, 0
+
 
 class Supervisor:
     """Keeps the dome closed unless it is known to be safe. ``clock`` returns aware UTC;
@@ -69,7 +101,8 @@ class Supervisor:
         # The last answer of the safety monitor and when it came (time.monotonic()).
         self._last_safe: tuple[bool, float] | None = None
         self._mount_parked = False
-        self._close_failure_reported = False
+        self._close_failures = Repeats()
+        self._park_failures = Repeats()
 
     def poll_once(self) -> Decision:
         """One poll: read, decide, publish, record, act. Returns the decision."""
@@ -84,7 +117,8 @@ class Supervisor:
             self.secure(decision, readings.shutter)
         else:
             self._mount_parked = False
-            self._close_failure_reported = False
+            self._close_failures.end()
+            self._park_failures.end()
         return decision
 
     def read(self) -> Readings:
@@ -135,19 +169,25 @@ class Supervisor:
         (once until the dome is confirmed closed). Returns whether it closed."""
         attempts = self.settings.supervisor.close_attempts
         problem = "no attempt made"
+        # Once a failure is recorded, the attempts of later polls are not recorded singly.
+        singly = not self._close_failures.ongoing
         for attempt in range(1, attempts + 1):
-            self._record("close_requested", {"attempt": attempt, "reasons": list(reasons)})
+            if singly:
+                self._record("close_requested", {"attempt": attempt, "reasons": list(reasons)})
             started_s = time.monotonic()
             try:
                 shutter = self.dome.close_shutter()
             except DeviceError as error:
                 problem = f"{type(error).__name__}: {error}"
-                log.warning("close attempt %d of %d failed: %s", attempt, attempts, problem)
+                log.log(
+                    logging.WARNING if singly else logging.DEBUG,
+                    "close attempt %d of %d failed: %s", attempt, attempts, problem,
+                )  # fmt: skip
                 continue
             if shutter is ShutterState.CLOSED:
                 elapsed_s = round(time.monotonic() - started_s, 3)
                 self._record("closed_confirmed", {"attempt": attempt, "elapsed_s": elapsed_s})
-                self._close_failure_reported = False
+                self._close_failures.end()
                 return True
             problem = f"the shutter reads {shutter.name.lower()} after closing"
         self._close_failed(reasons, attempts, problem)
@@ -158,8 +198,12 @@ class Supervisor:
         try:
             self.mount.park()
         except DeviceError as error:
-            self._record("park_failed", {"error": f"{type(error).__name__}: {error}"})
+            polls = self._park_failures.due()
+            if polls is not None:
+                details = {"error": f"{type(error).__name__}: {error}", "failed_polls": polls}
+                self._record("park_failed", details)
             return False
+        self._park_failures.end()
         self._record("mount_parked", {"reasons": list(reasons)})
         return True
 
@@ -212,11 +256,21 @@ class Supervisor:
             self._record("email_failed", {"error": str(notify_error)})
 
     def _close_failed(self, reasons: tuple[str, ...], attempts: int, problem: str) -> None:
-        details = {"attempts": attempts, "error": problem, "reasons": list(reasons)}
-        self._record("close_failed", details)
-        if self._close_failure_reported:
+        """Record ``close_failed`` (see :class:`Repeats`) and email the admins once a
+        failure."""
+        first = not self._close_failures.ongoing
+        polls = self._close_failures.due()
+        if polls is None:
             return
-        self._close_failure_reported = True
+        details = {
+            "attempts": attempts,
+            "error": problem,
+            "reasons": list(reasons),
+            "failed_polls": polls,
+        }
+        self._record("close_failed", details)
+        if not first:
+            return
         body = (
             f"The safety supervisor could not close the dome after {attempts} attempts.\n"
             f"Why it must close: {'; '.join(reasons)}\nLast problem: {problem}\n"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from observatory.db.models import DeviceEvent
 from observatory.db.session import session_scope
 from observatory.settings import Settings
+from observatory.supervisor import loop
 from observatory.supervisor.loop import Supervisor
 from tests.smtp import Mailbox, smtp_server  # noqa: F401  (fixture)
 from tests.unit.devices.alpaca_stub import AlpacaStub, Reply
@@ -107,3 +108,44 @@ def test_an_unexpected_poll_failure_closes_emails_and_is_raised(
     assert "RuntimeError: a bug in the liveness reading" in body
     assert "The dome was closed" in body
     assert "Traceback" in body
+
+
+def test_a_dome_that_will_not_close_is_recorded_once_a_while_not_every_poll(
+    stub: AlpacaStub,  # noqa: F811
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A dome controller that refuses to close, unattended: every poll tries again, but
+    # after the first failure is recorded (and mailed) its attempts are not rows each.
+    open_dome(stub)
+    stub.values["issafe"] = False
+    stub.on_put["closeshutter"] = lambda params: Reply(error_number=0x500, error_message="jam")
+    settings = stub_settings(stub, database_url)
+    supervisor = Supervisor(settings)
+    supervisor.poll_once()
+    first = event_names(settings)
+    assert first.count("close_requested") == settings.supervisor.close_attempts
+    assert first.count("close_failed") == 1
+    for _ in range(4):
+        supervisor.poll_once()
+    attempts = settings.supervisor.close_attempts
+    assert stub.count("PUT", "closeshutter") == 5 * attempts  # it never stops trying
+    # Neither the closing nor the parking (a mount that cannot park) adds rows.
+    assert event_names(settings) == first
+    # Once the repeat interval has passed, one row says how many polls failed since.
+    monkeypatch.setattr(loop, "REPEAT_EVERY_S", 0.0)
+    supervisor.poll_once()
+    with session_scope(settings.sqlalchemy_url) as session:
+        rows = session.scalars(
+            select(DeviceEvent).where(DeviceEvent.event == "close_failed").order_by(DeviceEvent.pk)
+        ).all()
+        assert [row.details["failed_polls"] for row in rows] == [1, 5]
+    assert event_names(settings).count("park_failed") == 2
+    # Repaired: the close is confirmed, and the failure is over.
+    before = len(event_names(settings))
+    open_dome(stub)
+    stub.values["issafe"] = False
+    supervisor.poll_once()
+    repaired = event_names(settings)[before:]
+    assert repaired[0] == "closed_confirmed"
+    assert not supervisor._close_failures.ongoing
