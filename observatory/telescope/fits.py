@@ -3,6 +3,13 @@
 Files hold one primary HDU of the camera's uint16 pixels (stored as FITS does, int16
 with BZERO 32768) and the cards the processor reads (IMAGETYP, EXPTIME, FILTER,
 DATE-OBS, RA/DEC, CCD-TEMP, ...), plus CHECKSUM/DATASUM.
+
+The rows are written as the camera sends them, first row first, and an Alpaca camera's
+ImageArray has its origin in the top-left corner of the image (y down, ASCOM Camera
+interface). So the first row of the file is the top of the image, not the bottom that
+FITS readers assume without a word: every frame says ``ROWORDER = 'TOP-DOWN'``, the card
+NINA, MaxIm DL, INDI and SharpCap write for the same data and that Siril, PixInsight and
+the processor read (a Bayer pattern and a master's rows depend on it).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ IMAGETYP_CARDS = {
     ImageType.FLAT: "Flat Field",
     ImageType.LIGHT: "Light Frame",
 }
+# The order of the rows as written: an Alpaca ImageArray starts at the image's top row.
+ROWORDER = "TOP-DOWN"
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ def frame_header(meta: FrameMetadata) -> fits.Header:
         ("TELESCOP", meta.telescope, "telescope"),
         ("XBINNING", meta.binning, "binning in x"),
         ("YBINNING", meta.binning, "binning in y"),
+        ("ROWORDER", ROWORDER, "first row is the top of the image (ASCOM)"),
         ("SITELAT", meta.site_latitude_deg, "[deg] site latitude"),
         ("SITELONG", meta.site_longitude_deg, "[deg] site longitude, east positive"),
         ("ORDERID", meta.order_id, "work order id"),

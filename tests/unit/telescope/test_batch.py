@@ -22,6 +22,7 @@ from observatory.clock import night_of
 from observatory.db import retry
 from observatory.db.models import Exposure, FileBatch, ImageType
 from observatory.db.session import session_scope
+from observatory.processor.headers import read_exposure
 from observatory.settings import ClockSettings, Settings
 from observatory.telescope.batch import MANIFEST_NAME, BatchWriter, batch_name
 from observatory.telescope.fits import FrameMetadata, frame_filename, frame_header, write_frame
@@ -99,6 +100,16 @@ def test_frame_is_uint16_with_standard_headers_and_valid_checksums(tmp_path: Pat
     assert "CHECKSUM" in header and "DATASUM" in header
     with pytest.raises(FileExistsError):
         write_frame(path, data, frame_header(metadata()))
+
+
+def test_frames_say_their_rows_run_top_down(tmp_path: Path) -> None:
+    # An Alpaca ImageArray starts at the image's top-left corner and the rows are written
+    # first row first: without ROWORDER, FITS readers (and the processor) take the file
+    # as bottom-up, mirroring it, and a master of NINA's top-down frames would not serve.
+    path = tmp_path / "light_R_30s_0001.fits"
+    write_frame(path, frame(), frame_header(metadata()))
+    assert fits.getheader(path)["ROWORDER"] == "TOP-DOWN"
+    assert read_exposure(path)["camera_setup"] == "rows top-down"
 
 
 def test_dark_has_no_filter_nor_pointing_cards() -> None:
