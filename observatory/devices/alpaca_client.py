@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from alpaca.device import Device
+from alpaca.exceptions import NotImplementedException
 
 from observatory.devices.alpaca_errors import FOREIGN_ERRORS, translate
-from observatory.errors import DeviceError, DeviceNotConnected, DeviceTimeout, ObservatoryError
+from observatory.errors import (
+    DeviceError,
+    DeviceNotConnected,
+    DeviceRefused,
+    DeviceTimeout,
+    ObservatoryError,
+)
 from observatory.settings import DeviceSettings
 
 log = logging.getLogger(__name__)
@@ -78,6 +85,8 @@ class AlpacaClient:
         self.connect_timeout_s = settings.connect_timeout_s
         self.platform7_version = platform7_version
         self._connected = False
+        # Optional members the device answered not implemented (logged once each).
+        self._not_implemented: set[str] = set()
 
     def call(self, member: str, operation: Callable[[], T]) -> T:
         """Run one alpyca request (``operation``), connecting first if not yet connected.
@@ -96,6 +105,20 @@ class AlpacaClient:
             self._connected = False
             self.ensure_connected()
             return self.request(member, operation)
+
+    def call_optional(self, member: str, operation: Callable[[], T]) -> T | None:
+        """:meth:`call` a member that ASCOM lets a device leave out: None when the device
+        answers not implemented (0x400); the first such answer of each member is logged.
+        Any other refusal or failure raises as from :meth:`call`."""
+        try:
+            return self.call(member, operation)
+        except DeviceRefused as refused:
+            if not isinstance(refused.__cause__, NotImplementedException):
+                raise
+            if member not in self._not_implemented:
+                self._not_implemented.add(member)
+                log.info("%s does not implement %s: read as unknown", self.label, member)
+            return None
 
     def read(self, member: str, operation: Callable[[], Any], expected: type[V]) -> V:
         """:meth:`call` a property whose JSON ``Value`` must be of type ``expected``.

@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from alpaca.exceptions import AlpacaRequestException, NotImplementedException
@@ -41,12 +41,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class MountState:
     """One reading of the mount: reported pointing (J2000, converted from the mount's
-    equatorial system), alt/az, and motion flags."""
+    equatorial system), alt/az, and motion flags. ``altitude_deg``/``azimuth_deg`` are
+    None from a mount that does not implement them (optional in ASCOM); see
+    :func:`with_horizontal`."""
 
     ra_deg: float
     dec_deg: float
-    altitude_deg: float
-    azimuth_deg: float
+    altitude_deg: float | None
+    azimuth_deg: float | None
     tracking: bool
     slewing: bool
     at_park: bool
@@ -54,9 +56,13 @@ class MountState:
     def __str__(self) -> str:
         return (
             f"RA {self.ra_deg:.4f} deg, Dec {self.dec_deg:.4f} deg, altitude"
-            f" {self.altitude_deg:.2f} deg, azimuth {self.azimuth_deg:.2f} deg, tracking"
+            f" {_degrees(self.altitude_deg)}, azimuth {_degrees(self.azimuth_deg)}, tracking"
             f" {self.tracking}, slewing {self.slewing}, at park {self.at_park}"
         )
+
+
+def _degrees(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f} deg"
 
 
 class MountAdapter:
@@ -95,11 +101,14 @@ class MountAdapter:
             float(call("rightascension", lambda: mount.RightAscension)) * 15.0,
             float(call("declination", lambda: mount.Declination)),
         )
+        # Altitude and Azimuth are optional in ASCOM: a mount may answer 0x400.
+        altitude = self._client.call_optional("altitude", lambda: mount.Altitude)
+        azimuth = self._client.call_optional("azimuth", lambda: mount.Azimuth)
         return MountState(
             ra_deg=ra_deg,
             dec_deg=dec_deg,
-            altitude_deg=float(call("altitude", lambda: mount.Altitude)),
-            azimuth_deg=float(call("azimuth", lambda: mount.Azimuth)) % 360.0,
+            altitude_deg=None if altitude is None else float(altitude),
+            azimuth_deg=None if azimuth is None else float(azimuth) % 360.0,
             tracking=bool(call("tracking", lambda: mount.Tracking)),
             slewing=slewing,
             at_park=bool(call("atpark", lambda: mount.AtPark)),
@@ -292,6 +301,35 @@ def altitude_deg(
     dec, lat = math.radians(dec_deg), math.radians(latitude_deg)
     sine = math.sin(lat) * math.sin(dec) + math.cos(lat) * math.cos(dec) * math.cos(hour_angle)
     return math.degrees(math.asin(max(-1.0, min(1.0, sine))))
+
+
+def azimuth_deg(
+    ra_deg: float, dec_deg: float, sidereal_time_hours: float, latitude_deg: float
+) -> float:
+    """Geometric azimuth (from north through east, [0, 360)) of J2000 ``ra_deg``/
+    ``dec_deg`` at a local sidereal time; as :func:`altitude_deg`, good to a fraction of a
+    degree."""
+    hour_angle = math.radians(sidereal_time_hours * 15.0 - ra_deg)
+    dec, lat = math.radians(dec_deg), math.radians(latitude_deg)
+    east = -math.cos(dec) * math.sin(hour_angle)
+    north = math.sin(dec) * math.cos(lat) - math.cos(dec) * math.sin(lat) * math.cos(hour_angle)
+    return math.degrees(math.atan2(east, north)) % 360.0
+
+
+def with_horizontal(
+    state: MountState, sidereal_time_hours: float, latitude_deg: float
+) -> MountState:
+    """``state`` with its unknown altitude and azimuth (a mount that does not implement
+    them) computed from its RA/Dec at the mount's sidereal time and ``latitude_deg``;
+    ``state`` itself when the mount reported both."""
+    if state.altitude_deg is not None and state.azimuth_deg is not None:
+        return state
+    args = (state.ra_deg, state.dec_deg, sidereal_time_hours, latitude_deg)
+    return replace(
+        state,
+        altitude_deg=altitude_deg(*args) if state.altitude_deg is None else state.altitude_deg,
+        azimuth_deg=azimuth_deg(*args) if state.azimuth_deg is None else state.azimuth_deg,
+    )
 
 
 def separation_deg(ra1_deg: float, dec1_deg: float, ra2_deg: float, dec2_deg: float) -> float:

@@ -149,14 +149,18 @@ def point_at(run: OrderRun, target: Target) -> bool:
         run.event("mount", "unparked")
     mount.set_tracking(True)
     run.event("mount", "slew_started", ra_deg=target.ra_deg, dec_deg=target.dec_deg)
-    state = run.slew_to(target.ra_deg, target.dec_deg)
+    state = run.horizontal(run.slew_to(target.ra_deg, target.dec_deg))
     run.event(
         "mount",
         "slew_ended",
         ra_deg=round(state.ra_deg, 5),
         dec_deg=round(state.dec_deg, 5),
-        altitude_deg=round(state.altitude_deg, 2),
-        azimuth_deg=round(state.azimuth_deg, 2),
+        altitude_deg=_rounded(state.altitude_deg),
+        azimuth_deg=_rounded(state.azimuth_deg),
     )
     run.slave_dome(state)
     return was_parked
+
+
+def _rounded(degrees: float | None) -> float | None:
+    return None if degrees is None else round(degrees, 2)

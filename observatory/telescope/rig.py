@@ -45,8 +45,8 @@ class TelescopeRig:
 
 def slit_offset_deg(dome: DomeState, mount: MountState) -> float | None:
     """How far the dome's azimuth is from the mount's, degrees in [0, 180]; None when the
-    dome does not report an azimuth (a roll-off roof)."""
-    if dome.azimuth_deg is None:
+    dome does not report an azimuth (a roll-off roof), or the mount does not."""
+    if dome.azimuth_deg is None or mount.azimuth_deg is None:
         return None
     return angular_distance_deg(dome.azimuth_deg, mount.azimuth_deg)
 
@@ -61,5 +61,7 @@ def slave_dome(dome: DomeAdapter, mount: MountState, tolerance_deg: float) -> Do
     offset_deg = slit_offset_deg(dome.status(), mount)
     if offset_deg is not None and offset_deg <= tolerance_deg:
         return None
+    if mount.altitude_deg is None or mount.azimuth_deg is None:
+        raise ValueError(f"the dome follows a mount state with altitude and azimuth: {mount}")
     altitude_deg = min(90.0, max(0.0, mount.altitude_deg))
     return dome.slew_to_alt_az(altitude_deg, mount.azimuth_deg % 360.0)

@@ -28,7 +28,7 @@ from typing import Any
 
 from observatory.db.models import ImageType
 from observatory.devices.dome import ShutterState
-from observatory.devices.mount import MountState
+from observatory.devices.mount import MountState, with_horizontal
 from observatory.errors import DeviceError, ObservatoryError, OrderCancelled, UnsafeConditions
 from observatory.intake import Publisher, Receipt, submit
 from observatory.orders.cancel import CANCELLED_OUTPUT, CancelRequest, cancel_request
@@ -129,14 +129,24 @@ class OrderRun:
         self.event("dome", "shutter_closed", reason=reason)
 
     def slave_dome(self, mount: MountState) -> None:
-        """Bring the slit to the mount when it is off by more than the tolerance."""
+        """Bring the slit to the mount when it is off by more than the tolerance. A mount
+        that does not report its altitude or azimuth has them computed from its RA/Dec
+        and sidereal time at the site (:func:`with_horizontal`)."""
         tolerance_deg = self.settings.telescope.dome_slit_tolerance_deg
+        mount = self.horizontal(mount)
         if not self.heartbeat.details.get("dome_slaved"):
             # Told before the first move: the dome worker then refuses to turn the dome.
             self.heartbeat.update(dome_slaved=True)
         moved = slave_dome(self.rig.dome, mount, tolerance_deg)
         if moved is not None and moved.azimuth_deg is not None:
             self.event("dome", "slit_moved", azimuth_deg=round(moved.azimuth_deg, 2))
+
+    def horizontal(self, mount: MountState) -> MountState:
+        """``mount`` with its altitude and azimuth known (see :func:`with_horizontal`)."""
+        if mount.altitude_deg is not None and mount.azimuth_deg is not None:
+            return mount
+        lst_hours = self.rig.mount.sidereal_time_hours()
+        return with_horizontal(mount, lst_hours, self.settings.site.latitude_deg)
 
     def slew_to(self, ra_deg: float, dec_deg: float) -> MountState:
         """Slew the mount and wait there; a cancel request seen meanwhile stops the wait

@@ -60,6 +60,8 @@ class AlpacaStub:
         # Runs after a GET of the member has taken its value (a device that moves on).
         self.after_get: dict[str, Callable[[], None]] = {}
         self.requests: list[tuple[str, str]] = []
+        # Members the device leaves out (optional in ASCOM): every request answers 0x400.
+        self.not_implemented: set[str] = set()
         self._scripts: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
         self._server_transaction_id = 0
@@ -98,6 +100,8 @@ class AlpacaStub:
             queue = self._scripts.get(member)
             if queue:
                 return queue.pop(0)
+        if member in self.not_implemented:
+            return Reply(error_number=0x400, error_message=f"{member} is not implemented")
         if method == "PUT":
             effect = self.on_put.get(member)
             if effect is not None:

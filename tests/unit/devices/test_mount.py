@@ -3,11 +3,20 @@ adapter sends, against a scripted device."""
 
 from __future__ import annotations
 
+import logging
 import math
+from dataclasses import replace
 
 import pytest
 
-from observatory.devices.mount import MountAdapter, altitude_deg, check_radec_deg, separation_deg
+from observatory.devices.mount import (
+    MountAdapter,
+    MountState,
+    altitude_deg,
+    check_radec_deg,
+    separation_deg,
+    with_horizontal,
+)
 from observatory.errors import DeviceRefused, InvalidTarget
 from tests.unit.devices.alpaca_stub import AlpacaStub, Reply
 from tests.unit.devices.conftest import fast_settings
@@ -46,6 +55,41 @@ def test_tracking_already_as_asked_sends_nothing(stub: AlpacaStub) -> None:
     assert stub.count("PUT", "tracking") == 0
     with pytest.raises(DeviceRefused, match="tracking: not implemented"):
         mount.set_tracking(False)
+
+
+def test_a_mount_without_altitude_and_azimuth_reads_them_as_unknown(
+    stub: AlpacaStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Altitude and Azimuth are optional in ASCOM: a mount that answers 0x400 failed every
+    # status read, so no slew, park or tracking command could be waited for.
+    stub.values.update(MOUNT_VALUES)
+    stub.not_implemented |= {"altitude", "azimuth"}
+    mount = MountAdapter(fast_settings(stub.address, telescope_address=stub.address))
+    with caplog.at_level(logging.INFO, "observatory.devices.alpaca_client"):
+        state = mount.status()
+        assert mount.status() == state
+    assert (state.altitude_deg, state.azimuth_deg) == (None, None)
+    assert (state.ra_deg, state.dec_deg, state.tracking) == (150.0, 20.0, True)
+    assert "altitude unknown, azimuth unknown" in str(state)
+    said = [r.getMessage() for r in caplog.records if "does not implement" in r.getMessage()]
+    assert len(said) == 2, said  # once per member, not once per reading
+    # Another refusal of a mandatory reading still raises.
+    stub.script("rightascension", Reply(error_number=0x40B, error_message="busy"))
+    with pytest.raises(DeviceRefused, match="rightascension: invalid operation"):
+        mount.status()
+
+
+def test_unknown_altitude_and_azimuth_are_computed_from_the_sky() -> None:
+    state = MountState(150.0, 20.0, None, None, tracking=True, slewing=False, at_park=False)
+    # On the meridian at latitude 37: due south, altitude 73 (as the test above).
+    south = with_horizontal(state, 10.0, 37.0)
+    assert (south.altitude_deg, south.azimuth_deg) == (pytest.approx(73.0), pytest.approx(180.0))
+    # Six hours east of the meridian, on the equator, at latitude 0: rising due east.
+    east = with_horizontal(replace(state, dec_deg=0.0), 4.0, 0.0)
+    assert (east.altitude_deg, east.azimuth_deg) == (pytest.approx(0.0, abs=1e-9),
+                                                     pytest.approx(90.0))  # fmt: skip
+    known = replace(state, altitude_deg=10.0, azimuth_deg=20.0)
+    assert with_horizontal(known, 4.0, 0.0) is known
 
 
 # A connected Telescope interface 3 at rest, tracking, in J2000.
