@@ -80,7 +80,8 @@ def _missing(session: Session, wanted: Wanted, kind: MasterKind, what: str) -> M
             *([same_filter] if kind is MasterKind.FLAT else []),
         )
     )
-    setups = sorted(setup or "no gain, offset or subframe origin written" for setup in others)
+    setups = sorted(setup or "the default setup (no gain, offset or readout mode written)"
+                    for setup in others)  # fmt: skip
     exist = f": masters exist for {'; '.join(setups)}" if setups else ""
     return MasterFrameMissing(f"no master {what}{exist}")
 
@@ -113,7 +114,9 @@ def choose_bias(session: Session, wanted: Wanted) -> MasterFrame:
     )
     found = _best(_candidates(session, wanted, [key]), wanted)
     if found is None:
-        raise _missing(session, wanted, MasterKind.BIAS, f"bias for {wanted.describe()}")
+        # A bias does not depend on the filter: the frame's is not named.
+        what = f"bias for {wanted.describe(with_filter=False)}"
+        raise _missing(session, wanted, MasterKind.BIAS, what)
     return found
 
 

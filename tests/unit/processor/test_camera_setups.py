@@ -81,7 +81,7 @@ def test_masters_of_another_gain_and_offset_never_calibrate_a_light(settings: Se
     assert [o["ok"] for o in outcomes["bias"] + outcomes["dark"]] == [True, True]
     errors = [o["error"] for o in outcomes["light"]]
     expected = (
-        "MasterFrameMissing: no master bias for filter L, binning 1, 96x64 px, "
+        "MasterFrameMissing: no master bias for binning 1, 96x64 px, "
         f"{HIGH}: masters exist for {LOW}"
     )
     assert errors == [expected, expected]
@@ -164,8 +164,8 @@ def test_a_subframe_at_another_origin_gets_no_master(settings: Settings) -> None
     outcomes = run_chain(settings, write_night(settings.batches_dir / "sub", subframe_night()))
     errors = [o["error"] for o in outcomes["light"]]
     expected = (
-        "MasterFrameMissing: no master bias for filter L, binning 1, 48x32 px, origin 48,32: "
-        "masters exist for no gain, offset or subframe origin written"
+        "MasterFrameMissing: no master bias for binning 1, 48x32 px, origin 48,32: "
+        "masters exist for the default setup (no gain, offset or readout mode written)"
     )
     assert errors == [expected, expected]
     assert calibrated(settings) == []
@@ -224,8 +224,8 @@ def test_masters_of_frames_written_bottom_up_never_calibrate_a_top_down_light(
     outcomes = run_chain(settings, write_night(settings.batches_dir / "rows", files))
     errors = [o["error"] for o in outcomes["light"]]
     expected = (
-        "MasterFrameMissing: no master bias for filter L, binning 1, 48x32 px, rows top-down: "
-        "masters exist for no gain, offset or subframe origin written"
+        "MasterFrameMissing: no master bias for binning 1, 48x32 px, rows top-down: "
+        "masters exist for the default setup (no gain, offset or readout mode written)"
     )
     assert errors == [expected, expected]
     assert calibrated(settings) == []
@@ -242,7 +242,7 @@ def test_masters_of_another_readout_mode_never_calibrate_a_light(settings: Setti
     outcomes = run_chain(settings, write_night(settings.batches_dir / "modes", files))
     errors = [o["error"] for o in outcomes["light"]]
     expected = (
-        "MasterFrameMissing: no master bias for filter L, binning 1, 48x32 px, readout High Gain"
+        "MasterFrameMissing: no master bias for binning 1, 48x32 px, readout High Gain"
         " Mode: masters exist for readout Photographic"
     )
     assert errors == [expected, expected]
@@ -281,7 +281,7 @@ def test_ekos_gain_settings_written_as_real_numbers_are_camera_setups(
     outcomes = run_chain(settings, write_night(settings.batches_dir / "ekos", files), STEPS)
     errors = [o.get("error") for o in outcomes["light"]]
     expected = (
-        "MasterFrameMissing: no master bias for filter L, binning 1, 96x64 px, "
+        "MasterFrameMissing: no master bias for binning 1, 96x64 px, "
         "gain 100, offset 30: masters exist for gain 0, offset 30"
     )
     assert errors == [expected, expected]

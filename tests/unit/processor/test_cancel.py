@@ -63,7 +63,7 @@ def test_units_not_yet_started_do_not_run(settings: Settings, night: Night) -> N
     outcomes = [unit_outcome(settings, unit) for unit in fan_out.units]
     assert outcomes == [
         {
-            "label": "binning 2, 1024x1024 px",
+            "label": "binning 2, 1024x1024 px, rows top-down",  # the telescope's frames
             "ok": False,
             "cancelled": True,
             "error": f"not run: {REASON}",
