@@ -335,3 +335,42 @@ def test_opening_waits_for_the_supervisors_verdict(settings: Settings, simulator
         observe(expected, claimed, rig, broker)
     assert rig.dome.status().shutter is ShutterState.CLOSED
     assert ("dome", "open_requested") not in events(expected, claimed.pk)
+
+
+def test_a_mount_without_altitude_and_azimuth_observes_and_the_dome_follows(
+    settings: Settings, simulator
+) -> None:
+    # Both are optional in ASCOM: the dome follows the alt/az computed from the mount's
+    # RA/Dec and sidereal time at the site.
+    from alpaca.telescope import Telescope
+
+    rig = TelescopeRig.from_settings(settings)
+    rig.dome.slew_to_alt_az(0.0, 0.0)
+    not_implemented = {"kind": "error", "error_number": 0x400, "message": "not implemented"}
+    for member in ("altitude", "azimuth"):
+        _inject(simulator.address, Telescope, not_implemented | {"member": member})
+    try:
+        # A target an hour west of the meridian, low in the south-west.
+        target = zenith(rig, settings)
+        target = {"ra": (target["ra"] - 15.0) % 360.0, "dec": 0.0}
+        plan = [{"filter": "R", "exposure_s": 1.0, "binning": 4}]
+        claimed = claimed_order(settings, Broker(), "observation", exposures=plan, **target)
+        outputs = observe(settings, claimed, rig, Broker())
+        mount = rig.mount.status()
+    finally:
+        _inject(simulator.address, Telescope, {"kind": "clear"})
+    assert outputs["files"] == 1 and mount.azimuth_deg is None
+    # The simulator's own azimuth of the target, now that it answers again.
+    rig.mount.unpark()
+    rig.mount.set_tracking(True)
+    truth = rig.mount.slew_to_radec(target["ra"], target["dec"])
+    rig.mount.park()
+    assert truth.azimuth_deg is not None and 180.0 < truth.azimuth_deg < 270.0
+    with session_scope(settings.sqlalchemy_url) as session:
+        moved = session.scalars(
+            select(DeviceEvent).where(
+                DeviceEvent.work_order_pk == claimed.pk, DeviceEvent.event == "slit_moved"
+            )
+        ).first()
+    assert moved is not None
+    assert abs(moved.details["azimuth_deg"] - truth.azimuth_deg) < 1.0
