@@ -2,8 +2,9 @@
 
 The settings themselves are validated when they are read (:func:`observatory.settings.
 load_settings`); this adds the files they name: the routine plan (read by beat), the
-simulator's device file (read by the simulator) and the instrument profiles of
-``processor.instruments_dir``, validated as the processor loads them. A child that met
+simulator's device file (read by the simulator, whose site must be the settings') and the
+instrument profiles of ``processor.instruments_dir``, validated as the processor loads
+them. A child that met
 a bad file would only crash-loop; refusing here gives one clear line and starts nothing.
 """
 
@@ -15,6 +16,7 @@ from observatory.routine.plan import load_plan
 from observatory.settings import Settings
 from observatory.simulator.config import load_config
 from observatory.simulator.observatory import Observatory
+from observatory.telescope.site import SiteMismatch, site_difference
 
 
 def check_configuration(settings: Settings, *, with_beat: bool = True) -> None:
@@ -31,4 +33,11 @@ def check_configuration(settings: Settings, *, with_beat: bool = True) -> None:
             Observatory(config)
         except ConfigurationError as error:
             raise ConfigurationError(f"{path}: {error}") from error
+        # Its mount reports this site: another than the settings' would fail every
+        # observation (observatory.telescope.site).
+        where = f"the simulator's [site] in {path}"
+        site = config.site
+        problem = site_difference(where, site.latitude_deg, site.longitude_deg, settings.site)
+        if problem is not None:
+            raise SiteMismatch(problem)
     load_profiles(settings.processor.instruments_dir)

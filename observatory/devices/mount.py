@@ -65,6 +65,16 @@ def _degrees(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.2f} deg"
 
 
+@dataclass(frozen=True)
+class MountSite:
+    """Where the mount is set to stand (SiteLatitude, SiteLongitude east positive,
+    SiteElevation); None for what it does not implement (all three are optional)."""
+
+    latitude_deg: float | None
+    longitude_deg: float | None
+    elevation_m: float | None
+
+
 class MountAdapter:
     """An Alpaca telescope at ``devices.telescope_address``, device ``telescope_number``.
 
@@ -123,6 +133,18 @@ class MountAdapter:
             log.info("no focal length from the mount: %s", refused)
             return None
         return float(metres) * 1000.0 if metres else None
+
+    def site(self) -> MountSite:
+        """The site the mount is set for (three requests; connects on first use). Its
+        sidereal time, and so every altitude computed from it, is that place's."""
+        call, mount = self._client.call_optional, self._mount
+        values = (
+            call("sitelatitude", lambda: mount.SiteLatitude),
+            call("sitelongitude", lambda: mount.SiteLongitude),
+            call("siteelevation", lambda: mount.SiteElevation),
+        )
+        latitude, longitude, elevation = (None if v is None else float(v) for v in values)
+        return MountSite(latitude, longitude, elevation)
 
     def sidereal_time_hours(self) -> float:
         """The mount's local apparent sidereal time, hours in [0, 24)."""

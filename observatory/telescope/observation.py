@@ -20,6 +20,7 @@ from observatory.orders.models import ExposureSpec, ObservationOrder
 from observatory.settings import Settings
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
+from observatory.telescope.site import check_mount_site
 from observatory.telescope.targets import Target, TargetNotObservable, check_window, resolve_target
 
 
@@ -31,7 +32,8 @@ def observe(
     Before anything moves: :class:`WorkOrderInvalid` for a target without ``ra``/``dec``
     or no ``exposures``, :class:`InvalidTarget` for a filter, binning or exposure time
     the devices cannot take (:func:`check_plan`), :class:`TargetNotObservable` outside the
-    window or below ``telescope.altitude_limit_deg``. Afterwards any failure is
+    window or below ``telescope.altitude_limit_deg``, :class:`SiteMismatch` for a mount set
+    for another site than ``site``. Afterwards any failure is
     :class:`~observatory.telescope.run.SequenceInterrupted` (see :func:`run_sequence`).
     """
     order = ObservationOrder.model_validate(claim.payload)
@@ -73,8 +75,11 @@ def check_plan(rig: TelescopeRig, exposures: list[ExposureSpec]) -> None:
 
 
 def check_altitude(settings: Settings, rig: TelescopeRig, target: Target) -> float:
-    """The target's altitude now (from the mount's sidereal time); raises
-    :class:`TargetNotObservable` below ``telescope.altitude_limit_deg``."""
+    """The target's altitude now (from the mount's sidereal time at ``site.latitude_deg``);
+    raises :class:`TargetNotObservable` below ``telescope.altitude_limit_deg``, and
+    :class:`SiteMismatch` first when the mount is set for another site (its sidereal time
+    would be another longitude's)."""
+    check_mount_site(rig.mount, settings.site)
     lst_hours = rig.mount.sidereal_time_hours()
     altitude = altitude_deg(target.ra_deg, target.dec_deg, lst_hours, settings.site.latitude_deg)
     limit = settings.telescope.altitude_limit_deg

@@ -24,8 +24,10 @@ test steps around, each checked below so that the list stays true:
    gives no wait after an abort. The telescope aborts only for a cancel; the next
    exposure within the aborted one's remaining time may carry its pixels.
 
-Its template's panel has no lamp (CalibratorState NotPresent, MaxBrightness
-NotImplemented, as the spec allows): ``lamp_on`` reads presence first and says so. Its
+Its template's mount is set for a site at 48 N, 8 E: the stack is given that site (the
+mount's site is compared with the settings' before each observation). Its template's
+panel has no lamp (CalibratorState NotPresent, MaxBrightness NotImplemented, as the spec
+allows): ``lamp_on`` reads presence first and says so. Its
 mount reports EquatorialSystem Other (its template means J2000): taken as J2000, as the
 mount adapter takes Other. The stack is told the wheel's filter names and a default plan
 in them, as a site's configuration would; the seed's example order (no exposures) takes it.
@@ -60,6 +62,7 @@ from tests.proof.third_party_alpaca import (
     CAMERA_HEIGHT_PX,
     CAMERA_WIDTH_PX,
     ThirdPartyServer,
+    server_config,
     third_party_server,
 )
 
@@ -103,6 +106,8 @@ def stack(
     server: ThirdPartyServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FaultStack]:
     overrides = {f"OBSERVATORY_DEVICES__{role}_ADDRESS": server.address for role in ROLES}
+    overrides |= {f"OBSERVATORY_SITE__{name.upper()}": str(value)
+                  for name, value in mount_site(server).items()}  # fmt: skip
     overrides |= {
         "OBSERVATORY_SIMULATOR__ENABLED": "false",
         "OBSERVATORY_TELESCOPE__FILTERS": json.dumps(WHEEL_FILTERS),
@@ -111,6 +116,15 @@ def stack(
     }
     with running_stack(tmp_path_factory.mktemp("stack"), overrides) as running:
         yield running
+
+
+def mount_site(server: ThirdPartyServer) -> dict[str, float]:
+    """The site the template's mount is set for (48 N, 8 E): the stack is told the same,
+    as a site's settings would be; another site fails every observation."""
+    mount = server_config(server.catalogue)["devices"]["telescope"][0]
+    return {"latitude_deg": float(mount["sitelatitude"]),
+            "longitude_deg": float(mount["sitelongitude"]),
+            "elevation_m": float(mount["siteelevation"])}  # fmt: skip
 
 
 def camera_url(server: ThirdPartyServer, member: str) -> str:
@@ -326,6 +340,23 @@ def test_the_seed_example_order_as_written(stack: FaultStack) -> None:
     else:
         assert outcome.state == "cancelled", outcome
         assert outcome.reason is not None and "below the limit" in outcome.reason
+
+
+def test_a_mount_set_for_another_site_fails_the_observation_naming_both(
+    stack: FaultStack, server: ThirdPartyServer
+) -> None:
+    url = f"http://{server.address}/api/v1/telescope/0/sitelatitude"
+    requests.put(url, data={"SiteLatitude": 40.0}, timeout=10).raise_for_status()
+    try:
+        pk = stack.submit(order("observation", **zenith(stack))).pk
+        outcome = stack.outcome(pk, timeout_s=120)
+    finally:
+        restored = {"SiteLatitude": mount_site(server)["latitude_deg"]}
+        requests.put(url, data=restored, timeout=10).raise_for_status()
+    error = stack.steps(pk)[-1].error
+    assert outcome.state == "failed", (outcome, error)
+    assert error is not None and "latitude 40.0000 deg, site.latitude_deg is 48.0000 deg" in error
+    assert ("dome", "open_requested") not in [(d, e) for _, d, e in events_of(stack, pk)]
 
 
 def test_a_filter_the_wheel_lacks_is_refused_before_anything_moves(stack: FaultStack) -> None:

@@ -38,3 +38,16 @@ def test_a_simulator_device_section_with_an_unknown_key_is_one_line(tmp_path: Pa
         check_configuration(settings_with(tmp_path, simulator=simulator))
     message = str(raised.value)
     assert "shutter_secconds" in message and str(config) in message and "\n" not in message
+
+
+def test_a_simulator_set_for_another_site_than_the_settings_is_refused(tmp_path: Path) -> None:
+    # The simulated mount reports its [site]: another than site.* failed every observation.
+    config = tmp_path / "simulator.toml"
+    config.write_text("[site]\nlatitude_deg = 52.0\nlongitude_deg = -2.5463\n")
+    simulator = Settings().simulator.model_copy(update={"config": config})
+    with pytest.raises(ConfigurationError) as raised:
+        check_configuration(settings_with(tmp_path, simulator=simulator))
+    message = str(raised.value)
+    assert "latitude 52.0000 deg, site.latitude_deg is 37.2236 deg" in message
+    assert str(config) in message and "longitude" not in message.split("):")[0]
+    assert "\n" not in message

@@ -27,6 +27,12 @@ time_scale = 50.0
 [discovery]
 enabled = false
 
+# The settings' site (SiteSettings' defaults): the mount must be set for it.
+[site]
+latitude_deg = 37.2236
+longitude_deg = -2.5463
+elevation_m = 2168.0
+
 [dome]
 connect_delay_s = 0.5
 start_shutter_open = false
