@@ -19,6 +19,7 @@ from observatory.orders.lifecycle import Claim
 from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
 from observatory.settings import Settings
 from observatory.telescope.flats import find_flat_exposure
+from observatory.telescope.limits import check_binning, check_exposure, check_filter
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
 
@@ -29,10 +30,35 @@ FLAT_START_S = 1.0
 def take_calibration_frames(
     settings: Settings, claim: Claim, rig: TelescopeRig, publish: Publisher
 ) -> dict[str, Any]:
-    """Run a ``calibration_frames`` work order; returns the step outputs. Any failure is
+    """Run a ``calibration_frames`` work order; returns the step outputs. Before anything
+    moves, :class:`InvalidTarget` for a set the camera or wheel cannot take
+    (:func:`check_calibration_plan`); afterwards any failure is
     :class:`~observatory.telescope.run.SequenceInterrupted` (see ``run_sequence``)."""
     order = CalibrationFramesOrder.model_validate(claim.payload)
+    check_calibration_plan(rig, order)
     return run_sequence(settings, claim, rig, publish, lambda run: _calibrate(run, order))
+
+
+def check_calibration_plan(rig: TelescopeRig, order: CalibrationFramesOrder) -> None:
+    """Raise :class:`InvalidTarget` naming the field when the camera cannot take a set's
+    binning or a dark's exposure time, or the wheel lacks a flat's filter: otherwise the
+    order failed at that set, after the sets before it (and a flat's filter with the
+    panel already lit). Biases are taken at the camera's ExposureMin."""
+    if order.bias_count:
+        check_binning(rig, order.binning, "binning")
+    sets: list[tuple[str, DarkSpec | FlatSpec]] = [
+        *((f"darks.{i}", dark) for i, dark in enumerate(order.darks)),
+        *((f"flats.{i}", flat) for i, flat in enumerate(order.flats)),
+    ]
+    for where, spec in sets:
+        # A set binned 1 takes the order's binning (see _binning).
+        check_binning(
+            rig, _binning(order, spec), f"{where}.binning" if spec.binning != 1 else "binning"
+        )
+        if isinstance(spec, DarkSpec):
+            check_exposure(rig, spec.exposure_s, f"{where}.exposure_s")
+        else:
+            check_filter(rig, spec.filter, f"{where}.filter")
 
 
 def _binning(order: CalibrationFramesOrder, spec: DarkSpec | FlatSpec) -> int:

@@ -13,11 +13,12 @@ from typing import Any
 from observatory.clock import utc_now
 from observatory.db.models import ImageType
 from observatory.devices.mount import altitude_deg
-from observatory.errors import InvalidTarget, WorkOrderInvalid
+from observatory.errors import WorkOrderInvalid
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import ExposureSpec, ObservationOrder
 from observatory.settings import Settings
+from observatory.telescope.limits import check_binning, check_exposure, check_filter
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
 from observatory.telescope.site import check_mount_site
@@ -54,24 +55,12 @@ def observe(
 def check_plan(rig: TelescopeRig, exposures: list[ExposureSpec]) -> None:
     """Raise :class:`InvalidTarget` naming the exposure when the filter wheel does not
     hold its filter or the camera cannot take its binning or exposure time, before
-    anything moves (the intake's lists in the settings may not be this wheel's)."""
-    info = rig.camera.info
+    anything moves (see :mod:`observatory.telescope.limits`)."""
     for index, spec in enumerate(exposures):
         where = f"exposures.{index}"
-        try:
-            rig.filterwheel.slot_of(spec.filter)
-        except InvalidTarget as error:
-            raise InvalidTarget(f"{where}.filter: {error}") from None
-        if spec.binning > info.max_bin:
-            raise InvalidTarget(
-                f"{where}.binning: {spec.binning} is more than {rig.camera.label} bins"
-                f" ({info.max_bin})"
-            )
-        if not info.exposure_min_s <= spec.exposure_s <= info.exposure_max_s:
-            raise InvalidTarget(
-                f"{where}.exposure_s: {spec.exposure_s:g} s is outside"
-                f" [{info.exposure_min_s:g}, {info.exposure_max_s:g}] s of {rig.camera.label}"
-            )
+        check_filter(rig, spec.filter, f"{where}.filter")
+        check_binning(rig, spec.binning, f"{where}.binning")
+        check_exposure(rig, spec.exposure_s, f"{where}.exposure_s")
 
 
 def check_altitude(settings: Settings, rig: TelescopeRig, target: Target) -> float:

@@ -374,3 +374,27 @@ def test_a_mount_without_altitude_and_azimuth_observes_and_the_dome_follows(
         ).first()
     assert moved is not None
     assert abs(moved.details["azimuth_deg"] - truth.azimuth_deg) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"darks": [{"exposure_s": 1.0, "count": 1, "binning": 8}]}, r"darks\.0\.binning: 8"),
+        ({"darks": [{"exposure_s": 7200.0, "count": 1}]}, r"darks\.0\.exposure_s: 7200 s"),
+        ({"flats": [{"filter": "Luminance", "count": 1}]}, r"flats\.0\.filter: filter 'Lum"),
+        ({"binning": 8}, r"binning: 8 is more than"),
+    ],
+)
+def test_calibration_frames_the_devices_cannot_take_are_refused_before_the_first(
+    settings: Settings, fields: dict[str, Any], message: str
+) -> None:
+    # Biases were taken first and the order failed at the set the camera or wheel could
+    # not take (a flat filter only once the panel was lit).
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    claimed = claimed_order(settings, broker, "calibration_frames", **{"bias_count": 1, **fields})
+    with pytest.raises(InvalidTarget, match=message):
+        take_calibration_frames(settings, claimed, rig, broker)
+    assert events(settings, claimed.pk) == []
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert session.scalars(select(FileBatch)).all() == []

@@ -1,0 +1,37 @@
+"""What the camera and filter wheel can take, checked before anything moves.
+
+The intake checks an order against the settings' lists, which need not be this wheel's
+and camera's: a set they cannot take would fail only when its turn comes, after the dome
+opened or earlier sets were taken. Each check raises :class:`InvalidTarget` naming the
+order's field (``exposures.1.binning: ...``).
+"""
+
+from __future__ import annotations
+
+from observatory.errors import InvalidTarget
+from observatory.telescope.rig import TelescopeRig
+
+
+def check_filter(rig: TelescopeRig, name: str, where: str) -> None:
+    """The wheel holds filter ``name``."""
+    try:
+        rig.filterwheel.slot_of(name)
+    except InvalidTarget as error:
+        raise InvalidTarget(f"{where}: {error}") from None
+
+
+def check_binning(rig: TelescopeRig, binning: int, where: str) -> None:
+    """The camera bins ``binning`` x ``binning``."""
+    max_bin = rig.camera.info.max_bin
+    if binning > max_bin:
+        raise InvalidTarget(f"{where}: {binning} is more than {rig.camera.label} bins ({max_bin})")
+
+
+def check_exposure(rig: TelescopeRig, exposure_s: float, where: str) -> None:
+    """The camera exposes ``exposure_s`` seconds (within its ExposureMin/ExposureMax)."""
+    info = rig.camera.info
+    if not info.exposure_min_s <= exposure_s <= info.exposure_max_s:
+        raise InvalidTarget(
+            f"{where}: {exposure_s:g} s is outside"
+            f" [{info.exposure_min_s:g}, {info.exposure_max_s:g}] s of {rig.camera.label}"
+        )
