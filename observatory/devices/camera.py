@@ -13,6 +13,8 @@ import datetime as dt
 import enum
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,6 +65,9 @@ class CameraInfo:
     exposure_max_s: float
     sensor_name: str
     can_set_ccd_temperature: bool
+    # Either may be false (the camera then refuses the member with 0x400): see abort().
+    can_abort_exposure: bool
+    can_stop_exposure: bool
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class CameraAdapter:
         self._camera, self._client = open_device(
             self.devices, "camera", Camera, "camera", CAMERA_PLATFORM7_VERSION
         )
+        # When the last exposure started here ends (time.monotonic()), for abort().
+        self._exposure_ends_s = -math.inf
 
     @property
     def label(self) -> str:
@@ -132,6 +139,8 @@ class CameraAdapter:
             can_set_ccd_temperature=bool(
                 call("cansetccdtemperature", lambda: cam.CanSetCCDTemperature)
             ),
+            can_abort_exposure=bool(call("canabortexposure", lambda: cam.CanAbortExposure)),
+            can_stop_exposure=bool(call("canstopexposure", lambda: cam.CanStopExposure)),
         )
 
     def ccd_temperature_c(self) -> float | None:
@@ -191,6 +200,7 @@ class CameraAdapter:
         self._client.call(
             "startexposure", lambda: self._camera.StartExposure(float(exposure_s), light)
         )
+        self._exposure_ends_s = time.monotonic() + exposure_s
         return started
 
     def wait_image_ready(self, exposure_s: float, stop: Stop | None = None) -> ExposureStatus:
@@ -259,14 +269,29 @@ class CameraAdapter:
         return True
 
     def abort(self) -> ExposureStatus:
-        """Abort an exposure under way (harmless when idle); waits until not exposing."""
-        self._client.call("abortexposure", self._camera.AbortExposure)
+        """End an exposure under way and wait until the camera is not exposing (harmless
+        when idle). AbortExposure where the camera can; else StopExposure (the image is
+        left unread); a camera that can do neither (both optional in ASCOM) is sent
+        nothing, and this waits for the exposure started here to end."""
+        info = self.info
+        wait_s = self.telescope.readout_timeout_s
+        if info.can_abort_exposure:
+            self._client.call("abortexposure", self._camera.AbortExposure)
+        elif info.can_stop_exposure:
+            self._client.call("stopexposure", self._camera.StopExposure)
+        else:
+            wait_s += max(0.0, self._exposure_ends_s - time.monotonic())
+            log.warning(
+                "%s can neither abort nor stop an exposure: waiting up to %.0f s for it to end",
+                self.label,
+                wait_s,
+            )
         return self._client.wait_until(
             command="abortexposure",
             target="not exposing",
             read_state=self.exposure_status,
             reached=lambda s: s.state not in (CameraState.EXPOSING, CameraState.READING),
-            timeout_s=self.telescope.readout_timeout_s,
+            timeout_s=wait_s,
         )
 
     def _fetch_image(self) -> NDArray[np.uint16]:

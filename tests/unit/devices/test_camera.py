@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from alpaca.exceptions import InvalidOperationException
 
-from observatory.devices.camera import as_uint16, decode_imagebytes
+from observatory.devices.camera import CameraAdapter, CameraState, as_uint16, decode_imagebytes
 from observatory.errors import DeviceError
+from observatory.settings import TelescopeSettings
+from tests.unit.devices.alpaca_stub import AlpacaStub
+from tests.unit.devices.conftest import fast_settings
 
 
 def imagebytes(pixels_xy: np.ndarray, transmission: int, error: int = 0) -> bytes:
@@ -40,3 +43,59 @@ def test_error_reply_raises_the_alpaca_error_and_bad_bodies_are_device_errors() 
         decode_imagebytes(b"\0" * 10, "camera")
     with pytest.raises(DeviceError, match="pixels for"):
         decode_imagebytes(imagebytes(np.zeros((4, 4), "<u2"), 8)[:-2], "camera")
+
+
+# A connected Camera interface 3, 8 x 6 pixels, that can neither abort nor stop.
+CAMERA_VALUES = {
+    "interfaceversion": 3,
+    "cameraxsize": 8,
+    "cameraysize": 6,
+    "pixelsizex": 9.0,
+    "pixelsizey": 9.0,
+    "maxbinx": 2,
+    "maxbiny": 2,
+    "maxadu": 65535,
+    "exposuremin": 0.001,
+    "exposuremax": 3600.0,
+    "sensorname": "stub",
+    "cansetccdtemperature": False,
+    "canabortexposure": False,
+    "canstopexposure": False,
+    "camerastate": 2,
+    "imageready": False,
+}
+
+
+def exposing_camera(stub: AlpacaStub, **values: object) -> CameraAdapter:
+    stub.values.update(CAMERA_VALUES | values)
+    for member in ("abortexposure", "stopexposure"):
+        if not values.get(f"can{member}"):
+            stub.not_implemented.add(member)
+    # The exposure ends after five more readings of the state.
+    readings: list[int] = []
+
+    def one_more_reading() -> None:
+        readings.append(1)
+        if len(readings) >= 5:
+            stub.values["camerastate"] = 0
+
+    stub.after_get["camerastate"] = one_more_reading
+    telescope = TelescopeSettings(readout_timeout_s=5.0)
+    return CameraAdapter(fast_settings(stub.address, camera_address=stub.address), telescope)
+
+
+def test_a_camera_that_can_neither_abort_nor_stop_is_waited_for(stub: AlpacaStub) -> None:
+    # Both are optional in ASCOM (0x400): a cancel during an exposure sent AbortExposure
+    # anyway, and the order failed on the refusal instead of ending cancelled.
+    camera = exposing_camera(stub)
+    assert camera.abort().state is CameraState.IDLE
+    assert stub.count("PUT", "abortexposure") == stub.count("PUT", "stopexposure") == 0
+
+
+@pytest.mark.parametrize(
+    ("can", "sent"), [("canstopexposure", "stopexposure"), ("canabortexposure", "abortexposure")]
+)
+def test_abort_sends_what_the_camera_can(stub: AlpacaStub, can: str, sent: str) -> None:
+    camera = exposing_camera(stub, **{can: True})
+    assert camera.abort().state is CameraState.IDLE
+    assert [m for method, m in stub.requests if method == "PUT" and "exposure" in m] == [sent]
