@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from observatory.cli.main import build_parser
+from observatory.settings import load_settings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 
@@ -77,3 +81,53 @@ def test_flower_and_the_api_require_their_secrets() -> None:
         assert "OBSERVATORY_BROKER_URL" in environment and "OBSERVATORY_DATABASE_URL" in environment
         # Published on loopback only: operators reach them through a reverse proxy.
         assert all(port.startswith("127.0.0.1:") for port in found[name]["ports"])
+
+
+DOCKERFILE = COMPOSE.parent / "Dockerfile"
+PROJECT = COMPOSE.parents[1]
+# Where the Dockerfile puts the project inside the image.
+IMAGE_PROJECT = "/opt/observatory"
+
+
+def _compose_value(value: str) -> str:
+    """A compose value with ``${VAR:-default}`` read as its default and ``${VAR:?...}`` or
+    ``${VAR}`` as a placeholder, as if the .env left the optional ones unset."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{\w+(:\?[^}]*)?\}", "secret", value)
+
+
+def test_the_image_installs_the_project_where_its_config_folder_is() -> None:
+    # The settings look for config/ (settings file, routine plan, instrument profiles,
+    # the simulator's devices) beside the package: a copy installed into site-packages
+    # found none of them, and the simulator service refused to start.
+    lines = DOCKERFILE.read_text().splitlines()
+    assert f"WORKDIR {IMAGE_PROJECT}" in lines
+    assert "COPY config ./config" in lines
+    install = next(line for line in lines if line.startswith("RUN pip install"))
+    assert install.split()[-2:] == ["-e", "."], install
+
+
+def test_the_services_read_the_production_settings_and_only_real_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in list(os.environ):
+        if key.upper().startswith("OBSERVATORY_"):
+            monkeypatch.delenv(key)
+    for name, service in services().items():
+        environment = service.get("environment") or {}
+        if not any(str(key).startswith("OBSERVATORY_") for key in environment):
+            continue
+        config = environment.get("OBSERVATORY_CONFIG")
+        assert config, f"{name}: no OBSERVATORY_CONFIG (it would read the embedded default)"
+        local = PROJECT / Path(config).relative_to(IMAGE_PROJECT)
+        assert local.name != "observatory.toml" and local.is_file(), (name, config)
+        with monkeypatch.context() as patched:
+            for key, value in environment.items():
+                if key.startswith("OBSERVATORY_") and key != "OBSERVATORY_CONFIG":
+                    patched.setenv(key, _compose_value(str(value)))
+            patched.setenv("OBSERVATORY_CONFIG", str(local))
+            patched.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
+            settings = load_settings()  # raises naming an unknown key or a bad value
+        assert settings.simulator.enabled is False, name
+        assert settings.devices.focuser_address is None, name
+        assert settings.routine_plan.is_file() and settings.processor.instruments_dir.is_dir()
