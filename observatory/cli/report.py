@@ -16,7 +16,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="write a night's HTML report (frames, timeline, orders, failures)",
         description=(
             "Write the HTML report of a night: the 24 h from local mean solar noon at "
-            "the site (site.longitude_deg) on the evening's UTC date. The page and its "
+            "the site (site.longitude_deg) on the evening's date there (west of Greenwich "
+            "the evening may fall on the next UTC date). The page and its "
             "PNG pictures go to DATA_DIR/reports/NIGHT/ unless --output is given; the "
             "path of index.html is printed."
         ),
@@ -26,14 +27,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         nargs="?",
         type=night_date,
         metavar="NIGHT",
-        help="the evening's UTC date, YYYY-MM-DD (default: the night of the latest work order)",
+        help=(
+            "the evening's date at the site (local mean solar time), YYYY-MM-DD, as in "
+            "batch names (default: the night of the latest work order)"
+        ),
     )
     p.add_argument("--output", type=Path, metavar="DIR", help="write the report into DIR")
     p.set_defaults(handler=cmd_report)
 
 
 def night_date(text: str) -> dt.date:
-    """A NIGHT argument: the evening's UTC date as YYYY-MM-DD."""
+    """A NIGHT argument: the evening's date at the site as YYYY-MM-DD
+    (:func:`observatory.clock.night_of`)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
