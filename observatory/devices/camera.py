@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import requests
@@ -38,6 +39,18 @@ IMAGEBYTES_DTYPES = {1: "<i2", 2: "<i4", 3: "<f8", 6: "<u1", 8: "<u2", 9: "<u4"}
 
 # Asked while waiting for an image: a reason to stop waiting, or None to go on.
 Stop = Callable[[], str | None]
+
+
+class SensorType(enum.IntEnum):
+    """ASCOM SensorType values. Color sends three planes per pixel; RGGB, CMYG, CMYG2
+    and LRGB send one plane, a mosaic behind a colour filter matrix."""
+
+    MONOCHROME = 0
+    COLOR = 1
+    RGGB = 2
+    CMYG = 3
+    CMYG2 = 4
+    LRGB = 5
 
 
 class CameraState(enum.Enum):
@@ -68,6 +81,10 @@ class CameraInfo:
     # Either may be false (the camera then refuses the member with 0x400): see abort().
     can_abort_exposure: bool
     can_stop_exposure: bool
+    # MONOCHROME from a camera without SensorType (Camera interface 1).
+    sensor_type: SensorType = SensorType.MONOCHROME
+    # An RGGB sensor's pattern from the image's first pixel (BayerOffsetX/Y applied).
+    bayer_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,22 @@ class CameraAdapter:
             ),
             can_abort_exposure=bool(call("canabortexposure", lambda: cam.CanAbortExposure)),
             can_stop_exposure=bool(call("canstopexposure", lambda: cam.CanStopExposure)),
+            **self._colour(),
         )
+
+    def _colour(self) -> dict[str, Any]:
+        """SensorType, and an RGGB sensor's Bayer pattern at the image's first pixel."""
+        call = self._client.call_optional
+        value = call("sensortype", lambda: self._camera.SensorType)
+        sensor = SensorType.MONOCHROME if value is None else SensorType(int(value))
+        if sensor is not SensorType.RGGB:
+            return {"sensor_type": sensor}
+        offsets = (
+            call("bayeroffsetx", lambda: self._camera.BayerOffsetX),
+            call("bayeroffsety", lambda: self._camera.BayerOffsetY),
+        )
+        x, y = (0 if offset is None else int(offset) for offset in offsets)
+        return {"sensor_type": sensor, "bayer_pattern": rggb_pattern(x, y)}
 
     def ccd_temperature_c(self) -> float | None:
         """The sensor's temperature now, degrees Celsius; None when the camera refuses
@@ -308,6 +340,15 @@ class CameraAdapter:
         reply = json.loads(response.text)
         raise_alpaca_if(int(reply["ErrorNumber"]), str(reply["ErrorMessage"]))
         return as_uint16(np.asarray(reply["Value"]).T, self.label)
+
+
+def rggb_pattern(offset_x: int, offset_y: int) -> str:
+    """The BAYERPAT of an RGGB sensor read from column ``offset_x``, row ``offset_y`` of
+    its matrix (ASCOM BayerOffsetX/Y): ``rggb_pattern(1, 0) == "GRBG"``."""
+    rows = ["RG", "GB"]
+    if offset_y % 2:
+        rows.reverse()
+    return "".join(row[::-1] if offset_x % 2 else row for row in rows)
 
 
 def _camera_failure(status: ExposureStatus) -> str | None:

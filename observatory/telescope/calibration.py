@@ -19,7 +19,12 @@ from observatory.orders.lifecycle import Claim
 from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
 from observatory.settings import Settings
 from observatory.telescope.flats import find_flat_exposure
-from observatory.telescope.limits import check_binning, check_exposure, check_filter
+from observatory.telescope.limits import (
+    check_binning,
+    check_exposure,
+    check_filter,
+    check_sensor,
+)
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
 
@@ -44,6 +49,7 @@ def check_calibration_plan(rig: TelescopeRig, order: CalibrationFramesOrder) -> 
     binning or a dark's exposure time, or the wheel lacks a flat's filter: otherwise the
     order failed at that set, after the sets before it (and a flat's filter with the
     panel already lit). Biases are taken at the camera's ExposureMin."""
+    check_sensor(rig)
     if order.bias_count:
         check_binning(rig, order.binning, "binning")
     sets: list[tuple[str, DarkSpec | FlatSpec]] = [

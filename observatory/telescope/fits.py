@@ -64,6 +64,8 @@ class FrameMetadata:
     ccd_temp_c: float | None = None
     pixel_size_um: float | None = None
     focal_length_mm: float | None = None
+    # A colour sensor's filter matrix from the first pixel as written (unbinned frames).
+    bayer_pattern: str | None = None
 
 
 def frame_filename(imagetyp: ImageType, filter: str | None, exposure_s: float, seq: int) -> str:
@@ -98,6 +100,7 @@ def frame_header(meta: FrameMetadata) -> fits.Header:
         ("DEC", meta.dec_deg, "[deg] J2000 Dec reported by the mount"),
         ("CCD-TEMP", meta.ccd_temp_c, "[C] sensor temperature at readout"),
         ("FOCALLEN", meta.focal_length_mm, "[mm] focal length"),
+        ("BAYERPAT", meta.bayer_pattern, "colour filter matrix from the first pixel"),
     ]
     if meta.pixel_size_um is not None:
         binned_um = meta.pixel_size_um * meta.binning

@@ -8,6 +8,7 @@ order's field (``exposures.1.binning: ...``).
 
 from __future__ import annotations
 
+from observatory.devices.camera import SensorType
 from observatory.errors import InvalidTarget
 from observatory.telescope.rig import TelescopeRig
 
@@ -34,4 +35,14 @@ def check_exposure(rig: TelescopeRig, exposure_s: float, where: str) -> None:
         raise InvalidTarget(
             f"{where}: {exposure_s:g} s is outside"
             f" [{info.exposure_min_s:g}, {info.exposure_max_s:g}] s of {rig.camera.label}"
+        )
+
+
+def check_sensor(rig: TelescopeRig) -> None:
+    """The camera sends one plane per pixel: a Color sensor (SensorType 1) sends three,
+    which no frame here can hold. A mosaic sensor (RGGB, ...) is taken as it is."""
+    if rig.camera.info.sensor_type is SensorType.COLOR:
+        raise InvalidTarget(
+            f"{rig.camera.label} has a Color sensor (SensorType 1: three planes per pixel):"
+            " its images cannot be written; use the camera's raw (RGGB) mode"
         )

@@ -18,7 +18,12 @@ from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import ExposureSpec, ObservationOrder
 from observatory.settings import Settings
-from observatory.telescope.limits import check_binning, check_exposure, check_filter
+from observatory.telescope.limits import (
+    check_binning,
+    check_exposure,
+    check_filter,
+    check_sensor,
+)
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
 from observatory.telescope.site import check_mount_site
@@ -56,6 +61,7 @@ def check_plan(rig: TelescopeRig, exposures: list[ExposureSpec]) -> None:
     """Raise :class:`InvalidTarget` naming the exposure when the filter wheel does not
     hold its filter or the camera cannot take its binning or exposure time, before
     anything moves (see :mod:`observatory.telescope.limits`)."""
+    check_sensor(rig)
     for index, spec in enumerate(exposures):
         where = f"exposures.{index}"
         check_filter(rig, spec.filter, f"{where}.filter")

@@ -226,6 +226,8 @@ class OrderRun:
             ccd_temp_c=frame.ccd_temp_c,
             pixel_size_um=camera.info.pixel_size_x_um,
             focal_length_mm=focal_length_mm,
+            # Binned, a colour sensor's pixels mix the matrix's colours: no pattern left.
+            bayer_pattern=info.bayer_pattern if binning == 1 else None,
         )
         return self.batch.add(frame.data, meta)
 

@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from alpaca.exceptions import InvalidOperationException
 
-from observatory.devices.camera import CameraAdapter, CameraState, as_uint16, decode_imagebytes
-from observatory.errors import DeviceError
-from observatory.settings import TelescopeSettings
+from observatory.devices.camera import (
+    CameraAdapter,
+    CameraState,
+    SensorType,
+    as_uint16,
+    decode_imagebytes,
+    rggb_pattern,
+)
+from observatory.errors import DeviceError, InvalidTarget
+from observatory.orders.models import CalibrationFramesOrder
+from observatory.settings import Settings, TelescopeSettings
+from observatory.telescope.calibration import check_calibration_plan
+from observatory.telescope.rig import TelescopeRig
 from tests.unit.devices.alpaca_stub import AlpacaStub
 from tests.unit.devices.conftest import fast_settings
 
@@ -58,6 +68,7 @@ CAMERA_VALUES = {
     "exposuremin": 0.001,
     "exposuremax": 3600.0,
     "sensorname": "stub",
+    "sensortype": 0,
     "cansetccdtemperature": False,
     "canabortexposure": False,
     "canstopexposure": False,
@@ -99,3 +110,41 @@ def test_abort_sends_what_the_camera_can(stub: AlpacaStub, can: str, sent: str) 
     camera = exposing_camera(stub, **{can: True})
     assert camera.abort().state is CameraState.IDLE
     assert [m for method, m in stub.requests if method == "PUT" and "exposure" in m] == [sent]
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "pattern"), [(0, 0, "RGGB"), (1, 0, "GRBG"), (0, 1, "GBRG"), (1, 1, "BGGR")]
+)
+def test_an_rggb_matrix_read_from_its_offsets(x: int, y: int, pattern: str) -> None:
+    assert rggb_pattern(x, y) == pattern
+
+
+def test_a_mosaic_sensor_says_its_pattern_and_an_old_camera_is_monochrome(
+    stub: AlpacaStub,
+) -> None:
+    # The frames of a one-shot-colour camera carried no BAYERPAT: nobody could debayer them.
+    stub.values.update(CAMERA_VALUES | {"sensortype": 2, "bayeroffsetx": 1, "bayeroffsety": 0})
+    camera = CameraAdapter(fast_settings(stub.address, camera_address=stub.address))
+    assert (camera.info.sensor_type, camera.info.bayer_pattern) == (SensorType.RGGB, "GRBG")
+    stub.values["sensortype"] = 0
+    camera = CameraAdapter(fast_settings(stub.address, camera_address=stub.address))
+    assert (camera.info.sensor_type, camera.info.bayer_pattern) == (SensorType.MONOCHROME, None)
+    stub.not_implemented.add("sensortype")  # Camera interface 1
+    camera = CameraAdapter(fast_settings(stub.address, camera_address=stub.address))
+    assert camera.info.sensor_type is SensorType.MONOCHROME
+
+
+def test_a_colour_sensor_is_refused_before_anything_moves(stub: AlpacaStub) -> None:
+    # SensorType Color sends three planes: every frame failed after its exposure (and, in an
+    # observation, after the dome opened and the mount slewed).
+    stub.values.update(CAMERA_VALUES | {"sensortype": 1})
+    roles = ("dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor")
+    devices = fast_settings(stub.address, **{f"{role}_address": stub.address for role in roles})
+    rig = TelescopeRig.from_settings(Settings(devices=devices))
+    order = CalibrationFramesOrder.model_validate(
+        {"id": "c", "request": "calibration_frames", "datetime": "2026-12-07T00:00:00",
+         "user": "tests", "bias_count": 1}
+    )  # fmt: skip
+    with pytest.raises(InvalidTarget, match=r"has a Color sensor \(SensorType 1"):
+        check_calibration_plan(rig, order)
+    assert [m for method, m in stub.requests if method == "PUT" and m != "connected"] == []

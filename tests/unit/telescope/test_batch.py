@@ -112,6 +112,11 @@ def test_frames_say_their_rows_run_top_down(tmp_path: Path) -> None:
     assert read_exposure(path)["camera_setup"] == "rows top-down"
 
 
+def test_a_colour_sensor_s_frames_name_their_filter_matrix() -> None:
+    assert frame_header(metadata(bayer_pattern="GRBG"))["BAYERPAT"] == "GRBG"
+    assert "BAYERPAT" not in frame_header(metadata())
+
+
 def test_dark_has_no_filter_nor_pointing_cards() -> None:
     header = frame_header(metadata(ImageType.DARK, filter=None, ra_deg=None, dec_deg=None))
     assert header["IMAGETYP"] == "Dark Frame"
