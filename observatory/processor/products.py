@@ -65,8 +65,8 @@ def master_relative_path(
     """E.g. ``20261123-obs-42/master_dark_30s_bin1_1024x1024.fits`` (``size``: naxis1,
     naxis2; a batch may hold a group in two sizes, a full frame and a subframe); one
     detector of a multi-extension camera: ``.../master_bias_bin1_im2_2048x4096.fits``;
-    a camera setup (processor.setups) ``gain 100, offset 50``:
-    ``.../master_bias_bin1_gain100_offset50_1024x1024.fits``."""
+    a camera setup (processor.setups) ``gain 100, offset 50, rows top-down``:
+    ``.../master_bias_bin1_gain100_offset50_topdown_1024x1024.fits``."""
     parts = [f"master_{kind}"]
     if filter_name:
         parts.append(filter_name)
@@ -75,10 +75,17 @@ def master_relative_path(
     parts.append(f"bin{binning}")
     if detector:
         parts.append(detector)
-    for setting in filter(None, camera_setup.split(", ")):
-        parts.append(re.sub(r"[^\w.+-]", "", setting.replace(",", "-")))
+    parts.extend(_setup_tag(setting) for setting in filter(None, camera_setup.split(", ")))
     parts.append(f"{size[0]}x{size[1]}")
     return f"{batch}/{'_'.join(parts)}.fits"
+
+
+def _setup_tag(setting: str) -> str:
+    """One setting of a camera setup as a file name's part: ``gain 100`` -> ``gain100``,
+    ``origin 48,32`` -> ``origin48-32``, ``rows top-down`` -> ``topdown``."""
+    if setting.startswith("rows "):
+        setting = setting.removeprefix("rows ").replace("-", "")
+    return re.sub(r"[^\w.+-]", "", setting.replace(",", "-"))
 
 
 def exposure_stem(exposure: models.Exposure) -> str:

@@ -7,11 +7,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
+import pytest
 from astropy.io import fits
 from sqlalchemy import select
 
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame
 from observatory.db.session import dispose_engines, session_scope
+from observatory.processor.products import master_relative_path
 from tests.unit.processor.conftest import make_settings, run_chain
 from tests.unit.processor.rawframes import theskyx_night, write_night
 
@@ -66,3 +68,16 @@ def test_a_frame_kept_plain_and_fpacked_is_calibrated_once(
         "m42_1.fit": "skyx-night/calibrated/m42_1.fits",
     }
     dispose_engines(settings.sqlalchemy_url)
+
+
+@pytest.mark.parametrize(
+    ("setup", "name"),
+    [
+        ("", "night/master_bias_bin1_64x48.fits"),
+        ("gain 100, offset 50", "night/master_bias_bin1_gain100_offset50_64x48.fits"),
+        ("origin 48,32, rows top-down", "night/master_bias_bin1_origin48-32_topdown_64x48.fits"),
+        ("readout High Gain Mode", "night/master_bias_bin1_readoutHighGainMode_64x48.fits"),
+    ],
+)
+def test_a_master_file_is_named_for_its_camera_setup(setup: str, name: str) -> None:
+    assert master_relative_path("night", "bias", 1, (64, 48), camera_setup=setup) == name
