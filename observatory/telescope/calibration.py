@@ -23,6 +23,7 @@ from observatory.telescope.limits import (
     check_binning,
     check_exposure,
     check_filter,
+    check_flat_level,
     check_sensor,
 )
 from observatory.telescope.rig import TelescopeRig
@@ -48,7 +49,8 @@ def check_calibration_plan(rig: TelescopeRig, order: CalibrationFramesOrder) -> 
     """Raise :class:`InvalidTarget` naming the field when the camera cannot take a set's
     binning or a dark's exposure time, or the wheel lacks a flat's filter: otherwise the
     order failed at that set, after the sets before it (and a flat's filter with the
-    panel already lit). Biases are taken at the camera's ExposureMin."""
+    panel already lit), or a flat level the camera saturates below. Biases are taken at
+    the camera's ExposureMin."""
     check_sensor(rig)
     if order.bias_count:
         check_binning(rig, order.binning, "binning")
@@ -64,6 +66,7 @@ def check_calibration_plan(rig: TelescopeRig, order: CalibrationFramesOrder) -> 
         if isinstance(spec, DarkSpec):
             check_exposure(rig, spec.exposure_s, f"{where}.exposure_s")
         else:
+            check_flat_level(rig, spec.target_adu, f"{where}.target_adu")
             check_filter(rig, spec.filter, f"{where}.filter")
 
 
@@ -124,8 +127,9 @@ def _take_flats(run: OrderRun, flat: FlatSpec, binning: int) -> float:
         bias_adu=bias_adu,
         target_adu=flat.target_adu,
         max_adu=camera.info.max_adu,
-        min_s=limits.flat_min_exposure_s,
-        max_s=limits.flat_max_exposure_s,
+        # Within the camera's range too: a trial outside it failed the set.
+        min_s=max(limits.flat_min_exposure_s, camera.info.exposure_min_s),
+        max_s=min(limits.flat_max_exposure_s, camera.info.exposure_max_s),
         start_s=FLAT_START_S,
     )
     exposure_s = round(found.exposure_s, 3)

@@ -25,6 +25,8 @@ SATURATED_STEP = 0.1
 # At an exposure bound, a level at least this fraction of the target (and not saturated)
 # is taken rather than nothing.
 MIN_LEVEL_AT_BOUND = 0.2
+# A level at or above this fraction of the camera's MaxADU is saturated.
+SATURATED_FRACTION = 0.98
 
 
 class FlatLevelUnreachable(ObservatoryError):
@@ -75,7 +77,7 @@ def find_flat_exposure(
     for trial in range(1, MAX_TRIALS + 1):
         level = flat_level_adu(expose(exposure_s))
         signal = level - bias_adu
-        saturated = level >= 0.98 * max_adu
+        saturated = level >= SATURATED_FRACTION * max_adu
         if not saturated and abs(signal - target_signal) <= LEVEL_TOLERANCE * target_signal:
             return FlatExposure(exposure_s, level, trial)
         wanted = next_exposure_s(exposure_s, signal, target_signal, saturated)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from observatory.devices.camera import SensorType
 from observatory.errors import InvalidTarget
+from observatory.telescope.flats import SATURATED_FRACTION
 from observatory.telescope.rig import TelescopeRig
 
 
@@ -45,4 +46,15 @@ def check_sensor(rig: TelescopeRig) -> None:
         raise InvalidTarget(
             f"{rig.camera.label} has a Color sensor (SensorType 1: three planes per pixel):"
             " its images cannot be written; use the camera's raw (RGGB) mode"
+        )
+
+
+def check_flat_level(rig: TelescopeRig, target_adu: float, where: str) -> None:
+    """A flat's ``target_adu`` is below the level the camera saturates at (a 12- or 14-bit
+    camera's MaxADU of 4095 or 16383 is below the default target)."""
+    max_adu = rig.camera.info.max_adu
+    if target_adu >= SATURATED_FRACTION * max_adu:
+        raise InvalidTarget(
+            f"{where}: {target_adu:.0f} ADU is not below the saturation of {rig.camera.label}"
+            f" ({SATURATED_FRACTION:.0%} of its MaxADU {max_adu})"
         )

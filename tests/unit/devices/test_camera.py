@@ -14,11 +14,8 @@ from observatory.devices.camera import (
     decode_imagebytes,
     rggb_pattern,
 )
-from observatory.errors import DeviceError, InvalidTarget
-from observatory.orders.models import CalibrationFramesOrder
-from observatory.settings import Settings, TelescopeSettings
-from observatory.telescope.calibration import check_calibration_plan
-from observatory.telescope.rig import TelescopeRig
+from observatory.errors import DeviceError
+from observatory.settings import TelescopeSettings
 from tests.unit.devices.alpaca_stub import AlpacaStub
 from tests.unit.devices.conftest import fast_settings
 
@@ -132,19 +129,3 @@ def test_a_mosaic_sensor_says_its_pattern_and_an_old_camera_is_monochrome(
     stub.not_implemented.add("sensortype")  # Camera interface 1
     camera = CameraAdapter(fast_settings(stub.address, camera_address=stub.address))
     assert camera.info.sensor_type is SensorType.MONOCHROME
-
-
-def test_a_colour_sensor_is_refused_before_anything_moves(stub: AlpacaStub) -> None:
-    # SensorType Color sends three planes: every frame failed after its exposure (and, in an
-    # observation, after the dome opened and the mount slewed).
-    stub.values.update(CAMERA_VALUES | {"sensortype": 1})
-    roles = ("dome", "telescope", "camera", "filterwheel", "covercalibrator", "safetymonitor")
-    devices = fast_settings(stub.address, **{f"{role}_address": stub.address for role in roles})
-    rig = TelescopeRig.from_settings(Settings(devices=devices))
-    order = CalibrationFramesOrder.model_validate(
-        {"id": "c", "request": "calibration_frames", "datetime": "2026-12-07T00:00:00",
-         "user": "tests", "bias_count": 1}
-    )  # fmt: skip
-    with pytest.raises(InvalidTarget, match=r"has a Color sensor \(SensorType 1"):
-        check_calibration_plan(rig, order)
-    assert [m for method, m in stub.requests if method == "PUT" and m != "connected"] == []
