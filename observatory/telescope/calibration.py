@@ -3,17 +3,19 @@
 Biases and darks are taken with the shutter closed (StartExposure light=False), whatever
 the dome does. Flats need the dome closed, the panel's cover over the aperture and its
 lamp lit; each set's exposure time is found with :mod:`observatory.telescope.flats`.
-Afterwards the lamp is off and the cover open again.
+Afterwards the lamp is off and the cover open again, also when the flats were interrupted.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from observatory.db.models import ImageType
 from observatory.devices.covercalibrator import CoverState
+from observatory.errors import ObservatoryError
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
@@ -28,6 +30,8 @@ from observatory.telescope.limits import (
 )
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
+
+log = logging.getLogger(__name__)
 
 # The first flat trial's exposure time, seconds (within the settings' bounds).
 FLAT_START_S = 1.0
@@ -91,9 +95,13 @@ def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
     if order.flats:
         run.phase("flat")
         _light_panel(run)
-        for flat in order.flats:
-            exposure_s = _take_flats(run, flat, _binning(order, flat))
-            flat_exposures[flat.filter] = exposure_s
+        try:
+            for flat in order.flats:
+                exposure_s = _take_flats(run, flat, _binning(order, flat))
+                flat_exposures[flat.filter] = exposure_s
+        except BaseException:
+            _dark_panel_after(run)
+            raise
         _dark_panel(run)
     return {"flat_exposures_s": flat_exposures}
 
@@ -115,6 +123,17 @@ def _dark_panel(run: OrderRun) -> None:
     if panel.status().cover is not CoverState.OPEN:
         panel.open_cover()
         run.event("covercalibrator", "cover_opened")
+
+
+def _dark_panel_after(run: OrderRun) -> None:
+    """After flats were interrupted: lamp off and cover open all the same (a lamp left lit
+    under the cover reaches the next darks of a camera without a shutter). A failure here
+    is noted (and logged); the interruption stays the cause."""
+    try:
+        _dark_panel(run)
+    except ObservatoryError as panel_error:
+        log.exception("the flat panel could not be darkened after an interruption")
+        run.notes.append(f"darkening the flat panel failed: {panel_error}")
 
 
 def _take_flats(run: OrderRun, flat: FlatSpec, binning: int) -> float:

@@ -398,3 +398,19 @@ def test_calibration_frames_the_devices_cannot_take_are_refused_before_the_first
     assert events(settings, claimed.pk) == []
     with session_scope(settings.sqlalchemy_url) as session:
         assert session.scalars(select(FileBatch)).all() == []
+
+
+def test_a_failed_flat_set_leaves_the_lamp_off(settings: Settings) -> None:
+    # The lamp stayed lit under the closed cover: the next darks of a camera without a
+    # shutter (most CMOS) saw it. Here no exposure up to 0.01 s reaches the level.
+    short = settings.telescope.model_copy(update={"flat_max_exposure_s": 0.01})
+    settings = settings.model_copy(update={"telescope": short})
+    rig = TelescopeRig.from_settings(settings)
+    broker = Broker()
+    flats = [{"filter": "R", "count": 1, "target_adu": 20000.0}]
+    claimed = claimed_order(settings, broker, "calibration_frames", flats=flats, binning=2)
+    with pytest.raises(SequenceInterrupted, match="FlatLevelUnreachable"):
+        take_calibration_frames(settings, claimed, rig, broker)
+    status = rig.panel.status()
+    assert (status.cover.name, status.lamp.name) == ("OPEN", "OFF")
+    assert ("covercalibrator", "lamp_off") in events(settings, claimed.pk)
