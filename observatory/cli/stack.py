@@ -11,7 +11,10 @@ from observatory.stack import Stack
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser("up", help="run broker, simulator, workers and beat until Ctrl-C")
+    p = commands.add_parser(
+        "up",
+        help="run broker, simulator, workers, beat, reconciler and safety supervisor until Ctrl-C",
+    )
     p.add_argument("--no-simulator", action="store_true", help="do not start the simulator")
     p.add_argument(
         "--processor-concurrency",

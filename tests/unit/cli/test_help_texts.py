@@ -1,4 +1,4 @@
-"""``observatory report``'s help names the night as the code does."""
+"""Help texts that say what the commands do: the report's night, the stack's children."""
 
 from __future__ import annotations
 
@@ -23,3 +23,12 @@ def test_the_night_is_the_evenings_date_at_the_site_not_in_utc() -> None:
     for text in texts:
         assert "UTC date" not in text.replace("next UTC date", ""), text
     assert "date at the site" in (night.help or ""), night.help
+
+
+def test_the_help_of_up_names_every_child_it_starts() -> None:
+    # The stack starts the safety supervisor and the reconciler too (observatory/stack.py).
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    up = next(a for a in commands._choices_actions if a.dest == "up")
+    for child in ("simulator", "workers", "beat", "reconciler", "supervisor"):
+        assert child in (up.help or ""), up.help
