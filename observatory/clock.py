@@ -38,10 +38,11 @@ def simulated_clock(start_utc: dt.datetime, time_scale: float) -> ClockSettings:
 
 
 def night_of(moment: dt.datetime, longitude_deg: float) -> dt.date:
-    """The night an aware ``moment`` belongs to, named by the UTC date of its evening: a
-    night runs from local mean solar noon at ``longitude_deg`` (east positive) to the
-    next, so one night's work (afternoon calibrations, the dark hours, morning flats)
-    keeps one date at any longitude. Raises ValueError for a naive ``moment``."""
+    """The night an aware ``moment`` belongs to, named by the date of its evening at the
+    site (in local mean solar time at ``longitude_deg``, east positive): a night runs from
+    local mean solar noon to the next, so one night's work (afternoon calibrations, the
+    dark hours, morning flats) keeps one date at any longitude. Raises ValueError for a
+    naive ``moment``."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: give a UTC time")
     local = moment.astimezone(dt.UTC) + dt.timedelta(hours=longitude_deg / 15.0)

@@ -1,6 +1,6 @@
 """The default night of the report: the night (see :func:`observatory.clock.night_of`) of
 the newest work order. A night runs from local mean solar noon at the site to the next,
-named by its evening's UTC date, the date in file-batch names (``20261123-...``)."""
+named by its evening's date at the site, the date in file-batch names (``20261123-...``)."""
 
 from __future__ import annotations
 
