@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from observatory.cli.arguments import port_number
 from observatory.logs import configure_logging
 from observatory.settings import get_settings
 
@@ -12,7 +13,7 @@ from observatory.settings import get_settings
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("api", help="serve the HTTP intake of work orders")
     p.add_argument("--host", default=None, help="address to listen on (default: settings)")
-    p.add_argument("--port", type=int, default=None, help="HTTP port (default: settings)")
+    p.add_argument("--port", type=port_number, default=None, help="HTTP port (default: settings)")
     p.set_defaults(handler=cmd_api)
 
 

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import sys
 
+from observatory.cli.arguments import port_number
 from observatory.errors import ConfigurationError
 from observatory.settings import Settings, get_settings
 
@@ -19,7 +20,7 @@ from observatory.settings import Settings, get_settings
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("flower", help="serve Flower (the Celery monitor) with basic auth")
     p.add_argument("--host", default=None, help="address to listen on (default: settings)")
-    p.add_argument("--port", type=int, default=None, help="HTTP port (default: settings)")
+    p.add_argument("--port", type=port_number, default=None, help="HTTP port (default: settings)")
     p.add_argument(
         "--url-prefix",
         default=None,

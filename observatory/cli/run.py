@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from observatory.cli.arguments import positive_float
 from observatory.db.server import PostgresControl
 from observatory.errors import ConfigurationError
 from observatory.logs import configure_logging
@@ -20,11 +21,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("run", help="run simulated nights end to end (--chaos: with faults)")
     p.add_argument(
         "--time-scale",
-        type=float,
+        type=positive_float,
         default=20.0,
         help="simulated seconds per real second (default 20)",
     )
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per work order")
+    p.add_argument("--timeout", type=positive_float, default=600.0, help="seconds per work order")
     p.add_argument("--no-report", action="store_true", help="do not write the night report")
     p.add_argument(
         "--nights", type=int, default=1, help="simulated nights back to back (default 1)"

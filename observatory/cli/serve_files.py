@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from observatory.cli.arguments import port_number
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
@@ -11,7 +13,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--host", default=None, help="address to listen on (default fileserver.host)")
     p.add_argument(
-        "--port", type=int, default=None, help="HTTP port (default fileserver.port; 0: any)"
+        "--port", type=port_number, default=None, help="HTTP port (default fileserver.port; 0: any)"
     )
     p.set_defaults(handler=cmd_serve_files)
 

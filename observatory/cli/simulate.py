@@ -6,6 +6,7 @@ import argparse
 import errno
 from pathlib import Path
 
+from observatory.cli.arguments import port_number, positive_float
 from observatory.errors import ConfigurationError
 from observatory.simulator.address import bind_error
 
@@ -13,17 +14,17 @@ from observatory.simulator.address import bind_error
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("simulate", help="serve the ASCOM Alpaca simulator of every device")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=11111, help="HTTP port (0: any free port)")
+    p.add_argument("--port", type=port_number, default=11111, help="HTTP port (0: any free port)")
     p.add_argument("--config", type=Path, default=None, help="simulator TOML file")
     p.add_argument(
         "--time-scale",
-        type=float,
+        type=positive_float,
         default=None,
         help="simulated seconds per real second (overrides the config)",
     )
     p.add_argument(
         "--discovery-port",
-        type=int,
+        type=port_number,
         default=None,
         help="UDP port of Alpaca discovery (default 32227)",
     )
