@@ -122,7 +122,11 @@ def render_frame(fits_path: Path, png_path: Path, *, grid: bool) -> Picture:
     frame = read_binned(fits_path)
     wcs = celestial_wcs(frame.header) if grid else None
     grey = stretch(frame.data)
-    image = _grid_image(frame, grey, wcs) if wcs is not None else Image.fromarray(grey[::-1])
+    if wcs is not None:
+        image = _grid_image(frame, grey, wcs)
+    else:
+        # The picture's top is the image's top: the file's first row for a top-down file.
+        image = Image.fromarray(grey if _top_down(frame.header) else grey[::-1])
     png_path.parent.mkdir(parents=True, exist_ok=True)
     image.save(png_path, format="PNG", **PNG_OPTIONS)
     return Picture(png_path, image.width, image.height, wcs is not None)
@@ -149,10 +153,18 @@ def _grid_image(frame: BinnedFrame, grey: np.ndarray, wcs: WCS) -> Image.Image:
         # Pixel centres of the full frame, so that the WCS applies unchanged.
         extent=(-0.5, full_cols - 0.5, -0.5, full_rows - 0.5),
     )
+    if _top_down(frame.header):
+        axes.invert_yaxis()  # the file's first row is the image's top
     _draw_grid(axes)
     canvas.draw()
     rgba = Image.fromarray(np.asarray(canvas.buffer_rgba()))
     return rgba.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+
+
+def _top_down(header: fits.Header) -> bool:
+    """Whether the file's first row is the image's top (``ROWORDER = 'TOP-DOWN'``, as NINA
+    and the telescope write it); otherwise FITS's own order, the first row at the bottom."""
+    return str(header.get("ROWORDER", "")).strip().upper() == "TOP-DOWN"
 
 
 def _draw_grid(axes: object) -> None:

@@ -12,7 +12,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from PIL import Image
 
 from observatory.errors import FrameFormatUnsupported
-from observatory.report.pictures import celestial_wcs, read_binned, render_frame, stretch
+from observatory.report.pictures import DPI, celestial_wcs, read_binned, render_frame, stretch
 from tests.unit.report.seeding import tan_wcs, write_frame
 
 
@@ -116,3 +116,26 @@ def test_a_4096_frame_renders_in_well_under_a_second(tmp_path: Path) -> None:
     assert picture.with_grid and max(picture.width_px, picture.height_px) < 1000
     # Typically 0.3 s; the bound leaves room for a busy machine.
     assert elapsed_s < 2.0
+
+
+@pytest.mark.parametrize("grid", [False, True])
+@pytest.mark.parametrize("row_order", [None, "TOP-DOWN", "BOTTOM-UP"])
+def test_the_picture_s_top_is_the_image_s_top(
+    tmp_path: Path, row_order: str | None, grid: bool
+) -> None:
+    # The file's first rows bright: the top of a top-down image, else its bottom.
+    shape = (120, 160)
+    data = np.full(shape, 1000.0, dtype=np.float32)
+    data[:30] = 5000.0
+    header = tan_wcs(shape, 83.8, -5.4, 2.0).to_header() if grid else fits.Header()
+    if row_order is not None:
+        header["ROWORDER"] = row_order
+    source = tmp_path / "f.fits"
+    fits.PrimaryHDU(data, header=header).writeto(source)
+    picture = render_frame(source, tmp_path / "f.png", grid=grid)
+    grey = np.asarray(Image.open(picture.path).convert("L")).astype(float)
+    if grid:  # the image without the figure's margins (0.15 in above it)
+        first = round(0.15 * DPI)
+        grey = grey[first : first + shape[0], -shape[1] - round(0.25 * DPI) : -round(0.25 * DPI)]
+    top, bottom = grey[: len(grey) // 3].mean(), grey[-len(grey) // 3 :].mean()
+    assert (top > bottom) == (row_order == "TOP-DOWN")
