@@ -35,7 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run this suite only (repeatable; default: every suite)",
     )
     parser.add_argument(
-        "--orders", type=int, default=50, help="work orders per overhead measurement (50)"
+        "--orders",
+        type=calibration.positive_int,
+        default=50,
+        help="work orders per overhead measurement (50)",
     )
     parser.add_argument(
         "--http-orders",

@@ -10,6 +10,7 @@ import socket
 import uuid
 from typing import Any
 
+from observatory.cli.arguments import positive_float
 from observatory.settings import Settings, get_settings
 
 # The commands that turn the dome: refused, queued or direct, while a telescope order keeps
@@ -34,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     options.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=argparse.SUPPRESS,
         help="seconds to wait (600); an order not started by then is cancelled",
     )

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from observatory.cli.arguments import positive_float
 from observatory.db.models import WorkOrder
 from observatory.db.session import session_scope
 from observatory.errors import ConfigurationError, WorkOrderInvalid
@@ -22,7 +23,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("submit", help="validate, store and enqueue a work order")
     p.add_argument("file", help="a JSON file with one work order, or - for standard input")
     p.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits")
+    p.add_argument("--timeout", type=positive_float, default=3600.0, help="seconds --wait waits")
     p.set_defaults(handler=cmd_submit)
 
 

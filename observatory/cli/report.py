@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from observatory.errors import ConfigurationError
 from observatory.settings import get_settings
 
 
@@ -49,6 +50,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     # Imported here: matplotlib and astropy are slow to load for the other commands.
     from observatory.report import write_report
 
+    if args.output is not None:
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigurationError(
+                f"--output {args.output}: the folder cannot be made: {error.strerror}"
+            ) from error
     written = write_report(get_settings(), args.night, args.output)
     print(written.index_path)
     print(

@@ -3,9 +3,12 @@ exit 2, before anything starts (they were tracebacks from bind() and pydantic)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from observatory.cli.main import main
+from observatory.settings import get_settings
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,46 @@ def test_good_values_parse(argv: list[str]) -> None:
 
     args = build_parser().parse_args(argv)
     assert 0 <= args.port <= 65535
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["dome", "--timeout", "-1", "status"], "--timeout: -1 is not a number above 0"),
+        (["dome", "status", "--timeout", "nan"], "--timeout: nan is not a number above 0"),
+        (["submit", "-", "--wait", "--timeout", "-5"], "--timeout: -5 is not a number above 0"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_a_wait_that_is_not_above_zero_is_refused_before_an_order_is_stored(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A negative --timeout stored an order and cancelled it at once; nan waited for ever.
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_bench_refuses_no_orders_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # --orders 0 divided by zero after the overhead suite's stack had started.
+    with pytest.raises(SystemExit) as exited:
+        main(["bench", "--only", "overhead", "--orders", "0"])
+    assert exited.value.code == 2
+    assert "--orders: '0' is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_a_report_folder_that_cannot_be_made_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    try:
+        assert main(["report", "2026-11-23", "--output", str(blocker / "report")]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"--output {blocker / 'report'}: the folder cannot be made: Not a directory" in err
