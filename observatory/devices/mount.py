@@ -248,6 +248,10 @@ class MountAdapter:
             self._clock_offset_s = _aware_utc(mount_utc).timestamp() - time.time()
         return datetime.now(UTC) + timedelta(seconds=self._clock_offset_s)
 
+    def can_park(self) -> bool:
+        """Whether the mount has a park position (CanPark)."""
+        return self._client.read("canpark", lambda: self._mount.CanPark, bool)
+
     def park(self) -> MountState:
         """Send the mount to its park position (tracking stops) and wait until parked."""
         state = self.status()

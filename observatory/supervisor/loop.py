@@ -194,8 +194,16 @@ class Supervisor:
         return False
 
     def park_mount(self, reasons: tuple[str, ...]) -> bool:
-        """Park the mount; records ``mount_parked`` or ``park_failed``. Returns success."""
+        """Park the mount, or stop its tracking when it has no park position (CanPark
+        false: tracking on would drive it into the pier in the end); records
+        ``mount_parked``, ``mount_tracking_stopped`` or ``park_failed``. Returns success."""
         try:
+            if not self.mount.can_park():
+                self.mount.set_tracking(False)
+                self._park_failures.end()
+                why = "the mount cannot park (CanPark false)"
+                self._record("mount_tracking_stopped", {"reasons": list(reasons), "why": why})
+                return True
             self.mount.park()
         except DeviceError as error:
             polls = self._park_failures.due()

@@ -149,3 +149,29 @@ def test_a_dome_that_will_not_close_is_recorded_once_a_while_not_every_poll(
     repaired = event_names(settings)[before:]
     assert repaired[0] == "closed_confirmed"
     assert not supervisor._close_failures.ongoing
+
+
+@pytest.mark.parametrize("can_park", [True, False])
+def test_a_mount_without_a_park_position_stops_tracking_instead(
+    stub: AlpacaStub,  # noqa: F811
+    database_url: str,
+    can_park: bool,
+) -> None:
+    open_dome(stub)
+    stub.values.update(
+        issafe=False, canpark=can_park, tracking=True, slewing=False, rightascension=5.0,
+        declination=20.0, equatorialsystem=2, altitude=50.0, azimuth=120.0,
+    )  # fmt: skip
+    stub.on_put["park"] = lambda params: stub.values.update(atpark=True, tracking=False)
+    settings = stub_settings(stub, database_url)
+    supervisor = Supervisor(settings)
+    supervisor.poll_once()
+    supervisor.poll_once()
+    names = event_names(settings)
+    if can_park:
+        assert stub.count("PUT", "park") == 1 and names.count("mount_parked") == 1
+    else:
+        # Park is not sent (it would fail at every poll); tracking stops, once.
+        assert stub.count("PUT", "park") == 0 and "park_failed" not in names
+        assert stub.count("PUT", "tracking") == 1 and stub.values["tracking"] is False
+        assert names.count("mount_tracking_stopped") == 1
