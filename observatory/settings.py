@@ -137,6 +137,14 @@ class ClockSettings(Section):
     epoch_unix_s: float | None = None
     time_scale: float = Field(default=1.0, gt=0.0)
 
+    @field_validator("start_utc")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # A naive time loaded fine and then failed every reading of the clock.
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-12-06T18:00:00Z")
+        return value
+
 
 class PlannedExposures(Section):
     """A run of identical exposures in the site's default exposure plan."""

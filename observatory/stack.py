@@ -95,6 +95,12 @@ class Stack:
         with_flower: bool = False,
         flower_no_auth: bool = False,
     ) -> None:
+        clock = settings.clock
+        if clock.start_utc is not None and clock.epoch_unix_s is None:
+            # A simulated clock without its epoch reads start_utc when the stack starts
+            # (each process alone would stand still at start_utc).
+            clock = clock.model_copy(update={"epoch_unix_s": time.time()})
+            settings = settings.model_copy(update={"clock": clock})
         self.settings = settings
         self.redis: EmbeddedRedis | None = None
         self.children: list[Child] = []

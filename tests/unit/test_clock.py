@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 from alpaca.telescope import Telescope
+from pydantic import ValidationError
 
 from observatory.clock import clock_time, simulated_clock, utc_now
 from observatory.settings import ClockSettings, Settings
 from observatory.simulator.server import start_simulator_process
+from observatory.stack import Stack
 
 DUSK = dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
 
@@ -46,3 +49,21 @@ def test_simulator_reads_the_observatory_clock() -> None:
     assert abs((device_time - dt.datetime.now(dt.UTC)).total_seconds()) > 60 or (
         abs((DUSK - dt.datetime.now(dt.UTC)).total_seconds()) < 600
     )
+
+
+def test_a_start_without_a_time_zone_is_refused_when_the_settings_load() -> None:
+    with pytest.raises(ValidationError, match="needs a time zone"):
+        Settings.model_validate({"clock": {"start_utc": "2026-12-06T18:00:00"}})
+
+
+def test_a_stack_on_a_start_without_an_epoch_runs_from_the_start_when_it_starts() -> None:
+    # Each process alone would stand still at start_utc; the stack fixes the epoch once,
+    # and its children are given it.
+    settings = Settings.model_validate({"clock": {"start_utc": DUSK, "time_scale": 60.0}})
+    assert utc_now(settings) == utc_now(settings) == DUSK
+    before = time.time()
+    stack = Stack(settings, with_beat=False)
+    epoch_s = float(stack.child_env()["OBSERVATORY_CLOCK__EPOCH_UNIX_S"])
+    assert before <= epoch_s <= time.time()
+    assert stack.settings.clock.epoch_unix_s == epoch_s
+    assert clock_time(stack.settings.clock, epoch_s + 1.0) == DUSK + dt.timedelta(seconds=60)
