@@ -36,6 +36,10 @@ CONFIG_VARIABLE = "OBSERVATORY_CONFIG"
 ENV_NOT_SETTINGS = frozenset({CONFIG_VARIABLE})
 
 
+# A TCP port: a value out of range is refused when the settings load, naming the setting.
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 class SettingsInvalid(ConfigurationError):
     """The settings (TOML file or ``OBSERVATORY_*`` variables) hold an unknown key or a
     value of the wrong type; the message names the key and its section."""
@@ -82,7 +86,7 @@ class DeviceSettings(Section):
 
 class SmtpSettings(Section):
     host: str = "localhost"
-    port: int = 25
+    port: Port = 25
     sender: str = "observatory@localhost"
     username: str | None = None
     password: str | None = None
@@ -110,7 +114,7 @@ class SimulatorSettings(Section):
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = 11111
+    port: Port = 11111
     config: Path = PROJECT_ROOT / "config" / "simulator.toml"
     # Simulated seconds per real second; None keeps the simulator config's own value.
     time_scale: float | None = None
@@ -285,7 +289,7 @@ class FileServerSettings(Section):
     products. ``public_url`` is how those hosts reach it (None: not served)."""
 
     host: str = "127.0.0.1"
-    port: int = 8021
+    port: Port = 8021
     public_url: str | None = None
 
 
@@ -344,7 +348,7 @@ class ApiSettings(Section):
     """``observatory api``: the HTTP intake for other systems."""
 
     host: str = "127.0.0.1"
-    port: int = 8022
+    port: Port = 8022
     # Bearer tokens accepted on POST; empty refuses every submission.
     tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -358,7 +362,7 @@ class FlowerSettings(Section):
     """Flower, the Celery monitor; ``basic_auth`` holds ``user:password`` pairs."""
 
     host: str = "127.0.0.1"
-    port: int = 5555
+    port: Port = 5555
     basic_auth: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("basic_auth", mode="before")
@@ -387,7 +391,7 @@ class Settings(BaseSettings):
     # None means "embedded": the project starts its own Redis server under data_dir.
     broker_url: str | None = None
     # Loopback port of the embedded Redis server (used only when broker_url is unset).
-    embedded_redis_port: int = 6399
+    embedded_redis_port: Port = 6399
     # None means SQLite (WAL) at data_dir/observatory.db.
     database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"

@@ -55,6 +55,27 @@ def test_a_value_of_the_wrong_type(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("variable", "key", "section"),
+    [
+        ("OBSERVATORY_API__PORT", "port", "api"),
+        ("OBSERVATORY_SIMULATOR__PORT", "port", "simulator"),
+        ("OBSERVATORY_EMBEDDED_REDIS_PORT", "embedded_redis_port", None),
+    ],
+)
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_a_port_out_of_range_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, key: str, section: str | None, port: str
+) -> None:
+    # It loaded, and the command then failed with a traceback from bind().
+    clean_env(monkeypatch, Path(os.devnull))
+    monkeypatch.setenv(variable, port)
+    with pytest.raises(SettingsInvalid) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert f"'{key}'" in message and (section is None or f"[{section}]" in message), message
+
+
 def test_every_section_refuses_unknown_keys(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
