@@ -392,8 +392,10 @@ def positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The calibration benchmark's options, on the ``observatory bench`` parser."""
-    parser.add_argument("--frames", type=int, default=20, help="frames to combine (20)")
-    parser.add_argument("--size", type=int, default=4096, help="frame side in pixels (4096)")
+    parser.add_argument("--frames", type=positive_int, default=20, help="frames to combine (20)")
+    parser.add_argument(
+        "--size", type=positive_int, default=4096, help="frame side in pixels (4096)"
+    )
     parser.add_argument(
         "--repeats", type=positive_int, default=3,
         help="runs per timing: the best kept (3; the processor suite keeps the median batch)",

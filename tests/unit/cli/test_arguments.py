@@ -68,12 +68,19 @@ def test_a_wait_that_is_not_above_zero_is_refused_before_an_order_is_stored(
     assert named in capsys.readouterr().err
 
 
-def test_bench_refuses_no_orders_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    # --orders 0 divided by zero after the overhead suite's stack had started.
+@pytest.mark.parametrize(
+    ("suite", "option"),
+    # --orders 0 divided by zero after the overhead suite's stack had started; --frames 0
+    # and --size 0 were tracebacks from the calibration suite.
+    [("overhead", "--orders"), ("calibration", "--frames"), ("calibration", "--size")],
+)
+def test_bench_refuses_nothing_to_measure_in_one_line(
+    suite: str, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["bench", "--only", "overhead", "--orders", "0"])
+        main(["bench", "--only", suite, option, "0"])
     assert exited.value.code == 2
-    assert "--orders: '0' is not a whole number of at least 1" in capsys.readouterr().err
+    assert f"{option}: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_a_report_folder_that_cannot_be_made_is_one_line(
