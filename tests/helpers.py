@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -68,3 +69,12 @@ def env_settings(
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+def clean_observatory_env(monkeypatch: pytest.MonkeyPatch, config: Path | str = os.devnull) -> None:
+    """No ``OBSERVATORY_*`` variable of the test run reaches the settings; the settings
+    file is ``config`` (by default none: the built-in defaults)."""
+    for key in list(os.environ):
+        if key.upper().startswith("OBSERVATORY_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("OBSERVATORY_CONFIG", str(config))

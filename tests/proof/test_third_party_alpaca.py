@@ -65,6 +65,7 @@ from tests.proof.third_party_alpaca import (
     server_config,
     third_party_server,
 )
+from tests.unit import seed_orders
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,15 +85,7 @@ ROLES = (
 WHEEL_FILTERS = ["Red", "Green", "Blue", "Clear", "Luminance"]
 DEFAULT_PLAN = [{"filter": "Luminance", "exposure_s": 1.0, "count": 2, "binning": 1}]
 # The design's example telescope order (seed notes), as written there.
-SEED_ORDER = {
-    "id": "1",
-    "request": "observation",
-    "priority": None,
-    "datetime": "2019-03-05T14:34:54.234",
-    "ra": 132.23356,
-    "dec": 34.254534,
-    "user": "Main Module",
-}
+SEED_ORDER = seed_orders.observation()
 
 
 @pytest.fixture(scope="module")

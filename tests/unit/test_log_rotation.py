@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from observatory.logfiles import generation, rotate_if_full
 from observatory.settings import LogSettings, load_settings
 from observatory.stack import Child, Stack
+from tests.helpers import clean_observatory_env
 
 # A child as chatty as a worker at INFO: a numbered 100-byte line every millisecond.
 TALKER = (
@@ -46,10 +46,7 @@ def test_keep_below_one_is_refused(tmp_path: Path) -> None:
 def test_the_stack_bounds_a_running_childs_log_and_the_child_writes_on_from_its_start(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("OBSERVATORY_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OBSERVATORY_CONFIG", os.devnull)
+    clean_observatory_env(monkeypatch)
     max_bytes = 64 * 1024
     settings = load_settings(data_dir=tmp_path, logs=LogSettings(max_mib=max_bytes / 2**20, keep=2))
     stack = Stack(settings)

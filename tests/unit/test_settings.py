@@ -12,13 +12,9 @@ from pydantic import BaseModel
 
 from observatory.cli.main import main
 from observatory.settings import Settings, SettingsInvalid, get_settings, load_settings
+from tests.helpers import clean_observatory_env
 
-
-def clean_env(monkeypatch: pytest.MonkeyPatch, config: Path) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("OBSERVATORY_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OBSERVATORY_CONFIG", str(config))
+clean_env = clean_observatory_env
 
 
 def test_a_misspelt_nested_variable_names_key_and_section(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from observatory.settings import DeviceSettings, load_settings
 from observatory.stack import MAX_RESTART_DELAY_S, Stack, restart_delay_s
+from tests.helpers import clean_observatory_env
 
 
 def test_the_first_death_restarts_at_once_then_the_delay_doubles_up_to_a_bound() -> None:
@@ -20,10 +20,7 @@ def test_the_first_death_restarts_at_once_then_the_delay_doubles_up_to_a_bound()
 def test_children_read_the_settings_the_stack_was_given_in_code(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("OBSERVATORY_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OBSERVATORY_CONFIG", os.devnull)
+    clean_observatory_env(monkeypatch)
     given = load_settings(data_dir=tmp_path).model_copy(
         update={
             "visibility_timeout_s": 120.0,

@@ -5,8 +5,6 @@ every light is calibrated, the rest of it as if the column were healthy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,22 +13,15 @@ from astropy.io import fits
 from sqlalchemy import select
 
 from observatory.db.models import CalibratedFrame, MasterFrame, MasterKind
-from observatory.db.session import dispose_engines, session_scope
+from observatory.db.session import session_scope
 from observatory.settings import Settings
-from tests.unit.processor.conftest import make_settings, run_chain
+from tests.unit.processor.conftest import run_chain
 from tests.unit.processor.rawframes import primary, uint16, write_night
 
 SHAPE = (40, 240)
 DEAD, FLAGGED = 7, 9
 SKY_ADU = 500.0
 STEPS = ("bias", "dark", "flat_dark", "flat", "light")
-
-
-@pytest.fixture
-def settings(tmp_path: Path, _sqlite_migrated_file: Path) -> Iterator[Settings]:
-    made = make_settings(tmp_path / "data", _sqlite_migrated_file)
-    yield made
-    dispose_engines(made.sqlalchemy_url)
 
 
 def night(float_frames: bool) -> dict[str, list[Any]]:
