@@ -290,8 +290,16 @@ class CameraAdapter:
         """When the camera reports CameraState Error (a failed earlier exposure leaves some
         cameras there until told otherwise), send AbortExposure once and read the state
         again; returns whether an Error was cleared. Raises DeviceError when the camera
-        is still in Error after the abort."""
+        is still in Error after the abort. A camera that cannot abort (CanAbortExposure
+        false, AbortExposure then 0x400) is sent nothing: the next StartExposure is what
+        leaves Error on such a camera, or is refused saying why."""
         if self.exposure_status().state is not CameraState.ERROR:
+            return False
+        if not self.info.can_abort_exposure:
+            log.warning(
+                "%s reports CameraState Error and cannot abort; starting the next exposure",
+                self.label,
+            )
             return False
         log.warning("%s reports CameraState Error; sending AbortExposure", self.label)
         self._client.call("abortexposure", self._camera.AbortExposure)

@@ -100,6 +100,19 @@ def test_a_camera_that_can_neither_abort_nor_stop_is_waited_for(stub: AlpacaStub
     assert stub.count("PUT", "abortexposure") == stub.count("PUT", "stopexposure") == 0
 
 
+@pytest.mark.parametrize("can_abort", [True, False])
+def test_an_error_left_by_an_earlier_exposure_is_aborted_only_where_the_camera_can(
+    stub: AlpacaStub, can_abort: bool
+) -> None:
+    # A camera without AbortExposure answered 0x400 and the order failed on that, before
+    # the StartExposure that takes such a camera out of Error.
+    camera = exposing_camera(stub, canabortexposure=can_abort, camerastate=5)  # Error
+    if can_abort:
+        stub.on_put["abortexposure"] = lambda params: stub.values.update(camerastate=0)
+    assert camera.clear_error() is can_abort
+    assert stub.count("PUT", "abortexposure") == int(can_abort)
+
+
 @pytest.mark.parametrize(
     ("can", "sent"), [("canstopexposure", "stopexposure"), ("canabortexposure", "abortexposure")]
 )
