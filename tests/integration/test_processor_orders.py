@@ -142,6 +142,9 @@ def test_running_order_cancelled_skips_its_later_steps(stack: Stack, night: Nigh
     assert counts(settings)[2] == calibrated_before  # the light step never ran
 
 
+# 25 s of waiting out a visibility timeout: the longest test of the fast loop, whose rules
+# tests/unit/orders/test_stalls.py checks in milliseconds.
+@pytest.mark.slow
 def test_a_chain_lost_with_the_broker_is_resumed_by_the_reconciler(
     stack: Stack,
     night: Night,  # noqa: F811
