@@ -1,9 +1,9 @@
 """How long the safety supervisor's ``device_events`` rows are kept.
 
 The supervisor records each decision that changes (unsafe, hold-off, dawn ...), a handful
-of rows a night; but while it cannot close or reach the dome it records every poll's
-attempts and failure, about five rows every poll, some 16,000 rows (10 MB of details) a
-day, for as long as nobody comes. Those rows are pruned once older than
+of rows a night; while it cannot close or reach the dome it records that failure once, then
+every ten minutes (before that, every poll's attempts: some 16,000 rows a day), for as long
+as nobody comes. Those rows are pruned once older than
 ``retention.supervisor_events_days``. They belong to no work order (their
 ``work_order_pk`` is NULL), and no other device's events are touched: what an order
 recorded stays.
