@@ -14,7 +14,10 @@ The rules, each a flag with its reason (thresholds from ``settings.quality``):
 
 Level and noise are the median and the standard deviation after 5-sigma clipping (hot
 pixels and cosmic rays left out) of at most about MAX_SAMPLES pixels, taken on a regular
-grid: cheap on large frames. The deviation is not the scaled median absolute deviation,
+grid of odd step (:func:`sample_stride`): cheap on large frames, and on a colour sensor
+every filter of its mosaic is sampled (an even step would sample only the red pixels of an
+RGGB frame). 65,536 samples give the level to half a percent of the noise, far inside the
+limits the checks use. The deviation is not the scaled median absolute deviation,
 which integer frames with a read noise of an ADU or two quantise to whole ADUs.
 """
 
@@ -31,7 +34,7 @@ from numpy.typing import NDArray
 from observatory.calibration import selection
 
 MIN_GROUP = 3
-MAX_SAMPLES = 250_000
+MAX_SAMPLES = 65_536
 CLIP_SIGMA = 5.0
 CLIP_ITERATIONS = 3
 
@@ -62,7 +65,7 @@ def measure(data: NDArray[np.floating] | NDArray[np.integer]) -> Level:
     """The level and noise of a frame's pixels (see the module docstring): the values
     astropy's ``sigma_clipped_stats`` gives (``maxiters`` 3), its medians taken by
     selection rather than by sorting copies. NaN for a frame with no finite pixel."""
-    stride = max(1, math.isqrt(data.size // MAX_SAMPLES))
+    stride = sample_stride(data.size)
     values = np.asarray(data[::stride, ::stride], dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
     if not values.size:
@@ -76,6 +79,12 @@ def measure(data: NDArray[np.floating] | NDArray[np.integer]) -> Level:
         values = kept
         level, noise = selection.median(values), float(np.std(values))
     return Level(level, noise)
+
+
+def sample_stride(pixels: int) -> int:
+    """The step of the grid :func:`measure` samples a frame of ``pixels`` pixels on: about
+    MAX_SAMPLES samples, and odd, so that every phase of a 2 x 2 colour mosaic is in it."""
+    return math.isqrt(pixels // MAX_SAMPLES) // 2 * 2 + 1
 
 
 def group_flags(kind: str, levels: Sequence[Level], limits: GroupLimits) -> list[list[str]]:

@@ -9,13 +9,13 @@ import pytest
 
 from observatory.calibration import reference
 from observatory.calibration.screening import (
-    MAX_SAMPLES,
     FlatLimits,
     GroupLimits,
     Level,
     flat_flags,
     group_flags,
     measure,
+    sample_stride,
     saturated_fraction,
 )
 
@@ -46,8 +46,27 @@ def test_level_and_noise_are_astropys_sigma_clipped_stats_exactly(seed: int) -> 
     if seed == 5:
         data = np.concatenate([rng.normal(0, 1, 3000), rng.normal(0, 9, 300),
                                rng.normal(0, 80, 30)]).reshape(37, 90)  # fmt: skip
-    stride = max(1, math.isqrt(data.size // MAX_SAMPLES))
-    assert measure(data) == Level(*reference.clipped_level(data, stride))
+    assert measure(data) == Level(*reference.clipped_level(data, sample_stride(data.size)))
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (2048, 3072), (4000, 6000), (600, 800)])
+def test_a_colour_frame_is_sampled_in_every_filter_of_its_mosaic(shape: tuple[int, int]) -> None:
+    """An RGGB dark-subtracted flat, red at 1000 ADU, green 2000, blue 3000: the level
+    is the green median; a grid of even step would see only the red (or only one
+    filter)."""
+    data = np.full(shape, 2000.0)
+    data[0::2, 0::2] = 1000.0
+    data[1::2, 1::2] = 3000.0
+    data += np.random.default_rng(2).normal(0.0, 5.0, shape)
+    assert sample_stride(data.size) % 2 == 1
+    assert measure(data).level_adu == pytest.approx(2000.0, abs=10.0)
+
+
+@pytest.mark.parametrize("pixels", [100, 65_536, 1024 * 1024, 9576 * 6388])
+def test_about_max_samples_are_taken(pixels: int) -> None:
+    stride = sample_stride(pixels)
+    assert stride == 1 or pixels / stride**2 >= 65_536 / 4
+    assert pixels / stride**2 <= max(pixels, 4 * 65_536)
 
 
 def test_a_frame_with_no_finite_pixel_has_no_level() -> None:
