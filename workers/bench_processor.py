@@ -4,13 +4,14 @@ then by two, on the same private Redis and database, in one run.
 The night is taken once from the bundled simulator (bias, darks, flats in two filters
 and lights of a real star field in two filters, binned 2 x 2 so plate solving is
 reliable) and written as a telescope batch under a distinct name for each measurement.
-Each measurement starts its workers fresh (``celery -A workers.app worker -Q processor
--c 1``), lets them calibrate one copy untimed (warm), then submits a
-``calibrate_file_batch`` order for another and times submit -> order finished;
-each step's span comes from ``step_runs`` (a chord step is recorded when its last unit
-ends, so a step's span is its end minus the previous step's end; a follower step, whose
-units run behind its step's unit by unit, is recorded right after it, so its work is in
-that step's span).
+One worker and two are measured side by side: each on a private stack of its own
+(broker, database, data folder) with fresh workers (``celery -A workers.app worker -Q
+processor -c 1``), each warmed by one untimed copy, then copies calibrated in pairs, one
+on each side, in alternating order, so that the machine's drift weighs on both alike.
+A ``calibrate_file_batch`` order is timed submit -> order finished; each step's span
+comes from ``step_runs`` (a chord step is recorded when its last unit ends, so a step's
+span is its end minus the previous step's end; a follower step, whose units run behind
+its step's unit by unit, is recorded right after it, so its work is in that step's span).
 """
 
 from __future__ import annotations
@@ -215,23 +216,19 @@ def two_worker_bound(one: dict[str, Any], workers: int = 2) -> dict[str, float]:
             "bound": round(one["wall_s"] / (serial + split / workers), 3)}  # fmt: skip
 
 
-def measure(
-    services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str, workers: int,
-    core_each: bool = False, repeats: int = 1,
-) -> dict[str, Any]:  # fmt: skip
-    """Calibrate ``repeats`` fresh copies of the night (batches ``batch``, ``batch-2``,
-    ...) one after another with ``workers`` fresh worker processes sharing ``folder`` as
-    their data folder, once they have calibrated another copy (not timed: a night's
-    workers are warm, their compiled kernels and index files loaded, after the first
-    batch); workers stopped after. Returns the figures of the run of median wall time
-    (the later middle one of an even number) and every run's wall (``walls_s``). With
-    ``core_each``, worker ``i`` runs on CPU ``i`` alone (``taskset``) with one kernel
-    thread, as on a host of one core of its own; otherwise every worker may use every
-    CPU."""
+@contextmanager
+def worker_set(
+    services: SharedServices, folder: Path, workers: int, core_each: bool
+) -> Iterator[None]:
+    """``workers`` fresh worker processes on ``services``, sharing ``folder`` as their data
+    folder; stopped on exit. With ``core_each``, worker ``i`` runs on CPU ``i`` alone
+    (``taskset``) with one kernel thread, as on a host of one core of its own; otherwise
+    every worker may use every CPU."""
     env = {"OBSERVATORY_DATA_DIR": str(folder), "OBSERVATORY_PROCESSOR__SOLVE_TIMEOUT_S": "120"}
     cpus = sorted(os.sched_getaffinity(0))
     if core_each and workers > len(cpus):
         raise ValueError(f"{workers} workers of a core each need {workers} CPUs, not {len(cpus)}")
+    started = []
     try:
         for index in range(workers):
             prefix: list[str] = []
@@ -240,43 +237,87 @@ def measure(
                 prefix = ["taskset", "--cpu-list", str(cpus[index])]
                 own_env["NUMBA_NUM_THREADS"] = "1"
             name = f"processor{index + 1}"
-            services.start_worker(name, own_env, folder / "workers.log", prefix)
-        names = [f"{batch}-warm", batch] + [f"{batch}-{k}" for k in range(2, repeats + 1)]
-        runs = []
-        for name in names:
-            batch_folder = folder / "batches" / name
-            write_batch(batch_folder, list(frames))
-            runs.append({"batch": name, **calibrate(services, str(batch_folder))})
+            started.append(services.start_worker(name, own_env, folder / "workers.log", prefix))
+        yield
     finally:
-        services.stop_workers()
-    timed = runs[1:]
-    for run in timed:
+        services.stop_workers(started)
+
+
+def calibrate_copy(
+    services: SharedServices, frames: Sequence[Frame], folder: Path, batch: str
+) -> dict[str, Any]:
+    """Write a fresh copy of the night as batch ``batch`` under ``folder`` and calibrate
+    it on ``services``; its figures (:func:`calibrate`) with its name."""
+    batch_folder = folder / "batches" / batch
+    write_batch(batch_folder, list(frames))
+    return {"batch": batch, **calibrate(services, str(batch_folder))}
+
+
+def summarise(runs: Sequence[dict[str, Any]], workers: int, core_each: bool) -> dict[str, Any]:
+    """The figures of the run of median wall time (the later middle one of an even
+    number) and every run's wall (``walls_s``). Raises RuntimeError if one did not
+    succeed."""
+    for run in runs:
         if run["state"] != "succeeded":
             raise RuntimeError(f"benchmark batch {run['batch']} ended {run['state']}: {run}")
-    middle = sorted(timed, key=lambda run: run["wall_s"])[len(timed) // 2]
+    middle = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
     return {"workers": workers, "core_each": core_each, **middle,
-            "walls_s": [run["wall_s"] for run in timed]}  # fmt: skip
+            "walls_s": [run["wall_s"] for run in runs]}  # fmt: skip
+
+
+def measure_side_by_side(
+    frames: Sequence[Frame], folder: Path, batch: str, core_each: bool = False, repeats: int = 1
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One worker against two, batch for batch: two private stacks (broker, database and
+    data folder each), one with one worker and one with two, each warmed by a copy of
+    the night it does not time (a night's workers are warm, their compiled kernels and
+    index files loaded, after the first batch); then ``repeats`` pairs of copies, one on
+    each, the pair's order alternating (one-two, two-one, ...). So a drift of the
+    machine's speed over the run (other programs, the CPU's clock) weighs on both alike,
+    as it cannot when one side's batches all come before the other's. Returns the
+    figures of each side (:func:`summarise`), one worker's first; each run's wall is in
+    ``walls_s``, in the order of the pairs."""
+    sides = {1: folder / "one-worker", 2: folder / "two-workers"}
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    with (
+        shared_services(sides[1]) as one, shared_services(sides[2]) as two,
+        worker_set(one, sides[1], 1, core_each), worker_set(two, sides[2], 2, core_each),
+    ):  # fmt: skip
+        services = {1: one, 2: two}
+        for workers in (1, 2):
+            calibrate_copy(services[workers], frames, sides[workers], f"{batch}-{workers}-warm")
+        for k in range(repeats):
+            for workers in (1, 2) if k % 2 == 0 else (2, 1):
+                name = f"{batch}-{workers}" + (f"-{k + 1}" if k else "")
+                runs[workers].append(
+                    calibrate_copy(services[workers], frames, sides[workers], name)
+                )
+    return summarise(runs[1], 1, core_each), summarise(runs[2], 2, core_each)
+
+
+def pair_ratios(one: dict[str, Any], two: dict[str, Any]) -> list[float]:
+    """One worker's wall over two workers' for each pair of batches run side by side."""
+    return [round(a / b, 3) for a, b in zip(one["walls_s"], two["walls_s"], strict=True)]
 
 
 def run_processor_benchmark(
     workdir: Path | None = None, lights_per_filter: int = LIGHTS_PER_FILTER, repeats: int = 3
 ) -> dict[str, Any]:
-    """Take the night once, then calibrate copies of it with one worker, then with two
-    (each ``repeats`` copies after a warm-up batch on the same workers, the median
-    kept), first as on hosts of one core each (the scale-out: a second host adds its own
-    CPU), then sharing this host's CPUs (a second worker on a host whose first already
-    uses every core); returns the figures."""
+    """Take the night once, then calibrate copies of it with one worker and with two,
+    side by side (:func:`measure_side_by_side`: ``repeats`` pairs after a warm-up batch
+    each, the median kept), first as on hosts of one core each (the scale-out: a second
+    host adds its own CPU), then sharing this host's CPUs (a second worker on a host
+    whose first already uses every core); returns the figures."""
     frames = take_night(lights_per_filter)
     night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-processor-", dir=workdir) as name,
-        shared_services(Path(name)) as services,
-    ):
+    with tempfile.TemporaryDirectory(prefix="bench-processor-", dir=workdir) as name:
         folder = Path(name)
-        one = measure(services, frames, folder, f"{night}-bench-1", 1, True, repeats)
-        two = measure(services, frames, folder, f"{night}-bench-2", 2, True, repeats)
-        one_shared = measure(services, frames, folder, f"{night}-bench-3", 1, False, repeats)
-        two_shared = measure(services, frames, folder, f"{night}-bench-4", 2, False, repeats)
+        one, two = measure_side_by_side(
+            frames, folder / "core-each", f"{night}-bench", True, repeats
+        )
+        one_shared, two_shared = measure_side_by_side(
+            frames, folder / "shared", f"{night}-bench-shared", False, repeats
+        )
     counts = {str(kind): sum(f.imagetyp == kind for f in frames) for kind in ImageType}
     return {
         "frames": {kind: count for kind, count in counts.items() if count},
@@ -286,10 +327,12 @@ def run_processor_benchmark(
         "one_worker": one,
         "two_workers": two,
         "speedup": round(one["wall_s"] / two["wall_s"], 3),
+        "pair_speedups": pair_ratios(one, two),
         "bound": two_worker_bound(one),
         "one_worker_shared_host": one_shared,
         "two_workers_shared_host": two_shared,
         "speedup_shared_host": round(one_shared["wall_s"] / two_shared["wall_s"], 3),
+        "pair_speedups_shared_host": pair_ratios(one_shared, two_shared),
         "bound_shared_host": two_worker_bound(one_shared),
     }
 
@@ -299,7 +342,8 @@ def format_processor(figures: dict[str, Any]) -> str:
     hosts of a core each and on this host's shared CPUs."""
     frames = ", ".join(f"{count} {kind}" for kind, count in figures["frames"].items())
     lines = [f"processor: one batch ({frames}; {figures['cpu_count']} CPUs), one worker "
-             f"process against two; median of {figures['repeats']} batches each"]  # fmt: skip
+             f"process against two; median of {figures['repeats']} batches each, run in "
+             f"pairs side by side"]  # fmt: skip
     for title, suffix in (("a core each (as on hosts of one core)", ""),
                           ("sharing this host's CPUs", "_shared_host")):  # fmt: skip
         one, two = figures[f"one_worker{suffix}"], figures[f"two_workers{suffix}"]
@@ -311,7 +355,9 @@ def format_processor(figures: dict[str, Any]) -> str:
         for label, a, b in rows:
             ratio = f"{a / b:7.2f}x" if b > 0 else "      -"
             lines.append(f"  {label:<12}{a:>9.2f}s{b:>10.2f}s{ratio}")
-        lines.append(f"  speed-up (1 worker / 2 workers): {figures[f'speedup{suffix}']:.2f}x")
+        pairs = ", ".join(f"{ratio:.2f}x" for ratio in figures[f"pair_speedups{suffix}"])
+        lines.append(f"  speed-up (1 worker / 2 workers): {figures[f'speedup{suffix}']:.2f}x"
+                     f" (batch by batch: {pairs})")  # fmt: skip
         bound = figures[f"bound{suffix}"]
         serial = f"{bound['serial_s']:.2f} s of {one['wall_s']:.2f} s"
         lines.append(f"  bound, with what is not split ({serial}) one worker's: "

@@ -49,6 +49,9 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
         assert (one["workers"], two["workers"]) == (1, 2)
         assert one["state"] == two["state"] == "succeeded"
         assert figures[f"speedup{suffix}"] == pytest.approx(one["wall_s"] / two["wall_s"], 1e-3)
+        # Batch by batch: the pairs run side by side, in the order of the walls.
+        pairs = [a / b for a, b in zip(one["walls_s"], two["walls_s"], strict=True)]
+        assert figures[f"pair_speedups{suffix}"] == pytest.approx(pairs, 1e-3)
         # Two timed batches each: the figures are the later middle one's, the slower.
         for run in (one, two):
             assert len(run["walls_s"]) == 2 and run["wall_s"] == max(run["walls_s"])
@@ -65,5 +68,6 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
             one["wall_s"] / (bound["serial_s"] + bound["split_s"] / 2), 1e-2
         )
     printed = capsys.readouterr().out
-    assert "one worker process against two; median of 2 batches each" in printed
+    assert "one worker process against two; median of 2 batches each, run in pairs" in printed
+    assert "batch by batch: " in printed
     assert "bound, with what is not" in printed
