@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from observatory.db.models import StepRun, WorkOrder
 from observatory.db.session import session_scope
+from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings, get_settings
 from observatory.stack import Stack
 from tests.helpers import wait_for
@@ -73,6 +74,27 @@ def dome_fault(settings: Settings, spec: dict[str, Any]) -> None:
     dome = Dome(settings.devices.dome_address, 0)
     dome.Connected = True
     dome.Action("simulator:fault", json.dumps(spec))
+
+
+@pytest.fixture(autouse=True)
+def leaves_no_dome_order_unfinished(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test of the stack that leaves a dome order queued or running. The dome
+    worker runs one order at a time for every test of the session's stack, so such an
+    order runs under the next test's dome faults and holds back that test's orders
+    (a slow dome made two left-over status orders take 56 s, past a 30 s wait)."""
+    yield
+    if "stack" not in request.fixturenames:
+        return
+    settings: Settings = request.getfixturevalue("stack").settings
+    with session_scope(settings.sqlalchemy_url) as session:
+        left = session.execute(
+            select(WorkOrder.pk, WorkOrder.order_id, WorkOrder.state).where(
+                WorkOrder.queue == "dome", WorkOrder.state.not_in(FINAL_STATES)
+            )
+        ).all()
+    if left:
+        named = ", ".join(f"{pk} ({order_id}, {state})" for pk, order_id, state in left)
+        pytest.fail(f"the test left dome work orders unfinished: {named}; wait for them to end")
 
 
 @dataclass
@@ -167,6 +189,13 @@ def test_resubmitting_the_same_id_and_user_creates_no_second_order(stack: Stack)
     assert (again.pk, again.created) == (first.pk, False)
     other_user = submit_order(data | {"user": "someone else"}, stack.settings)
     assert other_user.created and other_user.pk != first.pk
+    # Both orders run on the shared dome worker: they end here, not under the next
+    # test's faults (a slow dome made them 28 s each and starved the next order).
+    for pk in (first.pk, other_user.pk):
+        assert pk is not None
+        assert outcome(stack.settings, pk).state == "succeeded"
+        [run] = steps(stack.settings, pk)  # the resubmission's message ran nothing
+        assert run.state == "succeeded"
 
 
 def test_foreign_publisher_sends_the_order_itself(stack: Stack) -> None:
