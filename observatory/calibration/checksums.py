@@ -151,7 +151,10 @@ def _sum_of_region(handle: FileIO, start: int, length: int, buffer: np.ndarray) 
 def spans_of(hdus: fits.HDUList) -> list[tuple[int, int, int]]:
     """Where each HDU of a file astropy opened lies: (header start, data start, data
     length), as :func:`verify_file` takes them."""
-    places = (hdus.fileinfo(index) for index in range(len(hdus)))
+    # Each HDU's own fileinfo: the list's serialises every header again to see whether
+    # it was resized (a third of reading a frame's headers), which a file opened to be
+    # read never is.
+    places = (hdu.fileinfo() for hdu in hdus)
     return [(place["hdrLoc"], place["datLoc"], place["datSpan"]) for place in places]
 
 

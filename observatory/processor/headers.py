@@ -114,13 +114,16 @@ def _require_bytes(index: int, hdu: fits.PrimaryHDU | fits.ImageHDU, file_bytes:
 
 
 def merged_header(hdus: fits.HDUList, image_index: int) -> fits.Header:
-    """The primary header with the own cards of the image HDU ``image_index`` over it."""
+    """The primary header with the own cards of the image HDU ``image_index`` over it
+    (for the primary HDU its header itself, not a copy: callers read it, or change it
+    once the file is closed)."""
+    if image_index == 0:
+        return hdus[0].header
     header = hdus[0].header.copy()
-    if image_index != 0:
-        for card in hdus[image_index].header.cards:
-            keyword = card.keyword
-            if keyword and not keyword.startswith(_STRUCTURAL) and keyword not in _COMMENTARY:
-                header[keyword] = (card.value, card.comment)
+    for card in hdus[image_index].header.cards:
+        keyword = card.keyword
+        if keyword and not keyword.startswith(_STRUCTURAL) and keyword not in _COMMENTARY:
+            header[keyword] = (card.value, card.comment)
     return header
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.time import Time, TimeDelta
 
 from observatory.db.models import Exposure
 from observatory.processor.headers import ExposureRejected, read_exposure
@@ -260,6 +261,31 @@ def test_an_iso_time_with_a_zone_or_a_blank_is_read_in_utc(
     row = read(tmp_path, IMAGETYP="light", EXPTIME=1.0, DATE_OBS=value)
     expected = dt.datetime.fromisoformat(f"2026-12-05T{utc}").replace(tzinfo=dt.UTC)
     assert row["date_obs"] == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-05T21:03:04", "2026-12-05T21:03:04.1", "2026-12-05T23:59:59.999999",
+     "2026-12-05T21:03:04.12345+02:00", "2026-12-31T23:59:59.5Z", "2024-02-29T00:00:00.000",
+     "2026-12-05T21:03:04.1234567", "2026-12-05T21:3:4"],
+)  # fmt: skip
+def test_an_iso_time_is_read_to_the_microsecond_as_astropy_reads_it(
+    tmp_path: Path, value: str
+) -> None:
+    """The common form is read by the standard library, the rest (more
+    than six decimals, unpadded fields) by astropy: the same moment either way."""
+    row = read(tmp_path, IMAGETYP="light", EXPTIME=1.0, DATE_OBS=value)
+    local = value.removesuffix("Z").removesuffix("+02:00")
+    moment = Time(local, format="isot", scale="utc")
+    if value.endswith("+02:00"):
+        moment -= TimeDelta(7200, format="sec")
+    assert row["date_obs"] == moment.to_datetime().replace(tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value", ["2026-02-30T01:00:00", "2026-12-05T24:00:01"])
+def test_an_impossible_iso_time_is_rejected(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ExposureRejected, match=f"DATE-OBS '{value}' is not a UTC time"):
+        read(tmp_path, IMAGETYP="light", EXPTIME=1.0, DATE_OBS=value)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
