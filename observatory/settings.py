@@ -52,8 +52,18 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The device roles a site may lack: an empty address ("" in TOML or in the variable)
+# declares the device absent, and nothing is ever sent to it.
+OPTIONAL_DEVICES = ("filterwheel", "covercalibrator", "focuser")
+REQUIRED_DEVICES = ("dome", "telescope", "camera", "safetymonitor")
+
+
 class DeviceSettings(Section):
-    """Where each Alpaca device answers (``host:port``) and its device number."""
+    """Where each Alpaca device answers (``host:port``) and its device number.
+
+    The filter wheel, the flat panel (CoverCalibrator) and the focuser are optional: an
+    empty address (``filterwheel_address = ""``, ``OBSERVATORY_DEVICES__FILTERWHEEL_ADDRESS=``)
+    is None, and no adapter for the device is made. The other roles need an address."""
 
     dome_address: str = "127.0.0.1:11111"
     dome_number: int = 0
@@ -61,9 +71,13 @@ class DeviceSettings(Section):
     telescope_number: int = 0
     camera_address: str = "127.0.0.1:11111"
     camera_number: int = 0
-    filterwheel_address: str = "127.0.0.1:11111"
+    # Optional: None (an empty address) for an OSC camera without a wheel; then an order
+    # naming a filter is refused, and frames carry no FILTER card.
+    filterwheel_address: str | None = "127.0.0.1:11111"
     filterwheel_number: int = 0
-    covercalibrator_address: str = "127.0.0.1:11111"
+    # Optional: None (an empty address) where no flat panel or dust cover is fitted; then
+    # flats are refused, and observations open no cover.
+    covercalibrator_address: str | None = "127.0.0.1:11111"
     covercalibrator_number: int = 0
     safetymonitor_address: str = "127.0.0.1:11111"
     safetymonitor_number: int = 0
@@ -82,6 +96,24 @@ class DeviceSettings(Section):
     # Transient failures (refused connection, HTTP 5xx, timeouts) are retried this often.
     retries: int = 3
     retry_backoff_s: float = 0.5
+
+    @field_validator(*(f"{role}_address" for role in OPTIONAL_DEVICES), mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        # A variable cannot be set to None: the empty string is how "none here" is said.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator(*(f"{role}_address" for role in REQUIRED_DEVICES))
+    @classmethod
+    def _required_is_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(
+                "is empty, and this device is required (only the filterwheel,"
+                " covercalibrator and focuser addresses may be empty: device absent)"
+            )
+        return value
 
 
 class SmtpSettings(Section):
@@ -153,7 +185,8 @@ class ClockSettings(Section):
 class PlannedExposures(Section):
     """A run of identical exposures in the site's default exposure plan."""
 
-    filter: str = Field(min_length=1, max_length=128)
+    # None: no filter (a site without a filter wheel, devices.filterwheel_address empty).
+    filter: str | None = Field(default=None, min_length=1, max_length=128)
     exposure_s: float = Field(gt=0.0, le=86400.0)
     count: int = Field(default=1, ge=1, le=1000)
     binning: int = Field(default=1, ge=1, le=8)

@@ -15,7 +15,7 @@ from functools import cached_property
 from alpaca.covercalibrator import CoverCalibrator
 
 from observatory.devices.alpaca_client import open_device
-from observatory.errors import DeviceRefused, InvalidTarget
+from observatory.errors import ConfigurationError, DeviceRefused, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
 # CoverCalibrator interface version 2 is Platform 7 (asynchronous Connect).
@@ -69,6 +69,11 @@ class CoverCalibratorAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
+        if self.devices.covercalibrator_address is None:
+            # The settings say the site has none: nothing may be sent to one.
+            raise ConfigurationError(
+                "no flat panel is configured (devices.covercalibrator_address)"
+            )
         self._device, self._client = open_device(
             self.devices,
             "covercalibrator",

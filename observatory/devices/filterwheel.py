@@ -11,7 +11,7 @@ from functools import cached_property
 from alpaca.filterwheel import FilterWheel
 
 from observatory.devices.alpaca_client import open_device
-from observatory.errors import InvalidTarget
+from observatory.errors import ConfigurationError, InvalidTarget
 from observatory.settings import DeviceSettings, TelescopeSettings, get_settings
 
 # FilterWheel interface version 3 is Platform 7 (asynchronous Connect).
@@ -29,6 +29,9 @@ class FilterWheelAdapter:
     ) -> None:
         self.devices = devices if devices is not None else get_settings().devices
         self.telescope = telescope if telescope is not None else get_settings().telescope
+        if self.devices.filterwheel_address is None:
+            # The settings say the site has none: nothing may be sent to one.
+            raise ConfigurationError("no filter wheel is configured (devices.filterwheel_address)")
         self._wheel, self._client = open_device(
             self.devices, "filterwheel", FilterWheel, "filter wheel", FILTERWHEEL_PLATFORM7_VERSION
         )

@@ -129,9 +129,10 @@ class DomeGotoOrder(WorkOrderBase):
 
 
 class ExposureSpec(_Strict):
-    """A run of identical exposures through one filter."""
+    """A run of identical exposures through one filter (None: no filter, at a site
+    without a filter wheel)."""
 
-    filter: Text
+    filter: Text | None = None
     exposure_s: PositiveSeconds
     count: int = Field(default=1, ge=1, le=1000)
     binning: int = Field(default=1, ge=1, le=8)
@@ -209,7 +210,8 @@ class DarkSpec(_Strict):
 
 
 class FlatSpec(_Strict):
-    filter: Text
+    # None: no filter (a site without a filter wheel, e.g. a one-shot-colour camera).
+    filter: Text | None = None
     count: int = Field(default=10, ge=1, le=1000)
     target_adu: float = Field(default=30000.0, gt=0.0, le=65535.0)
     binning: int = Field(default=1, ge=1, le=8)

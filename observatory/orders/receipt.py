@@ -33,6 +33,13 @@ from observatory.orders.models import (
 from observatory.settings import Settings
 from observatory.transfer import check_batch_url
 
+# Why an order naming a filter, or flats, cannot run here (see observatory.settings).
+NO_WHEEL = "this site has no filter wheel (devices.filterwheel_address is empty)"
+NO_PANEL = (
+    "flats: this site has no flat panel (devices.covercalibrator_address is empty);"
+    " order biases and darks only"
+)
+
 # The fields settle_on_receipt fills in when the submitter left them out: a resubmission
 # that leaves them out again is the same order (observatory.intake.same_content).
 FILLED_ON_RECEIPT = frozenset({"ra", "dec", "resolved", "exposures"})
@@ -45,7 +52,8 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
     is taken when the order gives no window. Raises WorkOrderInvalid naming the field: an
     unknown name, no exposures and no default plan, a filter the wheel does not have or a
     binning the camera cannot do (per ``telescope.filters`` and ``telescope.max_binning``),
-    an autofocus without a focuser in the settings.
+    a filter named at a site without a filter wheel (or none named with one), flats at a
+    site without a flat panel, an autofocus without a focuser in the settings.
     """
     if isinstance(order, ObservationOrder):
         order = _with_exposures(settings, _with_coordinates(settings, order, now))
@@ -53,6 +61,8 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
         _check_train(settings, "exposures", order.exposures)
     elif isinstance(order, CalibrationFramesOrder):
         _check_binning(settings, "binning", order.binning)
+        if order.flats and settings.devices.covercalibrator_address is None:
+            raise WorkOrderInvalid(NO_PANEL)
         _check_train(settings, "flats", order.flats)
         _check_train(settings, "darks", order.darks)
     elif isinstance(order, AutofocusOrder):
@@ -146,8 +156,20 @@ def _check_train(
         _check_binning(settings, f"{field}.{index}.binning", spec.binning)
 
 
-def _check_filter(settings: Settings, field: str, name: str) -> None:
+def _check_filter(settings: Settings, field: str, name: str | None) -> None:
+    """Without a filter wheel no filter may be named; with one, a filter must be (when
+    the settings list the wheel's filters: otherwise the telescope's pre-checks ask)."""
     filters = settings.telescope.filters
+    if settings.devices.filterwheel_address is None:
+        if name is not None:
+            raise WorkOrderInvalid(f"{field}: {name!r} named, but {NO_WHEEL}")
+        return
+    if name is None:
+        if filters is not None:
+            raise WorkOrderInvalid(
+                f"{field}: none named; the filter wheel holds {', '.join(filters)}"
+            )
+        return
     # The wheel matches names ignoring case when no exact match exists (devices.filterwheel).
     if filters is not None and name.casefold() not in {f.casefold() for f in filters}:
         raise WorkOrderInvalid(

@@ -32,6 +32,7 @@ from observatory.orders.lifecycle import Claim
 from observatory.orders.models import AutofocusOrder
 from observatory.settings import Settings
 from observatory.telescope.focus_curve import VCurveFit, fit_v_curve, measure_hfd, sweep_positions
+from observatory.telescope.limits import check_filter
 from observatory.telescope.observation import check_altitude, leave_as_found, open_and_point
 from observatory.telescope.rig import TelescopeRig
 from observatory.telescope.run import OrderRun, run_sequence
@@ -53,6 +54,8 @@ def autofocus(
         unneeded = _focus_still_good(settings, focuser, order.when_drift_k)
         if unneeded is not None:
             return unneeded
+    if order.filter is not None:
+        check_filter(rig, order.filter, "filter")
     target = _field(settings, rig, order)
     check_altitude(settings, rig, target)
     return run_sequence(
@@ -98,7 +101,8 @@ def _sweep(
     binning = order.binning or focus.binning
     unparked = open_and_point(run, target)
     filter_name = run.select_filter(order.filter) if order.filter else None
-    filter_name = filter_name or rig.filterwheel.current_filter()
+    if filter_name is None and rig.filterwheel is not None:
+        filter_name = rig.filterwheel.current_filter()
     before = focuser.position()
     step = order.step or focus.step
     positions = sweep_positions(before, step, order.points or focus.points, focuser.max_step)

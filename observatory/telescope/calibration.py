@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from observatory.db.models import ImageType
-from observatory.devices.covercalibrator import CoverState
-from observatory.errors import ObservatoryError
+from observatory.devices.covercalibrator import CoverCalibratorAdapter, CoverState
+from observatory.errors import ConfigurationError, ObservatoryError
 from observatory.intake import Publisher
 from observatory.orders.lifecycle import Claim
 from observatory.orders.models import CalibrationFramesOrder, DarkSpec, FlatSpec
@@ -26,6 +26,7 @@ from observatory.telescope.limits import (
     check_exposure,
     check_filter,
     check_flat_level,
+    check_panel,
     check_sensor,
 )
 from observatory.telescope.rig import TelescopeRig
@@ -51,11 +52,15 @@ def take_calibration_frames(
 
 def check_calibration_plan(rig: TelescopeRig, order: CalibrationFramesOrder) -> None:
     """Raise :class:`InvalidTarget` naming the field when the camera cannot take a set's
-    binning or a dark's exposure time, or the wheel lacks a flat's filter: otherwise the
+    binning or a dark's exposure time, the wheel lacks a flat's filter (or the site has
+    no wheel and a filter is named), or flats are asked of a site without a flat panel
+    (biases and darks need neither device): otherwise the
     order failed at that set, after the sets before it (and a flat's filter with the
     panel already lit), or a flat level the camera saturates below. Biases are taken at
     the camera's ExposureMin."""
     check_sensor(rig)
+    if order.flats:
+        check_panel(rig, "flats")
     if order.bias_count:
         check_binning(rig, order.binning, "binning")
     sets: list[tuple[str, DarkSpec | FlatSpec]] = [
@@ -91,6 +96,7 @@ def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
         for dark in order.darks:
             for _ in range(dark.count):
                 run.take(ImageType.DARK, dark.exposure_s, _binning(order, dark), "dark")
+    # By filter name; "none" for flats without filter (a site without a filter wheel).
     flat_exposures: dict[str, float] = {}
     if order.flats:
         run.phase("flat")
@@ -98,7 +104,7 @@ def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
         try:
             for flat in order.flats:
                 exposure_s = _take_flats(run, flat, _binning(order, flat))
-                flat_exposures[flat.filter] = exposure_s
+                flat_exposures[flat.filter or "none"] = exposure_s
         except BaseException:
             _dark_panel_after(run)
             raise
@@ -106,9 +112,17 @@ def _calibrate(run: OrderRun, order: CalibrationFramesOrder) -> dict[str, Any]:
     return {"flat_exposures_s": flat_exposures}
 
 
+def _panel(run: OrderRun) -> CoverCalibratorAdapter:
+    # check_calibration_plan refused flats at a site without a panel.
+    panel = run.rig.panel
+    if panel is None:
+        raise ConfigurationError("flats need a flat panel (devices.covercalibrator_address)")
+    return panel
+
+
 def _light_panel(run: OrderRun) -> None:
     run.close_dome("flat fields")
-    panel = run.rig.panel
+    panel = _panel(run)
     if panel.status().cover is not CoverState.CLOSED:
         panel.close_cover()
         run.event("covercalibrator", "cover_closed")
@@ -117,7 +131,7 @@ def _light_panel(run: OrderRun) -> None:
 
 
 def _dark_panel(run: OrderRun) -> None:
-    panel = run.rig.panel
+    panel = _panel(run)
     panel.lamp_off()
     run.event("covercalibrator", "lamp_off")
     if panel.status().cover is not CoverState.OPEN:

@@ -10,16 +10,33 @@ from __future__ import annotations
 
 from observatory.devices.camera import SensorType
 from observatory.errors import InvalidTarget
+from observatory.orders.receipt import NO_PANEL, NO_WHEEL
 from observatory.telescope.flats import SATURATED_FRACTION
 from observatory.telescope.rig import TelescopeRig
 
 
-def check_filter(rig: TelescopeRig, name: str, where: str) -> None:
-    """The wheel holds filter ``name``."""
+def check_filter(rig: TelescopeRig, name: str | None, where: str) -> None:
+    """The wheel holds filter ``name``; without a wheel, no filter is named (None); with
+    one, a filter is (a frame through whatever filter is in the beam would be written
+    without its name)."""
+    if rig.filterwheel is None:
+        if name is not None:
+            raise InvalidTarget(f"{where}: {name!r} named, but {NO_WHEEL}")
+        return
+    if name is None:
+        raise InvalidTarget(
+            f"{where}: none named; {rig.filterwheel.label} holds {rig.filterwheel.names}"
+        )
     try:
         rig.filterwheel.slot_of(name)
     except InvalidTarget as error:
         raise InvalidTarget(f"{where}: {error}") from None
+
+
+def check_panel(rig: TelescopeRig, where: str) -> None:
+    """The site has a flat panel (flats need its lamp and cover)."""
+    if rig.panel is None:
+        raise InvalidTarget(NO_PANEL.replace("flats", where, 1))
 
 
 def check_binning(rig: TelescopeRig, binning: int, where: str) -> None:

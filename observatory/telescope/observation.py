@@ -59,8 +59,9 @@ def observe(
 
 def check_plan(rig: TelescopeRig, exposures: list[ExposureSpec]) -> None:
     """Raise :class:`InvalidTarget` naming the exposure when the filter wheel does not
-    hold its filter or the camera cannot take its binning or exposure time, before
-    anything moves (see :mod:`observatory.telescope.limits`)."""
+    hold its filter (or the site has no wheel and a filter is named, or a wheel and none
+    is) or the camera cannot take its binning or exposure time, before anything moves
+    (see :mod:`observatory.telescope.limits`)."""
     check_sensor(rig)
     for index, spec in enumerate(exposures):
         where = f"exposures.{index}"
@@ -132,7 +133,10 @@ def leave_as_found(run: OrderRun, unparked: bool, reason: str) -> None:
 
 
 def uncover(run: OrderRun) -> None:
+    """Lamp off and dust cover open; a site without a flat panel has neither."""
     panel = run.rig.panel
+    if panel is None:
+        return
     before = panel.status()
     panel.lamp_off()
     after = panel.open_cover()

@@ -23,10 +23,12 @@ class TelescopeRig:
     dome: DomeAdapter
     mount: MountAdapter
     camera: CameraAdapter
-    filterwheel: FilterWheelAdapter
-    panel: CoverCalibratorAdapter
+    # None when the settings name no filter wheel: frames are then taken without filter.
+    filterwheel: FilterWheelAdapter | None
+    # None when the settings name no flat panel: no cover is opened, no flats taken.
+    panel: CoverCalibratorAdapter | None
     safety: SafetyMonitorAdapter
-    # None when the settings name no focuser: then nothing is sent to one.
+    # None when the settings name no focuser. An absent device is sent nothing.
     focuser: FocuserAdapter | None = None
 
     @classmethod
@@ -36,8 +38,14 @@ class TelescopeRig:
             dome=DomeAdapter(devices),
             mount=MountAdapter(devices, telescope),
             camera=CameraAdapter(devices, telescope),
-            filterwheel=FilterWheelAdapter(devices, telescope),
-            panel=CoverCalibratorAdapter(devices, telescope),
+            filterwheel=(
+                FilterWheelAdapter(devices, telescope) if devices.filterwheel_address else None
+            ),
+            panel=(
+                CoverCalibratorAdapter(devices, telescope)
+                if devices.covercalibrator_address
+                else None
+            ),
             safety=SafetyMonitorAdapter(devices),
             focuser=FocuserAdapter(devices) if devices.focuser_address else None,
         )

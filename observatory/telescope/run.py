@@ -39,6 +39,7 @@ from observatory.telescope.batch import BatchWriter, WrittenFrame
 from observatory.telescope.events import record_device_event
 from observatory.telescope.fits import FrameMetadata
 from observatory.telescope.heartbeat import HeartbeatWriter
+from observatory.telescope.limits import check_filter
 from observatory.telescope.open_permit import await_open_permit
 from observatory.telescope.rig import TelescopeRig, slave_dome
 
@@ -158,10 +159,15 @@ class OrderRun:
                 raise
             raise OrderCancelled(self.cancel.describe()) from error
 
-    def select_filter(self, name: str) -> str:
+    def select_filter(self, name: str | None) -> str | None:
         """Turn ``name`` into the beam; with a focuser and ``focus.apply_filter_offsets``,
-        move it by the difference of the two filters' focus offsets."""
+        move it by the difference of the two filters' focus offsets. Without a filter
+        wheel, ``name`` is None (checked before the sequence, see ``limits.check_filter``)
+        and nothing is sent: None, the frame's filter."""
+        check_filter(self.rig, name, "filter")
         wheel = self.rig.filterwheel
+        if wheel is None or name is None:
+            return None
         before = wheel.current_filter()
         selected = wheel.select(name)
         if selected == before:

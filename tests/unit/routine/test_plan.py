@@ -77,8 +77,8 @@ def test_bad_entries_are_named_with_the_field(fields: dict[str, Any], message: s
 
 
 def test_an_invalid_order_template_names_the_entry_and_the_order_field() -> None:
-    bad = {"request": "observation", "target": "Vega", "exposures": [{"exposure_s": 5}]}
-    with pytest.raises(RoutinePlanInvalid, match=r"entry 'vega': order: exposures\.0\.filter"):
+    bad = {"request": "observation", "target": "Vega", "exposures": [{"exposure_s": -5}]}
+    with pytest.raises(RoutinePlanInvalid, match=r"entry 'vega': order: exposures\.0\.exposure_s"):
         parse_plan({"entries": [entry(name="vega", order=bad)]})
 
 
@@ -122,6 +122,10 @@ def test_the_shipped_plan_passes_the_receipt_checks_of_the_default_settings() ->
             {"request": "observation", "ra": 10.0, "dec": 20.0,
              "exposures": [{"exposure_s": 5, "filter": "Halpha-9"}]},
             "exposures.0.filter: 'Halpha-9' is not in the filter wheel",
+        ),
+        (
+            {"request": "observation", "ra": 10.0, "dec": 20.0, "exposures": [{"exposure_s": 5}]},
+            "exposures.0.filter: none named; the filter wheel holds L, R, G, B",
         ),
         (
             {"request": "calibration_frames", "bias_count": 5, "binning": 6},
