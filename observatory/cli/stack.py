@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from observatory.cli.flower import check_flower_auth
+from observatory.devices.inventory import device_lines
 from observatory.logs import configure_logging
 from observatory.settings import get_settings
 from observatory.stack import Stack
@@ -58,5 +59,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         "Ctrl-C stops",
         flush=True,
     )
+    # The operator sees which devices the queues will drive, and which the site lacks.
+    print(f"devices: {'; '.join(device_lines(settings.devices))}", flush=True)
     stack.run_forever()
     return 0

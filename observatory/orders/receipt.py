@@ -152,11 +152,11 @@ def _check_train(
 ) -> None:
     for index, spec in enumerate(specs):
         if not isinstance(spec, DarkSpec):
-            _check_filter(settings, f"{field}.{index}.filter", spec.filter)
+            check_filter_named(settings, f"{field}.{index}.filter", spec.filter)
         _check_binning(settings, f"{field}.{index}.binning", spec.binning)
 
 
-def _check_filter(settings: Settings, field: str, name: str | None) -> None:
+def check_filter_named(settings: Settings, field: str, name: str | None) -> None:
     """Without a filter wheel no filter may be named; with one, a filter must be (when
     the settings list the wheel's filters: otherwise the telescope's pre-checks ask)."""
     filters = settings.telescope.filters
@@ -189,6 +189,6 @@ def _check_focuser(settings: Settings, order: AutofocusOrder) -> None:
             "request: autofocus needs a focuser, and none is configured (devices.focuser_address)"
         )
     if order.filter is not None:
-        _check_filter(settings, "filter", order.filter)
+        check_filter_named(settings, "filter", order.filter)
     if order.binning is not None:
         _check_binning(settings, "binning", order.binning)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from observatory.devices.angles import angular_distance_deg
@@ -10,9 +11,12 @@ from observatory.devices.covercalibrator import CoverCalibratorAdapter
 from observatory.devices.dome import DomeAdapter, DomeState
 from observatory.devices.filterwheel import FilterWheelAdapter
 from observatory.devices.focuser import FocuserAdapter
+from observatory.devices.inventory import device_lines
 from observatory.devices.mount import MountAdapter, MountState
 from observatory.devices.safety import SafetyMonitorAdapter
 from observatory.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class TelescopeRig:
     @classmethod
     def from_settings(cls, settings: Settings) -> TelescopeRig:
         devices, telescope = settings.devices, settings.telescope
+        log.info("telescope devices: %s", "; ".join(device_lines(devices)))
         return cls(
             dome=DomeAdapter(devices),
             mount=MountAdapter(devices, telescope),

@@ -9,7 +9,7 @@ import pytest
 from observatory.errors import ConfigurationError
 from observatory.preflight import check_configuration
 from observatory.routine.plan import RoutinePlanInvalid
-from observatory.settings import Settings
+from observatory.settings import PlannedExposures, Settings
 
 
 def settings_with(tmp_path: Path, **changes: object) -> Settings:
@@ -51,3 +51,23 @@ def test_a_simulator_set_for_another_site_than_the_settings_is_refused(tmp_path:
     assert "latitude 52.0000 deg, site.latitude_deg is 37.2236 deg" in message
     assert str(config) in message and "longitude" not in message.split("):")[0]
     assert "\n" not in message
+
+
+def test_a_default_plan_naming_a_filter_at_a_site_without_a_wheel_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Every observation that gives no exposures would be refused at receipt.
+    telescope = Settings().telescope.model_copy(
+        update={"default_exposures": [PlannedExposures(filter="L", exposure_s=20.0)]}
+    )
+    devices = Settings().devices.model_copy(update={"filterwheel_address": None})
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^telescope\.default_exposures\.0\.filter: 'L' named, but this site has no"
+        r" filter wheel \(devices\.filterwheel_address is empty\)$",
+    ):
+        check_configuration(
+            settings_with(tmp_path, telescope=telescope, devices=devices), with_beat=False
+        )
+    colour = telescope.model_copy(update={"default_exposures": [PlannedExposures(exposure_s=20.0)]})
+    check_configuration(settings_with(tmp_path, telescope=colour, devices=devices), with_beat=False)
