@@ -90,9 +90,10 @@ IMAGE_PROJECT = "/opt/observatory"
 
 
 def _compose_value(value: str) -> str:
-    """A compose value with ``${VAR:-default}`` read as its default and ``${VAR:?...}`` or
-    ``${VAR}`` as a placeholder, as if the .env left the optional ones unset."""
-    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    """A compose value with ``${VAR:-default}`` or ``${VAR-default}`` read as its default
+    and ``${VAR:?...}`` or ``${VAR}`` as a placeholder, as if the .env left the optional
+    ones unset."""
+    value = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)
     return re.sub(r"\$\{\w+(:\?[^}]*)?\}", "secret", value)
 
 
