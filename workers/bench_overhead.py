@@ -45,7 +45,7 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from observatory.db.migrate import upgrade
 from observatory.db.models import WorkOrder
-from observatory.db.session import dispose_engines, session_scope
+from observatory.db.session import dispose_engines, read_scope
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.orders.states import FINAL_STATES
 from observatory.settings import Settings, get_settings
@@ -147,7 +147,7 @@ def _order(run: str, index: int) -> dict[str, Any]:
 
 
 def _work_order_times(settings: Settings, pks: list[int]) -> list[WorkOrder]:
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         rows = list(session.scalars(select(WorkOrder).where(WorkOrder.pk.in_(pks))))
         session.expunge_all()
         return rows
@@ -349,7 +349,7 @@ def measure_http_burst(
     # Every order is either still a message in the broker or already taken by the worker
     # (SQL says it started): read the broker first, so that none is missed in between.
     in_broker = _pks_in_broker(settings, "dome")
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         rows = session.execute(
             select(WorkOrder.pk, WorkOrder.published_at, WorkOrder.started_at).where(
                 WorkOrder.order_id.like(f"bench-{run}-%")

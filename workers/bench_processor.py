@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from observatory.db.migrate import upgrade
 from observatory.db.models import ImageType, StepRun, WorkOrder
-from observatory.db.session import dispose_engines, session_scope
+from observatory.db.session import dispose_engines, read_scope
 from observatory.embedded_redis import EmbeddedRedis
 from observatory.orders.states import FINAL_STATES
 from observatory.processor.driver import FOLLOWERS
@@ -175,7 +175,7 @@ def calibrate(
     pk = submit(services.settings, order, services.publish).pk
 
     def ended() -> bool:
-        with session_scope(services.database_url) as session:
+        with read_scope(services.database_url) as session:
             return session.get_one(WorkOrder, pk).state in FINAL_STATES
 
     wait_for(ended, timeout_s, 0.05, f"work order {pk} on {url}")
@@ -184,7 +184,7 @@ def calibrate(
 
 def order_figures(services: SharedServices, pk: int, submitted_at: float) -> dict[str, Any]:
     """Wall time submit -> finished [s], the order's state and each step's span [s]."""
-    with session_scope(services.database_url) as session:
+    with read_scope(services.database_url) as session:
         order = session.get_one(WorkOrder, pk)
         runs = list(
             session.scalars(select(StepRun).where(StepRun.work_order_pk == pk).order_by(StepRun.pk))

@@ -88,9 +88,9 @@ def cmd_dome(args: argparse.Namespace) -> int:
         return 1
     if state == "succeeded" and args.dome_command == "status":
         from observatory.db.models import WorkOrder
-        from observatory.db.session import session_scope
+        from observatory.db.session import read_scope
 
-        with session_scope(settings.sqlalchemy_url) as session:
+        with read_scope(settings.sqlalchemy_url) as session:
             outputs = session.get_one(WorkOrder, receipt.pk).step_runs[-1].outputs
         print(json.dumps(outputs))
     else:
@@ -103,14 +103,14 @@ def give_up(settings: Settings, pk: int, order_id: str, timeout_s: float) -> str
     must not run whenever the stack next starts, such as an opening hours later); one that
     started is left to finish. Returns what happened, in words."""
     from observatory.db.models import WorkOrder
-    from observatory.db.session import session_scope
+    from observatory.db.session import read_scope
     from observatory.orders.cancel import cancel_unstarted
 
     reason = f"not started within {timeout_s:g} s (the command's --timeout)"
     if cancel_unstarted(settings, pk, by=CANCELLED_BY, reason=reason):
         return f"not started within {timeout_s:g} s: cancelled"
     # Claimed (or even ended) since the wait ran out: no cancel request is left on it.
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         state = str(session.get_one(WorkOrder, pk).state)
     if state == "running":
         return (

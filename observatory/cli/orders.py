@@ -11,7 +11,7 @@ from typing import Any
 
 from observatory.cli.arguments import positive_float
 from observatory.db.models import WorkOrder
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ConfigurationError, WorkOrderInvalid
 from observatory.intake import OrderIdTaken, Receipt, submit
 from observatory.orders.states import FINAL_STATES
@@ -126,7 +126,7 @@ def wait_for_outcome(settings: Settings, pk: int, timeout_s: float) -> tuple[str
     """Poll the database until the order ends; returns (state, reason)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        with session_scope(settings.sqlalchemy_url) as session:
+        with read_scope(settings.sqlalchemy_url) as session:
             order = session.get_one(WorkOrder, pk)
             if order.state in FINAL_STATES:
                 return str(order.state), order.state_reason

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import WorkOrderNotFound
 from observatory.orders.hold import holds
 from observatory.orders.listing import (
@@ -88,7 +88,7 @@ def _orders_with_id(
     settings: Settings, order_id: str, user: str | None, queue: str | None
 ) -> list[dict[str, Any]]:
     # Every order the id names (several users, or one user's orders to several queues).
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         orders = orders_with_id(session, order_id, user or None, queue)
         if not orders:
             raise WorkOrderNotFound(f"no work order with id {order_id!r}")
@@ -98,6 +98,6 @@ def _orders_with_id(
 def _order_with_id(
     settings: Settings, order_id: str, user: str | None, queue: str | None
 ) -> dict[str, Any]:
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         order = one_order_with_id(session, order_id, user or None, queue, how="--user and --queue")
         return order_as_dict(order, list(order.step_runs))

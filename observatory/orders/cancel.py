@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from observatory.db.models import WorkOrder, WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope, session_scope
 from observatory.errors import OrderEnded, WorkOrderNotFound
 from observatory.orders.listing import one_order_with_id
 from observatory.settings import Settings
@@ -174,7 +174,7 @@ def cancel_request(settings: Settings, pk: int) -> CancelRequest | None:
     For the worker running the order: one indexed read, cheap enough to poll every second.
     Raises :class:`WorkOrderNotFound` when there is no such order.
     """
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         order = session.get(WorkOrder, pk)
         if order is None:
             raise WorkOrderNotFound(f"no work order with pk {pk}")

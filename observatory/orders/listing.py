@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, WorkOrder, WorkOrderState
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ObservatoryError, OrderAmbiguous, WorkOrderNotFound
 from observatory.orders.routes import ROUTES
 from observatory.settings import Settings
@@ -77,7 +77,7 @@ def parse_time(name: str, text: str) -> dt.datetime:
 def list_orders(settings: Settings, selection: OrderFilter) -> list[dict[str, Any]]:
     """The newest orders matching ``selection`` (checked first), without their steps."""
     query = selection.checked().query()
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         return [order_as_dict(order, []) for order in session.scalars(query)]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from observatory import calibration
 from observatory.db.models import CalibratedFrame, Exposure, MasterFrame, WcsStatus
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope, session_scope
 from observatory.platesolve.frame import (
     PlateSolution,
     engine_usable,
@@ -51,7 +51,7 @@ def solution_cards(solution: PlateSolution | None, seconds: float) -> fits.Heade
 
 def solve_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     """Solve one calibrated light, write the WCS into its header and record the outcome."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         batch = file_batch(session, unit["batch"])
         (exposure,) = exposures_of(session, batch.pk, "astrometry", unit["group"])
         frame = session.scalars(

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder, WorkOrderState
 from observatory.db.retry import retry_unavailable
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ObservatoryError
 from observatory.orders.cancel import CancelRequest
 from observatory.orders.lifecycle import Claim, finish
@@ -79,7 +79,7 @@ def open_chain(settings: Settings, claimed: Claim) -> Chain:
     """The chain of a claimed order: its batch, url and the steps it runs
     (:func:`driver.steps_to_run`). Raises ObservatoryError when a resumed batch has no
     calibrate order, and what locating the url raises."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         since = session.scalar(
             select(func.max(StepRun.pk)).where(StepRun.work_order_pk == claimed.pk)
         )
@@ -105,7 +105,7 @@ def is_current(settings: Settings, chain: Chain) -> bool:
     chain from before attempts were carried counts as current."""
     if chain.get("attempt") is None:
         return True
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         order = session.get_one(WorkOrder, chain["work_order_pk"])
         return order.state == WorkOrderState.RUNNING and order.attempts == chain["attempt"]
 
@@ -114,7 +114,7 @@ def progress(
     settings: Settings, chain: Chain, units: dict[str, list[driver.Unit]]
 ) -> driver.Progress:
     """The chain's recorded state, read from SQL, with the units planned so far."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         runs = session.scalars(
             select(StepRun)
             .where(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from observatory.calibration.dark import bias_included, dark_scale
 from observatory.calibration.overscan import Readout
 from observatory.db import models
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ConfigurationError, MasterFrameMissing
 from observatory.processor import library
 from observatory.processor.products import load_master
@@ -68,7 +68,7 @@ def choose_masters(
     policy = profile.missing_calibrations or settings.processor.missing_calibrations
     chosen = Chosen()
     errors: dict[str, MasterFrameMissing] = {}
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         for role in roles:
             if role == "dark" and not profile.darks_needed:
                 chosen.not_needed["dark"] = f"profile {profile.name}: darks are not needed"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from observatory.db.models import StepRun, StepState, WorkOrder
 from observatory.db.retry import retry_unavailable
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ObservatoryError, StepFailed
 from observatory.orders.cancel import cancel_request
 from observatory.orders.stalls import mark_progress
@@ -41,7 +41,7 @@ UNIT_RUNNERS: dict[str, Callable[[Settings, dict[str, Any]], dict[str, Any]]] = 
 
 def units_of(settings: Settings, batch: str, url: str, step: str) -> list[dict[str, Any]]:
     """The independent units of a unit step for the batch."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         return plan_units(session, batch, url, step)
 
 
@@ -142,7 +142,7 @@ def earlier_runs(
 ) -> tuple[str, dict[str, StepState]]:
     """The batch's url and the state of each step's latest run over its latest calibrate
     order and the resumes after it, leaving out the order ``exclude_pk``."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         orders = [o for o in batch_orders(session, batch) if o.pk != exclude_pk]
         runs = latest_runs(session, [o.pk for o in orders])
         return str(orders[0].payload["url"]), {step: run.state for step, run in runs.items()}

@@ -15,7 +15,7 @@ from observatory.calibration.screening import measure
 from observatory.calibration.sources import FrameInput
 from observatory.calibration.stacking import CombineMethod
 from observatory.db import models
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope
 from observatory.errors import ConfigurationError, FrameMismatch, MasterFrameMissing
 from observatory.processor import library
 from observatory.processor.corrections import choose_masters, geometry_corrections
@@ -39,7 +39,7 @@ class UnitContext:
     def __init__(self, settings: Settings, unit: dict[str, Any]) -> None:
         self.settings = settings
         self.group: dict[str, Any] = unit["group"]
-        with session_scope(settings.sqlalchemy_url) as session:
+        with read_scope(settings.sqlalchemy_url) as session:
             self.batch = file_batch(session, unit["batch"])
             self.exposures = exposures_of(session, self.batch.pk, unit["step"], self.group)
         self.folder = batch_folder_here(settings, self.batch.name, self.batch.path, unit["url"])
@@ -143,7 +143,7 @@ def _bias_for(
 ) -> tuple[calibration.MasterFrame | None, str | None]:
     """The darks' master bias, or None and why when no batch or library holds one: the
     master dark then keeps the bias level (and serves only its own exposure)."""
-    with session_scope(context.settings.sqlalchemy_url) as session:
+    with read_scope(context.settings.sqlalchemy_url) as session:
         try:
             row = library.choose_bias(session, context.wanted(exposure))
         except MasterFrameMissing as error:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from observatory.db.migrate import upgrade
 from observatory.db.models import StepRun, WorkOrder
-from observatory.db.session import dispose_engines, get_engine, session_scope
+from observatory.db.session import dispose_engines, get_engine, read_scope, session_scope
 from observatory.settings import PROJECT_ROOT
 from tests.postgres import PostgresServer
 
@@ -108,6 +109,52 @@ def test_sqlite_concurrent_read_then_write_transactions_neither_fail_nor_lose_up
         with session_scope(url) as session:
             assert session.scalars(select(WorkOrder.attempts)).one() == threads_n * increments_n
     finally:
+        dispose_engines(url)
+
+
+def test_a_read_scope_reads_and_refuses_to_write(database_url: str) -> None:
+    with session_scope(database_url) as session:
+        session.add(_order())
+    with read_scope(database_url) as session:
+        order = session.scalars(select(WorkOrder)).one()
+    assert order.order_id == "o-1"  # readable after the scope, as a session scope's
+    with pytest.raises(Exception, match=r"read-only|readonly"), read_scope(database_url) as session:
+        session.add(_order("o-2"))
+        session.flush()
+    # The pooled connection writes again in a session scope.
+    with session_scope(database_url) as session:
+        session.add(_order("o-3"))
+    assert _count(database_url, WorkOrder) == 2
+
+
+def test_a_sqlite_read_scope_neither_waits_for_a_writer_nor_sees_its_work(tmp_path: Path) -> None:
+    """A read takes no write lock: while another process holds it (a worker recording a
+    step), a read scope reads the last committed state at once, where a session scope
+    waits for the writer to end."""
+    url = f"sqlite:///{tmp_path / 'observatory.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        session.add(_order())
+    writing, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with session_scope(url) as session:
+            session.add(_order("o-2"))
+            session.flush()
+            writing.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(10)
+        started = time.monotonic()
+        with read_scope(url) as session:
+            assert session.scalars(select(WorkOrder.order_id)).all() == ["o-1"]
+        assert time.monotonic() - started < 0.5
+    finally:
+        release.set()
+        thread.join(10)
         dispose_engines(url)
 
 
