@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from astropy.io import fits
+from sqlalchemy import select
 
+from observatory.db.models import CalibratedFrame
+from observatory.db.session import session_scope
 from observatory.errors import InvalidTarget
 from observatory.settings import Settings
 from observatory.simulator.server import SimulatorProcess
@@ -165,3 +168,36 @@ def test_a_flat_naming_a_filter_without_a_wheel_is_refused_before_anything_moves
     with pytest.raises(InvalidTarget, match=r"^flats\.0\.filter: 'R' named, but this site"):
         take_calibration_frames(no_wheel, claimed, TelescopeRig.from_settings(no_wheel), Broker())
     assert proxy.commands() == []
+
+
+@pytest.mark.slow
+def test_a_light_without_filter_is_calibrated_with_a_flat_without_filter(
+    settings: Settings, proxy: RecordingProxy
+) -> None:
+    # An OSC site's night end to end: its frames as the telescope writes them, then the
+    # processor's chain: the lights (no FILTER card) get the master flat without filter.
+    from tests.unit.processor.conftest import run_chain
+
+    no_wheel = through(settings, proxy, "filterwheel")
+    rig, broker = TelescopeRig.from_settings(no_wheel), Broker()
+    calibration = claimed_order(
+        no_wheel, broker, "calibration_frames", bias_count=3, binning=2,
+        darks=[{"exposure_s": 1.0, "count": 3}], flats=[{"count": 3, "target_adu": 20000.0}],
+    )  # fmt: skip
+    frames = take_calibration_frames(no_wheel, calibration, rig, broker)
+    plan = [{"exposure_s": 1.0, "count": 2, "binning": 2}]
+    lights = observe(
+        no_wheel,
+        claimed_order(no_wheel, broker, "observation", exposures=plan, **zenith(rig, no_wheel)),
+        rig,
+        broker,
+    )
+    made = run_chain(no_wheel, frames["folder"], ("bias", "dark", "flat_dark", "flat"))
+    assert all(o["ok"] for units in made.values() for o in units), made
+    used = run_chain(no_wheel, lights["folder"], ("light",))
+    assert all(o["ok"] for units in used.values() for o in units), used
+    with session_scope(no_wheel.sqlalchemy_url) as session:
+        calibrated = list(session.scalars(select(CalibratedFrame)))
+        flats = [(f.flat.kind.value, f.flat.filter) for f in calibrated if f.flat is not None]
+    assert len(calibrated) == 2 and flats == [("flat", None)] * 2
+    assert proxy.paths_of("filterwheel") == []
