@@ -18,6 +18,7 @@ from observatory.db.session import session_scope
 from observatory.errors import InvalidTarget
 from observatory.settings import Settings
 from observatory.simulator.server import SimulatorProcess
+from observatory.telescope.autofocus import autofocus
 from observatory.telescope.calibration import take_calibration_frames
 from observatory.telescope.observation import observe
 from observatory.telescope.rig import TelescopeRig
@@ -201,3 +202,18 @@ def test_a_light_without_filter_is_calibrated_with_a_flat_without_filter(
         flats = [(f.flat.kind.value, f.flat.filter) for f in calibrated if f.flat is not None]
     assert len(calibrated) == 2 and flats == [("flat", None)] * 2
     assert proxy.paths_of("filterwheel") == []
+
+
+def test_autofocus_naming_a_filter_without_a_wheel_is_refused_before_anything_moves(
+    settings: Settings, proxy: RecordingProxy
+) -> None:
+    with_focuser = settings.model_copy(
+        update={"devices": settings.devices.model_copy(update={"focuser_address": proxy.address})}
+    )
+    claimed = claimed_order(with_focuser, Broker(), "autofocus", filter="R")
+    no_wheel = through(with_focuser, proxy, "filterwheel")
+    rig = TelescopeRig.from_settings(no_wheel)
+    assert rig.focuser is not None and rig.filterwheel is None
+    with pytest.raises(InvalidTarget, match=r"^filter: 'R' named, but this site has no filter"):
+        autofocus(no_wheel, claimed, rig, Broker())
+    assert proxy.requests == []
