@@ -157,8 +157,8 @@ def _check_train(
 
 
 def check_filter_named(settings: Settings, field: str, name: str | None) -> None:
-    """Without a filter wheel no filter may be named; with one, a filter must be (when
-    the settings list the wheel's filters: otherwise the telescope's pre-checks ask)."""
+    """Without a filter wheel no filter may be named; with one, a filter must be (a
+    frame through whatever filter is in the beam would be written without its name)."""
     filters = settings.telescope.filters
     if settings.devices.filterwheel_address is None:
         if name is not None:
@@ -169,7 +169,10 @@ def check_filter_named(settings: Settings, field: str, name: str | None) -> None
             raise WorkOrderInvalid(
                 f"{field}: none named; the filter wheel holds {', '.join(filters)}"
             )
-        return
+        raise WorkOrderInvalid(
+            f"{field}: none named, and this site has a filter wheel"
+            " (devices.filterwheel_address); name one of its filters"
+        )
     # The wheel matches names ignoring case when no exact match exists (devices.filterwheel).
     if filters is not None and name.casefold() not in {f.casefold() for f in filters}:
         raise WorkOrderInvalid(

@@ -59,6 +59,13 @@ def test_with_a_filter_wheel_an_exposure_naming_no_filter_is_refused() -> None:
         WorkOrderInvalid, match=r"^exposures\.0\.filter: none named; the filter wheel holds L, R"
     ):
         settle(observation(ra=1.0, dec=2.0, exposures=exposures), {}, TRAIN)
+    # The wheel's filters not listed in the settings: refused all the same.
+    with pytest.raises(
+        WorkOrderInvalid,
+        match=r"^exposures\.0\.filter: none named, and this site has a filter wheel"
+        r" \(devices\.filterwheel_address\); name one of its filters$",
+    ):
+        settle(observation(ra=1.0, dec=2.0, exposures=exposures), {}, TelescopeSettings())
 
 
 def test_flats_without_a_flat_panel_are_refused_naming_the_setting() -> None:

@@ -101,9 +101,11 @@ def test_a_filter_named_without_a_wheel_is_refused_before_anything_moves(
 def test_with_a_wheel_an_exposure_naming_no_filter_is_refused_before_anything_moves(
     settings: Settings, proxy: RecordingProxy
 ) -> None:
-    wheel = through(settings, proxy)
+    # Stored while the site had no wheel (the intake now refuses it); a wheel was fitted.
     plan = [{"exposure_s": 1.0}]
-    claimed = claimed_order(wheel, Broker(), "observation", exposures=plan, ra=10.0, dec=20.0)
+    no_wheel = through(settings, proxy, "filterwheel")
+    claimed = claimed_order(no_wheel, Broker(), "observation", exposures=plan, ra=10.0, dec=20.0)
+    wheel = through(settings, proxy)
     with pytest.raises(InvalidTarget, match=r"^exposures\.0\.filter: none named; filter wheel 0"):
         observe(wheel, claimed, TelescopeRig.from_settings(wheel), Broker())
     assert proxy.commands() == []
