@@ -36,7 +36,7 @@ from observatory.transfer import check_batch_url
 # Why an order naming a filter, or flats, cannot run here (see observatory.settings).
 NO_WHEEL = "this site has no filter wheel (devices.filterwheel_address is empty)"
 NO_PANEL = (
-    "flats: this site has no flat panel (devices.covercalibrator_address is empty);"
+    "this site has no flat panel (devices.covercalibrator_address is empty);"
     " order biases and darks only"
 )
 
@@ -62,7 +62,7 @@ def settle_on_receipt(settings: Settings, order: WorkOrder, now: dt.datetime) ->
     elif isinstance(order, CalibrationFramesOrder):
         _check_binning(settings, "binning", order.binning)
         if order.flats and settings.devices.covercalibrator_address is None:
-            raise WorkOrderInvalid(NO_PANEL)
+            raise WorkOrderInvalid(f"flats: {NO_PANEL}")
         _check_train(settings, "flats", order.flats)
         _check_train(settings, "darks", order.darks)
     elif isinstance(order, AutofocusOrder):

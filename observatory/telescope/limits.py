@@ -36,7 +36,7 @@ def check_filter(rig: TelescopeRig, name: str | None, where: str) -> None:
 def check_panel(rig: TelescopeRig, where: str) -> None:
     """The site has a flat panel (flats need its lamp and cover)."""
     if rig.panel is None:
-        raise InvalidTarget(NO_PANEL.replace("flats", where, 1))
+        raise InvalidTarget(f"{where}: {NO_PANEL}")
 
 
 def check_binning(rig: TelescopeRig, binning: int, where: str) -> None:
