@@ -332,6 +332,7 @@ def test_dawn_closes_and_refuses(start_rig: Callable[..., Rig]) -> None:
     assert "dawn" in rig.event_names()
 
 
+@pytest.mark.slow  # 6-12 s of real shutter retries; the repeats: tests/unit/supervisor
 def test_stuck_shutter_is_retried_recorded_and_mailed(
     start_rig: Callable[..., Rig],
     smtp_server: tuple[str, int, Any],  # noqa: F811

@@ -68,6 +68,7 @@ def test_a_flat_level_a_12_bit_camera_cannot_reach_is_refused(stub: AlpacaStub) 
     assert commands(stub) == []
 
 
+@pytest.mark.slow  # a simulator of its own configuration, 8 s of flat trials
 def test_flat_trials_stay_within_the_camera_s_exposure_range(
     tmp_path: Path, sqlite_url: str
 ) -> None:
