@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -295,6 +296,46 @@ def measure_side_by_side(
     return summarise(runs[1], 1, core_each), summarise(runs[2], 2, core_each)
 
 
+# A fixed CPU-bound loop: what one core does, alone or beside another.
+_SPIN = (
+    "import time\nt = time.perf_counter()\nx = 0\n"
+    "for i in range(6_000_000):\n    x += i\nprint(time.perf_counter() - t)"
+)
+
+
+def _spin(cpus: Sequence[int]) -> list[float]:
+    """Run the loop once on each of ``cpus`` at the same time; each one's seconds."""
+    spinners = [
+        subprocess.Popen(
+            ["taskset", "--cpu-list", str(cpu), sys.executable, "-c", _SPIN],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for cpu in cpus
+    ]
+    return [float(spinner.communicate()[0]) for spinner in spinners]
+
+
+def cpu_scaling(pairs: int = 5) -> dict[str, Any]:
+    """What this machine's first two CPUs give side by side: a CPU-bound loop alone on the
+    first, then on both at once, ``pairs`` times in turn; ``scaling`` is the median of
+    twice the time alone over the slower of the two together (2.0: two CPUs do twice
+    one's work). On a virtual machine whose two CPUs share a physical core or a busy
+    host this is what any two workers could gain at most."""
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        raise ValueError("the processor suite measures two workers: it needs two CPUs")
+    ratios, alone, together = [], [], []
+    for _ in range(pairs):
+        (one,) = _spin(cpus[:1])
+        both = max(_spin(cpus))
+        alone.append(round(one, 3))
+        together.append(round(both, 3))
+        ratios.append(2 * one / both)
+    return {"scaling": round(statistics.median(ratios), 3), "alone_s": alone,
+            "together_s": together}  # fmt: skip
+
+
 def pair_ratios(one: dict[str, Any], two: dict[str, Any]) -> list[float]:
     """One worker's wall over two workers' for each pair of batches run side by side."""
     return [round(a / b, 3) for a, b in zip(one["walls_s"], two["walls_s"], strict=True)]
@@ -310,6 +351,7 @@ def run_processor_benchmark(
     whose first already uses every core); returns the figures."""
     frames = take_night(lights_per_filter)
     night = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    scaling = cpu_scaling()
     with tempfile.TemporaryDirectory(prefix="bench-processor-", dir=workdir) as name:
         folder = Path(name)
         one, two = measure_side_by_side(
@@ -324,6 +366,7 @@ def run_processor_benchmark(
         "filters": list(FILTERS),
         "repeats": repeats,
         "cpu_count": os.cpu_count(),
+        "cpu_scaling": scaling,
         "one_worker": one,
         "two_workers": two,
         "speedup": round(one["wall_s"] / two["wall_s"], 3),
@@ -362,6 +405,9 @@ def format_processor(figures: dict[str, Any]) -> str:
         serial = f"{bound['serial_s']:.2f} s of {one['wall_s']:.2f} s"
         lines.append(f"  bound, with what is not split ({serial}) one worker's: "
                      f"{bound['bound']:.2f}x")  # fmt: skip
+    scaling = figures["cpu_scaling"]["scaling"]
+    lines.append(f"  this machine: a CPU-bound loop on two CPUs at once does {scaling:.2f}x")
+    lines.append("  the work of one alone (about the most two workers of a core each gain here)")
     followers = ", ".join(f"{step} -> {then}" for step, then in FOLLOWERS.items())
     lines.append(f"  (unit by unit, {followers}: a follower's time is in its step's span)")
     return "\n".join(lines)

@@ -67,7 +67,11 @@ def test_processor_suite_takes_a_night_of_the_length_asked(
         assert bound["bound"] == pytest.approx(
             one["wall_s"] / (bound["serial_s"] + bound["split_s"] / 2), 1e-2
         )
+    scaling = figures["cpu_scaling"]
+    assert len(scaling["alone_s"]) == len(scaling["together_s"]) == 5
+    assert 0.5 < scaling["scaling"] <= 2.5
     printed = capsys.readouterr().out
+    assert "this machine: a CPU-bound loop on two CPUs at once does" in printed
     assert "one worker process against two; median of 2 batches each, run in pairs" in printed
     assert "batch by batch: " in printed
     assert "bound, with what is not" in printed
