@@ -157,13 +157,8 @@ def _cached(url: str | None) -> _Engines:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A session in one transaction: committed when the block ends, rolled back (and the
-    exception re-raised) when it raises. ``url`` defaults to the settings' database.
-
-    Keep the block short: on SQLite it holds the database's write lock until it ends.
-    """
-    session = _cached(url).sessions()
+def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    session = sessions()
     try:
         yield session
         session.commit()
@@ -175,19 +170,23 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 
 
 @contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session in one transaction: committed when the block ends, rolled back (and the
+    exception re-raised) when it raises. ``url`` defaults to the settings' database.
+
+    Keep the block short: on SQLite it holds the database's write lock until it ends.
+    """
+    with _transaction(_cached(url).sessions) as session:
+        yield session
+
+
+@contextmanager
 def read_scope(url: str | None = None) -> Iterator[Session]:
     """A session in one transaction that only reads (a write in it raises): on SQLite it
     reads a snapshot without the database's write lock (see the module docstring). Its
     objects stay readable after the block, as :func:`session_scope`'s do."""
-    session = _cached(url).reads()
-    try:
+    with _transaction(_cached(url).reads) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @contextmanager
