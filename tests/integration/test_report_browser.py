@@ -129,6 +129,7 @@ def test_the_probe_sees_a_broken_picture(tmp_path: Path, report: Path) -> None:
     assert len(images) == 4 and all(int(str(i["width"])) > 0 for i in images.values())
 
 
+@pytest.mark.slow  # chromium renders and screenshots the page (5 s)
 def test_the_page_structure_and_screenshot(tmp_path: Path, report: Path) -> None:
     dom = Dom(chromium(tmp_path, "--dump-dom", report.as_uri()).stdout)
 

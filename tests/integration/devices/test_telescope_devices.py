@@ -118,6 +118,7 @@ def test_a_camera_left_in_error_is_cleared_once_before_the_next_exposure(
     assert not camera.expose(0.1, light=False, binning=4).error_cleared
 
 
+@pytest.mark.slow  # a simulator of its own configuration (7 s)
 def test_lamp_on_without_a_lamp_says_so_before_reading_its_brightness(tmp_path: Path) -> None:
     config = tmp_path / "simulator.toml"
     config.write_text(

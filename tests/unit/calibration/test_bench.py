@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from observatory.bench.calibration import format_table, main, run_calibration_benchmark
 
 
+@pytest.mark.slow  # every suite figure, compiled kernels included (7 s)
 def test_benchmark_reports_every_figure(tmp_path):
     results = run_calibration_benchmark(frame_count=3, size=48, workdir=tmp_path, repeats=1)
     assert results["ccdproc_equal"] is True
