@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -69,7 +70,9 @@ class RecordingProxy:
 @contextmanager
 def recording_proxy(target: str) -> Iterator[RecordingProxy]:
     proxy = RecordingProxy(target)
-    thread = threading.Thread(target=proxy._server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, at every test's end.
+    serve = partial(proxy._server.serve_forever, poll_interval=0.02)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield proxy
