@@ -25,6 +25,7 @@ from observatory.db import models
 from observatory.db.models import CalibratedFrame, WcsStatus
 from observatory.db.session import session_scope
 from observatory.processor.corrections import choose_masters, geometry_corrections
+from observatory.processor.normalised import refuse_normalised
 from observatory.processor.products import exposure_stem, load_master, write_product
 from observatory.processor.rawframes import raw_header
 from observatory.processor.readouts import readout_from_json
@@ -44,13 +45,15 @@ def calibrated_relative(batch: str, exposure: models.Exposure) -> str:
 def calibrate_light_unit(settings: Settings, unit: dict[str, Any]) -> dict[str, Any]:
     """Calibrate one light; under ``fail`` raises MasterFrameMissing naming the master
     no batch or library holds (the frame is then left uncalibrated, never passed
-    through)."""
+    through). A light normalised to [0, 1] fails its unit with NormalisedFrame (see
+    :mod:`observatory.processor.normalised`), checked before any master is loaded."""
     context = UnitContext(settings, unit)
     (exposure,) = context.exposures
     chosen = choose_masters(settings, exposure, context.wanted(exposure), ROLES)
     masters = {role: load_master(settings, row) for role, row in chosen.rows.items()}
     path = context.raw(exposure)
     readout = None if exposure.readout is None else readout_from_json(exposure.readout)
+    refuse_normalised(path, [0] if readout is None else [a.plane for a in readout.amplifiers])
     result = calibration.calibrate_light(
         path, masters.get("bias"), masters.get("dark"), masters.get("flat"),
         exposure_s=exposure.exptime_s, readout=readout,

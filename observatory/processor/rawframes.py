@@ -22,6 +22,7 @@ from observatory.calibration.overscan import (
 )
 from observatory.calibration.sources import FrameInput
 from observatory.processor.headers import merged_header
+from observatory.processor.normalised import refuse_normalised
 from observatory.processor.readouts import readout_from_json
 
 # Cards naming sections of the raw planes (any amplifier's): they do not describe the
@@ -102,9 +103,13 @@ def _shift_bayer_pattern(header: fits.Header, rows: int, cols: int) -> None:
 def raw_frame(path: Path, readout: dict[str, Any] | None) -> FrameInput:
     """The frame the calibration functions read for a raw file and its stored readout:
     the path itself when there is none, else a PreparedFrame (overscan subtracted,
-    trimmed, HISTORY saying how). Raises OSError, FrameMismatch."""
+    trimmed, HISTORY saying how). A float frame normalised to [0, 1] is refused (see
+    :mod:`observatory.processor.normalised`; the path's pixels are read once for it, the
+    readout's planes checked as read). Raises OSError, FrameMismatch (NormalisedFrame)."""
     if readout is None:
+        refuse_normalised(path)
         return path
     parsed = readout_from_json(readout)
     planes = read_plane_values(path, (a.plane for a in parsed.amplifiers))
+    refuse_normalised(path, planes, planes.values())
     return PreparedFrame(prepare_image(planes, parsed), raw_header(path, parsed))

@@ -31,6 +31,7 @@ from observatory.calibration.screening import (
 from observatory.calibration.sources import FrameInput
 from observatory.db.models import Exposure
 from observatory.db.session import session_scope
+from observatory.processor.normalised import refuse_normalised
 from observatory.processor.quality import SIXTEEN_BIT_MAX_ADU
 from observatory.processor.readouts import readout_from_json
 from observatory.settings import Settings
@@ -61,12 +62,16 @@ def screen_flats(
 ) -> Screened:
     """Flats checked one by one: saturation on the raw file under ``folder`` (at the
     exposure's ``saturation_adu``, else the ceiling of its pixel type), the level on its
-    bias and dark corrected copy (``corrected``, in the same order)."""
+    bias and dark corrected copy (``corrected``, in the same order). A raw flat
+    normalised to [0, 1] raises NormalisedFrame (it is not underexposed: see
+    :mod:`observatory.processor.normalised`)."""
     limits = FlatLimits(settings.quality.flat_min_level_adu,
                         settings.quality.flat_max_saturated_fraction)  # fmt: skip
     flags = []
     for exposure, path in zip(exposures, corrected, strict=True):
-        planes = list(read_plane_values(folder / exposure.path, _planes(exposure)).values())
+        raw = read_plane_values(folder / exposure.path, _planes(exposure))
+        refuse_normalised(folder / exposure.path, raw, raw.values())
+        planes = list(raw.values())
         ceiling_adu = exposure.saturation_adu or _type_ceiling_adu(planes)
         signal = measure(pixels(path))
         flags.append(flat_flags(signal, saturated_fraction(planes, ceiling_adu), limits))
