@@ -2,7 +2,9 @@
 
 Each unit reads its group's raw frames from the batch folder on this host, writes its
 products under ``products_dir/<batch>/`` (atomically, replacing an earlier run's) and
-upserts their rows, so running a unit again never adds rows or files.
+upserts their rows, so running a unit again never adds rows or files. A raw frame
+normalised to [0, 1] (PixInsight, Siril) fails its unit as it is read (see
+:mod:`observatory.processor.normalised`).
 """
 
 from __future__ import annotations
