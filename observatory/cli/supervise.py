@@ -15,7 +15,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "supervise", help="run the safety supervisor (closes the dome unless known safe)"
     )
     p.add_argument(
-        "--once", action="store_true", help="poll once, print the verdict as JSON and exit"
+        "--once",
+        action="store_true",
+        help=(
+            "look once and print the verdict as JSON: with a supervisor running, leave its"
+            " permit and events alone and show its verdict too (but close the dome if this"
+            " reading says unsafe); with none running, act as one poll of it"
+        ),
     )
     p.set_defaults(handler=cmd_supervise)
 
@@ -24,20 +30,15 @@ def cmd_supervise(args: argparse.Namespace) -> int:
     from observatory.logs import configure_logging
     from observatory.notify import init_sentry
     from observatory.supervisor.loop import Supervisor
+    from observatory.supervisor.once import look_once
 
     settings = get_settings()
     configure_logging(settings.log_level)
     init_sentry(settings)
-    supervisor = Supervisor(settings)
     if args.once:
-        decision = supervisor.poll_once()
-        verdict = {
-            "opening_allowed": decision.opening_allowed,
-            "reason": decision.opening_reason,
-            "close_reasons": list(decision.close_reasons),
-        }
-        print(json.dumps(verdict))
+        print(json.dumps(look_once(settings).verdict()))
         return 0
+    supervisor = Supervisor(settings)
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: object) -> None:

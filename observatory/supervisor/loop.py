@@ -87,8 +87,18 @@ class Supervisor:
     simulated night shifts to dusk). Not thread-safe: run :meth:`poll_once` from one
     thread."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], dt.datetime] | None = None,
+        by: str | None = None,
+    ) -> None:
         self.settings = settings
+        # Who records: None for the supervisor itself; otherwise added to every event's
+        # details as "by" (``supervise --once`` records its own acts so).
+        self.by = by
+        # Published with the permit: a running loop's permit is followed by the next poll.
+        self.publisher = permit.PUBLISHER_SINGLE_POLL
         self.clock = clock or (lambda: observatory_clock.utc_now(settings))
         # A monitor that stops answering costs at most two HTTP timeouts per poll.
         monitor_devices = settings.devices.model_copy(
@@ -108,7 +118,17 @@ class Supervisor:
         """One poll: read, decide, publish, record, act. Returns the decision."""
         readings = self.read()
         now = self.clock()
-        decision = decide(self.memory, readings, now, self.settings.supervisor)
+        decision = self.decide(readings, now)
+        self.apply(decision, readings, now)
+        return decision
+
+    def decide(self, readings: Readings, now: dt.datetime) -> Decision:
+        """The verdict on ``readings`` from this supervisor's memory (left unchanged)."""
+        return decide(self.memory, readings, now, self.settings.supervisor)
+
+    def apply(self, decision: Decision, readings: Readings, now: dt.datetime) -> None:
+        """Act on ``decision`` as the supervisor: keep its memory, publish the permit,
+        record its events, and close the dome and park the mount when it says so."""
         self.memory = decision.memory
         self._publish(decision, readings, now)
         for event in decision.events:
@@ -119,7 +139,6 @@ class Supervisor:
             self._mount_parked = False
             self._close_failures.end()
             self._park_failures.end()
-        return decision
 
     def read(self) -> Readings:
         """This poll's readings; a device or SQL that cannot be read gives None (unknown)."""
@@ -219,6 +238,7 @@ class Supervisor:
         """Poll until ``stop`` is set; then publish a refusal (no supervisor, no permit)."""
         interval_s = self.settings.supervisor.poll_interval_s
         log.info("safety supervisor running, polling every %g s", interval_s)
+        self.publisher = permit.PUBLISHER_LOOP
         try:
             while not stop.is_set():
                 started_s = time.monotonic()
@@ -232,7 +252,11 @@ class Supervisor:
             try:
                 permit.publish(
                     self.settings,
-                    {"opening_allowed": False, "reason": "the safety supervisor stopped"},
+                    {
+                        "opening_allowed": False,
+                        "reason": "the safety supervisor stopped",
+                        "publisher": permit.PUBLISHER_STOPPED,
+                    },
                 )
             except SQLAlchemyError:
                 log.exception("cannot publish the refusal at stop (the permit will age out)")
@@ -344,6 +368,7 @@ class Supervisor:
             "close_reasons": list(decision.close_reasons),
             "shutter": None if readings.shutter is None else readings.shutter.name.lower(),
             "sun_altitude_deg": round(readings.sun_altitude_deg, 3),
+            "publisher": self.publisher,
         }
         try:
             # Stamped in wall-clock time, as readers judge its age (see permit.py).
@@ -353,6 +378,8 @@ class Supervisor:
             log.exception("cannot publish the open permit")
 
     def _record(self, event: str, details: dict[str, Any]) -> None:
+        if self.by is not None:
+            details = {**details, "by": self.by}
         try:
             events.record(self.settings, event, details)
         except SQLAlchemyError:

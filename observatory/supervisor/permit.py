@@ -8,6 +8,11 @@ older than the permit's lifetime, refuses: a dead or stuck supervisor keeps the 
 A refusal by the hold-off alone (conditions safe, but not yet for ``hold_off_s``) says so
 in ``retry_after_s``, so that an opener may wait for the permit instead of failing; every
 other refusal (unsafe, dawn, a silent supervisor) leaves it None.
+
+``details["publisher"]`` says who wrote the row: a running supervisor loop (whose next
+poll follows), a single poll (``observatory supervise --once`` with no loop running), or a
+loop at its stop. :func:`live_supervisor` tells a running loop's fresh permit, which a
+single look must leave alone, from the others.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ log = logging.getLogger(__name__)
 
 PERMIT_ROW = "supervisor"
 
+# The values of the permit's ``details["publisher"]``.
+PUBLISHER_LOOP = "loop"
+PUBLISHER_SINGLE_POLL = "single poll"
+PUBLISHER_STOPPED = "stopped"
+
 
 @dataclass(frozen=True)
 class Permit:
@@ -40,6 +50,17 @@ class Permit:
     allowed: bool
     reason: str
     retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class LiveSupervisor:
+    """A supervisor loop that is publishing: where it runs, how old its permit is
+    (wall-clock seconds) and that permit as an opener reads it."""
+
+    host: str
+    pid: int
+    age_s: float
+    permit: Permit
 
 
 class OpeningRefused(UnsafeConditions):
@@ -90,7 +111,27 @@ def read_permit(settings: Settings, now: dt.datetime | None = None) -> Permit:
         if row is None:
             return Permit(False, "no safety supervisor has published a verdict (is it running?)")
         beat_at, details = row.beat_at, dict(row.details)
+    return _judge(settings, (now - beat_at).total_seconds(), details, now)
+
+
+def live_supervisor(settings: Settings, now: dt.datetime | None = None) -> LiveSupervisor | None:
+    """The supervisor loop publishing the permit now (``now``: wall clock), or None when
+    none is: no row, a row older than :func:`permit_lifetime_s`, or one written by a
+    single poll or by a loop at its stop. Reads SQL (raises SQLAlchemyError)."""
+    now = now if now is not None else utcnow()
+    with session_scope(settings.sqlalchemy_url) as session:
+        row = session.get(Heartbeat, PERMIT_ROW)
+        if row is None:
+            return None
+        host, pid, beat_at, details = row.host, row.pid, row.beat_at, dict(row.details)
     age_s = (now - beat_at).total_seconds()
+    if details.get("publisher") != PUBLISHER_LOOP or age_s > permit_lifetime_s(settings):
+        return None
+    return LiveSupervisor(host, pid, age_s, _judge(settings, age_s, details, now))
+
+
+def _judge(settings: Settings, age_s: float, details: dict[str, Any], now: dt.datetime) -> Permit:
+    """The permit a row ``age_s`` wall-clock seconds old with ``details`` gives."""
     lifetime_s = permit_lifetime_s(settings)
     if age_s > lifetime_s:
         return Permit(False, f"safety supervisor silent for {age_s:.0f} s (limit {lifetime_s:g} s)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from observatory.supervisor.loop import Supervisor
 T0 = dt.datetime(2026, 11, 23, 22, 0, tzinfo=dt.UTC)
 
 
-def settings_for(database_url: str, **supervisor: float) -> Settings:
+def settings_for(database_url: str, **supervisor: Any) -> Settings:
     config = SupervisorSettings(stale_after_s=30, poll_interval_s=2, **supervisor)
     return Settings.model_validate({"database_url": database_url, "supervisor": config})
 
@@ -69,3 +70,19 @@ def test_liveness_is_wall_clock_time_in_a_simulated_night(database_url: str) -> 
     assert heartbeat_at is not None
     age_s = (supervisor.clock() - heartbeat_at).total_seconds()
     assert 0.0 <= age_s < 2.0  # seconds of wall clock, not the five hours between clocks
+
+
+def test_only_a_running_loops_fresh_permit_is_a_live_supervisor(database_url: str) -> None:
+    settings = settings_for(database_url)
+    assert permit.live_supervisor(settings, now=T0) is None
+    loop = {"opening_allowed": True, "reason": "safe", "publisher": permit.PUBLISHER_LOOP}
+    permit.publish(settings, loop, now=T0)
+    live = permit.live_supervisor(settings, now=T0 + dt.timedelta(seconds=30))
+    assert live is not None and live.permit == permit.Permit(True, "safe")
+    assert live.age_s == 30 and live.pid > 0
+    # Silent past the permit's lifetime: no longer live.
+    assert permit.live_supervisor(settings, now=T0 + dt.timedelta(seconds=30.5)) is None
+    # A single poll's permit, a stopped loop's refusal and an unmarked row are not a loop's.
+    for publisher in (permit.PUBLISHER_SINGLE_POLL, permit.PUBLISHER_STOPPED, None):
+        permit.publish(settings, {**loop, "publisher": publisher}, now=T0)
+        assert permit.live_supervisor(settings, now=T0) is None
