@@ -6,7 +6,9 @@ known to be safe, and publishes whether the dome may be opened.
   SQL, decides, and closes the dome / parks the mount;
 - :mod:`~observatory.supervisor.permit`: :func:`opening_allowed`, what every code path
   that opens the dome calls first;
-- :mod:`~observatory.supervisor.events`: the ``device_events`` rows it writes.
+- :mod:`~observatory.supervisor.events`: the ``device_events`` rows it writes;
+- :mod:`~observatory.supervisor.once`: one look (``observatory supervise --once``), which
+  leaves a live supervisor's permit and events alone.
 
 Run it with ``observatory supervise`` or ``python -m observatory.supervisor``.
 """

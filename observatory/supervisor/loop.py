@@ -8,7 +8,9 @@ queue is busy or every worker is dead. One poll every ``supervisor.poll_interval
    the dome's shutter, the live workers' beats (:mod:`~observatory.supervisor.liveness`),
    when a dome or telescope order last used the dome, and the Sun's altitude;
 2. :func:`~observatory.supervisor.decision.decide`;
-3. publish the verdict as the open permit, record the decision's events;
+3. publish the verdict as the open permit (marked published by a running loop only inside
+   :meth:`Supervisor.run`, see :mod:`~observatory.supervisor.permit`), record the
+   decision's events;
 4. when the dome must close and is not closed: close it, confirm it reports Closed,
    retry up to ``close_attempts`` times, and email the admins when it will not close;
    then park the mount once per episode.
