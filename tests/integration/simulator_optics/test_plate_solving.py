@@ -1,10 +1,17 @@
 """astrometry.net (solve-field, and its engine in process) solves a simulated exposure at
-the simulator's true pointing."""
+the simulator's true pointing.
+
+The fields are pointed at hour angles, so which stars they hold depends on the simulated
+clock: the module's simulator starts at a fixed time (not at the wall clock's), so every
+run solves the same fields, and a failure can be run again.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +22,24 @@ from astropy.wcs import WCS
 from observatory.platesolve.frame import ENGINE, engine_usable, solve_frame
 from observatory.platesolve.hints import Hints
 from observatory.settings import Settings
+from observatory.simulator.server import SimulatorProcess, start_simulator_process
 from observatory.simulator.sky.projection import angular_separation_deg
-from tests.integration.simulator_optics.conftest import Rig
+from tests.integration.simulator_optics.conftest import TIME_SCALE, Rig
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SOLVE_TIMEOUT_S = 180
+# A December evening at the simulated site: the fields below are then near RA 0.9 h
+# (Dec 20) and 23.2 h (Dec 55).
+START_UTC = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorProcess]:
+    with start_simulator_process(
+        time_scale=TIME_SCALE, discovery_port=0, start_utc=START_UTC
+    ) as process:
+        yield process
 
 
 @pytest.mark.filterwarnings("ignore::astropy.wcs.FITSFixedWarning")
@@ -49,9 +68,15 @@ def test_solved_centre_is_the_true_pointing(
         "--ra", f"{reported_ra_deg:.6f}", "--dec", f"{rig.telescope.Declination:.6f}",
         "--radius", "1", "--cpulimit", str(SOLVE_TIMEOUT_S), "--dir", str(tmp_path), str(frame),
     ]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=SOLVE_TIMEOUT_S)
+    run = subprocess.run(
+        command, check=True, capture_output=True, text=True, timeout=SOLVE_TIMEOUT_S
+    )
     solution = tmp_path / "light.wcs"
-    assert solution.exists(), "solve-field did not solve the simulated frame"
+    assert solution.exists(), (
+        f"solve-field did not solve the simulated frame at RA {reported_ra_deg:.4f} deg, "
+        f"Dec {rig.telescope.Declination:.4f} deg (true {true_ra:.4f}, {true_dec:.4f}); "
+        f"its output ends:\n{run.stdout[-3000:]}{run.stderr[-1000:]}"
+    )
     wcs = WCS(fits.getheader(solution))
     centre_x, centre_y = (info.Dimension1 - 1) / 2.0, (info.Dimension2 - 1) / 2.0
     solved_ra, solved_dec = wcs.all_pix2world([[centre_x, centre_y]], 0)[0]
