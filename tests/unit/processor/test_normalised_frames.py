@@ -213,3 +213,44 @@ def test_the_check_of_a_4096_square_float_frame_is_cheap(tmp_path: Path) -> None
     refuse_normalised(path)
     elapsed = time.perf_counter() - start
     assert elapsed < 0.5, elapsed
+
+
+@pytest.fixture
+def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The planes each whole read of the check asked for (the reads still happen)."""
+    from observatory.processor import normalised
+
+    reads: list[list[int]] = []
+    read = normalised.read_plane_values
+
+    def counted(path: Path, planes: Any) -> dict[int, np.ndarray]:
+        reads.append(list(planes))
+        return read(path, planes)
+
+    monkeypatch.setattr(normalised, "read_plane_values", counted)
+    return reads
+
+
+def test_a_float_frame_in_adu_is_settled_by_its_first_rows(
+    tmp_path: Path, whole_reads: list[list[int]]
+) -> None:
+    """MaxIm's float ADU frame is not read whole for the check (the calibration reads it
+    once, not twice), in a plain file as in a tile-compressed extension."""
+    adu = np.full((64, 48), BIAS_ADU, np.float32)
+    refuse_normalised(write(tmp_path / "maxim.fits", [primary(adu)]))
+    compressed = fits.CompImageHDU(adu, compression_type="RICE_1", quantize_level=16)
+    refuse_normalised(write(tmp_path / "packed.fits", [fits.PrimaryHDU(), compressed]), [1])
+    assert whole_reads == []
+
+
+def test_a_float_frame_within_unit_at_the_top_is_read_whole(
+    tmp_path: Path, whole_reads: list[list[int]]
+) -> None:
+    """First rows within [0, 1] settle nothing: the whole plane decides, both ways."""
+    values = np.full((64, 48), 0.25, np.float32)
+    values[-1, -1] = 900.0  # ADU after all: a dark frame's hot pixel at the bottom
+    refuse_normalised(write(tmp_path / "adu.fits", [primary(values)]))
+    values[-1, -1] = 0.5
+    with pytest.raises(NormalisedFrame, match=re.escape(LINE)):
+        refuse_normalised(write(tmp_path / "norm.fits", [primary(values)]))
+    assert whole_reads == [[0], [0]]
