@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# pytest with bytecode written, whatever the shell says: where PYTHONDONTWRITEBYTECODE is
+# set, every run compiled the tests and rewrote their asserts again (collection 15.7 s
+# instead of 4.3 s, in each of test-fast's processes).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 .PHONY: run test test-fast mutation up flower bench lint typecheck system-deps install clean
 
@@ -14,13 +18,13 @@ run: install system-deps
 # The suite runs in a random order (pytest-randomly); the seed is printed, and a failure
 # prints the command that runs the same order again. `-p no:randomly` keeps file order.
 test: install system-deps
-	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+	$(PYTEST) -q -ra $(PYTEST_ARGS)
 
 # The inner loop, under three minutes on two cores: no slow, PostgreSQL or proof tests, in
 # FAST_WORKERS processes (pytest-xdist; the shared stack's tests stay in one of them).
 FAST_WORKERS ?= 2
 test-fast: install
-	$(PY) -m pytest -q -ra -m "not slow and not postgres and not proof" \
+	$(PYTEST) -q -ra -m "not slow and not postgres and not proof" \
 		-n $(FAST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Mutation testing of the core decision modules, group by group, one mutant at a time
