@@ -26,7 +26,7 @@ from typing import Any
 
 from observatory.clock import clock_time
 from observatory.db.models import Heartbeat
-from observatory.db.session import session_scope
+from observatory.db.session import read_scope, session_scope
 from observatory.db.types import utcnow
 from observatory.errors import UnsafeConditions
 from observatory.settings import Settings
@@ -106,12 +106,10 @@ def read_permit(settings: Settings, now: dt.datetime | None = None) -> Permit:
     if not settings.supervisor.enabled:
         return Permit(*_ask_monitor(settings))
     now = now if now is not None else utcnow()
-    with session_scope(settings.sqlalchemy_url) as session:
-        row = session.get(Heartbeat, PERMIT_ROW)
-        if row is None:
-            return Permit(False, "no safety supervisor has published a verdict (is it running?)")
-        beat_at, details = row.beat_at, dict(row.details)
-    return _judge(settings, (now - beat_at).total_seconds(), details, now)
+    row = _permit_row(settings)
+    if row is None:
+        return Permit(False, "no safety supervisor has published a verdict (is it running?)")
+    return _judge(settings, (now - row.beat_at).total_seconds(), row.details, now)
 
 
 def live_supervisor(settings: Settings, now: dt.datetime | None = None) -> LiveSupervisor | None:
@@ -119,15 +117,30 @@ def live_supervisor(settings: Settings, now: dt.datetime | None = None) -> LiveS
     none is: no row, a row older than :func:`permit_lifetime_s`, or one written by a
     single poll or by a loop at its stop. Reads SQL (raises SQLAlchemyError)."""
     now = now if now is not None else utcnow()
-    with session_scope(settings.sqlalchemy_url) as session:
+    row = _permit_row(settings)
+    if row is None:
+        return None
+    age_s = (now - row.beat_at).total_seconds()
+    if row.details.get("publisher") != PUBLISHER_LOOP or age_s > permit_lifetime_s(settings):
+        return None
+    return LiveSupervisor(row.host, row.pid, age_s, _judge(settings, age_s, row.details, now))
+
+
+@dataclass(frozen=True)
+class _PermitRow:
+    host: str
+    pid: int
+    beat_at: dt.datetime
+    details: dict[str, Any]
+
+
+def _permit_row(settings: Settings) -> _PermitRow | None:
+    """The supervisor's row as published, read without the write lock; None when none is."""
+    with read_scope(settings.sqlalchemy_url) as session:
         row = session.get(Heartbeat, PERMIT_ROW)
         if row is None:
             return None
-        host, pid, beat_at, details = row.host, row.pid, row.beat_at, dict(row.details)
-    age_s = (now - beat_at).total_seconds()
-    if details.get("publisher") != PUBLISHER_LOOP or age_s > permit_lifetime_s(settings):
-        return None
-    return LiveSupervisor(host, pid, age_s, _judge(settings, age_s, details, now))
+        return _PermitRow(row.host, row.pid, row.beat_at, dict(row.details))
 
 
 def _judge(settings: Settings, age_s: float, details: dict[str, Any], now: dt.datetime) -> Permit:
