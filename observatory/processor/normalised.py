@@ -54,7 +54,7 @@ def _float_planes(hdus: fits.HDUList, planes: Iterable[int]) -> bool:
     return any(int(hdus[index].header["BITPIX"]) < 0 for index in planes)
 
 
-def outside_unit(values: NDArray[np.generic]) -> bool:
+def _outside_unit(values: NDArray[np.generic]) -> bool:
     """Whether any finite value lies below 0 or above 1 (NaN and infinity do not count)."""
     finite = values[np.isfinite(values)]
     return bool(finite.size and (np.min(finite) < 0.0 or np.max(finite) > 1.0))
@@ -66,7 +66,7 @@ def _in_adu_by_head(hdus: fits.HDUList, planes: Iterable[int]) -> bool:
     outside [0, 1], which shows the frame is not normalised."""
     for index in planes:
         hdu = hdus[index]
-        if hdu.header.get("NAXIS") == 2 and outside_unit(np.asarray(hdu.section[:HEAD_ROWS])):
+        if hdu.header.get("NAXIS") == 2 and _outside_unit(np.asarray(hdu.section[:HEAD_ROWS])):
             return True
     return False
 
